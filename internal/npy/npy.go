@@ -1,0 +1,305 @@
+// Package npy reads and writes NumPy .npy files.
+//
+// The format is described in numpy/lib/format.py: a magic string, a version,
+// a Python dict literal header giving dtype ('descr'), 'fortran_order' and
+// 'shape', then the raw array data. Read accepts versions 1.0 to 3.0, little-
+// and big-endian float32, float64 and uint8 data (plus the other integer
+// types), in C or Fortran order, and returns float32 values in C order.
+// Write writes float32 arrays in version 1.0, C order.
+package npy
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/aebridge/aebridge/internal/atomicfile"
+)
+
+// Array is an n-dimensional array read from or written to a .npy file.
+type Array struct {
+	// Shape holds the dimensions, outermost first; an empty shape is a scalar.
+	Shape []int
+	// DType is the NumPy type the file stored, such as "float32" or "uint8".
+	DType string
+	// Data holds the values in C (row-major) order, converted to float32.
+	Data []float32
+}
+
+// FormatError reports a malformed .npy file.
+type FormatError struct {
+	File   string // the file name, or "" when reading a stream
+	Reason string
+}
+
+func (e *FormatError) Error() string {
+	if e.File == "" {
+		return "npy: invalid file: " + e.Reason
+	}
+	return "npy: " + e.File + ": " + e.Reason
+}
+
+var magic = []byte("\x93NUMPY")
+
+// maxElements bounds the element count a header may announce, so that a
+// corrupt header cannot make Read allocate without limit.
+const maxElements = 1 << 34
+
+var (
+	descrRE   = regexp.MustCompile(`'descr'\s*:\s*'([^']*)'`)
+	fortranRE = regexp.MustCompile(`'fortran_order'\s*:\s*(True|False)`)
+	shapeRE   = regexp.MustCompile(`'shape'\s*:\s*\(([^)]*)\)`)
+)
+
+type dtype struct {
+	name  string
+	size  int
+	order binary.ByteOrder
+	kind  byte // 'f', 'u' or 'i'
+}
+
+func parseDescr(descr string) (dtype, error) {
+	if len(descr) < 3 {
+		return dtype{}, fmt.Errorf("unsupported dtype %q", descr)
+	}
+	var order binary.ByteOrder = binary.LittleEndian
+	switch descr[0] {
+	case '<', '|', '=':
+	case '>':
+		order = binary.BigEndian
+	default:
+		return dtype{}, fmt.Errorf("unsupported dtype %q", descr)
+	}
+	kind := descr[1]
+	size, err := strconv.Atoi(descr[2:])
+	if err != nil {
+		return dtype{}, fmt.Errorf("unsupported dtype %q", descr)
+	}
+	names := map[string]string{
+		"f4": "float32", "f8": "float64",
+		"u1": "uint8", "u2": "uint16", "u4": "uint32", "u8": "uint64",
+		"i1": "int8", "i2": "int16", "i4": "int32", "i8": "int64",
+	}
+	name, ok := names[descr[1:]]
+	if !ok {
+		return dtype{}, fmt.Errorf("unsupported dtype %q (want float32, float64 or an integer type)", descr)
+	}
+	return dtype{name: name, size: size, order: order, kind: kind}, nil
+}
+
+// ReadFile reads the .npy file at path.
+func ReadFile(path string) (*Array, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("npy: %w", err)
+	}
+	defer f.Close()
+	a, err := Read(bufio.NewReaderSize(f, 1<<20))
+	var fe *FormatError
+	if errors.As(err, &fe) && fe.File == "" {
+		fe.File = path
+	}
+	return a, err
+}
+
+// Read reads one .npy array from r.
+func Read(r io.Reader) (*Array, error) {
+	var pre [8]byte
+	if _, err := io.ReadFull(r, pre[:]); err != nil {
+		return nil, &FormatError{Reason: "too short for a .npy header"}
+	}
+	if !bytes.Equal(pre[:6], magic) {
+		return nil, &FormatError{Reason: fmt.Sprintf("bad magic %q, not a .npy file", pre[:6])}
+	}
+	var hlen int
+	switch pre[6] {
+	case 1:
+		var b [2]byte
+		if _, err := io.ReadFull(r, b[:]); err != nil {
+			return nil, &FormatError{Reason: "truncated header length"}
+		}
+		hlen = int(binary.LittleEndian.Uint16(b[:]))
+	case 2, 3:
+		var b [4]byte
+		if _, err := io.ReadFull(r, b[:]); err != nil {
+			return nil, &FormatError{Reason: "truncated header length"}
+		}
+		hlen = int(binary.LittleEndian.Uint32(b[:]))
+		if hlen > 1<<24 {
+			return nil, &FormatError{Reason: fmt.Sprintf("header length %d too large", hlen)}
+		}
+	default:
+		return nil, &FormatError{Reason: fmt.Sprintf("unsupported format version %d.%d", pre[6], pre[7])}
+	}
+	hb := make([]byte, hlen)
+	if _, err := io.ReadFull(r, hb); err != nil {
+		return nil, &FormatError{Reason: "truncated header"}
+	}
+	header := string(hb)
+	m := descrRE.FindStringSubmatch(header)
+	if m == nil {
+		return nil, &FormatError{Reason: fmt.Sprintf("header %q has no 'descr'", strings.TrimSpace(header))}
+	}
+	dt, err := parseDescr(m[1])
+	if err != nil {
+		return nil, &FormatError{Reason: err.Error()}
+	}
+	fm := fortranRE.FindStringSubmatch(header)
+	if fm == nil {
+		return nil, &FormatError{Reason: fmt.Sprintf("header %q has no 'fortran_order'", strings.TrimSpace(header))}
+	}
+	fortran := fm[1] == "True"
+	sm := shapeRE.FindStringSubmatch(header)
+	if sm == nil {
+		return nil, &FormatError{Reason: fmt.Sprintf("header %q has no 'shape'", strings.TrimSpace(header))}
+	}
+	var shape []int
+	n := 1
+	for _, f := range strings.Split(sm[1], ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		f = strings.TrimSuffix(f, "L")
+		d, err := strconv.Atoi(f)
+		if err != nil || d < 0 {
+			return nil, &FormatError{Reason: fmt.Sprintf("bad dimension %q in shape (%s)", f, sm[1])}
+		}
+		shape = append(shape, d)
+		if d > 0 && n > maxElements/d {
+			return nil, &FormatError{Reason: fmt.Sprintf("shape (%s) too large", sm[1])}
+		}
+		n *= d
+	}
+	raw := make([]byte, n*dt.size)
+	if got, err := io.ReadFull(r, raw); err != nil {
+		return nil, &FormatError{Reason: fmt.Sprintf("data truncated: shape (%s) of %s needs %d bytes, file has %d", sm[1], dt.name, len(raw), got)}
+	}
+	data := decode(raw, dt, n)
+	if fortran && len(shape) > 1 {
+		data = fromFortran(data, shape)
+	}
+	return &Array{Shape: shape, DType: dt.name, Data: data}, nil
+}
+
+func decode(raw []byte, dt dtype, n int) []float32 {
+	out := make([]float32, n)
+	o := dt.order
+	for i := range out {
+		b := raw[i*dt.size : (i+1)*dt.size]
+		switch dt.name {
+		case "float32":
+			out[i] = math.Float32frombits(o.Uint32(b))
+		case "float64":
+			out[i] = float32(math.Float64frombits(o.Uint64(b)))
+		case "uint8":
+			out[i] = float32(b[0])
+		case "int8":
+			out[i] = float32(int8(b[0]))
+		case "uint16":
+			out[i] = float32(o.Uint16(b))
+		case "int16":
+			out[i] = float32(int16(o.Uint16(b)))
+		case "uint32":
+			out[i] = float32(o.Uint32(b))
+		case "int32":
+			out[i] = float32(int32(o.Uint32(b)))
+		case "uint64":
+			out[i] = float32(o.Uint64(b))
+		case "int64":
+			out[i] = float32(int64(o.Uint64(b)))
+		}
+	}
+	return out
+}
+
+// fromFortran reorders column-major data into row-major order.
+func fromFortran(data []float32, shape []int) []float32 {
+	out := make([]float32, len(data))
+	rank := len(shape)
+	idx := make([]int, rank)
+	// Walk the C-order index; compute the Fortran-order offset.
+	fstride := make([]int, rank)
+	s := 1
+	for d := 0; d < rank; d++ {
+		fstride[d] = s
+		s *= shape[d]
+	}
+	for i := range out {
+		off := 0
+		for d := 0; d < rank; d++ {
+			off += idx[d] * fstride[d]
+		}
+		out[i] = data[off]
+		for d := rank - 1; d >= 0; d-- {
+			idx[d]++
+			if idx[d] < shape[d] {
+				break
+			}
+			idx[d] = 0
+		}
+	}
+	return out
+}
+
+// Write writes data with the given shape as a float32, C-order, version 1.0
+// .npy array. It returns an error if the shape's element count is not
+// len(data).
+func Write(w io.Writer, shape []int, data []float32) error {
+	n := 1
+	dims := make([]string, len(shape))
+	for i, d := range shape {
+		if d < 0 {
+			return fmt.Errorf("npy: negative dimension %d in shape %v", d, shape)
+		}
+		n *= d
+		dims[i] = strconv.Itoa(d)
+	}
+	if n != len(data) {
+		return fmt.Errorf("npy: shape %v holds %d elements, data has %d", shape, n, len(data))
+	}
+	tuple := strings.Join(dims, ", ")
+	if len(shape) == 1 {
+		tuple += ","
+	}
+	header := fmt.Sprintf("{'descr': '<f4', 'fortran_order': False, 'shape': (%s), }", tuple)
+	// Pad with spaces so that magic+version+len+header+'\n' is a multiple of 64.
+	total := len(magic) + 2 + 2 + len(header) + 1
+	if pad := (64 - total%64) % 64; pad > 0 {
+		header += strings.Repeat(" ", pad)
+	}
+	header += "\n"
+	if len(header) > math.MaxUint16 {
+		return fmt.Errorf("npy: shape %v gives a header too long for format 1.0", shape)
+	}
+	buf := make([]byte, 0, len(magic)+4+len(header))
+	buf = append(buf, magic...)
+	buf = append(buf, 1, 0)
+	buf = binary.LittleEndian.AppendUint16(buf, uint16(len(header)))
+	buf = append(buf, header...)
+	if _, err := w.Write(buf); err != nil {
+		return err
+	}
+	body := make([]byte, 4*len(data))
+	for i, v := range data {
+		binary.LittleEndian.PutUint32(body[4*i:], math.Float32bits(v))
+	}
+	_, err := w.Write(body)
+	return err
+}
+
+// WriteFile writes data to path as Write does, atomically: path holds either
+// its old content or the whole new array.
+func WriteFile(path string, shape []int, data []float32) error {
+	return atomicfile.Write(path, func(w io.Writer) error {
+		return Write(w, shape, data)
+	})
+}

@@ -1,0 +1,187 @@
+"""Builds small PyTorch autoencoders, exports them with torch.onnx.export at
+several opsets with a dynamic batch axis, and saves inputs and PyTorch's
+outputs as .npy, for the Go tests that check ONNX Runtime (and later the Go
+backends) against PyTorch.
+
+Run with Debian's interpreter, which has python3-torch and python3-onnx:
+
+    /usr/bin/python3 testdata/pytorch/make_fixtures.py --out testdata/pytorch
+
+Files, for each model NAME:
+    NAME.opsetK.onnx      the export at opset K (one per opset)
+    NAME.inI.npy          input I (float32, batch 5)
+    NAME.outJ.npy         PyTorch's output J for those inputs (eval mode)
+and manifest.json listing models, opsets, input and output names and files.
+
+Everything is seeded: a second run gives the same weights, inputs and outputs.
+"""
+import argparse
+import json
+import os
+
+import numpy as np
+import onnx
+import torch
+import torch.nn as nn
+
+OPSETS = (9, 13, 17)
+BATCH = 5  # inputs saved for the tests; exports trace with batch 2
+
+
+class MLPAE(nn.Module):
+    """64-32-8-32-64, ReLU, sigmoid output."""
+
+    def __init__(self):
+        super().__init__()
+        self.encoder = nn.Sequential(nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 8), nn.ReLU())
+        self.decoder = nn.Sequential(nn.Linear(8, 32), nn.ReLU(), nn.Linear(32, 64), nn.Sigmoid())
+
+    def forward(self, x):
+        return self.decoder(self.encoder(x))
+
+
+class ConvTransposedAE(nn.Module):
+    """Conv s2 encoder, ConvTranspose decoder, on 1×16×16 images."""
+
+    def __init__(self):
+        super().__init__()
+        self.encoder = nn.Sequential(
+            nn.Conv2d(1, 4, 3, stride=2, padding=1), nn.ReLU(),
+            nn.Conv2d(4, 8, 3, stride=2, padding=1), nn.ReLU())
+        self.decoder = nn.Sequential(
+            nn.ConvTranspose2d(8, 4, 3, stride=2, padding=1, output_padding=1), nn.ReLU(),
+            nn.ConvTranspose2d(4, 1, 3, stride=2, padding=1, output_padding=1), nn.Sigmoid())
+
+    def forward(self, x):
+        return self.decoder(self.encoder(x))
+
+
+class ConvUpsampleAE(nn.Module):
+    """Keras-style: Conv + max pool encoder, nearest Upsample + Conv decoder."""
+
+    def __init__(self):
+        super().__init__()
+        self.encoder = nn.Sequential(
+            nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(8, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2))
+        self.decoder = nn.Sequential(
+            nn.Conv2d(4, 4, 3, padding=1), nn.ReLU(), nn.Upsample(scale_factor=2, mode="nearest"),
+            nn.Conv2d(4, 8, 3, padding=1), nn.ReLU(), nn.Upsample(scale_factor=2, mode="nearest"),
+            nn.Conv2d(8, 1, 3, padding=1), nn.Sigmoid())
+
+    def forward(self, x):
+        return self.decoder(self.encoder(x))
+
+
+class ConvDenseAE(nn.Module):
+    """Conv encoder, x.view(x.size(0), -1), dense bottleneck, Unflatten back."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Sequential(nn.Conv2d(1, 4, 3, stride=2, padding=1), nn.Tanh())
+        self.fc1 = nn.Linear(4 * 8 * 8, 16)
+        self.fc2 = nn.Linear(16, 4 * 8 * 8)
+        self.deconv = nn.Sequential(
+            nn.ConvTranspose2d(4, 1, 3, stride=2, padding=1, output_padding=1), nn.Sigmoid())
+
+    def forward(self, x):
+        h = self.conv(x)
+        h = torch.relu(self.fc1(h.view(h.size(0), -1)))
+        h = torch.relu(self.fc2(h))
+        return self.deconv(h.view(h.size(0), 4, 8, 8))
+
+
+class VAEEncoder(nn.Module):
+    """x → (μ, log σ²), 64-32-(4, 4)."""
+
+    def __init__(self):
+        super().__init__()
+        self.hidden = nn.Sequential(nn.Linear(64, 32), nn.ReLU())
+        self.mu = nn.Linear(32, 4)
+        self.logvar = nn.Linear(32, 4)
+
+    def forward(self, x):
+        h = self.hidden(x)
+        return self.mu(h), self.logvar(h)
+
+
+class CVAEDecoder(nn.Module):
+    """(z, c) → x̂: the code and a one-hot class, concatenated."""
+
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(4 + 10, 32), nn.ReLU(), nn.Linear(32, 64), nn.Sigmoid())
+
+    def forward(self, z, c):
+        return self.net(torch.cat([z, c], dim=1))
+
+
+def one_hot(labels, n=10):
+    out = np.zeros((len(labels), n), dtype=np.float32)
+    out[np.arange(len(labels)), labels] = 1
+    return out
+
+
+def models():
+    """Yields (name, module, input names, output names, inputs of batch BATCH)."""
+    g = torch.Generator().manual_seed(1234)
+
+    def uniform(*shape):
+        return torch.rand(*shape, generator=g)
+
+    yield "mlp_ae", MLPAE(), ["x"], ["y"], [uniform(BATCH, 64)]
+    yield "conv_transposed_ae", ConvTransposedAE(), ["x"], ["y"], [uniform(BATCH, 1, 16, 16)]
+    yield "conv_upsample_ae", ConvUpsampleAE(), ["x"], ["y"], [uniform(BATCH, 1, 16, 16)]
+    yield "conv_dense_ae", ConvDenseAE(), ["x"], ["y"], [uniform(BATCH, 1, 16, 16)]
+    yield "vae_encoder", VAEEncoder(), ["x"], ["mu", "logvar"], [uniform(BATCH, 64)]
+    labels = torch.randint(0, 10, (BATCH,), generator=g).numpy()
+    yield ("cvae_decoder", CVAEDecoder(), ["z", "c"], ["y"],
+           [torch.randn(BATCH, 4, generator=g), torch.from_numpy(one_hot(labels))])
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", required=True)
+    a = ap.parse_args()
+    os.makedirs(a.out, exist_ok=True)
+    torch.manual_seed(0)
+    manifest = {"torch": torch.__version__.split("+")[0], "onnx": onnx.__version__,
+                "opsets": list(OPSETS), "models": []}
+    for name, module, in_names, out_names, inputs in models():
+        module.eval()
+        # Deterministic weights, different per model, independent of order.
+        with torch.no_grad():
+            gen = torch.Generator().manual_seed(sum(map(ord, name)))
+            for p in module.parameters():
+                p.copy_((torch.rand(p.shape, generator=gen) - 0.5) * 2 / max(1, p.shape[-1]) ** 0.5)
+            outputs = module(*inputs)
+        if isinstance(outputs, torch.Tensor):
+            outputs = (outputs,)
+        entry = {"name": name, "inputs": [], "outputs": [], "files": {}}
+        for i, (n, t) in enumerate(zip(in_names, inputs)):
+            f = f"{name}.in{i}.npy"
+            np.save(os.path.join(a.out, f), t.numpy().astype(np.float32))
+            entry["inputs"].append({"name": n, "file": f, "shape": list(t.shape)})
+        for j, (n, t) in enumerate(zip(out_names, outputs)):
+            f = f"{name}.out{j}.npy"
+            np.save(os.path.join(a.out, f), t.numpy().astype(np.float32))
+            entry["outputs"].append({"name": n, "file": f, "shape": list(t.shape)})
+        trace_inputs = tuple(t[:2] for t in inputs)
+        axes = {n: {0: "batch"} for n in in_names + out_names}
+        for opset in OPSETS:
+            f = f"{name}.opset{opset}.onnx"
+            path = os.path.join(a.out, f)
+            torch.onnx.export(module, trace_inputs, path, input_names=in_names,
+                              output_names=out_names, dynamic_axes=axes, opset_version=opset,
+                              do_constant_folding=True)
+            onnx.checker.check_model(onnx.load(path), full_check=True)
+            entry["files"][str(opset)] = f
+        manifest["models"].append(entry)
+        print(f"{name}: opsets {', '.join(map(str, OPSETS))}")
+    with open(os.path.join(a.out, "manifest.json"), "w") as fh:
+        json.dump(manifest, fh, indent=1)
+        fh.write("\n")
+
+
+if __name__ == "__main__":
+    main()
