@@ -1,0 +1,46 @@
+package runtime_test
+
+import (
+	"fmt"
+	"log"
+
+	"github.com/aebridge/aebridge/runtime"
+)
+
+// A service that embeds an autoencoder exported from PyTorch: open it once,
+// score batches of samples by reconstruction error, close it on shutdown.
+func Example() {
+	model, err := runtime.Open("../testdata/pytorch/mlp_ae.opset13.onnx",
+		runtime.WithThreads(1), runtime.WithBatchSize(256))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer model.Close()
+
+	in := model.Info().Inputs[0]
+	fmt.Printf("input %s %s %s\n", in.Name, in.Type, in.ShapeString())
+
+	// Three samples of 64 features: all 0.5, all 0, a ramp. The scores were
+	// checked against the same model in PyTorch.
+	batch := make([]float32, 3*64)
+	for i := 0; i < 64; i++ {
+		batch[i] = 0.5
+		batch[128+i] = float32(i) / 63
+	}
+	x, err := runtime.NewTensor(batch, 3, 64)
+	if err != nil {
+		log.Fatal(err)
+	}
+	scores, err := model.Score(x, runtime.MSE)
+	if err != nil {
+		log.Fatal(err)
+	}
+	for i, s := range scores {
+		fmt.Printf("sample %d: MSE %.4f\n", i, s)
+	}
+	// Output:
+	// input x float32 [batch 64]
+	// sample 0: MSE 0.0006
+	// sample 1: MSE 0.2522
+	// sample 2: MSE 0.0864
+}

@@ -1,0 +1,170 @@
+package runtime
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/aebridge/aebridge/internal/onnxfile"
+	"github.com/aebridge/aebridge/internal/onnxpb"
+)
+
+// Dim is one dimension of an input or output.
+type Dim struct {
+	Size int64  // the fixed size, or -1 when the dimension is dynamic
+	Name string // the symbolic name the file gives a dynamic dimension ("batch"), or ""
+}
+
+func (d Dim) String() string {
+	switch {
+	case d.Size >= 0:
+		return fmt.Sprint(d.Size)
+	case d.Name != "":
+		return d.Name
+	}
+	return "?"
+}
+
+// IO describes one input or output of a model.
+type IO struct {
+	Name     string
+	Type     string // element type, NumPy-style: "float32", "int64", ...
+	Shape    []Dim  // nil when the file does not give the rank
+	HasShape bool   // whether the file gives the shape at all
+}
+
+// ShapeString formats the shape as "[batch 784]", or "[unknown]".
+func (io IO) ShapeString() string {
+	if !io.HasShape {
+		return "[unknown]"
+	}
+	s := make([]string, len(io.Shape))
+	for i, d := range io.Shape {
+		s[i] = d.String()
+	}
+	return "[" + strings.Join(s, " ") + "]"
+}
+
+// Opset is one operator set the model imports.
+type Opset struct {
+	Domain  string // "" for the default ONNX domain
+	Version int64
+}
+
+// Info describes a model file: what the file says, read without ONNX
+// Runtime.
+type Info struct {
+	Path            string
+	IRVersion       int64
+	Producer        string
+	ProducerVersion string
+	Domain          string
+	ModelVersion    int64
+	Doc             string
+	Opsets          []Opset
+	Inputs          []IO
+	Outputs         []IO
+	Metadata        map[string]string // custom metadata_props
+	Parameters      int64             // elements in the main graph's initializers
+	Nodes           int               // nodes, subgraphs included
+	Ops             map[string]int    // node count per operator ("Conv", "com.microsoft::Gelu")
+	ExternalData    []string          // side files holding weights, relative to the model
+}
+
+// Inspect reads the model file at path and describes it. It does not load
+// ONNX Runtime, nor the weights in external data files (it checks that their
+// references stay in the model's folder).
+func Inspect(path string) (*Info, error) {
+	m, err := onnxfile.LoadStructure(path)
+	if err != nil {
+		return nil, fmt.Errorf("runtime: %w", err)
+	}
+	return describe(path, m), nil
+}
+
+func describe(path string, m *onnxpb.ModelProto) *Info {
+	g := m.Graph
+	info := &Info{
+		Path:            path,
+		IRVersion:       m.GetIrVersion(),
+		Producer:        m.GetProducerName(),
+		ProducerVersion: m.GetProducerVersion(),
+		Domain:          m.GetDomain(),
+		ModelVersion:    m.GetModelVersion(),
+		Doc:             m.GetDocString(),
+		Metadata:        map[string]string{},
+		Ops:             map[string]int{},
+		ExternalData:    onnxfile.ExternalFiles(m),
+	}
+	for _, o := range m.OpsetImport {
+		d := o.GetDomain()
+		if d == "ai.onnx" {
+			d = ""
+		}
+		info.Opsets = append(info.Opsets, Opset{Domain: d, Version: o.GetVersion()})
+	}
+	sort.Slice(info.Opsets, func(i, j int) bool { return info.Opsets[i].Domain < info.Opsets[j].Domain })
+	for _, kv := range m.MetadataProps {
+		info.Metadata[kv.GetKey()] = kv.GetValue()
+	}
+	inits := map[string]bool{}
+	for _, t := range g.Initializer {
+		inits[t.GetName()] = true
+		info.Parameters += onnxfile.ElementCount(t)
+	}
+	// Before IR version 4, initializers were also listed as graph inputs.
+	for _, vi := range g.Input {
+		if !inits[vi.GetName()] {
+			info.Inputs = append(info.Inputs, ioOf(vi))
+		}
+	}
+	for _, vi := range g.Output {
+		info.Outputs = append(info.Outputs, ioOf(vi))
+	}
+	countOps(g, info)
+	return info
+}
+
+func countOps(g *onnxpb.GraphProto, info *Info) {
+	for _, n := range g.Node {
+		op := n.GetOpType()
+		if d := n.GetDomain(); d != "" && d != "ai.onnx" {
+			op = d + "::" + op
+		}
+		info.Ops[op]++
+		info.Nodes++
+		for _, a := range n.Attribute {
+			if a.G != nil {
+				countOps(a.G, info)
+			}
+			for _, sg := range a.Graphs {
+				countOps(sg, info)
+			}
+		}
+	}
+}
+
+func ioOf(vi *onnxpb.ValueInfoProto) IO {
+	io := IO{Name: vi.GetName(), Type: "unknown"}
+	tt := vi.GetType().GetTensorType()
+	if tt == nil {
+		return io
+	}
+	io.Type = onnxfile.DataTypeName(tt.GetElemType())
+	if tt.Shape == nil {
+		return io
+	}
+	io.HasShape = true
+	io.Shape = make([]Dim, len(tt.Shape.Dim))
+	for i, d := range tt.Shape.Dim {
+		switch v := d.Value.(type) {
+		case *onnxpb.TensorShapeProto_Dimension_DimValue:
+			io.Shape[i] = Dim{Size: v.DimValue}
+		case *onnxpb.TensorShapeProto_Dimension_DimParam:
+			io.Shape[i] = Dim{Size: -1, Name: v.DimParam}
+		default:
+			io.Shape[i] = Dim{Size: -1}
+		}
+	}
+	return io
+}
