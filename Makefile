@@ -11,7 +11,7 @@ DEPS         := .deps
 ORT_VERSION  := 1.30.0
 ORT_LIB      := $(DEPS)/onnxruntime/libonnxruntime.so.1
 DATA_DIR     := $(DEPS)/data
-APT_PACKAGES := python3-torch python3-onnx python3-numpy libopenblas-dev nodejs npm ca-certificates
+APT_PACKAGES := python3-torch python3-onnx python3-numpy libopenblas-dev ca-certificates
 BIN          := bin/aebridge
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -30,6 +30,7 @@ apt:
 	@missing=""; for p in $(APT_PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
 	done; \
+	command -v npm >/dev/null || missing="$$missing npm"; \
 	if [ -n "$$missing" ]; then \
 	  echo "apt: installing$$missing"; \
 	  $(SUDO) apt-get update -qq && \

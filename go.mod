@@ -2,6 +2,13 @@ module github.com/aebridge/aebridge
 
 go 1.26.8
 
-require google.golang.org/protobuf v1.36.12
+require (
+	github.com/spf13/cobra v1.10.2
+	github.com/yalue/onnxruntime_go v1.36.0
+	google.golang.org/protobuf v1.36.12
+)
 
-require github.com/yalue/onnxruntime_go v1.36.0 // indirect
+require (
+	github.com/inconshreveable/mousetrap v1.1.0 // indirect
+	github.com/spf13/pflag v1.0.9 // indirect
+)

@@ -11,8 +11,8 @@ import (
 
 // Dim is one dimension of an input or output.
 type Dim struct {
-	Size int64  // the fixed size, or -1 when the dimension is dynamic
-	Name string // the symbolic name the file gives a dynamic dimension ("batch"), or ""
+	Size int64  `json:"size"`           // the fixed size, or -1 when the dimension is dynamic
+	Name string `json:"name,omitempty"` // the symbolic name the file gives a dynamic dimension ("batch"), or ""
 }
 
 func (d Dim) String() string {
@@ -27,10 +27,10 @@ func (d Dim) String() string {
 
 // IO describes one input or output of a model.
 type IO struct {
-	Name     string
-	Type     string // element type, NumPy-style: "float32", "int64", ...
-	Shape    []Dim  // nil when the file does not give the rank
-	HasShape bool   // whether the file gives the shape at all
+	Name     string `json:"name"`
+	Type     string `json:"type"`      // element type, NumPy-style: "float32", "int64", ...
+	Shape    []Dim  `json:"shape"`     // nil when the file does not give the rank
+	HasShape bool   `json:"has_shape"` // whether the file gives the shape at all
 }
 
 // ShapeString formats the shape as "[batch 784]", or "[unknown]".
@@ -47,28 +47,28 @@ func (io IO) ShapeString() string {
 
 // Opset is one operator set the model imports.
 type Opset struct {
-	Domain  string // "" for the default ONNX domain
-	Version int64
+	Domain  string `json:"domain"` // "" for the default ONNX domain
+	Version int64  `json:"version"`
 }
 
 // Info describes a model file: what the file says, read without ONNX
 // Runtime.
 type Info struct {
-	Path            string
-	IRVersion       int64
-	Producer        string
-	ProducerVersion string
-	Domain          string
-	ModelVersion    int64
-	Doc             string
-	Opsets          []Opset
-	Inputs          []IO
-	Outputs         []IO
-	Metadata        map[string]string // custom metadata_props
-	Parameters      int64             // elements in the main graph's initializers
-	Nodes           int               // nodes, subgraphs included
-	Ops             map[string]int    // node count per operator ("Conv", "com.microsoft::Gelu")
-	ExternalData    []string          // side files holding weights, relative to the model
+	Path            string            `json:"path"`
+	IRVersion       int64             `json:"ir_version"`
+	Producer        string            `json:"producer"`
+	ProducerVersion string            `json:"producer_version"`
+	Domain          string            `json:"domain"`
+	ModelVersion    int64             `json:"model_version"`
+	Doc             string            `json:"doc"`
+	Opsets          []Opset           `json:"opsets"`
+	Inputs          []IO              `json:"inputs"`
+	Outputs         []IO              `json:"outputs"`
+	Metadata        map[string]string `json:"metadata"`      // custom metadata_props
+	Parameters      int64             `json:"parameters"`    // elements in the main graph's initializers
+	Nodes           int               `json:"nodes"`         // nodes, subgraphs included
+	Ops             map[string]int    `json:"ops"`           // node count per operator ("Conv", "com.microsoft::Gelu")
+	ExternalData    []string          `json:"external_data"` // side files holding weights, relative to the model
 }
 
 // Inspect reads the model file at path and describes it. It does not load

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 
@@ -162,7 +163,8 @@ func sameFile(a, b string) bool {
 type Library struct {
 	Path      string   // the file loaded
 	Version   string   // ONNX Runtime's version, such as "1.30.0"
-	Providers []string // execution providers it can use, such as "cpu", "cuda"
+	Providers []string // execution providers it can use: "cpu", and "cuda" where it has CUDA
+	NoCUDA    error    // why CUDA cannot be used, or nil
 }
 
 // Load loads the ONNX Runtime library (path, or as FindLibrary finds it when
@@ -172,50 +174,65 @@ func Load(path string) (*Library, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Library{Path: p, Version: ort.GetVersion(), Providers: providers(p)}, nil
-}
-
-// providers lists the providers the library at path can run: "cpu" always,
-// and "cuda" when ONNX Runtime's CUDA provider library sits beside it and
-// can be appended to a session.
-func providers(path string) []string {
-	out := []string{"cpu"}
-	if cudaError(path) == nil {
-		out = append(out, "cuda")
+	lib := &Library{Path: p, Version: ort.GetVersion(), Providers: []string{"cpu"}}
+	// CUDA is usable when its provider can be appended to a session.
+	if lib.NoCUDA = cudaError(); lib.NoCUDA == nil {
+		lib.Providers = append(lib.Providers, "cuda")
 	}
-	return out
+	return lib, nil
 }
 
 // ErrNoCUDA is wrapped by the error Open returns when CUDA was asked for and
 // the loaded ONNX Runtime library cannot provide it.
 var ErrNoCUDA = errors.New("no CUDA execution provider")
 
-// cudaError reports why CUDA cannot be used with the loaded library, or nil.
-func cudaError(libPath string) error {
+// cudaError reports, in ONNX Runtime's words, why CUDA cannot be used with
+// the loaded library, or nil.
+func cudaError() error {
 	so, err := ort.NewSessionOptions()
 	if err != nil {
 		return err
 	}
 	defer so.Destroy()
-	return appendCUDA(so, libPath, 0)
+	return tryCUDA(so, 0)
 }
 
+// appendCUDA adds the CUDA provider for device to so, or says plainly why it
+// cannot.
 func appendCUDA(so *ort.SessionOptions, libPath string, device int) error {
-	wrap := func(err error) error {
+	if err := tryCUDA(so, device); err != nil {
 		return fmt.Errorf("runtime: CUDA was requested, but the ONNX Runtime library %s has %w (ONNX Runtime said: %v); "+
 			"use a CUDA build of ONNX Runtime with libonnxruntime_providers_cuda.so beside it, or allow falling back to the CPU",
 			libPath, ErrNoCUDA, err)
 	}
+	return nil
+}
+
+func tryCUDA(so *ort.SessionOptions, device int) error {
 	opts, err := ort.NewCUDAProviderOptions()
 	if err != nil {
-		return wrap(err)
+		return ortError(err)
 	}
 	defer opts.Destroy()
 	if err := opts.Update(map[string]string{"device_id": fmt.Sprint(device)}); err != nil {
-		return wrap(err)
+		return ortError(err)
 	}
 	if err := so.AppendExecutionProviderCUDA(opts); err != nil {
-		return wrap(err)
+		return ortError(err)
 	}
 	return nil
+}
+
+// ortStatusPrefix matches the source location and code ONNX Runtime puts
+// before its messages.
+var ortStatusPrefix = regexp.MustCompile(`^.*\[ONNXRuntimeError\] : \d+ : \w+ : `)
+
+// ortError keeps the message of an ONNX Runtime error and drops the source
+// location before it.
+func ortError(err error) error {
+	msg := ortStatusPrefix.ReplaceAllString(err.Error(), "")
+	if msg == err.Error() {
+		return err
+	}
+	return errors.New(msg)
 }

@@ -1,0 +1,78 @@
+package main
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/aebridge/aebridge/internal/npy"
+	"github.com/aebridge/aebridge/runtime"
+)
+
+const fixtures = "../../testdata/pytorch"
+
+// testFactory returns a factory writing into buffers.
+func testFactory() (*factory, *bytes.Buffer, *bytes.Buffer) {
+	out, errOut := &bytes.Buffer{}, &bytes.Buffer{}
+	f := newFactory(&bytes.Buffer{}, out, errOut)
+	return f, out, errOut
+}
+
+func TestMainExitStatus(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		want    int
+		wantErr string
+	}{
+		{"help", []string{"--help"}, 0, ""},
+		{"unknown flag", []string{"inspect", "--nope", "m.onnx"}, 2, "aebridge: unknown flag: --nope\nRun 'aebridge inspect --help' for usage.\n"},
+		{"missing argument", []string{"inspect"}, 2, "aebridge: accepts 1 arg(s), received 0\nRun 'aebridge inspect --help' for usage.\n"},
+		{"missing file", []string{"inspect", "/no/such.onnx"}, 1, "aebridge: runtime: onnxfile: open /no/such.onnx: no such file or directory\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			if got := mainRun(tt.args, &bytes.Buffer{}, &out, &errOut); got != tt.want {
+				t.Errorf("exit status: got %d, want %d (stderr %q)", got, tt.want, errOut.String())
+			}
+			if tt.wantErr != "" && errOut.String() != tt.wantErr {
+				t.Errorf("stderr: got %q, want %q", errOut.String(), tt.wantErr)
+			}
+		})
+	}
+}
+
+func readNPY(t *testing.T, path string) *npy.Array {
+	t.Helper()
+	a, err := npy.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+func maxAbsDiff(a, b []float32) float64 {
+	if len(a) != len(b) {
+		return 1e30
+	}
+	m := 0.0
+	for i := range a {
+		d := float64(a[i] - b[i])
+		if d < 0 {
+			d = -d
+		}
+		if d > m {
+			m = d
+		}
+	}
+	return m
+}
+
+// ios describes outputs by name only.
+func ios(names ...string) []runtime.IO {
+	out := make([]runtime.IO, len(names))
+	for i, n := range names {
+		out[i] = runtime.IO{Name: n}
+	}
+	return out
+}

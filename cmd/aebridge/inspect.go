@@ -1,0 +1,130 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/aebridge/aebridge/runtime"
+)
+
+type inspectOptions struct {
+	IO    *iostreams
+	Model string
+	JSON  bool
+}
+
+func newCmdInspect(f *factory, runF func(*inspectOptions) error) *cobra.Command {
+	opts := &inspectOptions{IO: f.IO}
+	cmd := &cobra.Command{
+		Use:   "inspect MODEL",
+		Short: "Describe an ONNX model: producer, opsets, inputs and outputs, parameters, operators, metadata",
+		Long: `Describe an ONNX model file without running it: producer, IR version, opsets,
+inputs and outputs (dynamic dimensions by the names the file gives them),
+parameter count, a histogram of operators, and custom metadata. Weights held
+in external data files are not read.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Model = args[0]
+			if runF != nil {
+				return runF(opts)
+			}
+			return inspectRun(opts)
+		},
+	}
+	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print the description as JSON")
+	return cmd
+}
+
+func inspectRun(opts *inspectOptions) error {
+	info, err := runtime.Inspect(opts.Model)
+	if err != nil {
+		return err
+	}
+	out := opts.IO.Out
+	if opts.JSON {
+		enc := json.NewEncoder(out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(info)
+	}
+	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	producer := strings.TrimSpace(info.Producer + " " + info.ProducerVersion)
+	if producer == "" {
+		producer = "(not given)"
+	}
+	var opsets []string
+	for _, o := range info.Opsets {
+		d := o.Domain
+		if d == "" {
+			d = "ai.onnx"
+		}
+		opsets = append(opsets, fmt.Sprintf("%s %d", d, o.Version))
+	}
+	external := "(none)"
+	if len(info.ExternalData) > 0 {
+		external = strings.Join(info.ExternalData, ", ")
+	}
+	fmt.Fprintf(w, "model\t%s\n", info.Path)
+	fmt.Fprintf(w, "producer\t%s\n", producer)
+	fmt.Fprintf(w, "ir version\t%d\n", info.IRVersion)
+	fmt.Fprintf(w, "opsets\t%s\n", strings.Join(opsets, ", "))
+	fmt.Fprintf(w, "parameters\t%s\n", thousands(info.Parameters))
+	fmt.Fprintf(w, "external data\t%s\n", external)
+	w.Flush()
+	for _, part := range []struct {
+		title string
+		ios   []runtime.IO
+	}{{"inputs", info.Inputs}, {"outputs", info.Outputs}} {
+		fmt.Fprintln(out, part.title)
+		for _, io := range part.ios {
+			fmt.Fprintf(w, "  %s\t%s\t%s\n", io.Name, io.Type, io.ShapeString())
+		}
+		w.Flush()
+	}
+	fmt.Fprintf(out, "operators (%d nodes)\n", info.Nodes)
+	ops := make([]string, 0, len(info.Ops))
+	for op := range info.Ops {
+		ops = append(ops, op)
+	}
+	sort.Slice(ops, func(i, j int) bool {
+		if info.Ops[ops[i]] != info.Ops[ops[j]] {
+			return info.Ops[ops[i]] > info.Ops[ops[j]]
+		}
+		return ops[i] < ops[j]
+	})
+	for _, op := range ops {
+		fmt.Fprintf(w, "  %s\t%d\n", op, info.Ops[op])
+	}
+	w.Flush()
+	if len(info.Metadata) > 0 {
+		fmt.Fprintln(out, "metadata")
+		keys := make([]string, 0, len(info.Metadata))
+		for k := range info.Metadata {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			fmt.Fprintf(w, "  %s\t%s\n", k, info.Metadata[k])
+		}
+		w.Flush()
+	}
+	return nil
+}
+
+// thousands formats n with commas between groups of three digits.
+func thousands(n int64) string {
+	s := fmt.Sprint(n)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	if neg {
+		s = "-" + s
+	}
+	return s
+}

@@ -1,0 +1,225 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/aebridge/aebridge/internal/npy"
+	"github.com/aebridge/aebridge/runtime"
+)
+
+type runOptions struct {
+	IO            *iostreams
+	Library       string
+	Model         string
+	Inputs        []string // FILE.npy or NAME=FILE.npy
+	Output        string
+	OutDir        string
+	Provider      string
+	Device        int
+	AllowFallback bool
+	Threads       int
+	Batch         int
+}
+
+func newCmdRun(f *factory, runF func(*runOptions) error) *cobra.Command {
+	opts := &runOptions{IO: f.IO}
+	cmd := &cobra.Command{
+		Use:   "run MODEL --input FILE.npy [--input NAME=FILE.npy ...] (--output FILE.npy | --out-dir DIR)",
+		Short: "Run an ONNX model on .npy inputs through ONNX Runtime",
+		Long: `Run an ONNX model on inputs read from .npy files (float32, float64 or
+integer arrays, fed as float32 without scaling) and write its outputs as
+float32 .npy files.
+
+Inputs given as FILE.npy bind to the model's inputs in order; NAME=FILE.npy
+binds to the input NAME. --output names the file for a model with one output;
+--out-dir writes one <output-name>.npy per output.`,
+		Example: `  aebridge run model.onnx --input x.npy --output y.npy
+  aebridge run cvae_decoder.onnx --input z=z.npy --input c=c.npy --out-dir out/`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Model = args[0]
+			opts.Library = f.Library
+			if len(opts.Inputs) == 0 {
+				return &flagError{errors.New("at least one --input is required")}
+			}
+			if (opts.Output == "") == (opts.OutDir == "") {
+				return &flagError{errors.New("give exactly one of --output and --out-dir")}
+			}
+			if opts.Provider != "cpu" && opts.Provider != "cuda" {
+				return &flagError{fmt.Errorf("--provider %q: want cpu or cuda", opts.Provider)}
+			}
+			if opts.Threads < 0 || opts.Batch < 0 || opts.Device < 0 {
+				return &flagError{fmt.Errorf("--threads (%d), --batch (%d) and --device (%d) must not be negative", opts.Threads, opts.Batch, opts.Device)}
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return runRun(opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringArrayVarP(&opts.Inputs, "input", "i", nil, "input `FILE.npy` or NAME=FILE.npy (repeat for several inputs)")
+	fl.StringVarP(&opts.Output, "output", "o", "", "write the single output to `FILE.npy`")
+	fl.StringVar(&opts.OutDir, "out-dir", "", "write each output to `DIR`/<output-name>.npy")
+	fl.StringVar(&opts.Provider, "provider", "cpu", "execution provider: cpu or cuda")
+	fl.IntVar(&opts.Device, "device", 0, "CUDA device id")
+	fl.BoolVar(&opts.AllowFallback, "allow-cpu-fallback", false, "run on the CPU when CUDA is unavailable")
+	fl.IntVar(&opts.Threads, "threads", 0, "ONNX Runtime intra-op threads (0: one per core)")
+	fl.IntVar(&opts.Batch, "batch", 0, "run at most `N` samples per ONNX Runtime call (0: all at once)")
+	return cmd
+}
+
+func runRun(opts *runOptions) error {
+	ropts := []runtime.Option{
+		runtime.WithLibrary(opts.Library), runtime.WithThreads(opts.Threads), runtime.WithBatchSize(opts.Batch),
+	}
+	if opts.Provider == "cuda" {
+		ropts = append(ropts, runtime.WithCUDA(opts.Device))
+	}
+	if opts.AllowFallback {
+		ropts = append(ropts, runtime.WithCPUFallback())
+	}
+	model, err := runtime.Open(opts.Model, ropts...)
+	if err != nil {
+		return err
+	}
+	defer model.Close()
+	if fb := model.Fallback(); fb != nil {
+		fmt.Fprintf(opts.IO.ErrOut, "warning: running on the CPU: %v\n", fb)
+	}
+	info := model.Info()
+	if opts.Output != "" && len(info.Outputs) != 1 {
+		return fmt.Errorf("%s has %d outputs (%s); use --out-dir", opts.Model, len(info.Outputs), ioList(info.Outputs))
+	}
+	files, err := bindInputs(info.Inputs, opts.Inputs)
+	if err != nil {
+		return err
+	}
+	inputs := map[string]runtime.Tensor{}
+	for name, file := range files {
+		a, err := npy.ReadFile(file)
+		if err != nil {
+			return err
+		}
+		shape := make([]int64, len(a.Shape))
+		for i, d := range a.Shape {
+			shape[i] = int64(d)
+		}
+		inputs[name] = runtime.Tensor{Shape: shape, Data: a.Data}
+	}
+	outputs, err := model.RunNamed(inputs)
+	if err != nil {
+		return err
+	}
+	paths, err := outputPaths(info.Outputs, opts.Output, opts.OutDir)
+	if err != nil {
+		return err
+	}
+	if opts.OutDir != "" {
+		if err := os.MkdirAll(opts.OutDir, 0o755); err != nil {
+			return err
+		}
+	}
+	for _, io := range info.Outputs {
+		t := outputs[io.Name]
+		shape := make([]int, len(t.Shape))
+		for i, d := range t.Shape {
+			shape[i] = int(d)
+		}
+		if err := npy.WriteFile(paths[io.Name], shape, t.Data); err != nil {
+			return err
+		}
+		fmt.Fprintf(opts.IO.Out, "%s %v -> %s\n", io.Name, t.Shape, paths[io.Name])
+	}
+	return nil
+}
+
+// bindInputs maps the model's input names to files. Arguments NAME=FILE
+// bind by name when NAME is an input; the others fill the remaining inputs in
+// the model's order.
+func bindInputs(ios []runtime.IO, args []string) (map[string]string, error) {
+	files := map[string]string{}
+	var positional []string
+	for _, a := range args {
+		name, file, ok := strings.Cut(a, "=")
+		if ok && hasInput(ios, name) {
+			if _, dup := files[name]; dup {
+				return nil, &flagError{fmt.Errorf("--input %s: input %q given twice", a, name)}
+			}
+			files[name] = file
+			continue
+		}
+		if ok && !fileExists(a) {
+			return nil, &flagError{fmt.Errorf("--input %s: the model has no input %q (its inputs: %s)", a, name, ioList(ios))}
+		}
+		positional = append(positional, a)
+	}
+	for _, io := range ios {
+		if _, ok := files[io.Name]; ok {
+			continue
+		}
+		if len(positional) == 0 {
+			return nil, &flagError{fmt.Errorf("no --input for the model's input %q %s (its inputs: %s)", io.Name, io.ShapeString(), ioList(ios))}
+		}
+		files[io.Name], positional = positional[0], positional[1:]
+	}
+	if len(positional) > 0 {
+		return nil, &flagError{fmt.Errorf("%d --input given for a model with %d inputs (%s): %s left over", len(args), len(ios), ioList(ios), strings.Join(positional, ", "))}
+	}
+	return files, nil
+}
+
+func hasInput(ios []runtime.IO, name string) bool {
+	for _, io := range ios {
+		if io.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+func ioList(ios []runtime.IO) string {
+	names := make([]string, len(ios))
+	for i, io := range ios {
+		names[i] = fmt.Sprintf("%q", io.Name)
+	}
+	return strings.Join(names, ", ")
+}
+
+var unsafeChars = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+
+// outputPaths gives each output its file: output for a one-output model,
+// else dir/<name>.npy with characters that are not safe in file names (as in
+// PyTorch's "onnx::Gemm_12") replaced by "_".
+func outputPaths(ios []runtime.IO, output, dir string) (map[string]string, error) {
+	paths := map[string]string{}
+	if output != "" {
+		paths[ios[0].Name] = output
+		return paths, nil
+	}
+	used := map[string]string{}
+	for _, io := range ios {
+		base := unsafeChars.ReplaceAllString(io.Name, "_")
+		if base == "" || base == "." || base == ".." {
+			base = "output"
+		}
+		if prev, dup := used[base]; dup {
+			return nil, fmt.Errorf("outputs %q and %q would both be written to %s.npy", prev, io.Name, base)
+		}
+		used[base] = io.Name
+		paths[io.Name] = filepath.Join(dir, base+".npy")
+	}
+	return paths, nil
+}
