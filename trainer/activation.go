@@ -1,0 +1,200 @@
+package trainer
+
+import (
+	"fmt"
+	"math"
+)
+
+// Activation is an elementwise nonlinearity. Kind is one of "identity",
+// "relu", "leaky_relu" (slope Alpha), "elu" (Alpha), "sigmoid", "tanh",
+// "softplus", "gelu" (Approximate "none" for the exact erf form, "tanh" for
+// the tanh form) or "silu". Each computes what the PyTorch module of the same
+// name computes, and what its ONNX export computes.
+type Activation struct {
+	Kind        string
+	Alpha       float64
+	Approximate string
+
+	x, y *Tensor // input and output of the last Forward
+}
+
+// ActivationKinds lists the activation kinds NewActivation accepts.
+var ActivationKinds = []string{"identity", "relu", "leaky_relu", "elu", "sigmoid", "tanh", "softplus", "gelu", "silu"}
+
+// NewActivation returns the activation of the given kind with PyTorch's
+// default parameters (LeakyReLU slope 0.01, ELU α 1, exact GELU).
+func NewActivation(kind string) (*Activation, error) {
+	a := &Activation{Kind: kind}
+	switch kind {
+	case "identity", "relu", "sigmoid", "tanh", "softplus", "silu":
+	case "leaky_relu":
+		a.Alpha = 0.01
+	case "elu":
+		a.Alpha = 1
+	case "gelu":
+		a.Approximate = "none"
+	default:
+		return nil, fmt.Errorf("trainer: unknown activation %q (want one of %v)", kind, ActivationKinds)
+	}
+	return a, nil
+}
+
+const (
+	sqrt2        = 1.4142135623730951
+	sqrt2OverPi  = 0.7978845608028654 // √(2/π)
+	invSqrt2Pi   = 0.3989422804014327 // 1/√(2π)
+	geluTanhCoef = 0.044715
+)
+
+func sigmoid(x float64) float64 {
+	if x >= 0 {
+		return 1 / (1 + math.Exp(-x))
+	}
+	e := math.Exp(x)
+	return e / (1 + e)
+}
+
+// Forward computes dst = f(x) elementwise; dst takes x's shape.
+func (a *Activation) Forward(dst, x *Tensor) {
+	dst.Resize(x.Shape...)
+	y := dst.Data
+	switch a.Kind {
+	case "identity":
+		copy(y, x.Data)
+	case "relu":
+		for i, v := range x.Data {
+			y[i] = max(v, 0)
+		}
+	case "leaky_relu":
+		s := float32(a.Alpha)
+		for i, v := range x.Data {
+			if v > 0 {
+				y[i] = v
+			} else {
+				y[i] = s * v
+			}
+		}
+	case "elu":
+		for i, v := range x.Data {
+			if v > 0 {
+				y[i] = v
+			} else {
+				y[i] = float32(a.Alpha * math.Expm1(float64(v)))
+			}
+		}
+	case "sigmoid":
+		for i, v := range x.Data {
+			y[i] = float32(sigmoid(float64(v)))
+		}
+	case "tanh":
+		for i, v := range x.Data {
+			y[i] = float32(math.Tanh(float64(v)))
+		}
+	case "softplus":
+		// log(1 + eˣ) = max(x, 0) + log1p(e^-|x|), without overflow.
+		for i, v := range x.Data {
+			f := float64(v)
+			y[i] = float32(math.Max(f, 0) + math.Log1p(math.Exp(-math.Abs(f))))
+		}
+	case "gelu":
+		for i, v := range x.Data {
+			f := float64(v)
+			if a.Approximate == "tanh" {
+				y[i] = float32(0.5 * f * (1 + math.Tanh(sqrt2OverPi*(f+geluTanhCoef*f*f*f))))
+			} else {
+				y[i] = float32(0.5 * f * (1 + math.Erf(f/sqrt2)))
+			}
+		}
+	case "silu":
+		for i, v := range x.Data {
+			f := float64(v)
+			y[i] = float32(f * sigmoid(f))
+		}
+	default:
+		panic("trainer: unknown activation " + a.Kind)
+	}
+	a.x, a.y = x, dst
+}
+
+// Backward writes dx = f′(x)·dy; activations have no parameters. It panics
+// with ErrShape if dy does not match the last Forward's output.
+func (a *Activation) Backward(dx, dy *Tensor) {
+	sameShape(dy, a.y)
+	if dx == nil {
+		return
+	}
+	dx.Resize(dy.Shape...)
+	x, y, g, out := a.x.Data, a.y.Data, dy.Data, dx.Data
+	switch a.Kind {
+	case "identity":
+		copy(out, g)
+	case "relu":
+		for i, v := range x {
+			if v > 0 {
+				out[i] = g[i]
+			} else {
+				out[i] = 0
+			}
+		}
+	case "leaky_relu":
+		s := float32(a.Alpha)
+		for i, v := range x {
+			if v > 0 {
+				out[i] = g[i]
+			} else {
+				out[i] = s * g[i]
+			}
+		}
+	case "elu":
+		al := float32(a.Alpha)
+		for i, v := range x {
+			if v > 0 {
+				out[i] = g[i]
+			} else {
+				out[i] = g[i] * (y[i] + al) // α·eˣ
+			}
+		}
+	case "sigmoid":
+		for i, s := range y {
+			out[i] = g[i] * s * (1 - s)
+		}
+	case "tanh":
+		for i, t := range y {
+			out[i] = g[i] * (1 - t*t)
+		}
+	case "softplus":
+		for i, v := range x {
+			out[i] = g[i] * float32(sigmoid(float64(v)))
+		}
+	case "gelu":
+		for i, v := range x {
+			f := float64(v)
+			var d float64
+			if a.Approximate == "tanh" {
+				t := math.Tanh(sqrt2OverPi * (f + geluTanhCoef*f*f*f))
+				d = 0.5*(1+t) + 0.5*f*(1-t*t)*sqrt2OverPi*(1+3*geluTanhCoef*f*f)
+			} else {
+				d = 0.5*(1+math.Erf(f/sqrt2)) + f*invSqrt2Pi*math.Exp(-0.5*f*f)
+			}
+			out[i] = g[i] * float32(d)
+		}
+	case "silu":
+		for i, v := range x {
+			s := sigmoid(float64(v))
+			out[i] = g[i] * float32(s*(1+float64(v)*(1-s)))
+		}
+	}
+}
+
+// OutShape is the input shape.
+func (a *Activation) OutShape(in []int) []int { return append([]int(nil), in...) }
+
+// Params is empty.
+func (a *Activation) Params() []*Param { return nil }
+
+// Spec describes the activation.
+func (a *Activation) Spec() LayerSpec {
+	return LayerSpec{Type: a.Kind, Alpha: a.Alpha, Approximate: a.Approximate}
+}
+
+var _ Layer = (*Activation)(nil)

@@ -1,0 +1,54 @@
+package trainer
+
+// Layer is one step of an encoder or decoder stack, with its forward and
+// backward passes.
+//
+// Forward computes dst from x, both (batch, features), resizing dst to the
+// layer's output shape, and keeps references to x and dst for Backward:
+// neither may be modified until Backward has run.
+//
+// Backward takes dy, the gradient of the loss with respect to the last
+// Forward's dst, adds the gradients of the layer's parameters into their
+// Grad tensors, and, if dx is not nil, writes the gradient with respect to
+// x into dx (resized to x's shape).
+type Layer interface {
+	Forward(dst, x *Tensor)
+	Backward(dx, dy *Tensor)
+	// OutShape is the per-sample output shape for a per-sample input shape.
+	OutShape(in []int) []int
+	// Params are the layer's trainable parameters (none for activations).
+	Params() []*Param
+	// Spec describes the layer for the model configuration.
+	Spec() LayerSpec
+}
+
+// Param is a trainable tensor and its gradient.
+type Param struct {
+	Name  string  // the state-dict name, such as "encoder.0.weight"
+	Value *Tensor // the weights
+	Grad  *Tensor // the gradient, same shape; Backward adds to it
+	// Decay reports whether L2 weight decay applies (weights, not biases).
+	Decay bool
+}
+
+func newParam(name string, decay bool, shape ...int) *Param {
+	return &Param{Name: name, Value: NewTensor(shape...), Grad: NewTensor(shape...), Decay: decay}
+}
+
+// LayerSpec is the serialisable description of a layer: its type and the
+// sizes and settings needed to rebuild it. Weights are stored apart, under
+// the layer's state-dict names.
+type LayerSpec struct {
+	// Type is "dense" or an activation: "identity", "relu", "leaky_relu",
+	// "elu", "sigmoid", "tanh", "softplus", "gelu", "silu".
+	Type string `json:"type"`
+	In   int    `json:"in,omitempty"`  // dense: input features
+	Out  int    `json:"out,omitempty"` // dense: output features
+	// TiedTo names the dense layer ("encoder.0") whose weight matrix this
+	// decoder layer uses, transposed; it then owns only its bias.
+	TiedTo string `json:"tied_to,omitempty"`
+	// Alpha is LeakyReLU's negative slope or ELU's α.
+	Alpha float64 `json:"alpha,omitempty"`
+	// Approximate is GELU's form: "none" (exact, with erf) or "tanh".
+	Approximate string `json:"approximate,omitempty"`
+}

@@ -1,0 +1,104 @@
+package trainer
+
+import "fmt"
+
+// MLP describes an autoencoder of the MLP family: an encoder of dense
+// layers Input → Hidden… → Latent and its mirror image as the decoder.
+//
+//   - "ae": deep under-complete (Latent < Input) or over-complete
+//     (Latent ≥ Input) autoencoder;
+//   - "tied": the same, with each decoder weight the transpose of its
+//     encoder mirror's (W′ = Wᵀ), biases untied;
+//   - "linear": every activation is the identity (leave the activation
+//     fields empty or "identity").
+type MLP struct {
+	Variant          string
+	Input            int
+	Hidden           []int
+	Latent           int
+	Activation       string // after each hidden layer (default "relu")
+	CodeActivation   string // after the code layer (default "identity")
+	OutputActivation string // after the output layer (default "sigmoid")
+	Loss             Loss   // default MSE
+}
+
+// MLPVariants lists the variants MLP.Config accepts.
+var MLPVariants = []string{"ae", "tied", "linear"}
+
+// Config builds the model description, checking sizes and names.
+func (o MLP) Config() (Config, error) {
+	if o.Variant == "" {
+		o.Variant = "ae"
+	}
+	if o.Variant == "linear" {
+		for _, a := range []string{o.Activation, o.CodeActivation, o.OutputActivation} {
+			if a != "" && a != "identity" {
+				return Config{}, fmt.Errorf("trainer: variant linear uses identity activations; got activation %q", a)
+			}
+		}
+		o.Activation, o.CodeActivation, o.OutputActivation = "identity", "identity", "identity"
+	}
+	if o.Activation == "" {
+		o.Activation = "relu"
+	}
+	if o.CodeActivation == "" {
+		o.CodeActivation = "identity"
+	}
+	if o.OutputActivation == "" {
+		o.OutputActivation = "sigmoid"
+	}
+	if o.Loss == "" {
+		o.Loss = MSE
+	}
+	switch o.Variant {
+	case "ae", "tied":
+	case "linear":
+	default:
+		return Config{}, fmt.Errorf("trainer: unknown variant %q (want one of %v)", o.Variant, MLPVariants)
+	}
+	if o.Input <= 0 || o.Latent <= 0 {
+		return Config{}, fmt.Errorf("trainer: input (%d) and latent (%d) sizes must be positive", o.Input, o.Latent)
+	}
+	for _, h := range o.Hidden {
+		if h <= 0 {
+			return Config{}, fmt.Errorf("trainer: hidden sizes %v must be positive", o.Hidden)
+		}
+	}
+	if _, err := ParseLoss(string(o.Loss)); err != nil {
+		return Config{}, err
+	}
+	for _, a := range []string{o.Activation, o.CodeActivation, o.OutputActivation} {
+		if _, err := NewActivation(a); err != nil {
+			return Config{}, err
+		}
+	}
+	act := func(kind string) LayerSpec {
+		a, _ := NewActivation(kind)
+		return a.Spec()
+	}
+	sizes := append(append([]int{o.Input}, o.Hidden...), o.Latent)
+	c := Config{Variant: o.Variant, Input: []int{o.Input}, Loss: o.Loss}
+	for i := 0; i+1 < len(sizes); i++ {
+		c.Encoder = append(c.Encoder, LayerSpec{Type: "dense", In: sizes[i], Out: sizes[i+1]})
+		if i+2 < len(sizes) {
+			c.Encoder = append(c.Encoder, act(o.Activation))
+		} else {
+			c.Encoder = append(c.Encoder, act(o.CodeActivation))
+		}
+	}
+	for i := len(sizes) - 1; i > 0; i-- {
+		spec := LayerSpec{Type: "dense", In: sizes[i], Out: sizes[i-1]}
+		if o.Variant == "tied" {
+			// The mirror of this layer is encoder dense layer i−1, at
+			// position 2(i−1) in the encoder stack.
+			spec.TiedTo = fmt.Sprintf("encoder.%d", 2*(i-1))
+		}
+		c.Decoder = append(c.Decoder, spec)
+		if i > 1 {
+			c.Decoder = append(c.Decoder, act(o.Activation))
+		} else {
+			c.Decoder = append(c.Decoder, act(o.OutputActivation))
+		}
+	}
+	return c, nil
+}

@@ -1,0 +1,301 @@
+package trainer
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"strings"
+)
+
+// Config is the one description of a model: the variant, the per-sample
+// input shape, the encoder stack (ending at the code), the decoder stack and
+// the loss. It drives training, export, import, printing and checkpoints;
+// the weights are stored apart, under the layers' state-dict names.
+type Config struct {
+	Variant string      `json:"variant"` // "ae", "tied", "linear"
+	Input   []int       `json:"input"`   // per-sample input shape, e.g. [784]
+	Encoder []LayerSpec `json:"encoder"`
+	Decoder []LayerSpec `json:"decoder"`
+	Loss    Loss        `json:"loss"`
+}
+
+// Latent is the size of the code: the encoder's output features.
+func (c Config) Latent() int {
+	for i := len(c.Encoder) - 1; i >= 0; i-- {
+		if c.Encoder[i].Type == "dense" {
+			return c.Encoder[i].Out
+		}
+	}
+	return product(c.Input)
+}
+
+// Model is an autoencoder built from a Config: layers with their weights,
+// and the buffers its passes reuse. A Model is not safe for concurrent use.
+type Model struct {
+	Config  Config
+	Encoder []Layer
+	Decoder []Layer
+
+	params []*Param   // unique, in state-dict order
+	acts   []*Tensor  // acts[i] is the output of layer i (encoder, then decoder)
+	grad   [2]*Tensor // ping-pong buffers for the backward pass
+	fused  bool       // BCE on the logits before the final sigmoid
+}
+
+// Build makes the model c describes, with zero weights (call Init, or load
+// weights). It returns an error naming the layer when the stacks do not
+// chain, a layer type is unknown, or a tied layer does not mirror the layer
+// it names.
+func Build(c Config) (*Model, error) {
+	if len(c.Input) == 0 || product(c.Input) <= 0 {
+		return nil, fmt.Errorf("trainer: input shape %v must have positive dimensions", c.Input)
+	}
+	if _, err := ParseLoss(string(c.Loss)); err != nil {
+		return nil, err
+	}
+	m := &Model{Config: c}
+	dense := map[string]*Dense{}
+	shape := []int{product(c.Input)}
+	build := func(stack string, specs []LayerSpec) ([]Layer, error) {
+		var layers []Layer
+		for i, s := range specs {
+			name := fmt.Sprintf("%s.%d", stack, i)
+			var l Layer
+			switch s.Type {
+			case "dense":
+				if s.In != shape[0] || s.Out <= 0 {
+					return nil, fmt.Errorf("trainer: layer %s: dense %d→%d does not follow %d features", name, s.In, s.Out, shape[0])
+				}
+				if s.TiedTo != "" {
+					enc, ok := dense[s.TiedTo]
+					if !ok || enc.In != s.Out || enc.Out != s.In {
+						return nil, fmt.Errorf("trainer: layer %s: tied_to %q is not a dense %d→%d layer before it", name, s.TiedTo, s.Out, s.In)
+					}
+					l = NewTiedDense(name, enc)
+				} else {
+					d := NewDense(name, s.In, s.Out)
+					dense[name] = d
+					l = d
+				}
+			default:
+				a, err := NewActivation(s.Type)
+				if err != nil {
+					return nil, fmt.Errorf("trainer: layer %s: %w", name, err)
+				}
+				if s.Type == "leaky_relu" || s.Type == "elu" {
+					a.Alpha = s.Alpha
+				}
+				if s.Type == "gelu" && s.Approximate != "" {
+					if s.Approximate != "none" && s.Approximate != "tanh" {
+						return nil, fmt.Errorf("trainer: layer %s: gelu approximate %q (want none or tanh)", name, s.Approximate)
+					}
+					a.Approximate = s.Approximate
+				}
+				l = a
+			}
+			shape = l.OutShape(shape)
+			layers = append(layers, l)
+		}
+		return layers, nil
+	}
+	var err error
+	if m.Encoder, err = build("encoder", c.Encoder); err != nil {
+		return nil, err
+	}
+	if m.Decoder, err = build("decoder", c.Decoder); err != nil {
+		return nil, err
+	}
+	if product(shape) != product(c.Input) {
+		return nil, fmt.Errorf("trainer: the decoder ends with %d features, the input has %d", product(shape), product(c.Input))
+	}
+	for _, l := range m.layers() {
+		m.params = append(m.params, l.Params()...)
+		m.acts = append(m.acts, &Tensor{})
+	}
+	m.grad = [2]*Tensor{{}, {}}
+	if last, ok := m.last().(*Activation); ok && last.Kind == "sigmoid" && c.Loss == BCE {
+		m.fused = true
+	}
+	return m, nil
+}
+
+func product(s []int) int {
+	n := 1
+	for _, d := range s {
+		n *= d
+	}
+	return n
+}
+
+func (m *Model) layers() []Layer {
+	return append(slices.Clip(m.Encoder), m.Decoder...)
+}
+
+func (m *Model) last() Layer {
+	if len(m.Decoder) == 0 {
+		return nil
+	}
+	return m.Decoder[len(m.Decoder)-1]
+}
+
+// Params returns the model's trainable parameters in state-dict order; a
+// tied weight appears once.
+func (m *Model) Params() []*Param { return m.params }
+
+// ZeroGrad clears every parameter's gradient.
+func (m *Model) ZeroGrad() {
+	for _, p := range m.params {
+		p.Grad.Zero()
+	}
+}
+
+// Init fills the weights from a generator seeded with seed: each dense
+// weight by the activation that follows it — He (Kaiming) uniform for the
+// ReLU family, with PyTorch's gain for LeakyReLU's slope; Xavier (Glorot)
+// uniform for sigmoid, tanh and identity — and every bias with 0. A tied
+// layer's weight is its encoder mirror's.
+func (m *Model) Init(seed uint64) {
+	rng := rand.New(rand.NewPCG(seed, 0x6165_6272_6964_6765)) // "aebridge"
+	layers := m.layers()
+	for i, l := range layers {
+		d, ok := l.(*Dense)
+		if !ok {
+			continue
+		}
+		d.B.Value.Zero()
+		if d.Tied {
+			continue
+		}
+		next := "identity"
+		if i+1 < len(layers) {
+			if a, ok := layers[i+1].(*Activation); ok {
+				next = a.Kind
+			}
+		}
+		var bound float64
+		switch next {
+		case "relu", "elu", "gelu", "silu", "softplus":
+			bound = math.Sqrt(2) * math.Sqrt(3/float64(d.In))
+		case "leaky_relu":
+			s := layers[i+1].(*Activation).Alpha
+			bound = math.Sqrt(2/(1+s*s)) * math.Sqrt(3/float64(d.In))
+		default:
+			bound = math.Sqrt(6 / float64(d.In+d.Out))
+		}
+		for j := range d.W.Value.Data {
+			d.W.Value.Data[j] = float32((2*rng.Float64() - 1) * bound)
+		}
+	}
+}
+
+// Forward runs x, (batch, input features), through encoder and decoder and
+// returns the reconstruction, (batch, input features). The result is a
+// buffer of the model's, valid until its next pass. It panics with ErrShape
+// if x has the wrong number of features.
+func (m *Model) Forward(x *Tensor) *Tensor {
+	return m.run(x, 0, len(m.acts))
+}
+
+// Encode returns the code for x, (batch, latent), in a buffer of the
+// model's, valid until its next pass.
+func (m *Model) Encode(x *Tensor) *Tensor {
+	return m.run(x, 0, len(m.Encoder))
+}
+
+// Decode returns the reconstruction for codes z, (batch, latent), in a
+// buffer of the model's, valid until its next pass.
+func (m *Model) Decode(z *Tensor) *Tensor {
+	return m.run(z, len(m.Encoder), len(m.acts))
+}
+
+// run applies layers [from, to) to x.
+func (m *Model) run(x *Tensor, from, to int) *Tensor {
+	layers := m.layers()
+	in := x
+	for i := from; i < to; i++ {
+		layers[i].Forward(m.acts[i], in)
+		in = m.acts[i]
+	}
+	return in
+}
+
+// loss returns the summed loss of the last Forward's output against
+// target, and, if grad is true, leaves the gradient of the mean loss ready
+// for Backward.
+func (m *Model) loss(target *Tensor, grad bool) float64 {
+	n := len(m.acts)
+	var g *Tensor
+	if grad {
+		g = m.grad[0]
+	}
+	switch {
+	case m.fused:
+		return BCEWithLogitsLoss(g, m.acts[n-2], target)
+	case m.Config.Loss == BCE:
+		return BCELoss(g, m.acts[n-1], target)
+	default:
+		return MSELoss(g, m.acts[n-1], target)
+	}
+}
+
+// backward propagates the gradient left by loss through every layer, adding
+// parameter gradients. With the fused BCE the final sigmoid is skipped: the
+// gradient is already with respect to its input.
+func (m *Model) backward() {
+	layers := m.layers()
+	top := len(layers) - 1
+	if m.fused {
+		top--
+	}
+	dy, dx := m.grad[0], m.grad[1]
+	for i := top; i >= 0; i-- {
+		if i == 0 {
+			layers[i].Backward(nil, dy)
+			break
+		}
+		layers[i].Backward(dx, dy)
+		dy, dx = dx, dy
+	}
+}
+
+// TrainStep runs a forward and backward pass on a batch: input x and target
+// (the clean input; the same tensor for a plain autoencoder), both (batch,
+// features). It adds the gradients of the mean loss into the parameters'
+// Grad tensors and returns the summed loss. It panics with ErrShape if the
+// shapes do not fit the model.
+func (m *Model) TrainStep(x, target *Tensor) float64 {
+	m.Forward(x)
+	loss := m.loss(target, true)
+	m.backward()
+	return loss
+}
+
+// Eval returns the summed loss of the model on x against target, without
+// touching gradients.
+func (m *Model) Eval(x, target *Tensor) float64 {
+	m.Forward(x)
+	return m.loss(target, false)
+}
+
+// String prints the layers, one a line, as "encoder.0  dense 784→512".
+func (m *Model) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s autoencoder, input %v, code %d, loss %s\n", m.Config.Variant, m.Config.Input, m.Config.Latent(), m.Config.Loss)
+	for _, part := range []struct {
+		name  string
+		specs []LayerSpec
+	}{{"encoder", m.Config.Encoder}, {"decoder", m.Config.Decoder}} {
+		for i, s := range part.specs {
+			fmt.Fprintf(&b, "  %s.%d  %s", part.name, i, s.Type)
+			if s.Type == "dense" {
+				fmt.Fprintf(&b, " %d→%d", s.In, s.Out)
+				if s.TiedTo != "" {
+					fmt.Fprintf(&b, " (weight tied to %s)", s.TiedTo)
+				}
+			}
+			b.WriteString("\n")
+		}
+	}
+	return b.String()
+}
