@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/aebridge/aebridge/internal/half"
 	"github.com/aebridge/aebridge/internal/onnxpb"
 )
 
@@ -121,7 +122,7 @@ func Float32s(t *onnxpb.TensorProto) ([]float32, error) {
 			case onnxpb.TensorProto_DOUBLE:
 				out[i] = float32(math.Float64frombits(le.Uint64(b)))
 			case onnxpb.TensorProto_FLOAT16:
-				out[i] = halfToFloat(le.Uint16(b))
+				out[i] = half.ToFloat32(le.Uint16(b))
 			case onnxpb.TensorProto_BFLOAT16:
 				out[i] = math.Float32frombits(uint32(le.Uint16(b)) << 16)
 			case onnxpb.TensorProto_INT8:
@@ -184,7 +185,7 @@ func Float32s(t *onnxpb.TensorProto) ([]float32, error) {
 		for i, v := range t.Int32Data {
 			switch dt {
 			case onnxpb.TensorProto_FLOAT16:
-				out[i] = halfToFloat(uint16(v))
+				out[i] = half.ToFloat32(uint16(v))
 			case onnxpb.TensorProto_BFLOAT16:
 				out[i] = math.Float32frombits(uint32(uint16(v)) << 16)
 			default:
@@ -264,24 +265,4 @@ func Int64s(t *onnxpb.TensorProto) ([]int64, error) {
 		}
 	}
 	return out, nil
-}
-
-// halfToFloat converts an IEEE 754 binary16 value to float32.
-func halfToFloat(h uint16) float32 {
-	sign := uint32(h>>15) << 31
-	exp := uint32(h>>10) & 0x1f
-	frac := uint32(h) & 0x3ff
-	switch {
-	case exp == 0 && frac == 0:
-		return math.Float32frombits(sign)
-	case exp == 0: // subnormal: value = frac × 2^-24
-		v := float32(frac) / (1 << 24)
-		if sign != 0 {
-			v = -v
-		}
-		return v
-	case exp == 0x1f:
-		return math.Float32frombits(sign | 0x7f800000 | frac<<13)
-	}
-	return math.Float32frombits(sign | (exp+112)<<23 | frac<<13)
 }

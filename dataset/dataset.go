@@ -1,0 +1,174 @@
+// Package dataset loads training data for the trainer and the command line:
+// MNIST and Fashion-MNIST from the cache `make setup` fills, and files in
+// NumPy (.npy), CSV and IDX (the original MNIST format, optionally gzipped)
+// form.
+//
+// Every loader returns float32 samples; 8-bit image data (uint8 .npy, ubyte
+// IDX, the MNIST caches) is scaled to [0, 1] by dividing by 255, and other
+// data is kept as stored.
+package dataset
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/aebridge/aebridge/internal/npy"
+)
+
+// Set is N samples of one shape, row after row.
+type Set struct {
+	Name   string    // where it came from
+	Shape  []int     // per-sample shape, such as [784] or [1 28 28]
+	X      []float32 // N × Dim values
+	Labels []int     // N class labels, or nil
+}
+
+// Len is the number of samples.
+func (s *Set) Len() int {
+	if d := s.Dim(); d > 0 {
+		return len(s.X) / d
+	}
+	return 0
+}
+
+// Dim is the number of values per sample.
+func (s *Set) Dim() int {
+	n := 1
+	for _, d := range s.Shape {
+		n *= d
+	}
+	return n
+}
+
+// Sample returns sample i's values, sharing s's storage.
+func (s *Set) Sample(i int) []float32 {
+	d := s.Dim()
+	return s.X[i*d : (i+1)*d]
+}
+
+// Head returns the first n samples (all if n ≤ 0 or n ≥ Len), sharing s's
+// storage.
+func (s *Set) Head(n int) *Set {
+	if n <= 0 || n >= s.Len() {
+		return s
+	}
+	h := &Set{Name: s.Name, Shape: s.Shape, X: s.X[:n*s.Dim()]}
+	if s.Labels != nil {
+		h.Labels = s.Labels[:n]
+	}
+	return h
+}
+
+// Subset returns the samples at idx, in that order, in new storage.
+func (s *Set) Subset(idx []int) *Set {
+	d := s.Dim()
+	out := &Set{Name: s.Name, Shape: s.Shape, X: make([]float32, 0, len(idx)*d)}
+	for _, i := range idx {
+		out.X = append(out.X, s.Sample(i)...)
+	}
+	if s.Labels != nil {
+		out.Labels = make([]int, len(idx))
+		for j, i := range idx {
+			out.Labels[j] = s.Labels[i]
+		}
+	}
+	return out
+}
+
+// Builtin names the data sets Load knows by name.
+var Builtin = []string{"mnist", "fashion-mnist"}
+
+// DataEnv is the environment variable naming the data cache folder.
+const DataEnv = "AEBRIDGE_DATA"
+
+// setupPath is where `make setup` puts the cache, relative to the
+// repository root.
+const setupPath = ".deps/data"
+
+// CacheDir returns the data cache: $AEBRIDGE_DATA if set, else .deps/data in
+// the working directory or a folder above it, or above the executable.
+func CacheDir() (string, error) {
+	if d := os.Getenv(DataEnv); d != "" {
+		return d, nil
+	}
+	var starts []string
+	if wd, err := os.Getwd(); err == nil {
+		starts = append(starts, wd)
+	}
+	if exe, err := os.Executable(); err == nil {
+		starts = append(starts, filepath.Dir(exe))
+	}
+	var tried []string
+	for _, s := range starts {
+		for dir := s; ; dir = filepath.Dir(dir) {
+			p := filepath.Join(dir, setupPath)
+			tried = append(tried, p)
+			if st, err := os.Stat(p); err == nil && st.IsDir() {
+				return p, nil
+			}
+			if filepath.Dir(dir) == dir {
+				break
+			}
+		}
+	}
+	return "", fmt.Errorf("dataset: no data cache found (set $%s, or run `make setup` in the aebridge repository); looked in %s", DataEnv, strings.Join(tried, ", "))
+}
+
+// Load reads a data set by name or path: "mnist" and "fashion-mnist" give
+// their training and test sets from the cache; a .npy, .csv or IDX file
+// (.idx, .*-ubyte, optionally .gz) gives one set and a nil test set.
+func Load(spec string) (train, test *Set, err error) {
+	switch spec {
+	case "mnist", "fashion-mnist":
+		dir, err := CacheDir()
+		if err != nil {
+			return nil, nil, err
+		}
+		load := func(part string) (*Set, error) {
+			x, err := LoadNPY(filepath.Join(dir, spec, part+"-images.npy"))
+			if err != nil {
+				return nil, fmt.Errorf("%w (run `make setup` to fill the data cache)", err)
+			}
+			labels := filepath.Join(dir, spec, part+"-labels.npy")
+			y, err := npy.ReadFile(labels)
+			if err != nil {
+				return nil, fmt.Errorf("dataset: %w", err)
+			}
+			if len(y.Data) != x.Len() {
+				return nil, fmt.Errorf("dataset: %s: %d labels for %d images", labels, len(y.Data), x.Len())
+			}
+			x.Name = spec + " " + part
+			x.Shape = []int{1, 28, 28}
+			x.Labels = make([]int, len(y.Data))
+			for i, v := range y.Data {
+				x.Labels[i] = int(v)
+			}
+			return x, nil
+		}
+		if train, err = load("train"); err != nil {
+			return nil, nil, err
+		}
+		if test, err = load("test"); err != nil {
+			return nil, nil, err
+		}
+		return train, test, nil
+	}
+	lower := strings.ToLower(spec)
+	switch {
+	case strings.HasSuffix(lower, ".npy"):
+		train, err = LoadNPY(spec)
+	case strings.HasSuffix(lower, ".csv"):
+		train, err = LoadCSV(spec)
+	case strings.Contains(lower, "idx") || strings.Contains(lower, "-ubyte"):
+		train, err = LoadIDX(spec)
+	default:
+		if _, statErr := os.Stat(spec); errors.Is(statErr, os.ErrNotExist) {
+			return nil, nil, fmt.Errorf("dataset: %q is neither a known data set (%s) nor an existing file", spec, strings.Join(Builtin, ", "))
+		}
+		return nil, nil, fmt.Errorf("dataset: %s: unknown file type (want .npy, .csv, or an IDX file named *idx* or *-ubyte, optionally .gz)", spec)
+	}
+	return train, nil, err
+}
