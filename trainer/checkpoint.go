@@ -1,0 +1,151 @@
+package trainer
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/aebridge/aebridge/internal/atomicfile"
+	"github.com/aebridge/aebridge/internal/safetensors"
+)
+
+// Version is aebridge's version, recorded in configurations and exports.
+// Builds may set it with -ldflags "-X github.com/aebridge/aebridge/trainer.Version=…".
+var Version = "0.1.0-dev"
+
+// The files of a model directory.
+const (
+	ConfigFile  = "config.json"
+	WeightsFile = "model.safetensors"
+	StateFile   = "train_state.safetensors" // optimizer and progress, for resuming
+)
+
+// File is the content of config.json: the model description, and the
+// training configuration when the model was trained here.
+type File struct {
+	Version  string       `json:"aebridge"`
+	Model    Config       `json:"model"`
+	Training *TrainConfig `json:"training,omitempty"`
+}
+
+// StateDict returns the model's weights by state-dict name. The tensors
+// share the model's storage.
+func (m *Model) StateDict() map[string]safetensors.Tensor {
+	sd := make(map[string]safetensors.Tensor, len(m.params))
+	for _, p := range m.params {
+		sd[p.Name] = safetensors.Tensor{Shape: p.Value.Shape, Data: p.Value.Data}
+	}
+	return sd
+}
+
+// LoadStateDict copies weights into the model. Every parameter must be
+// present with its shape, and no other tensor; file names the source in
+// errors.
+func (m *Model) LoadStateDict(sd map[string]safetensors.Tensor, file string) error {
+	for _, p := range m.params {
+		t, ok := sd[p.Name]
+		if !ok {
+			return fmt.Errorf("trainer: %s: missing tensor %q (shape %v)", file, p.Name, p.Value.Shape)
+		}
+		if !equalInts(t.Shape, p.Value.Shape) {
+			return fmt.Errorf("trainer: %s: tensor %q has shape %v, the model needs %v", file, p.Name, t.Shape, p.Value.Shape)
+		}
+	}
+	if len(sd) != len(m.params) {
+		var extra []string
+		for name := range sd {
+			if m.param(name) == nil {
+				extra = append(extra, name)
+			}
+		}
+		sort.Strings(extra)
+		return fmt.Errorf("trainer: %s: tensors the model does not have: %s", file, strings.Join(extra, ", "))
+	}
+	for _, p := range m.params {
+		copy(p.Value.Data, sd[p.Name].Data)
+	}
+	return nil
+}
+
+func (m *Model) param(name string) *Param {
+	for _, p := range m.params {
+		if p.Name == name {
+			return p
+		}
+	}
+	return nil
+}
+
+func equalInts(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// Save writes dir/config.json and dir/model.safetensors, each atomically,
+// creating dir if needed. tc may be nil.
+func Save(dir string, m *Model, tc *TrainConfig) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("trainer: %w", err)
+	}
+	f := File{Version: Version, Model: m.Config, Training: tc}
+	b, err := json.MarshalIndent(f, "", "  ")
+	if err != nil {
+		return fmt.Errorf("trainer: %w", err)
+	}
+	if err := safetensors.WriteFile(filepath.Join(dir, WeightsFile), m.StateDict(), map[string]string{"format": "pt", "aebridge": Version}); err != nil {
+		return err
+	}
+	return atomicfile.WriteBytes(filepath.Join(dir, ConfigFile), append(b, '\n'))
+}
+
+// ReadConfig reads dir/config.json.
+func ReadConfig(dir string) (*File, error) {
+	path := filepath.Join(dir, ConfigFile)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("trainer: %s is not a model directory: %w", dir, err)
+		}
+		return nil, fmt.Errorf("trainer: %w", err)
+	}
+	var f File
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&f); err != nil {
+		return nil, fmt.Errorf("trainer: %s: %w", path, err)
+	}
+	return &f, nil
+}
+
+// Load reads a model directory written by Save: it builds the model from
+// config.json and loads model.safetensors into it.
+func Load(dir string) (*Model, *File, error) {
+	f, err := ReadConfig(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	m, err := Build(f.Model)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w (in %s)", err, filepath.Join(dir, ConfigFile))
+	}
+	path := filepath.Join(dir, WeightsFile)
+	sd, _, err := safetensors.ReadFile(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := m.LoadStateDict(sd, path); err != nil {
+		return nil, nil, err
+	}
+	return m, f, nil
+}

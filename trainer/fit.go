@@ -1,0 +1,316 @@
+package trainer
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aebridge/aebridge/internal/safetensors"
+)
+
+// TrainConfig is how a model is trained. It is recorded in config.json.
+type TrainConfig struct {
+	Optimizer OptimizerConfig `json:"optimizer"`
+	// WeightDecay is λ of the L2 term λ‖W‖² added to the objective (for sgd
+	// and adam; adamw uses Optimizer.WeightDecay, decoupled).
+	WeightDecay float64 `json:"weight_decay,omitempty"`
+	Epochs      int     `json:"epochs"`
+	Batch       int     `json:"batch"`
+	Seed        uint64  `json:"seed"`
+	// ValSplit is the fraction of the training data held out for
+	// validation, chosen by the seed.
+	ValSplit float64 `json:"val_split"`
+	// Patience stops training after this many epochs without a lower
+	// validation loss, keeping the best weights (0: no early stopping).
+	Patience int `json:"patience,omitempty"`
+	// Data and Limit record what the model was trained on.
+	Data  string `json:"data,omitempty"`
+	Limit int    `json:"limit,omitempty"`
+}
+
+// Check validates the configuration.
+func (c TrainConfig) Check() error {
+	switch {
+	case c.Epochs <= 0:
+		return fmt.Errorf("trainer: epochs %d must be positive", c.Epochs)
+	case c.Batch <= 0:
+		return fmt.Errorf("trainer: batch size %d must be positive", c.Batch)
+	case !(c.ValSplit >= 0 && c.ValSplit < 1):
+		return fmt.Errorf("trainer: validation split %v must be in [0, 1)", c.ValSplit)
+	case c.Patience < 0:
+		return fmt.Errorf("trainer: patience %d must not be negative", c.Patience)
+	case c.Patience > 0 && c.ValSplit == 0:
+		return fmt.Errorf("trainer: early stopping (patience %d) needs a validation split", c.Patience)
+	case c.WeightDecay < 0:
+		return fmt.Errorf("trainer: weight decay %v must not be negative", c.WeightDecay)
+	}
+	_, err := NewOptimizer(c.Optimizer)
+	return err
+}
+
+// EpochMetrics is one epoch's line of metrics.jsonl. Losses are the
+// reconstruction loss (without penalties): per element (the mean the
+// optimizer minimises) and per sample (summed over a sample's elements).
+type EpochMetrics struct {
+	Epoch              int     `json:"epoch"`
+	TrainLoss          float64 `json:"train_loss"`
+	TrainLossPerSample float64 `json:"train_loss_per_sample"`
+	ValLoss            float64 `json:"val_loss,omitempty"`
+	ValLossPerSample   float64 `json:"val_loss_per_sample,omitempty"`
+	Best               bool    `json:"best,omitempty"` // the lowest validation loss so far
+	Seconds            float64 `json:"seconds"`
+}
+
+// FitOptions are Fit's side channels.
+type FitOptions struct {
+	// Dir, if set, receives a checkpoint after every epoch: config.json and
+	// model.safetensors (the current weights) and train_state.safetensors
+	// (optimizer state, best weights, progress), each written atomically.
+	Dir string
+	// Resume continues from Dir's train_state.safetensors: the result is the
+	// same as that of an uninterrupted run.
+	Resume bool
+	// Metrics receives one JSON line per epoch; nil for none.
+	Metrics io.Writer
+	// Progress receives a progress bar; nil for none.
+	Progress io.Writer
+	// OnEpoch, if set, is called after each epoch's checkpoint; an error
+	// stops training and is returned.
+	OnEpoch func(EpochMetrics) error
+}
+
+// Result summarises a training run.
+type Result struct {
+	Epochs    int            // epochs run in total (resumed ones included)
+	BestEpoch int            // the epoch whose weights the model holds when early stopping or validation is on
+	BestVal   float64        // its validation loss per element
+	Stopped   bool           // training stopped early
+	History   []EpochMetrics // the epochs run by this call
+}
+
+// Split divides data, (N, features), into training and validation parts by a
+// permutation drawn from seed; the validation part has round(N·frac) rows.
+func Split(data *Tensor, frac float64, seed uint64) (train, val *Tensor) {
+	n := data.Rows()
+	perm := rand.New(rand.NewPCG(seed, 1)).Perm(n)
+	nv := int(math.Round(float64(n) * frac))
+	return gather(data, perm[nv:]), gather(data, perm[:nv])
+}
+
+func gather(data *Tensor, idx []int) *Tensor {
+	d := data.Cols()
+	out := NewTensor(len(idx), d)
+	for j, i := range idx {
+		copy(out.Data[j*d:(j+1)*d], data.Data[i*d:(i+1)*d])
+	}
+	return out
+}
+
+// Fit trains m on data, (N, features), as cfg says: each epoch visits the
+// training rows in an order drawn from (seed, epoch), in mini-batches, and
+// takes one optimizer step per batch. With the same seed, data and thread
+// count it gives the same weights, bit for bit.
+func Fit(m *Model, data *Tensor, cfg TrainConfig, opts FitOptions) (*Result, error) {
+	if err := cfg.Check(); err != nil {
+		return nil, err
+	}
+	if data.Cols() != product(m.Config.Input) {
+		return nil, fmt.Errorf("trainer: data has %d features per sample, the model takes %d", data.Cols(), product(m.Config.Input))
+	}
+	train, val := data, (*Tensor)(nil)
+	if cfg.ValSplit > 0 {
+		train, val = Split(data, cfg.ValSplit, cfg.Seed)
+		if val.Rows() == 0 || train.Rows() == 0 {
+			return nil, fmt.Errorf("trainer: %d samples cannot be split %v for validation", data.Rows(), cfg.ValSplit)
+		}
+	}
+	opt, err := NewOptimizer(cfg.Optimizer)
+	if err != nil {
+		return nil, err
+	}
+	st := fitState{bestVal: math.Inf(1)}
+	best := map[string][]float32{}
+	if opts.Resume {
+		if opts.Dir == "" {
+			return nil, errors.New("trainer: resume needs the checkpoint directory")
+		}
+		if err := st.load(filepath.Join(opts.Dir, StateFile), m, opt, best); err != nil {
+			return nil, err
+		}
+	}
+	res := &Result{Epochs: st.epoch, BestEpoch: st.bestEpoch, BestVal: st.bestVal}
+	d := train.Cols()
+	batch := NewTensor(cfg.Batch, d)
+	for epoch := st.epoch + 1; epoch <= cfg.Epochs && !st.stopped; epoch++ {
+		start := time.Now()
+		order := rand.New(rand.NewPCG(cfg.Seed, uint64(epoch)+1)).Perm(train.Rows())
+		var sum float64
+		for lo := 0; lo < len(order); lo += cfg.Batch {
+			hi := min(lo+cfg.Batch, len(order))
+			batch.Resize(hi-lo, d)
+			for j, i := range order[lo:hi] {
+				copy(batch.Data[j*d:(j+1)*d], train.Data[i*d:(i+1)*d])
+			}
+			m.ZeroGrad()
+			sum += m.TrainStep(batch, batch)
+			L2Penalty(m.Params(), cfg.WeightDecay)
+			opt.Step(m.Params())
+			if opts.Progress != nil {
+				progress(opts.Progress, epoch, cfg.Epochs, hi, len(order), sum/float64(hi*d))
+			}
+		}
+		if math.IsNaN(sum) || math.IsInf(sum, 0) {
+			return nil, fmt.Errorf("trainer: epoch %d: the loss diverged (%v); lower the learning rate", epoch, sum)
+		}
+		em := EpochMetrics{Epoch: epoch, TrainLoss: sum / float64(train.Len()), TrainLossPerSample: sum / float64(train.Rows())}
+		if val != nil {
+			vs := evaluate(m, val, cfg.Batch)
+			em.ValLoss, em.ValLossPerSample = vs/float64(val.Len()), vs/float64(val.Rows())
+			if em.ValLoss < st.bestVal {
+				st.bestVal, st.bestEpoch, st.bad = em.ValLoss, epoch, 0
+				em.Best = true
+				for _, p := range m.Params() {
+					best[p.Name] = append(best[p.Name][:0], p.Value.Data...)
+				}
+			} else {
+				st.bad++
+				st.stopped = cfg.Patience > 0 && st.bad >= cfg.Patience
+			}
+		}
+		em.Seconds = time.Since(start).Seconds()
+		st.epoch = epoch
+		if opts.Progress != nil {
+			fmt.Fprintf(opts.Progress, "\r\033[Kepoch %d/%d  train loss %.5f", epoch, cfg.Epochs, em.TrainLoss)
+			if val != nil {
+				fmt.Fprintf(opts.Progress, "  val loss %.5f", em.ValLoss)
+			}
+			fmt.Fprintf(opts.Progress, "  %.1fs\n", em.Seconds)
+		}
+		if opts.Metrics != nil {
+			b, _ := json.Marshal(em)
+			if _, err := opts.Metrics.Write(append(b, '\n')); err != nil {
+				return nil, fmt.Errorf("trainer: write metrics: %w", err)
+			}
+		}
+		if opts.Dir != "" {
+			if err := st.save(filepath.Join(opts.Dir, StateFile), m, opt, best); err != nil {
+				return nil, err
+			}
+			if err := Save(opts.Dir, m, &cfg); err != nil {
+				return nil, err
+			}
+		}
+		res.History = append(res.History, em)
+		res.Epochs, res.BestEpoch, res.BestVal, res.Stopped = st.epoch, st.bestEpoch, st.bestVal, st.stopped
+		if opts.OnEpoch != nil {
+			if err := opts.OnEpoch(em); err != nil {
+				return res, err
+			}
+		}
+	}
+	// With validation, the model keeps the weights of its best epoch.
+	if val != nil && st.bestEpoch > 0 {
+		for _, p := range m.Params() {
+			copy(p.Value.Data, best[p.Name])
+		}
+	}
+	return res, nil
+}
+
+// evaluate returns the summed loss of m on data, in batches.
+func evaluate(m *Model, data *Tensor, batch int) float64 {
+	var sum float64
+	d := data.Cols()
+	for lo := 0; lo < data.Rows(); lo += batch {
+		hi := min(lo+batch, data.Rows())
+		x := &Tensor{Shape: []int{hi - lo, d}, Data: data.Data[lo*d : hi*d]}
+		sum += m.Eval(x, x)
+	}
+	return sum
+}
+
+// Evaluate returns m's mean loss per element and per sample on data.
+func Evaluate(m *Model, data *Tensor, batch int) (perElement, perSample float64) {
+	s := evaluate(m, data, batch)
+	return s / float64(data.Len()), s / float64(data.Rows())
+}
+
+func progress(w io.Writer, epoch, epochs, done, total int, loss float64) {
+	const width = 30
+	fill := width * done / total
+	fmt.Fprintf(w, "\r\033[Kepoch %d/%d [%s%s] %3d%%  loss %.5f", epoch, epochs,
+		strings.Repeat("=", fill), strings.Repeat(" ", width-fill), 100*done/total, loss)
+}
+
+// fitState is the progress a checkpoint records beside the weights.
+type fitState struct {
+	epoch, bestEpoch, bad int
+	bestVal               float64
+	stopped               bool
+}
+
+func (s *fitState) save(path string, m *Model, opt Optimizer, best map[string][]float32) error {
+	tensors := map[string]safetensors.Tensor{}
+	for _, p := range m.Params() {
+		tensors["model."+p.Name] = safetensors.Tensor{Shape: p.Value.Shape, Data: p.Value.Data}
+		if b, ok := best[p.Name]; ok {
+			tensors["best."+p.Name] = safetensors.Tensor{Shape: p.Value.Shape, Data: b}
+		}
+	}
+	bufs, steps := opt.State()
+	for k, v := range bufs {
+		tensors["optim."+k] = safetensors.Tensor{Shape: []int{len(v)}, Data: v}
+	}
+	meta := map[string]string{
+		"epoch": strconv.Itoa(s.epoch), "best_epoch": strconv.Itoa(s.bestEpoch), "bad_epochs": strconv.Itoa(s.bad),
+		"best_val": strconv.FormatFloat(s.bestVal, 'g', -1, 64), "stopped": strconv.FormatBool(s.stopped),
+		"optimizer_steps": strconv.Itoa(steps),
+	}
+	return safetensors.WriteFile(path, tensors, meta)
+}
+
+func (s *fitState) load(path string, m *Model, opt Optimizer, best map[string][]float32) error {
+	tensors, meta, err := safetensors.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	weights := map[string]safetensors.Tensor{}
+	bufs := map[string][]float32{}
+	for k, t := range tensors {
+		switch {
+		case strings.HasPrefix(k, "model."):
+			weights[k[len("model."):]] = t
+		case strings.HasPrefix(k, "best."):
+			best[k[len("best."):]] = t.Data
+		case strings.HasPrefix(k, "optim."):
+			bufs[k[len("optim."):]] = t.Data
+		default:
+			return fmt.Errorf("trainer: %s: unexpected tensor %q", path, k)
+		}
+	}
+	if err := m.LoadStateDict(weights, path); err != nil {
+		return err
+	}
+	ints := map[string]*int{"epoch": &s.epoch, "best_epoch": &s.bestEpoch, "bad_epochs": &s.bad}
+	steps := 0
+	ints["optimizer_steps"] = &steps
+	for k, p := range ints {
+		v, err := strconv.Atoi(meta[k])
+		if err != nil {
+			return fmt.Errorf("trainer: %s: metadata %q = %q is not an integer", path, k, meta[k])
+		}
+		*p = v
+	}
+	if s.bestVal, err = strconv.ParseFloat(meta["best_val"], 64); err != nil {
+		return fmt.Errorf("trainer: %s: metadata \"best_val\" = %q is not a number", path, meta["best_val"])
+	}
+	s.stopped = meta["stopped"] == "true"
+	return opt.SetState(bufs, steps)
+}
