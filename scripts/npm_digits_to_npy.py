@@ -10,7 +10,9 @@ warning (fashion-mnist's class 0 has two empty rows).
 
 Split: within each class, in file order, the last ceil(n/7) images are the
 test set and the rest the training set. For fashion-mnist's 7,000 images a
-class this is 6,000 / 1,000, the sizes of the original split. Written files:
+class this is 6,000 / 1,000, the sizes of the original split. Each set is
+then shuffled by a fixed permutation, so that its first N images mix every
+class. Written files:
 train-images.npy (N, 28, 28) uint8, train-labels.npy (N,) uint8 and the same
 for test; written to temporary names and renamed, so a partial run leaves no
 file that looks complete.
@@ -62,8 +64,11 @@ def main():
             parts[name][0].extend(rows)
             parts[name][1].extend([label] * len(rows))
     for name, (images, labels) in parts.items():
-        x = np.stack(images).reshape(-1, 28, 28)
-        y = np.asarray(labels, dtype=np.uint8)
+        # The packages group images by class; a fixed shuffle mixes them so
+        # that the first N samples of a set cover every class.
+        order = np.random.default_rng(20240601).permutation(len(images))
+        x = np.stack(images)[order].reshape(-1, 28, 28)
+        y = np.asarray(labels, dtype=np.uint8)[order]
         for suffix, arr in (("images", x), ("labels", y)):
             final = os.path.join(a.dest, f"{name}-{suffix}.npy")
             tmp = final + ".tmp.npy"

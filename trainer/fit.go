@@ -249,6 +249,20 @@ func progress(w io.Writer, epoch, epochs, done, total int, loss float64) {
 		strings.Repeat("=", fill), strings.Repeat(" ", width-fill), 100*done/total, loss)
 }
 
+// CheckpointEpoch returns the last epoch the checkpoint in dir holds.
+func CheckpointEpoch(dir string) (int, error) {
+	path := filepath.Join(dir, StateFile)
+	_, meta, err := safetensors.ReadFile(path)
+	if err != nil {
+		return 0, err
+	}
+	e, err := strconv.Atoi(meta["epoch"])
+	if err != nil {
+		return 0, fmt.Errorf("trainer: %s: metadata \"epoch\" = %q is not an integer", path, meta["epoch"])
+	}
+	return e, nil
+}
+
 // fitState is the progress a checkpoint records beside the weights.
 type fitState struct {
 	epoch, bestEpoch, bad int

@@ -9,10 +9,9 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
-)
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
+	"github.com/aebridge/aebridge/trainer"
+)
 
 func main() {
 	os.Exit(mainRun(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
@@ -44,17 +43,21 @@ func newRootCmd(f *factory) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "aebridge",
 		Short: "Autoencoders between Go, ONNX and PyTorch",
-		Long: `aebridge runs, inspects and checks autoencoders in ONNX form — its own,
-PyTorch's, Keras' — through ONNX Runtime.`,
-		Version:       version,
+		Long: `aebridge trains autoencoders in Go, exports them to ONNX, and runs, inspects
+and checks ONNX autoencoders — its own, PyTorch's, Keras' — through ONNX
+Runtime.`,
+		Version:       trainer.Version,
 		SilenceErrors: true,
 		SilenceUsage:  true,
 	}
 	root.PersistentFlags().StringVar(&f.Library, "onnxruntime", "", "path of the ONNX Runtime shared library (default: $ONNXRUNTIME_SHARED_LIBRARY_PATH, then the copy `make setup` installs)")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &flagError{err} })
 	root.AddCommand(
-		newCmdInspect(f, nil),
+		newCmdTrain(f, nil),
+		newCmdExport(f, nil),
 		newCmdRun(f, nil),
+		newCmdInspect(f, nil),
+		newCmdCheck(f, nil),
 		newCmdDoctor(f, nil),
 	)
 	for _, c := range root.Commands() {

@@ -1,0 +1,103 @@
+package main
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/aebridge/aebridge/internal/npy"
+)
+
+// writeNPY writes a float32 array filled with v.
+func writeNPY(t *testing.T, path string, shape []int, v float32) {
+	t.Helper()
+	n := 1
+	for _, d := range shape {
+		n *= d
+	}
+	data := make([]float32, n)
+	for i := range data {
+		data[i] = v
+	}
+	if err := npy.WriteFile(path, shape, data); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestNewCmdCheck(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		want    checkOptions
+		wantErr string
+	}{
+		{name: "defaults", args: []string{"d", "-i", "x.npy"}, want: checkOptions{Model: "d", Inputs: []string{"x.npy"}, Backends: []string{"ort", "go"}, Atol: 1e-5, Rtol: 1e-5}},
+		{name: "expect with one backend", args: []string{"m.onnx", "-i", "x.npy", "--expect", "y.npy", "--backends", "ort", "--atol", "0.001", "--rtol", "0"},
+			want: checkOptions{Model: "m.onnx", Inputs: []string{"x.npy"}, Expect: []string{"y.npy"}, Backends: []string{"ort"}, Atol: 1e-3}},
+		{name: "nothing to compare", args: []string{"m.onnx", "-i", "x.npy", "--backends", "ort"}, wantErr: "nothing to compare"},
+		{name: "unknown backend", args: []string{"m.onnx", "-i", "x.npy", "--backends", "ort,tvm"}, wantErr: `unknown backend "tvm"`},
+		{name: "no input", args: []string{"m.onnx"}, wantErr: "at least one --input is required"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, _, _ := testFactory()
+			var got *checkOptions
+			cmd := newCmdCheck(f, func(o *checkOptions) error { got = o; return nil })
+			cmd.SetArgs(tt.args)
+			cmd.SilenceUsage, cmd.SilenceErrors = true, true
+			err := cmd.Execute()
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Errorf("got %v, want error containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got.IO = nil
+			if strings.Join(got.Backends, ",") != strings.Join(tt.want.Backends, ",") || got.Model != tt.want.Model || got.Atol != tt.want.Atol || got.Rtol != tt.want.Rtol ||
+				strings.Join(got.Inputs, ",") != strings.Join(tt.want.Inputs, ",") || strings.Join(got.Expect, ",") != strings.Join(tt.want.Expect, ",") {
+				t.Errorf("got %+v, want %+v", *got, tt.want)
+			}
+		})
+	}
+}
+
+// TestCheckRunAgainstPyTorchOutputs checks a PyTorch export against
+// PyTorch's saved outputs: it passes at the default tolerance and fails,
+// naming the failures, at a tolerance no float32 pipeline meets.
+func TestCheckRunAgainstPyTorchOutputs(t *testing.T) {
+	model := filepath.Join(fixtures, "vae_encoder.opset13.onnx")
+	in := filepath.Join(fixtures, "vae_encoder.in0.npy")
+	mu, logvar := filepath.Join(fixtures, "vae_encoder.out0.npy"), filepath.Join(fixtures, "vae_encoder.out1.npy")
+
+	f, out, _ := testFactory()
+	opts := &checkOptions{IO: f.IO, Model: model, Inputs: []string{in}, Expect: []string{mu, logvar}, Backends: []string{"ort"}, Atol: 1e-5, Rtol: 1e-5}
+	if err := checkRun(opts); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 5 || lines[0] != "output mu [5 4]" || lines[2] != "output logvar [5 4]" || !strings.HasSuffix(lines[1], "PASS") || !strings.HasSuffix(lines[3], "PASS") ||
+		lines[4] != "all comparisons pass (atol 1e-05, rtol 1e-05)" {
+		t.Errorf("got:\n%s", out)
+	}
+
+	// Swapped expectations must fail, and say where.
+	f, out, _ = testFactory()
+	opts = &checkOptions{IO: f.IO, Model: model, Inputs: []string{in}, Expect: []string{logvar, mu}, Backends: []string{"ort"}, Atol: 1e-5, Rtol: 1e-5}
+	err := checkRun(opts)
+	if err == nil || err.Error() != "check: 2 comparison(s) failed (atol 1e-05, rtol 1e-05)" {
+		t.Errorf("got %v", err)
+	}
+	if !strings.Contains(out.String(), "FAIL (20 of 20 elements)") {
+		t.Errorf("got:\n%s", out)
+	}
+
+	// The go backend needs a model directory.
+	f, _, _ = testFactory()
+	opts = &checkOptions{IO: f.IO, Model: model, Inputs: []string{in}, Backends: []string{"ort", "go"}}
+	if err := checkRun(opts); err == nil || !strings.Contains(err.Error(), "the go backend runs trained model directories") {
+		t.Errorf("got %v", err)
+	}
+}

@@ -1,0 +1,309 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	goruntime "runtime"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/aebridge/aebridge/dataset"
+	"github.com/aebridge/aebridge/export"
+	"github.com/aebridge/aebridge/internal/atomicfile"
+	"github.com/aebridge/aebridge/trainer"
+)
+
+type trainOptions struct {
+	IO       *iostreams
+	Progress bool // draw a progress bar on IO.ErrOut
+
+	Model    trainer.MLP
+	Training trainer.TrainConfig
+	Out      string
+	Opset    int
+	Threads  int
+	Resume   bool
+}
+
+// trainModelFlags are the flags that describe the model or how it trains;
+// --resume takes them from the checkpoint and refuses them on the command
+// line.
+var trainModelFlags = []string{"variant", "data", "hidden", "latent", "activation", "code-activation", "output-activation",
+	"loss", "optimizer", "lr", "momentum", "nesterov", "weight-decay", "batch", "seed", "val-split", "patience", "limit"}
+
+func newCmdTrain(f *factory, runF func(*trainOptions) error) *cobra.Command {
+	opts := &trainOptions{IO: f.IO}
+	var hidden, loss string
+	var optimizer string
+	var lr, momentum, decay float64
+	var nesterov bool
+	cmd := &cobra.Command{
+		Use:   "train --data mnist|fashion-mnist|FILE --out DIR [flags]",
+		Short: "Train an autoencoder and export it to ONNX",
+		Long: `Train an autoencoder in Go and write, in DIR: config.json and
+model.safetensors (the model), model.onnx, encoder.onnx and decoder.onnx
+(its ONNX graphs), metrics.jsonl (one JSON line per epoch) and
+train_state.safetensors (what --resume needs). A checkpoint is written after
+every epoch; --resume continues one, giving the weights an uninterrupted run
+would have given (only --epochs may change).
+
+Variants: ae (deep under- or over-complete), tied (decoder weights are the
+transposed encoder weights), linear (identity activations).`,
+		Example: `  aebridge train --data fashion-mnist --hidden 512,256 --latent 32 --epochs 10 --out runs/fmnist
+  aebridge train --variant tied --data x.npy --hidden 64 --latent 8 --loss bce --out runs/tied
+  aebridge train --resume --epochs 20 --out runs/fmnist`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if opts.Out == "" {
+				return &flagError{errors.New("--out DIR is required")}
+			}
+			if opts.Resume {
+				for _, name := range trainModelFlags {
+					if cmd.Flags().Changed(name) {
+						return &flagError{fmt.Errorf("--%s cannot be changed on --resume: the checkpoint's configuration is used (only --epochs may change)", name)}
+					}
+				}
+			} else if opts.Training.Data == "" {
+				return &flagError{errors.New("--data is required (mnist, fashion-mnist, or a .npy, .csv or IDX file)")}
+			}
+			sizes, err := parseSizes(hidden)
+			if err != nil {
+				return &flagError{fmt.Errorf("--hidden %q: %w", hidden, err)}
+			}
+			opts.Model.Hidden = sizes
+			opts.Model.Loss = trainer.Loss(loss)
+			opts.Training.Optimizer = trainer.OptimizerConfig{Name: optimizer, LR: lr, Momentum: momentum, Nesterov: nesterov}
+			if optimizer == "adamw" {
+				opts.Training.Optimizer.WeightDecay = decay
+			} else {
+				opts.Training.WeightDecay = decay
+			}
+			if opts.Threads < 0 {
+				return &flagError{fmt.Errorf("--threads %d must not be negative", opts.Threads)}
+			}
+			if !opts.Resume {
+				probe := opts.Model
+				probe.Input = 1 // the data gives the real size
+				if _, err := probe.Config(); err != nil {
+					return &flagError{err}
+				}
+				if err := opts.Training.Check(); err != nil {
+					return &flagError{err}
+				}
+			}
+			opts.Progress = isTerminal(f.IO.ErrOut)
+			if runF != nil {
+				return runF(opts)
+			}
+			return trainRun(opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&opts.Model.Variant, "variant", "ae", "ae, tied or linear")
+	fl.StringVar(&opts.Training.Data, "data", "", "mnist, fashion-mnist, or a .npy (N×D or N×C×H×W), .csv or IDX file")
+	fl.IntVar(&opts.Training.Limit, "limit", 0, "use the first `N` training samples (0: all)")
+	fl.StringVar(&hidden, "hidden", "512,256", "hidden layer sizes of the encoder, comma-separated (the decoder mirrors them; \"\" for none)")
+	fl.IntVar(&opts.Model.Latent, "latent", 32, "code size")
+	fl.StringVar(&opts.Model.Activation, "activation", "", "hidden activation: "+strings.Join(trainer.ActivationKinds, ", ")+" (default relu; identity for linear)")
+	fl.StringVar(&opts.Model.CodeActivation, "code-activation", "", "activation of the code layer (default identity)")
+	fl.StringVar(&opts.Model.OutputActivation, "output-activation", "", "output activation (default sigmoid; identity for linear)")
+	fl.StringVar(&loss, "loss", "mse", "mse or bce (BCE with a sigmoid output is computed on the logits)")
+	fl.StringVar(&optimizer, "optimizer", "adam", "adam, adamw or sgd")
+	fl.Float64Var(&lr, "lr", 1e-3, "learning rate")
+	fl.Float64Var(&momentum, "momentum", 0, "SGD momentum")
+	fl.BoolVar(&nesterov, "nesterov", false, "SGD with Nesterov momentum")
+	fl.Float64Var(&decay, "weight-decay", 0, "L2 weight decay λ: λ‖W‖² added to the loss (sgd, adam), or AdamW's decoupled decay (adamw)")
+	fl.IntVar(&opts.Training.Epochs, "epochs", 10, "epochs")
+	fl.IntVar(&opts.Training.Batch, "batch", 128, "mini-batch size")
+	fl.Uint64Var(&opts.Training.Seed, "seed", 1, "seed for initialisation, validation split and shuffling")
+	fl.Float64Var(&opts.Training.ValSplit, "val-split", 0.1, "fraction of the training data held out for validation")
+	fl.IntVar(&opts.Training.Patience, "patience", 0, "stop after `N` epochs without a lower validation loss (0: never)")
+	fl.IntVar(&opts.Opset, "opset", export.DefaultOpset, "ONNX opset of the exported graphs")
+	fl.IntVar(&opts.Threads, "threads", 0, "threads for matrix products (0: all cores)")
+	fl.StringVar(&opts.Out, "out", "", "output `DIR`")
+	fl.BoolVar(&opts.Resume, "resume", false, "continue the checkpoint in --out")
+	return cmd
+}
+
+func parseSizes(s string) ([]int, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, nil
+	}
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n <= 0 {
+			return nil, fmt.Errorf("%q is not a positive size", f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// loadData reads the training (and, where the data set has one, test) data
+// as (N, features) tensors.
+func loadData(spec string, limit int) (train, test *trainer.Tensor, err error) {
+	tr, te, err := dataset.Load(spec)
+	if err != nil {
+		return nil, nil, err
+	}
+	tr = tr.Head(limit)
+	toTensor := func(s *dataset.Set) *trainer.Tensor {
+		if s == nil {
+			return nil
+		}
+		return &trainer.Tensor{Shape: []int{s.Len(), s.Dim()}, Data: s.X}
+	}
+	return toTensor(tr), toTensor(te), nil
+}
+
+func trainRun(opts *trainOptions) error {
+	if opts.Threads > 0 {
+		goruntime.GOMAXPROCS(opts.Threads)
+	}
+	out := opts.IO.Out
+	var m *trainer.Model
+	cfg := opts.Training
+	if opts.Resume {
+		loaded, f, err := trainer.Load(opts.Out)
+		if err != nil {
+			return err
+		}
+		if f.Training == nil {
+			return fmt.Errorf("%s has no training configuration to resume", filepath.Join(opts.Out, trainer.ConfigFile))
+		}
+		epochs := cfg.Epochs
+		cfg = *f.Training
+		cfg.Epochs = epochs
+		train, test, err := loadData(cfg.Data, cfg.Limit)
+		if err != nil {
+			return err
+		}
+		return fit(opts, loaded, cfg, train, test)
+	}
+	train, test, err := loadData(cfg.Data, cfg.Limit)
+	if err != nil {
+		return err
+	}
+	o := opts.Model
+	o.Input = train.Cols()
+	c, err := o.Config()
+	if err != nil {
+		return err
+	}
+	if m, err = trainer.Build(c); err != nil {
+		return err
+	}
+	m.Init(cfg.Seed)
+	fmt.Fprint(out, m)
+	return fit(opts, m, cfg, train, test)
+}
+
+func fit(opts *trainOptions, m *trainer.Model, cfg trainer.TrainConfig, train, test *trainer.Tensor) error {
+	out := opts.IO.Out
+	if train.Cols() != featuresOf(m) {
+		return fmt.Errorf("data %s has %d features per sample, the model takes %d", cfg.Data, train.Cols(), featuresOf(m))
+	}
+	if err := os.MkdirAll(opts.Out, 0o755); err != nil {
+		return err
+	}
+	metricsPath := filepath.Join(opts.Out, "metrics.jsonl")
+	metrics, err := openMetrics(metricsPath, opts.Resume)
+	if err != nil {
+		return err
+	}
+	defer metrics.Close()
+	fo := trainer.FitOptions{Dir: opts.Out, Resume: opts.Resume, Metrics: metrics}
+	if opts.Progress {
+		fo.Progress = opts.IO.ErrOut
+	}
+	fmt.Fprintf(out, "training on %s: %d samples of %d features (%d held out for validation), %d epochs, batch %d\n",
+		cfg.Data, train.Rows(), train.Cols(), int(math.Round(float64(train.Rows())*cfg.ValSplit)), cfg.Epochs, cfg.Batch)
+	res, err := trainer.Fit(m, train, cfg, fo)
+	if err != nil {
+		return err
+	}
+	if res.Stopped {
+		fmt.Fprintf(out, "stopped early after epoch %d; keeping epoch %d\n", res.Epochs, res.BestEpoch)
+	}
+	if n := len(res.History); n > 0 {
+		last := res.History[n-1]
+		fmt.Fprintf(out, "epoch %d: train loss %.6f", last.Epoch, last.TrainLoss)
+		if cfg.ValSplit > 0 {
+			fmt.Fprintf(out, ", best validation loss %.6f (epoch %d)", res.BestVal, res.BestEpoch)
+		}
+		fmt.Fprintln(out)
+	}
+	if err := trainer.Save(opts.Out, m, &cfg); err != nil {
+		return err
+	}
+	if test != nil {
+		pe, ps := trainer.Evaluate(m, test, 256)
+		fmt.Fprintf(out, "test loss (%s): %.6f per element, %.4f per sample (%d samples)\n", m.Config.Loss, pe, ps, test.Rows())
+	}
+	w := export.Writer{Opset: opts.Opset, Training: &cfg}
+	for _, p := range []struct {
+		part export.Part
+		file string
+	}{{export.Full, "model.onnx"}, {export.Encoder, "encoder.onnx"}, {export.Decoder, "decoder.onnx"}} {
+		if err := w.WriteFile(filepath.Join(opts.Out, p.file), m, p.part); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(out, "wrote %s: config.json model.safetensors model.onnx encoder.onnx decoder.onnx metrics.jsonl\n", opts.Out)
+	return nil
+}
+
+func featuresOf(m *trainer.Model) int {
+	n := 1
+	for _, d := range m.Config.Input {
+		n *= d
+	}
+	return n
+}
+
+// openMetrics opens metrics.jsonl: truncated for a new run; for a resumed
+// one, cut back to the lines of the epochs the checkpoint holds, so that a
+// run interrupted after its last checkpoint leaves no duplicate lines.
+func openMetrics(path string, resume bool) (*os.File, error) {
+	if resume {
+		st, err := trainer.CheckpointEpoch(filepath.Dir(path))
+		if err != nil {
+			return nil, err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil && !os.IsNotExist(err) {
+			return nil, err
+		}
+		var keep []string
+		for i, line := range strings.Split(strings.TrimRight(string(b), "\n"), "\n") {
+			if line != "" && i < st {
+				keep = append(keep, line)
+			}
+		}
+		body := strings.Join(keep, "\n")
+		if body != "" {
+			body += "\n"
+		}
+		if err := atomicfile.WriteBytes(path, []byte(body)); err != nil {
+			return nil, err
+		}
+		return os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0o644)
+	}
+	return os.Create(path)
+}

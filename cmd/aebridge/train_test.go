@@ -1,0 +1,139 @@
+package main
+
+import (
+	"bufio"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/aebridge/aebridge/trainer"
+)
+
+func TestNewCmdTrain(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		check   func(t *testing.T, o *trainOptions)
+		wantErr string
+	}{
+		{name: "defaults", args: []string{"--data", "fashion-mnist", "--out", "d"}, check: func(t *testing.T, o *trainOptions) {
+			want := trainer.TrainConfig{Optimizer: trainer.OptimizerConfig{Name: "adam", LR: 1e-3}, Epochs: 10, Batch: 128, Seed: 1, ValSplit: 0.1, Data: "fashion-mnist"}
+			if !reflect.DeepEqual(o.Training, want) {
+				t.Errorf("training: got %+v, want %+v", o.Training, want)
+			}
+			if o.Model.Variant != "ae" || !reflect.DeepEqual(o.Model.Hidden, []int{512, 256}) || o.Model.Latent != 32 || o.Model.Loss != "mse" || o.Opset != 13 {
+				t.Errorf("model: got %+v opset %d", o.Model, o.Opset)
+			}
+		}},
+		{name: "adamw decay is decoupled", args: []string{"--data", "x.npy", "--out", "d", "--optimizer", "adamw", "--weight-decay", "0.01", "--hidden", "", "--variant", "tied"}, check: func(t *testing.T, o *trainOptions) {
+			if o.Training.Optimizer.WeightDecay != 0.01 || o.Training.WeightDecay != 0 || o.Model.Hidden != nil || o.Model.Variant != "tied" {
+				t.Errorf("got %+v / %+v", o.Training, o.Model)
+			}
+		}},
+		{name: "sgd decay is L2", args: []string{"--data", "x.npy", "--out", "d", "--optimizer", "sgd", "--momentum", "0.9", "--nesterov", "--weight-decay", "0.001"}, check: func(t *testing.T, o *trainOptions) {
+			want := trainer.OptimizerConfig{Name: "sgd", LR: 1e-3, Momentum: 0.9, Nesterov: true}
+			if o.Training.Optimizer != want || o.Training.WeightDecay != 0.001 {
+				t.Errorf("got %+v, L2 %v", o.Training.Optimizer, o.Training.WeightDecay)
+			}
+		}},
+		{name: "no out", args: []string{"--data", "mnist"}, wantErr: "--out DIR is required"},
+		{name: "no data", args: []string{"--out", "d"}, wantErr: "--data is required"},
+		{name: "bad hidden", args: []string{"--data", "mnist", "--out", "d", "--hidden", "64,x"}, wantErr: `--hidden "64,x": "x" is not a positive size`},
+		{name: "bad activation", args: []string{"--data", "mnist", "--out", "d", "--activation", "swish"}, wantErr: `unknown activation "swish"`},
+		{name: "linear with relu", args: []string{"--data", "mnist", "--out", "d", "--variant", "linear", "--activation", "relu"}, wantErr: "variant linear uses identity activations"},
+		{name: "bad variant", args: []string{"--data", "mnist", "--out", "d", "--variant", "vae"}, wantErr: `unknown variant "vae"`},
+		{name: "bad loss", args: []string{"--data", "mnist", "--out", "d", "--loss", "l1"}, wantErr: `unknown loss "l1"`},
+		{name: "bad lr", args: []string{"--data", "mnist", "--out", "d", "--lr", "-1"}, wantErr: "learning rate -1 must be positive"},
+		{name: "patience without validation", args: []string{"--data", "mnist", "--out", "d", "--patience", "3", "--val-split", "0"}, wantErr: "early stopping (patience 3) needs a validation split"},
+		{name: "resume with model flags", args: []string{"--resume", "--out", "d", "--latent", "8"}, wantErr: "--latent cannot be changed on --resume"},
+		{name: "resume", args: []string{"--resume", "--out", "d", "--epochs", "30"}, check: func(t *testing.T, o *trainOptions) {
+			if !o.Resume || o.Training.Epochs != 30 {
+				t.Errorf("got resume %v epochs %d", o.Resume, o.Training.Epochs)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, _, _ := testFactory()
+			var got *trainOptions
+			cmd := newCmdTrain(f, func(o *trainOptions) error { got = o; return nil })
+			cmd.SetArgs(tt.args)
+			cmd.SilenceUsage, cmd.SilenceErrors = true, true
+			err := cmd.Execute()
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Errorf("got %v, want error containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.check(t, got)
+		})
+	}
+}
+
+// TestTrainRunThenExportAndCheck trains a small model on Fashion-MNIST,
+// then exports it and checks ONNX Runtime against the Go forward pass.
+func TestTrainRunThenExportAndCheck(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "run")
+	f, out, _ := testFactory()
+	opts := &trainOptions{IO: f.IO, Out: dir, Opset: 13,
+		Model:    trainer.MLP{Variant: "tied", Hidden: []int{32}, Latent: 4, Loss: trainer.BCE},
+		Training: trainer.TrainConfig{Optimizer: trainer.OptimizerConfig{Name: "adam", LR: 1e-3}, Epochs: 2, Batch: 64, Seed: 1, ValSplit: 0.2, Data: "fashion-mnist", Limit: 400},
+	}
+	if err := trainRun(opts); err != nil {
+		t.Fatal(err)
+	}
+	text := out.String()
+	for _, re := range []string{
+		`(?m)^tied autoencoder, input \[784\], code 4, loss bce$`,
+		`(?m)^  decoder.0  dense 4→32 \(weight tied to encoder.2\)$`,
+		`(?m)^training on fashion-mnist: 400 samples of 784 features \(80 held out for validation\), 2 epochs, batch 64$`,
+		`(?m)^epoch 2: train loss 0\.\d+, best validation loss 0\.\d+ \(epoch 2\)$`,
+		`(?m)^test loss \(bce\): 0\.\d+ per element, \d+\.\d+ per sample \(10000 samples\)$`,
+	} {
+		if !regexp.MustCompile(re).MatchString(text) {
+			t.Errorf("output lacks %s:\n%s", re, text)
+		}
+	}
+	for _, name := range []string{"config.json", "model.safetensors", "model.onnx", "encoder.onnx", "decoder.onnx", "train_state.safetensors"} {
+		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
+			t.Error(err)
+		}
+	}
+	mf, err := os.Open(filepath.Join(dir, "metrics.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mf.Close()
+	lines := 0
+	for sc := bufio.NewScanner(mf); sc.Scan(); lines++ {
+	}
+	if lines != 2 {
+		t.Errorf("metrics.jsonl: got %d lines, want 2", lines)
+	}
+
+	// Export at another opset and check the trained directory both ways.
+	f, out, _ = testFactory()
+	enc := filepath.Join(t.TempDir(), "enc.onnx")
+	if err := exportRun(&exportOptions{IO: f.IO, Dir: dir, Out: enc, Part: "encoder", Opset: 17}); err != nil {
+		t.Fatal(err)
+	}
+	if want := "wrote " + enc + " (encoder graph, opset 17)\n"; out.String() != want {
+		t.Errorf("export: got %q, want %q", out.String(), want)
+	}
+	x := filepath.Join(t.TempDir(), "x.npy")
+	writeNPY(t, x, []int{3, 784}, 0.25)
+	f, out, _ = testFactory()
+	if err := checkRun(&checkOptions{IO: f.IO, Model: dir, Inputs: []string{x}, Backends: []string{"ort", "go"}, Atol: 1e-5, Rtol: 1e-5}); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	if !regexp.MustCompile(`(?s)^output x_hat \[3 784\]\n  ort vs go +max abs \d\.\d{3}e-0[6-9] .* PASS\nall comparisons pass`).MatchString(out.String()) {
+		t.Errorf("check output:\n%s", out.String())
+	}
+}

@@ -1,0 +1,189 @@
+// Package check runs the same inputs through several backends — ONNX
+// Runtime, the trainer's Go forward pass — and compares their outputs with
+// each other and with expected values.
+//
+// An element fails a comparison only when its error exceeds both the
+// absolute tolerance and the relative one times the reference's magnitude
+// (Polygraphy's rule): |a − b| > atol and |a − b| > rtol·|b|.
+package check
+
+import (
+	"fmt"
+	"math"
+	"path/filepath"
+
+	"github.com/aebridge/aebridge/runtime"
+	"github.com/aebridge/aebridge/trainer"
+)
+
+// Backend runs a model: inputs in the model's input order, outputs by name.
+type Backend interface {
+	Name() string
+	OutputNames() []string
+	Run(inputs []runtime.Tensor) (map[string]runtime.Tensor, error)
+	Close() error
+}
+
+// Stats is the comparison of one output between a candidate and a
+// reference.
+type Stats struct {
+	MaxAbs, MeanAbs, MaxRel float64
+	Worst                   int     // flat index of the element with the largest error over its tolerance (or the largest error when none fails)
+	Got, Want               float32 // the candidate's and the reference's values there
+	Failed                  int     // elements that fail the tolerance
+	Pass                    bool
+}
+
+// Compare compares got with the reference want under atol and rtol. It
+// returns an error if their shapes differ.
+func Compare(got, want runtime.Tensor, atol, rtol float64) (Stats, error) {
+	if fmt.Sprint(got.Shape) != fmt.Sprint(want.Shape) || len(got.Data) != len(want.Data) {
+		return Stats{}, fmt.Errorf("check: shapes differ: %v against %v", got.Shape, want.Shape)
+	}
+	var s Stats
+	var sum, worstExcess float64
+	worstExcess = math.Inf(-1)
+	for i, g := range got.Data {
+		w := want.Data[i]
+		d := math.Abs(float64(g) - float64(w))
+		if math.IsNaN(d) && !(math.IsNaN(float64(g)) && math.IsNaN(float64(w))) {
+			d = math.Inf(1)
+		} else if math.IsNaN(d) {
+			d = 0 // NaN in both: equal for this purpose
+		}
+		sum += d
+		s.MaxAbs = math.Max(s.MaxAbs, d)
+		if ref := math.Abs(float64(w)); ref > 0 {
+			s.MaxRel = math.Max(s.MaxRel, d/ref)
+		} else if d > 0 {
+			s.MaxRel = math.Inf(1)
+		}
+		tol := math.Max(atol, rtol*math.Abs(float64(w)))
+		if d > tol {
+			s.Failed++
+		}
+		if excess := d - tol; excess > worstExcess {
+			worstExcess, s.Worst, s.Got, s.Want = excess, i, g, w
+		}
+	}
+	if len(got.Data) > 0 {
+		s.MeanAbs = sum / float64(len(got.Data))
+	}
+	s.Pass = s.Failed == 0
+	return s, nil
+}
+
+// ORT runs an ONNX file through ONNX Runtime.
+type ORT struct {
+	model *runtime.Model
+}
+
+// OpenORT opens path in ONNX Runtime with opts.
+func OpenORT(path string, opts ...runtime.Option) (*ORT, error) {
+	m, err := runtime.Open(path, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return &ORT{model: m}, nil
+}
+
+// Name is "ort".
+func (b *ORT) Name() string { return "ort" }
+
+// Model is the opened model.
+func (b *ORT) Model() *runtime.Model { return b.model }
+
+// OutputNames lists the model's outputs.
+func (b *ORT) OutputNames() []string {
+	var names []string
+	for _, o := range b.model.Info().Outputs {
+		names = append(names, o.Name)
+	}
+	return names
+}
+
+// Run runs the model.
+func (b *ORT) Run(inputs []runtime.Tensor) (map[string]runtime.Tensor, error) {
+	out, err := b.model.Run(inputs...)
+	if err != nil {
+		return nil, err
+	}
+	named := map[string]runtime.Tensor{}
+	for i, name := range b.OutputNames() {
+		named[name] = out[i]
+	}
+	return named, nil
+}
+
+// Close closes the model.
+func (b *ORT) Close() error { return b.model.Close() }
+
+// Go runs a trainer model's forward pass: one input x, one output x_hat, as
+// the exported full graph names them.
+type Go struct {
+	model *trainer.Model
+}
+
+// NewGo wraps a trainer model.
+func NewGo(m *trainer.Model) *Go { return &Go{model: m} }
+
+// Name is "go".
+func (b *Go) Name() string { return "go" }
+
+// OutputNames is ["x_hat"].
+func (b *Go) OutputNames() []string { return []string{"x_hat"} }
+
+// Run runs the forward pass on the single input, (batch, features…).
+func (b *Go) Run(inputs []runtime.Tensor) (map[string]runtime.Tensor, error) {
+	want := 1
+	for _, d := range b.model.Config.Input {
+		want *= d
+	}
+	if len(inputs) != 1 {
+		return nil, fmt.Errorf("check: the go backend takes one input, given %d", len(inputs))
+	}
+	in := inputs[0]
+	if len(in.Shape) < 2 || int(in.Shape[0]) <= 0 || len(in.Data)/int(in.Shape[0]) != want {
+		return nil, fmt.Errorf("check: input of shape %v does not hold batches of %d features", in.Shape, want)
+	}
+	x := &trainer.Tensor{Shape: []int{int(in.Shape[0]), want}, Data: in.Data}
+	y := b.model.Forward(x)
+	return map[string]runtime.Tensor{"x_hat": {Shape: append([]int64(nil), in.Shape...), Data: append([]float32(nil), y.Data...)}}, nil
+}
+
+// Close does nothing.
+func (b *Go) Close() error { return nil }
+
+// OpenDir opens the backends named in names for a trained model directory:
+// "go" is the trainer's forward pass, "ort" ONNX Runtime on DIR/model.onnx.
+func OpenDir(dir string, names []string, opts ...runtime.Option) ([]Backend, error) {
+	var out []Backend
+	for _, n := range names {
+		switch n {
+		case "go":
+			m, _, err := trainer.Load(dir)
+			if err != nil {
+				closeAll(out)
+				return nil, err
+			}
+			out = append(out, NewGo(m))
+		case "ort":
+			b, err := OpenORT(filepath.Join(dir, "model.onnx"), opts...)
+			if err != nil {
+				closeAll(out)
+				return nil, err
+			}
+			out = append(out, b)
+		default:
+			closeAll(out)
+			return nil, fmt.Errorf("check: unknown backend %q (want ort or go)", n)
+		}
+	}
+	return out, nil
+}
+
+func closeAll(bs []Backend) {
+	for _, b := range bs {
+		b.Close()
+	}
+}
