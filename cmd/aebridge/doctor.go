@@ -11,11 +11,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/aebridge/aebridge/runtime"
+	"github.com/aebridge/aebridge/trainer"
 )
-
-// blasImplementation names the BLAS the trainer's matrix products use in this
-// build.
-var blasImplementation = "gonum (pure Go)"
 
 type doctorOptions struct {
 	IO      *iostreams
@@ -70,7 +67,7 @@ func doctorRun(opts *doctorOptions) error {
 			fmt.Fprintf(w, "\t\tfix: point --onnxruntime or %s at a CUDA build of ONNX Runtime\n", runtime.LibraryEnv)
 		}
 	}
-	fmt.Fprintf(w, "BLAS\tok\t%s\n", blasImplementation)
+	fmt.Fprintf(w, "BLAS\tok\t%s\n", trainer.BLAS)
 	if v, err := opts.CheckPython(opts.Python); err != nil {
 		fmt.Fprintf(w, "PyTorch\tmissing\t%s cannot import torch and onnx (needed for the cross-checks only): %s\n", opts.Python, firstLine(err))
 		fmt.Fprintf(w, "\t\tfix: apt-get install python3-torch python3-onnx (Debian; run them with /usr/bin/python3)\n")

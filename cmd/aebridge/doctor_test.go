@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/aebridge/aebridge/runtime"
+	"github.com/aebridge/aebridge/trainer"
 )
 
 func TestDoctorRun(t *testing.T) {
@@ -28,13 +29,13 @@ func TestDoctorRun(t *testing.T) {
 				"providers     ok       cpu\n" +
 				"CUDA          missing  this library is CPU-only (Failed to load library)\n" +
 				"                       fix: point --onnxruntime or ONNXRUNTIME_SHARED_LIBRARY_PATH at a CUDA build of ONNX Runtime\n" +
-				"BLAS          ok       gonum (pure Go)\n" +
+				"BLAS          ok       " + trainer.BLAS + "\n" +
 				"PyTorch       ok       torch 1.13.1 onnx 1.12.0 (/usr/bin/python3)\n", false},
 		{"nothing installed", noLib, noPy,
 			"ONNX Runtime  missing  runtime: ONNX Runtime shared library not found; looked in:\n" +
 				"                       looked in /a/.deps/onnxruntime/libonnxruntime.so.1\n" +
 				"                       fix: make setup (or set ONNXRUNTIME_SHARED_LIBRARY_PATH)\n" +
-				"BLAS          ok       gonum (pure Go)\n" +
+				"BLAS          ok       " + trainer.BLAS + "\n" +
 				"PyTorch       missing  /usr/bin/python3 cannot import torch and onnx (needed for the cross-checks only): ModuleNotFoundError: No module named 'torch'\n" +
 				"                       fix: apt-get install python3-torch python3-onnx (Debian; run them with /usr/bin/python3)\n", true},
 	}

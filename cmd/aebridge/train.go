@@ -7,7 +7,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	goruntime "runtime"
 	"strconv"
 	"strings"
 
@@ -174,7 +173,7 @@ func loadData(spec string, limit int) (train, test *trainer.Tensor, err error) {
 
 func trainRun(opts *trainOptions) error {
 	if opts.Threads > 0 {
-		goruntime.GOMAXPROCS(opts.Threads)
+		trainer.SetThreads(opts.Threads)
 	}
 	out := opts.IO.Out
 	var m *trainer.Model

@@ -28,7 +28,7 @@ type Backend interface {
 // reference.
 type Stats struct {
 	MaxAbs, MeanAbs, MaxRel float64
-	Worst                   int     // flat index of the element with the largest error over its tolerance (or the largest error when none fails)
+	Worst                   int     // flat index of the element with the largest error relative to its tolerance
 	Got, Want               float32 // the candidate's and the reference's values there
 	Failed                  int     // elements that fail the tolerance
 	Pass                    bool
@@ -41,8 +41,8 @@ func Compare(got, want runtime.Tensor, atol, rtol float64) (Stats, error) {
 		return Stats{}, fmt.Errorf("check: shapes differ: %v against %v", got.Shape, want.Shape)
 	}
 	var s Stats
-	var sum, worstExcess float64
-	worstExcess = math.Inf(-1)
+	var sum float64
+	worstRatio := -1.0
 	for i, g := range got.Data {
 		w := want.Data[i]
 		d := math.Abs(float64(g) - float64(w))
@@ -62,8 +62,8 @@ func Compare(got, want runtime.Tensor, atol, rtol float64) (Stats, error) {
 		if d > tol {
 			s.Failed++
 		}
-		if excess := d - tol; excess > worstExcess {
-			worstExcess, s.Worst, s.Got, s.Want = excess, i, g, w
+		if ratio := d / math.Max(tol, math.SmallestNonzeroFloat64); ratio > worstRatio {
+			worstRatio, s.Worst, s.Got, s.Want = ratio, i, g, w
 		}
 	}
 	if len(got.Data) > 0 {
