@@ -25,7 +25,7 @@ func BenchmarkTrainStep(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		m.ZeroGrad()
-		m.TrainStep(x, x)
+		m.TrainStep(Batch{X: x, Target: x}, nil, nil)
 		opt.Step(m.Params())
 	}
 	b.ReportMetric(float64(flops)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")

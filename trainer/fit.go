@@ -30,6 +30,8 @@ type TrainConfig struct {
 	// Patience stops training after this many epochs without a lower
 	// validation loss, keeping the best weights (0: no early stopping).
 	Patience int `json:"patience,omitempty"`
+	// Reg sets the penalties and the corruption of the regularised variants.
+	Reg Regularization `json:"regularization,omitzero"`
 	// Data and Limit record what the model was trained on.
 	Data  string `json:"data,omitempty"`
 	Limit int    `json:"limit,omitempty"`
@@ -51,8 +53,29 @@ func (c TrainConfig) Check() error {
 	case c.WeightDecay < 0:
 		return fmt.Errorf("trainer: weight decay %v must not be negative", c.WeightDecay)
 	}
+	if err := c.Reg.Check(); err != nil {
+		return err
+	}
 	_, err := NewOptimizer(c.Optimizer)
 	return err
+}
+
+// checkModel reports settings that do not fit the model: the KL penalty
+// needs codes in (0, 1), the contractive one a dense encoder.
+func (c TrainConfig) checkModel(m *Model) error {
+	if c.Reg.SparsityWeight > 0 {
+		if a, ok := m.Encoder[len(m.Encoder)-1].(*Activation); !ok || a.Kind != "sigmoid" {
+			kind := "none"
+			if ok {
+				kind = a.Kind
+			}
+			return fmt.Errorf("trainer: the KL sparsity penalty needs code activations in (0, 1), a sigmoid code layer; the code activation is %s", kind)
+		}
+	}
+	if c.Reg.Contractive > 0 {
+		return m.checkContractive()
+	}
+	return nil
 }
 
 // EpochMetrics is one epoch's line of metrics.jsonl. Losses are the
@@ -62,6 +85,7 @@ type EpochMetrics struct {
 	Epoch              int     `json:"epoch"`
 	TrainLoss          float64 `json:"train_loss"`
 	TrainLossPerSample float64 `json:"train_loss_per_sample"`
+	Penalty            float64 `json:"penalty,omitempty"` // the regularisation term, averaged over the epoch's steps
 	ValLoss            float64 `json:"val_loss,omitempty"`
 	ValLossPerSample   float64 `json:"val_loss_per_sample,omitempty"`
 	Best               bool    `json:"best,omitempty"` // the lowest validation loss so far
@@ -121,6 +145,9 @@ func Fit(m *Model, data *Tensor, cfg TrainConfig, opts FitOptions) (*Result, err
 	if err := cfg.Check(); err != nil {
 		return nil, err
 	}
+	if err := cfg.checkModel(m); err != nil {
+		return nil, err
+	}
 	if data.Cols() != product(m.Config.Input) {
 		return nil, fmt.Errorf("trainer: data has %d features per sample, the model takes %d", data.Cols(), product(m.Config.Input))
 	}
@@ -148,18 +175,36 @@ func Fit(m *Model, data *Tensor, cfg TrainConfig, opts FitOptions) (*Result, err
 	res := &Result{Epochs: st.epoch, BestEpoch: st.bestEpoch, BestVal: st.bestVal}
 	d := train.Cols()
 	batch := NewTensor(cfg.Batch, d)
+	noisy, mask, weight := &Tensor{}, &Tensor{}, &Tensor{}
+	reg := cfg.Reg
 	for epoch := st.epoch + 1; epoch <= cfg.Epochs && !st.stopped; epoch++ {
 		start := time.Now()
 		order := rand.New(rand.NewPCG(cfg.Seed, uint64(epoch)+1)).Perm(train.Rows())
-		var sum float64
+		// Corruption and the contractive estimator draw from their own
+		// stream, so that they do not change the order of the batches.
+		rng := rand.New(rand.NewPCG(cfg.Seed^0x6e6f697365, uint64(epoch)))
+		var sum, pen float64
+		steps := 0
 		for lo := 0; lo < len(order); lo += cfg.Batch {
 			hi := min(lo+cfg.Batch, len(order))
 			batch.Resize(hi-lo, d)
 			for j, i := range order[lo:hi] {
 				copy(batch.Data[j*d:(j+1)*d], train.Data[i*d:(i+1)*d])
 			}
+			b := Batch{X: batch, Target: batch}
+			if reg.Noise != "" {
+				Corrupt(noisy, mask, batch, reg.Noise, reg.NoiseLevel, reg.NoiseClip, rng)
+				b.X = noisy
+				if reg.Alpha != nil {
+					lossWeights(weight, mask, *reg.Alpha)
+					b.Weight = weight
+				}
+			}
 			m.ZeroGrad()
-			sum += m.TrainStep(batch, batch)
+			l, p := m.TrainStep(b, &reg, rng)
+			sum += l
+			pen += p
+			steps++
 			L2Penalty(m.Params(), cfg.WeightDecay)
 			opt.Step(m.Params())
 			if opts.Progress != nil {
@@ -169,7 +214,7 @@ func Fit(m *Model, data *Tensor, cfg TrainConfig, opts FitOptions) (*Result, err
 		if math.IsNaN(sum) || math.IsInf(sum, 0) {
 			return nil, fmt.Errorf("trainer: epoch %d: the loss diverged (%v); lower the learning rate", epoch, sum)
 		}
-		em := EpochMetrics{Epoch: epoch, TrainLoss: sum / float64(train.Len()), TrainLossPerSample: sum / float64(train.Rows())}
+		em := EpochMetrics{Epoch: epoch, TrainLoss: sum / float64(train.Len()), TrainLossPerSample: sum / float64(train.Rows()), Penalty: pen / float64(steps)}
 		if val != nil {
 			vs := evaluate(m, val, cfg.Batch)
 			em.ValLoss, em.ValLossPerSample = vs/float64(val.Len()), vs/float64(val.Rows())

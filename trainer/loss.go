@@ -25,11 +25,15 @@ func ParseLoss(s string) (Loss, error) {
 	return "", fmt.Errorf("trainer: unknown loss %q (want mse or bce)", s)
 }
 
-// MSELoss returns Σ (out − target)² over all elements and, if grad is not
-// nil, writes into it the gradient of the mean, 2(out − target)/n. It panics
-// with ErrShape if the shapes differ.
-func MSELoss(grad, out, target *Tensor) float64 {
+// MSELoss returns Σ wᵢ(outᵢ − targetᵢ)² over all elements and, if grad is
+// not nil, writes into it the gradient of that sum divided by n, the number
+// of elements: 2wᵢ(outᵢ − targetᵢ)/n. weight may be nil for wᵢ = 1, the
+// plain mean. It panics with ErrShape if the shapes differ.
+func MSELoss(grad, out, target, weight *Tensor) float64 {
 	sameShape(out, target)
+	if weight != nil {
+		sameShape(out, weight)
+	}
 	if grad != nil {
 		grad.Resize(out.Shape...)
 	}
@@ -37,20 +41,28 @@ func MSELoss(grad, out, target *Tensor) float64 {
 	var sum float64
 	for i, o := range out.Data {
 		d := o - target.Data[i]
-		sum += float64(d) * float64(d)
+		w := float32(1)
+		if weight != nil {
+			w = weight.Data[i]
+		}
+		sum += float64(w) * float64(d) * float64(d)
 		if grad != nil {
-			grad.Data[i] = scale * d
+			grad.Data[i] = scale * w * d
 		}
 	}
 	return sum
 }
 
-// BCELoss returns −Σ [t·log p + (1 − t)·log(1 − p)] over all elements, with
-// each logarithm clamped at −100 as PyTorch's BCELoss does, and, if grad is
-// not nil, writes the gradient of the mean. out holds probabilities p. It
-// panics with ErrShape if the shapes differ.
-func BCELoss(grad, out, target *Tensor) float64 {
+// BCELoss returns −Σ wᵢ[tᵢ·log pᵢ + (1 − tᵢ)·log(1 − pᵢ)] over all
+// elements, with each logarithm clamped at −100 as PyTorch's BCELoss does,
+// and, if grad is not nil, writes the gradient of that sum divided by n.
+// out holds probabilities p; weight may be nil for wᵢ = 1. It panics with
+// ErrShape if the shapes differ.
+func BCELoss(grad, out, target, weight *Tensor) float64 {
 	sameShape(out, target)
+	if weight != nil {
+		sameShape(out, weight)
+	}
 	if grad != nil {
 		grad.Resize(out.Shape...)
 	}
@@ -59,12 +71,16 @@ func BCELoss(grad, out, target *Tensor) float64 {
 	var sum float64
 	for i, o := range out.Data {
 		p, t := float64(o), float64(target.Data[i])
-		sum -= t*math.Max(math.Log(p), -100) + (1-t)*math.Max(math.Log(1-p), -100)
+		w := 1.0
+		if weight != nil {
+			w = float64(weight.Data[i])
+		}
+		sum -= w * (t*math.Max(math.Log(p), -100) + (1-t)*math.Max(math.Log(1-p), -100))
 		if grad != nil {
-			// d/dp of the mean; p is kept off 0 and 1 so that the gradient
-			// stays finite where the clamp holds the value.
+			// p is kept off 0 and 1 so that the gradient stays finite where
+			// the clamp holds the value.
 			q := math.Min(math.Max(p, eps), 1-eps)
-			grad.Data[i] = float32((q - t) / (q * (1 - q)) / n)
+			grad.Data[i] = float32(w * (q - t) / (q * (1 - q)) / n)
 		}
 	}
 	return sum
@@ -72,10 +88,13 @@ func BCELoss(grad, out, target *Tensor) float64 {
 
 // BCEWithLogitsLoss is BCELoss on p = σ(z), computed from the logits z
 // without forming p: each element's loss is max(z, 0) − z·t + log(1 + e^−|z|)
-// and its gradient (σ(z) − t)/n, finite for any z. It panics with ErrShape if
-// the shapes differ.
-func BCEWithLogitsLoss(grad, z, target *Tensor) float64 {
+// and its gradient w(σ(z) − t)/n, finite for any z. weight may be nil. It
+// panics with ErrShape if the shapes differ.
+func BCEWithLogitsLoss(grad, z, target, weight *Tensor) float64 {
 	sameShape(z, target)
+	if weight != nil {
+		sameShape(z, weight)
+	}
 	if grad != nil {
 		grad.Resize(z.Shape...)
 	}
@@ -83,9 +102,13 @@ func BCEWithLogitsLoss(grad, z, target *Tensor) float64 {
 	var sum float64
 	for i, v := range z.Data {
 		x, t := float64(v), float64(target.Data[i])
-		sum += math.Max(x, 0) - x*t + math.Log1p(math.Exp(-math.Abs(x)))
+		w := 1.0
+		if weight != nil {
+			w = float64(weight.Data[i])
+		}
+		sum += w * (math.Max(x, 0) - x*t + math.Log1p(math.Exp(-math.Abs(x))))
 		if grad != nil {
-			grad.Data[i] = float32((sigmoid(x) - t) / n)
+			grad.Data[i] = float32(w * (sigmoid(x) - t) / n)
 		}
 	}
 	return sum

@@ -12,7 +12,7 @@ func TestLossGradientsAgainstFiniteDifferences(t *testing.T) {
 	t64 := to64(target.Data)
 	tests := []struct {
 		name string
-		fn   func(grad, out, target *Tensor) float64
+		fn   func(grad, out, target, weight *Tensor) float64
 		ref  func(o []float64) float64 // the mean loss
 		lo   float64
 		hi   float64
@@ -32,7 +32,7 @@ func TestLossGradientsAgainstFiniteDifferences(t *testing.T) {
 			out := randTensor(rng, tt.lo, tt.hi, 4, 5)
 			o64 := to64(out.Data)
 			grad := &Tensor{}
-			sum := tt.fn(grad, out, target)
+			sum := tt.fn(grad, out, target, nil)
 			n := float64(out.Len())
 			if want := tt.ref(o64); math.Abs(sum/n-want) > 1e-6*(1+want) {
 				t.Errorf("mean loss: got %v, want %v", sum/n, want)
@@ -47,12 +47,12 @@ func TestBCEStaysFiniteWhenSaturated(t *testing.T) {
 	// Probabilities of exactly 0 and 1: PyTorch's clamp gives 100 per wrong element.
 	p := &Tensor{Shape: []int{1, 4}, Data: []float32{0, 1, 1, 0}}
 	grad := &Tensor{}
-	if got := BCELoss(grad, p, target); got != 200 {
+	if got := BCELoss(grad, p, target, nil); got != 200 {
 		t.Errorf("BCE of saturated probabilities: got %v, want 200", got)
 	}
 	// Logits far out: the loss is |z| for the wrong sign, 0 for the right one.
 	z := &Tensor{Shape: []int{1, 4}, Data: []float32{-1e4, 1e4, 1e4, -1e4}}
-	if got := BCEWithLogitsLoss(grad, z, target); got != 2e4 {
+	if got := BCEWithLogitsLoss(grad, z, target, nil); got != 2e4 {
 		t.Errorf("BCE of saturated logits: got %v, want 20000", got)
 	}
 	want := []float64{-0.25, 0.25, 0, 0}

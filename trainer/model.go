@@ -220,10 +220,17 @@ func (m *Model) run(x *Tensor, from, to int) *Tensor {
 	return in
 }
 
-// loss returns the summed loss of the last Forward's output against
-// target, and, if grad is true, leaves the gradient of the mean loss ready
-// for Backward.
-func (m *Model) loss(target *Tensor, grad bool) float64 {
+// Batch is one training step's data.
+type Batch struct {
+	X      *Tensor // the input, (batch, features), possibly corrupted
+	Target *Tensor // what the reconstruction is compared with: the clean input
+	Weight *Tensor // per-element loss weights, or nil for the plain mean
+}
+
+// loss returns the summed (weighted) loss of the last Forward's output
+// against target and, if grad is true, leaves the gradient of the objective
+// (that sum divided by the element count) in m.grad[0] for backward.
+func (m *Model) loss(target, weight *Tensor, grad bool) float64 {
 	n := len(m.acts)
 	var g *Tensor
 	if grad {
@@ -231,51 +238,72 @@ func (m *Model) loss(target *Tensor, grad bool) float64 {
 	}
 	switch {
 	case m.fused:
-		return BCEWithLogitsLoss(g, m.acts[n-2], target)
+		return BCEWithLogitsLoss(g, m.acts[n-2], target, weight)
 	case m.Config.Loss == BCE:
-		return BCELoss(g, m.acts[n-1], target)
+		return BCELoss(g, m.acts[n-1], target, weight)
 	default:
-		return MSELoss(g, m.acts[n-1], target)
+		return MSELoss(g, m.acts[n-1], target, weight)
 	}
 }
 
-// backward propagates the gradient left by loss through every layer, adding
-// parameter gradients. With the fused BCE the final sigmoid is skipped: the
-// gradient is already with respect to its input.
-func (m *Model) backward() {
+// backward propagates dy, the gradient at the output of layer top, down to
+// layer bottom, adding parameter gradients, and returns the gradient at
+// layer bottom's input (nil when bottom is 0: the input needs none).
+func (m *Model) backward(dy *Tensor, top, bottom int) *Tensor {
 	layers := m.layers()
-	top := len(layers) - 1
-	if m.fused {
-		top--
+	dx := m.grad[1]
+	if dy == m.grad[1] {
+		dx = m.grad[0]
 	}
-	dy, dx := m.grad[0], m.grad[1]
-	for i := top; i >= 0; i-- {
+	for i := top; i >= bottom; i-- {
 		if i == 0 {
 			layers[i].Backward(nil, dy)
-			break
+			return nil
 		}
 		layers[i].Backward(dx, dy)
 		dy, dx = dx, dy
 	}
+	return dy
 }
 
-// TrainStep runs a forward and backward pass on a batch: input x and target
-// (the clean input; the same tensor for a plain autoencoder), both (batch,
-// features). It adds the gradients of the mean loss into the parameters'
-// Grad tensors and returns the summed loss. It panics with ErrShape if the
-// shapes do not fit the model.
-func (m *Model) TrainStep(x, target *Tensor) float64 {
-	m.Forward(x)
-	loss := m.loss(target, true)
-	m.backward()
-	return loss
+// TrainStep runs a forward and backward pass on a batch and adds the
+// gradients of the objective — the mean loss per element plus the penalties
+// reg sets (nil for none) — into the parameters' Grad tensors. It returns
+// the summed reconstruction loss and the penalty. rng draws the contractive
+// estimator's directions. It panics with ErrShape if the shapes do not fit
+// the model.
+func (m *Model) TrainStep(b Batch, reg *Regularization, rng *rand.Rand) (loss, penalty float64) {
+	m.Forward(b.X)
+	loss = m.loss(b.Target, b.Weight, true)
+	top := len(m.acts) - 1
+	if m.fused {
+		top-- // the gradient is already with respect to the logits
+	}
+	if reg == nil || (reg.L1 == 0 && reg.SparsityWeight == 0 && reg.Contractive == 0) {
+		m.backward(m.grad[0], top, 0)
+		return loss, 0
+	}
+	enc := len(m.Encoder)
+	dcode := m.backward(m.grad[0], top, enc)
+	code := m.acts[enc-1]
+	if reg.L1 > 0 {
+		penalty += L1Penalty(dcode, code, reg.L1)
+	}
+	if reg.SparsityWeight > 0 {
+		penalty += KLSparsityPenalty(dcode, code, reg.Rho, reg.SparsityWeight)
+	}
+	m.backward(dcode, enc-1, 0)
+	if reg.Contractive > 0 {
+		penalty += m.contractive(reg.Contractive, reg.ContractiveSamples, rng)
+	}
+	return loss, penalty
 }
 
 // Eval returns the summed loss of the model on x against target, without
 // touching gradients.
 func (m *Model) Eval(x, target *Tensor) float64 {
 	m.Forward(x)
-	return m.loss(target, false)
+	return m.loss(target, nil, false)
 }
 
 // String prints the layers, one a line, as "encoder.0  dense 784→512".

@@ -57,7 +57,7 @@ func TestModelGradientsAgainstFiniteDifferences(t *testing.T) {
 			x := randTensor(rng, 0.05, 0.95, batch, c.Input[0])
 			const lambda = 0.01
 			m.ZeroGrad()
-			m.TrainStep(x, x)
+			m.TrainStep(Batch{X: x, Target: x}, nil, nil)
 			L2Penalty(m.Params(), lambda)
 
 			x64 := to64(x.Data)

@@ -1,0 +1,120 @@
+package trainer
+
+import (
+	"fmt"
+	"math"
+)
+
+// Regularization holds the settings of the regularised variants. Each term
+// is added to the objective, the mean reconstruction loss per element, as
+// an average over the batch's samples:
+//
+//	sparse-l1:   Ω = λ·(1/N)·Σₙ Σⱼ |hₙⱼ|                     (L1)
+//	sparse-kl:   Ω = β·Σⱼ KL(ρ ‖ ρ̂ⱼ), ρ̂ⱼ = (1/N)·Σₙ hₙⱼ        (Rho, SparsityWeight)
+//	contractive: Ω = λ·(1/N)·Σₙ ‖∂h(xₙ)/∂xₙ‖²_F              (Contractive)
+//
+// where h is the code, the encoder's output. Denoising corrupts the input
+// and compares the reconstruction with the clean input, weighting the loss
+// α on corrupted coordinates and 1 − α on the others when Alpha is set.
+type Regularization struct {
+	L1             float64 `json:"l1,omitempty"`
+	Rho            float64 `json:"rho,omitempty"`
+	SparsityWeight float64 `json:"sparsity_weight,omitempty"`
+	Contractive    float64 `json:"contractive,omitempty"`
+	// ContractiveSamples is the number of random directions of the
+	// estimator used for encoders deeper than one layer (see
+	// ContractivePenalty); 0 computes the penalty exactly.
+	ContractiveSamples int `json:"contractive_samples,omitempty"`
+	// Noise is "mask", "gaussian" or "salt-pepper" ("" for none), with
+	// NoiseLevel its probability q (mask, salt-pepper) or σ (gaussian).
+	Noise      string  `json:"noise,omitempty"`
+	NoiseLevel float64 `json:"noise_level,omitempty"`
+	// NoiseClip clips Gaussian-corrupted inputs to [0, 1].
+	NoiseClip bool `json:"noise_clip,omitempty"`
+	// Alpha, if set, weights the loss α on corrupted coordinates and 1 − α
+	// on the others.
+	Alpha *float64 `json:"alpha,omitempty"`
+}
+
+// Check validates the settings' ranges.
+func (r Regularization) Check() error {
+	switch {
+	case r.L1 < 0 || math.IsNaN(r.L1):
+		return fmt.Errorf("trainer: L1 weight %v must not be negative", r.L1)
+	case r.SparsityWeight < 0 || math.IsNaN(r.SparsityWeight):
+		return fmt.Errorf("trainer: sparsity weight %v must not be negative", r.SparsityWeight)
+	case r.SparsityWeight > 0 && !(r.Rho > 0 && r.Rho < 1):
+		return fmt.Errorf("trainer: target rate ρ = %v must be in (0, 1)", r.Rho)
+	case r.Contractive < 0 || math.IsNaN(r.Contractive):
+		return fmt.Errorf("trainer: contractive weight %v must not be negative", r.Contractive)
+	case r.ContractiveSamples < 0:
+		return fmt.Errorf("trainer: contractive samples %d must not be negative", r.ContractiveSamples)
+	}
+	switch r.Noise {
+	case "":
+		if r.Alpha != nil {
+			return fmt.Errorf("trainer: α weights corrupted coordinates; it needs a noise")
+		}
+	case "mask", "salt-pepper":
+		if !(r.NoiseLevel > 0 && r.NoiseLevel < 1) {
+			return fmt.Errorf("trainer: %s noise level (probability) %v must be in (0, 1)", r.Noise, r.NoiseLevel)
+		}
+	case "gaussian":
+		if !(r.NoiseLevel > 0) || math.IsInf(r.NoiseLevel, 0) {
+			return fmt.Errorf("trainer: gaussian noise level σ = %v must be positive", r.NoiseLevel)
+		}
+	default:
+		return fmt.Errorf("trainer: unknown noise %q (want mask, gaussian or salt-pepper)", r.Noise)
+	}
+	if r.Alpha != nil && !(*r.Alpha >= 0 && *r.Alpha <= 1) {
+		return fmt.Errorf("trainer: α = %v must be in [0, 1]", *r.Alpha)
+	}
+	return nil
+}
+
+// L1Penalty returns λ·(1/N)·Σ|hₙⱼ| for codes h, (N, latent), and adds its
+// gradient λ·sign(h)/N into dh. The subgradient at 0 is taken as 0. It
+// panics with ErrShape if dh and h differ in shape.
+func L1Penalty(dh, h *Tensor, lambda float64) float64 {
+	sameShape(dh, h)
+	n := float64(h.Rows())
+	g := float32(lambda / n)
+	var sum float64
+	for i, v := range h.Data {
+		switch {
+		case v > 0:
+			sum += float64(v)
+			dh.Data[i] += g
+		case v < 0:
+			sum -= float64(v)
+			dh.Data[i] -= g
+		}
+	}
+	return lambda * sum / n
+}
+
+// klEps keeps ρ̂ inside (0, 1) so that the KL term stays finite.
+const klEps = 1e-6
+
+// KLSparsityPenalty returns β·Σⱼ KL(ρ ‖ ρ̂ⱼ) with ρ̂ⱼ the mean of code unit j
+// over the batch, for codes h, (N, latent), in (0, 1), and adds its gradient
+// β·(−ρ/ρ̂ⱼ + (1 − ρ)/(1 − ρ̂ⱼ))/N into dh. ρ̂ is clamped to [1e-6, 1 − 1e-6].
+// It panics with ErrShape if dh and h differ in shape.
+func KLSparsityPenalty(dh, h *Tensor, rho, beta float64) float64 {
+	sameShape(dh, h)
+	n, k := h.Rows(), h.Cols()
+	var sum float64
+	for j := 0; j < k; j++ {
+		var mean float64
+		for r := 0; r < n; r++ {
+			mean += float64(h.Data[r*k+j])
+		}
+		mean = math.Min(math.Max(mean/float64(n), klEps), 1-klEps)
+		sum += rho*math.Log(rho/mean) + (1-rho)*math.Log((1-rho)/(1-mean))
+		g := float32(beta * (-rho/mean + (1-rho)/(1-mean)) / float64(n))
+		for r := 0; r < n; r++ {
+			dh.Data[r*k+j] += g
+		}
+	}
+	return beta * sum
+}
