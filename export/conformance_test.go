@@ -27,6 +27,10 @@ var variants = []struct {
 	{"linear", trainer.MLP{Variant: "linear", Input: 20, Latent: 5}},
 	{"gelu", trainer.MLP{Variant: "ae", Input: 12, Hidden: []int{9}, Latent: 3, Activation: "gelu", CodeActivation: "silu", OutputActivation: "identity"}},
 	{"gelu-tanh", trainer.MLP{Variant: "tied", Input: 12, Hidden: []int{9}, Latent: 3, Activation: "gelu", OutputActivation: "tanh"}},
+	{"sparse-l1", trainer.MLP{Variant: "sparse-l1", Tied: true, Input: 16, Hidden: []int{8}, Latent: 6, CodeActivation: "relu"}},
+	{"sparse-kl", trainer.MLP{Variant: "sparse-kl", Input: 16, Hidden: []int{8}, Latent: 6}},
+	{"denoising", trainer.MLP{Variant: "denoising", Input: 16, Hidden: []int{10}, Latent: 4, Loss: trainer.BCE}},
+	{"contractive", trainer.MLP{Variant: "contractive", Input: 16, Latent: 5, CodeActivation: "sigmoid"}},
 }
 
 var opsets = []int{11, 13, 17}

@@ -10,9 +10,17 @@ import "fmt"
 //   - "tied": the same, with each decoder weight the transpose of its
 //     encoder mirror's (W′ = Wᵀ), biases untied;
 //   - "linear": every activation is the identity (leave the activation
-//     fields empty or "identity").
+//     fields empty or "identity");
+//   - "sparse-l1", "sparse-kl", "denoising", "contractive": the "ae" model,
+//     trained with the penalty or corruption of TrainConfig.Reg. sparse-kl
+//     needs a code in (0, 1): its code activation defaults to sigmoid and
+//     must be sigmoid.
+//
+// Tied ties the decoder's weights for any variant but linear ("tied" is "ae"
+// with Tied).
 type MLP struct {
 	Variant          string
+	Tied             bool
 	Input            int
 	Hidden           []int
 	Latent           int
@@ -23,7 +31,7 @@ type MLP struct {
 }
 
 // MLPVariants lists the variants MLP.Config accepts.
-var MLPVariants = []string{"ae", "tied", "linear"}
+var MLPVariants = []string{"ae", "tied", "linear", "sparse-l1", "sparse-kl", "denoising", "contractive"}
 
 // Config builds the model description, checking sizes and names.
 func (o MLP) Config() (Config, error) {
@@ -43,6 +51,9 @@ func (o MLP) Config() (Config, error) {
 	}
 	if o.CodeActivation == "" {
 		o.CodeActivation = "identity"
+		if o.Variant == "sparse-kl" {
+			o.CodeActivation = "sigmoid"
+		}
 	}
 	if o.OutputActivation == "" {
 		o.OutputActivation = "sigmoid"
@@ -51,8 +62,17 @@ func (o MLP) Config() (Config, error) {
 		o.Loss = MSE
 	}
 	switch o.Variant {
-	case "ae", "tied":
+	case "ae", "sparse-l1", "denoising", "contractive":
+	case "tied":
+		o.Tied = true
 	case "linear":
+		if o.Tied {
+			return Config{}, fmt.Errorf("trainer: variant linear has no tied form; use --variant tied --activation identity --output-activation identity")
+		}
+	case "sparse-kl":
+		if o.CodeActivation != "sigmoid" {
+			return Config{}, fmt.Errorf("trainer: variant sparse-kl needs code activations in (0, 1), a sigmoid code layer; got code activation %q", o.CodeActivation)
+		}
 	default:
 		return Config{}, fmt.Errorf("trainer: unknown variant %q (want one of %v)", o.Variant, MLPVariants)
 	}
@@ -88,7 +108,7 @@ func (o MLP) Config() (Config, error) {
 	}
 	for i := len(sizes) - 1; i > 0; i-- {
 		spec := LayerSpec{Type: "dense", In: sizes[i], Out: sizes[i-1]}
-		if o.Variant == "tied" {
+		if o.Tied {
 			// The mirror of this layer is encoder dense layer i−1, at
 			// position 2(i−1) in the encoder stack.
 			spec.TiedTo = fmt.Sprintf("encoder.%d", 2*(i-1))

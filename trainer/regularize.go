@@ -118,3 +118,38 @@ func KLSparsityPenalty(dh, h *Tensor, rho, beta float64) float64 {
 	}
 	return beta * sum
 }
+
+// CheckVariant reports settings in r that the variant does not use, and
+// settings the variant needs that r lacks: sparse-l1 needs L1, sparse-kl
+// Rho and SparsityWeight, denoising a Noise, contractive Contractive; the
+// other variants take none of them.
+func CheckVariant(variant string, r Regularization) error {
+	needs := map[string]struct {
+		ok   bool
+		what string
+	}{
+		"sparse-l1":   {r.L1 > 0, "an L1 weight λ > 0 (--l1)"},
+		"sparse-kl":   {r.SparsityWeight > 0 && r.Rho > 0, "a target rate ρ (--rho) and a weight β > 0 (--sparsity-weight)"},
+		"denoising":   {r.Noise != "", "a noise (--noise) and its level (--noise-level)"},
+		"contractive": {r.Contractive > 0, "a weight λ > 0 (--contractive)"},
+	}
+	if n, ok := needs[variant]; ok && !n.ok {
+		return fmt.Errorf("trainer: variant %s needs %s", variant, n.what)
+	}
+	uses := []struct {
+		set     bool
+		name    string
+		variant string
+	}{
+		{r.L1 != 0, "an L1 weight (--l1)", "sparse-l1"},
+		{r.Rho != 0 || r.SparsityWeight != 0, "a KL sparsity target (--rho, --sparsity-weight)", "sparse-kl"},
+		{r.Noise != "" || r.NoiseLevel != 0 || r.Alpha != nil || r.NoiseClip, "noise settings (--noise, --noise-level, --alpha, --noise-clip)", "denoising"},
+		{r.Contractive != 0, "a contractive weight (--contractive)", "contractive"},
+	}
+	for _, u := range uses {
+		if u.set && u.variant != variant {
+			return fmt.Errorf("trainer: %s applies to variant %s, not %s", u.name, u.variant, variant)
+		}
+	}
+	return nil
+}

@@ -33,8 +33,9 @@ type trainOptions struct {
 // trainModelFlags are the flags that describe the model or how it trains;
 // --resume takes them from the checkpoint and refuses them on the command
 // line.
-var trainModelFlags = []string{"variant", "data", "hidden", "latent", "activation", "code-activation", "output-activation",
-	"loss", "optimizer", "lr", "momentum", "nesterov", "weight-decay", "batch", "seed", "val-split", "patience", "limit"}
+var trainModelFlags = []string{"variant", "tied", "data", "hidden", "latent", "activation", "code-activation", "output-activation",
+	"loss", "optimizer", "lr", "momentum", "nesterov", "weight-decay", "batch", "seed", "val-split", "patience", "limit",
+	"l1", "rho", "sparsity-weight", "noise", "noise-level", "noise-clip", "alpha", "contractive", "contractive-samples"}
 
 func newCmdTrain(f *factory, runF func(*trainOptions) error) *cobra.Command {
 	opts := &trainOptions{IO: f.IO}
@@ -42,6 +43,7 @@ func newCmdTrain(f *factory, runF func(*trainOptions) error) *cobra.Command {
 	var optimizer string
 	var lr, momentum, decay float64
 	var nesterov bool
+	var alpha float64
 	cmd := &cobra.Command{
 		Use:   "train --data mnist|fashion-mnist|FILE --out DIR [flags]",
 		Short: "Train an autoencoder and export it to ONNX",
@@ -53,7 +55,19 @@ every epoch; --resume continues one, giving the weights an uninterrupted run
 would have given (only --epochs may change).
 
 Variants: ae (deep under- or over-complete), tied (decoder weights are the
-transposed encoder weights), linear (identity activations).`,
+transposed encoder weights; --tied ties any variant), linear (identity
+activations), and the regularised ones, whose penalties are added to the
+mean reconstruction loss as averages over a batch's samples:
+  sparse-l1    λ·Σⱼ|hⱼ| on the code h                       --l1 λ
+  sparse-kl    β·Σⱼ KL(ρ‖ρ̂ⱼ), ρ̂ⱼ the batch mean of unit j    --rho ρ --sparsity-weight β
+               (needs a sigmoid code, the default for this variant)
+  denoising    corrupt the input, compare with the clean one  --noise mask|gaussian|salt-pepper
+               --noise-level q|σ [--noise-clip] [--alpha α: loss weight α on corrupted inputs, 1−α on the rest]
+  contractive  λ·‖∂h/∂x‖²_F of the encoder                   --contractive λ
+               (closed form for one layer; deeper encoders use --contractive-samples k random
+               directions, an unbiased estimate, or 0 for the exact value)
+Exported graphs are the plain encoder and decoder: corruption and penalties
+are training only.`,
 		Example: `  aebridge train --data fashion-mnist --hidden 512,256 --latent 32 --epochs 10 --out runs/fmnist
   aebridge train --variant tied --data x.npy --hidden 64 --latent 8 --loss bce --out runs/tied
   aebridge train --resume --epochs 20 --out runs/fmnist`,
@@ -76,6 +90,10 @@ transposed encoder weights), linear (identity activations).`,
 				return &flagError{fmt.Errorf("--hidden %q: %w", hidden, err)}
 			}
 			opts.Model.Hidden = sizes
+			if cmd.Flags().Changed("alpha") {
+				a := alpha
+				opts.Training.Reg.Alpha = &a
+			}
 			opts.Model.Loss = trainer.Loss(loss)
 			opts.Training.Optimizer = trainer.OptimizerConfig{Name: optimizer, LR: lr, Momentum: momentum, Nesterov: nesterov}
 			if optimizer == "adamw" {
@@ -95,6 +113,9 @@ transposed encoder weights), linear (identity activations).`,
 				if err := opts.Training.Check(); err != nil {
 					return &flagError{err}
 				}
+				if err := trainer.CheckVariant(opts.Model.Variant, opts.Training.Reg); err != nil {
+					return &flagError{err}
+				}
 			}
 			opts.Progress = isTerminal(f.IO.ErrOut)
 			if runF != nil {
@@ -104,7 +125,18 @@ transposed encoder weights), linear (identity activations).`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&opts.Model.Variant, "variant", "ae", "ae, tied or linear")
+	fl.StringVar(&opts.Model.Variant, "variant", "ae", strings.Join(trainer.MLPVariants, ", "))
+	fl.BoolVar(&opts.Model.Tied, "tied", false, "tie the decoder's weights to the encoder's (W′ = Wᵀ)")
+	reg := &opts.Training.Reg
+	fl.Float64Var(&reg.L1, "l1", 0, "sparse-l1: weight λ of the L1 penalty on the code")
+	fl.Float64Var(&reg.Rho, "rho", 0, "sparse-kl: target mean activation ρ of the code units, in (0, 1)")
+	fl.Float64Var(&reg.SparsityWeight, "sparsity-weight", 0, "sparse-kl: weight β of the KL penalty")
+	fl.StringVar(&reg.Noise, "noise", "", "denoising: mask, gaussian or salt-pepper")
+	fl.Float64Var(&reg.NoiseLevel, "noise-level", 0, "denoising: corruption probability q (mask, salt-pepper) or σ (gaussian)")
+	fl.BoolVar(&reg.NoiseClip, "noise-clip", false, "denoising: clip Gaussian-corrupted inputs to [0, 1]")
+	fl.Float64Var(&alpha, "alpha", 0, "denoising: loss weight α on corrupted inputs (1 − α on the others); unset: unweighted")
+	fl.Float64Var(&reg.Contractive, "contractive", 0, "contractive: weight λ of ‖∂h/∂x‖²_F")
+	fl.IntVar(&reg.ContractiveSamples, "contractive-samples", 1, "contractive, deep encoders: random directions per sample (0: exact)")
 	fl.StringVar(&opts.Training.Data, "data", "", "mnist, fashion-mnist, or a .npy (N×D or N×C×H×W), .csv or IDX file")
 	fl.IntVar(&opts.Training.Limit, "limit", 0, "use the first `N` training samples (0: all)")
 	fl.StringVar(&hidden, "hidden", "512,256", "hidden layer sizes of the encoder, comma-separated (the decoder mirrors them; \"\" for none)")
