@@ -1,5 +1,7 @@
 package trainer
 
+import "math/rand/v2"
+
 // Layer is one step of an encoder or decoder stack, with its forward and
 // backward passes.
 //
@@ -51,4 +53,42 @@ type LayerSpec struct {
 	Alpha float64 `json:"alpha,omitempty"`
 	// Approximate is GELU's form: "none" (exact, with erf) or "tanh".
 	Approximate string `json:"approximate,omitempty"`
+
+	// Convolution and pooling layers (In and Out are channels for conv
+	// layers). Sizes are per spatial axis: one value for 1-D layers
+	// (length), two for 2-D ones (height, width). Padding holds the
+	// padding before each axis, then after it, as ONNX's pads do.
+	Kernel        []int `json:"kernel,omitempty"`
+	Stride        []int `json:"stride,omitempty"`
+	Padding       []int `json:"padding,omitempty"`
+	Dilation      []int `json:"dilation,omitempty"`
+	OutputPadding []int `json:"output_padding,omitempty"` // transposed convolutions
+	Groups        int   `json:"groups,omitempty"`
+	// CountIncludePad makes average pooling divide by the whole window,
+	// padding included.
+	CountIncludePad bool `json:"count_include_pad,omitempty"`
+	// Scale is the integer upsampling factor per axis.
+	Scale []int `json:"scale,omitempty"`
+	// Of names the max-pooling layer ("encoder.2") whose indices a
+	// max-unpooling layer uses.
+	Of string `json:"of,omitempty"`
+	// Momentum and Eps are batch normalisation's, as PyTorch defines them.
+	Momentum float64 `json:"momentum,omitempty"`
+	Eps      float64 `json:"eps,omitempty"`
+	// P is dropout's probability of zeroing an element.
+	P float64 `json:"p,omitempty"`
+	// Shape is the per-sample output shape of an unflatten layer.
+	Shape []int `json:"shape,omitempty"`
+}
+
+// modal is implemented by layers that behave differently in training (batch
+// normalisation, dropout); rng draws dropout's masks.
+type modal interface {
+	setTraining(training bool, rng *rand.Rand)
+}
+
+// stateful is implemented by layers with saved state that is not trained
+// (batch normalisation's running statistics).
+type stateful interface {
+	Buffers() []*Param
 }

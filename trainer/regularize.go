@@ -144,7 +144,7 @@ func CheckVariant(variant string, r Regularization) error {
 		{r.L1 != 0, "an L1 weight (--l1)", "sparse-l1"},
 		{r.Rho != 0 || r.SparsityWeight != 0, "a KL sparsity target (--rho, --sparsity-weight)", "sparse-kl"},
 		{r.Noise != "" || r.NoiseLevel != 0 || r.Alpha != nil || r.NoiseClip, "noise settings (--noise, --noise-level, --alpha, --noise-clip)", "denoising"},
-		{r.Contractive != 0, "a contractive weight (--contractive)", "contractive"},
+		{r.Contractive != 0 || r.ContractiveSamples != 0, "contractive settings (--contractive, --contractive-samples)", "contractive"},
 	}
 	for _, u := range uses {
 		if u.set && u.variant != variant {

@@ -90,6 +90,9 @@ are training only.`,
 				return &flagError{fmt.Errorf("--hidden %q: %w", hidden, err)}
 			}
 			opts.Model.Hidden = sizes
+			if opts.Model.Variant != "contractive" && !cmd.Flags().Changed("contractive-samples") {
+				opts.Training.Reg.ContractiveSamples = 0 // the default applies to contractive only
+			}
 			if cmd.Flags().Changed("alpha") {
 				a := alpha
 				opts.Training.Reg.Alpha = &a

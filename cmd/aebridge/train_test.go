@@ -49,6 +49,37 @@ func TestNewCmdTrain(t *testing.T) {
 		{name: "bad lr", args: []string{"--data", "mnist", "--out", "d", "--lr", "-1"}, wantErr: "learning rate -1 must be positive"},
 		{name: "patience without validation", args: []string{"--data", "mnist", "--out", "d", "--patience", "3", "--val-split", "0"}, wantErr: "early stopping (patience 3) needs a validation split"},
 		{name: "resume with model flags", args: []string{"--resume", "--out", "d", "--latent", "8"}, wantErr: "--latent cannot be changed on --resume"},
+		{name: "sparse-l1 tied", args: []string{"--data", "x.npy", "--out", "d", "--variant", "sparse-l1", "--l1", "0.001", "--tied"}, check: func(t *testing.T, o *trainOptions) {
+			if o.Training.Reg.L1 != 0.001 || !o.Model.Tied {
+				t.Errorf("got %+v, tied %v", o.Training.Reg, o.Model.Tied)
+			}
+		}},
+		{name: "denoising with alpha", args: []string{"--data", "x.npy", "--out", "d", "--variant", "denoising", "--noise", "gaussian", "--noise-level", "0.2", "--noise-clip", "--alpha", "0"}, check: func(t *testing.T, o *trainOptions) {
+			r := o.Training.Reg
+			if r.Noise != "gaussian" || r.NoiseLevel != 0.2 || !r.NoiseClip || r.Alpha == nil || *r.Alpha != 0 {
+				t.Errorf("got %+v", r)
+			}
+		}},
+		{name: "denoising without alpha", args: []string{"--data", "x.npy", "--out", "d", "--variant", "denoising", "--noise", "mask", "--noise-level", "0.3"}, check: func(t *testing.T, o *trainOptions) {
+			if o.Training.Reg.Alpha != nil {
+				t.Errorf("alpha set without --alpha: %v", *o.Training.Reg.Alpha)
+			}
+		}},
+		{name: "sparse-kl defaults to a sigmoid code", args: []string{"--data", "x.npy", "--out", "d", "--variant", "sparse-kl", "--rho", "0.05", "--sparsity-weight", "0.1"}, check: func(t *testing.T, o *trainOptions) {
+			o.Model.Input = 4
+			c, err := o.Model.Config()
+			if err != nil || c.Encoder[len(c.Encoder)-1].Type != "sigmoid" {
+				t.Errorf("code layer: %+v, %v", c.Encoder, err)
+			}
+		}},
+		{name: "sparse-l1 without l1", args: []string{"--data", "x.npy", "--out", "d", "--variant", "sparse-l1"}, wantErr: "variant sparse-l1 needs an L1 weight λ > 0 (--l1)"},
+		{name: "l1 on another variant", args: []string{"--data", "x.npy", "--out", "d", "--l1", "0.1"}, wantErr: "an L1 weight (--l1) applies to variant sparse-l1, not ae"},
+		{name: "kl with relu code", args: []string{"--data", "x.npy", "--out", "d", "--variant", "sparse-kl", "--rho", "0.05", "--sparsity-weight", "0.1", "--code-activation", "relu"}, wantErr: `sparse-kl needs code activations in (0, 1), a sigmoid code layer; got code activation "relu"`},
+		{name: "rho out of range", args: []string{"--data", "x.npy", "--out", "d", "--variant", "sparse-kl", "--rho", "1.5", "--sparsity-weight", "0.1"}, wantErr: "target rate ρ = 1.5 must be in (0, 1)"},
+		{name: "mask level out of range", args: []string{"--data", "x.npy", "--out", "d", "--variant", "denoising", "--noise", "mask", "--noise-level", "1"}, wantErr: "mask noise level (probability) 1 must be in (0, 1)"},
+		{name: "alpha out of range", args: []string{"--data", "x.npy", "--out", "d", "--variant", "denoising", "--noise", "mask", "--noise-level", "0.2", "--alpha", "2"}, wantErr: "α = 2 must be in [0, 1]"},
+		{name: "contractive weight negative", args: []string{"--data", "x.npy", "--out", "d", "--variant", "contractive", "--contractive", "-1"}, wantErr: "contractive weight -1 must not be negative"},
+		{name: "noise on contractive", args: []string{"--data", "x.npy", "--out", "d", "--variant", "contractive", "--contractive", "0.1", "--noise", "mask", "--noise-level", "0.1"}, wantErr: "applies to variant denoising, not contractive"},
 		{name: "resume", args: []string{"--resume", "--out", "d", "--epochs", "30"}, check: func(t *testing.T, o *trainOptions) {
 			if !o.Resume || o.Training.Epochs != 30 {
 				t.Errorf("got resume %v epochs %d", o.Resume, o.Training.Epochs)

@@ -1,0 +1,202 @@
+package trainer
+
+import (
+	"fmt"
+
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas32"
+)
+
+// Conv is a 1-D or 2-D convolution (cross-correlation), as PyTorch's
+// nn.Conv1d and nn.Conv2d compute it: input (N, In, L) or (N, In, H, W),
+// output (N, Out, L′) or (N, Out, H′, W′), weight (Out, In/Groups, k) or
+// (Out, In/Groups, kh, kw), bias (Out). Padding may differ before and after
+// each axis. It is computed as im2col and one matrix product per sample and
+// group.
+type Conv struct {
+	Dims             int // 1 or 2
+	In, Out, Groups  int
+	K, S, D          [2]int // kernel, stride, dilation: (height, width); height 1 for 1-D
+	PadBeg, PadEnd   [2]int
+	W, B             *Param
+	x                *Tensor
+	geo              geometry
+	col              []float32
+	inShape, outDims []int
+}
+
+// NewConv returns a convolution with zero weights. kernel, stride, dilation
+// have one value per spatial axis (dims of them); padding has 2·dims: the
+// padding before each axis, then after. It returns an error for sizes that
+// do not fit.
+func NewConv(name string, dims, in, out, groups int, kernel, stride, padding, dilation []int) (*Conv, error) {
+	c := &Conv{Dims: dims, In: in, Out: out, Groups: groups}
+	if err := windowParams(dims, kernel, stride, padding, dilation, &c.K, &c.S, &c.D, &c.PadBeg, &c.PadEnd); err != nil {
+		return nil, fmt.Errorf("trainer: layer %s: %w", name, err)
+	}
+	if groups <= 0 || in%groups != 0 || out%groups != 0 || in <= 0 || out <= 0 {
+		return nil, fmt.Errorf("trainer: layer %s: %d input and %d output channels do not split into %d groups", name, in, out, groups)
+	}
+	shape := []int{out, in / groups, c.K[0], c.K[1]}
+	if dims == 1 {
+		shape = []int{out, in / groups, c.K[1]}
+	}
+	c.W = newParam(name+".weight", true, shape...)
+	c.B = newParam(name+".bias", false, out)
+	return c, nil
+}
+
+// windowParams checks and spreads per-axis window sizes into (h, w) pairs;
+// 1-D sizes go to the width, with height 1.
+func windowParams(dims int, kernel, stride, padding, dilation []int, k, s, d, pb, pe *[2]int) error {
+	if dims != 1 && dims != 2 {
+		return fmt.Errorf("%d spatial dimensions (want 1 or 2)", dims)
+	}
+	if len(kernel) != dims || len(stride) != dims || len(dilation) != dims || len(padding) != 2*dims {
+		return fmt.Errorf("kernel %v, stride %v, dilation %v need %d values each and padding %v %d", kernel, stride, dilation, dims, padding, 2*dims)
+	}
+	*k, *s, *d, *pb, *pe = [2]int{1, 1}, [2]int{1, 1}, [2]int{1, 1}, [2]int{}, [2]int{}
+	off := 2 - dims
+	for i := 0; i < dims; i++ {
+		if kernel[i] <= 0 || stride[i] <= 0 || dilation[i] <= 0 || padding[i] < 0 || padding[dims+i] < 0 {
+			return fmt.Errorf("kernel %v, stride %v, dilation %v must be positive and padding %v not negative", kernel, stride, dilation, padding)
+		}
+		k[off+i], s[off+i], d[off+i] = kernel[i], stride[i], dilation[i]
+		pb[off+i], pe[off+i] = padding[i], padding[dims+i]
+	}
+	return nil
+}
+
+// spatial returns (H, W) of a per-sample shape (C, L) or (C, H, W).
+func spatial(dims int, shape []int) (int, int) {
+	if dims == 1 {
+		return 1, shape[1]
+	}
+	return shape[1], shape[2]
+}
+
+func (c *Conv) outHW(h, w int) (int, int) {
+	return outSize(h, c.K[0], c.S[0], c.D[0], c.PadBeg[0], c.PadEnd[0]), outSize(w, c.K[1], c.S[1], c.D[1], c.PadBeg[1], c.PadEnd[1])
+}
+
+// OutShape is (Out, L′) or (Out, H′, W′).
+func (c *Conv) OutShape(in []int) []int {
+	h, w := spatial(c.Dims, in)
+	oh, ow := c.outHW(h, w)
+	if c.Dims == 1 {
+		return []int{c.Out, ow}
+	}
+	return []int{c.Out, oh, ow}
+}
+
+func (c *Conv) setup(x *Tensor) {
+	if len(x.Shape) != c.Dims+2 || x.Shape[1] != c.In {
+		panic(ErrShape)
+	}
+	h, w := spatial(c.Dims, x.Shape[1:])
+	oh, ow := c.outHW(h, w)
+	if oh <= 0 || ow <= 0 {
+		panic(ErrShape)
+	}
+	c.geo = geometry{C: c.In / c.Groups, IH: h, IW: w, OH: oh, OW: ow, KH: c.K[0], KW: c.K[1], SH: c.S[0], SW: c.S[1], DH: c.D[0], DW: c.D[1], PT: c.PadBeg[0], PL: c.PadBeg[1]}
+	if n := c.geo.rows() * oh * ow; cap(c.col) < n {
+		c.col = make([]float32, n)
+	} else {
+		c.col = c.col[:n]
+	}
+	c.outDims = append([]int{x.Shape[0]}, c.OutShape(x.Shape[1:])...)
+}
+
+func general(rows, cols int, data []float32) blas32.General {
+	return blas32.General{Rows: rows, Cols: cols, Stride: cols, Data: data}
+}
+
+// Forward computes dst = conv(x) + b. It panics with ErrShape if x is not
+// (N, In, …) of the layer's rank or is smaller than the window.
+func (c *Conv) Forward(dst, x *Tensor) {
+	c.setup(x)
+	dst.Resize(c.outDims...)
+	g := &c.geo
+	n := x.Rows()
+	inPlane, outPlane := g.C*g.IH*g.IW, g.OH*g.OW
+	og := c.Out / c.Groups
+	rows := g.rows()
+	for s := 0; s < n; s++ {
+		for gr := 0; gr < c.Groups; gr++ {
+			g.im2col(c.col, x.Data[(s*c.Groups+gr)*inPlane:])
+			y := dst.Data[(s*c.Out+gr*og)*outPlane : (s*c.Out+(gr+1)*og)*outPlane]
+			for o := 0; o < og; o++ {
+				b := c.B.Value.Data[gr*og+o]
+				row := y[o*outPlane : (o+1)*outPlane]
+				for i := range row {
+					row[i] = b
+				}
+			}
+			w := c.W.Value.Data[gr*og*rows : (gr+1)*og*rows]
+			blas32.Gemm(blas.NoTrans, blas.NoTrans, 1, general(og, rows, w), general(rows, outPlane, c.col), 1, general(og, outPlane, y))
+		}
+	}
+	c.x = x
+}
+
+// Backward adds dW += dY·colᵀ and db += Σ dY per sample and group, and
+// writes dx = col2im(Wᵀ·dY) if dx is not nil.
+func (c *Conv) Backward(dx, dy *Tensor) {
+	g := &c.geo
+	n := c.x.Rows()
+	if dy.Len() != n*c.Out*g.OH*g.OW {
+		panic(ErrShape)
+	}
+	inPlane, outPlane := g.C*g.IH*g.IW, g.OH*g.OW
+	og := c.Out / c.Groups
+	rows := g.rows()
+	if dx != nil {
+		dx.Resize(c.x.Shape...)
+		dx.Zero()
+	}
+	dcol := make([]float32, len(c.col))
+	for s := 0; s < n; s++ {
+		for gr := 0; gr < c.Groups; gr++ {
+			d := dy.Data[(s*c.Out+gr*og)*outPlane : (s*c.Out+(gr+1)*og)*outPlane]
+			for o := 0; o < og; o++ {
+				var sum float32
+				for _, v := range d[o*outPlane : (o+1)*outPlane] {
+					sum += v
+				}
+				c.B.Grad.Data[gr*og+o] += sum
+			}
+			g.im2col(c.col, c.x.Data[(s*c.Groups+gr)*inPlane:])
+			dw := c.W.Grad.Data[gr*og*rows : (gr+1)*og*rows]
+			blas32.Gemm(blas.NoTrans, blas.Trans, 1, general(og, outPlane, d), general(rows, outPlane, c.col), 1, general(og, rows, dw))
+			if dx != nil {
+				w := c.W.Value.Data[gr*og*rows : (gr+1)*og*rows]
+				blas32.Gemm(blas.Trans, blas.NoTrans, 1, general(og, rows, w), general(og, outPlane, d), 0, general(rows, outPlane, dcol))
+				g.col2im(dx.Data[(s*c.Groups+gr)*inPlane:(s*c.Groups+gr+1)*inPlane], dcol)
+			}
+		}
+	}
+}
+
+// Params are W and b.
+func (c *Conv) Params() []*Param { return []*Param{c.W, c.B} }
+
+// Spec describes the layer.
+func (c *Conv) Spec() LayerSpec {
+	t := "conv2d"
+	if c.Dims == 1 {
+		t = "conv1d"
+	}
+	return LayerSpec{Type: t, In: c.In, Out: c.Out, Groups: c.Groups, Kernel: axes(c.Dims, c.K), Stride: axes(c.Dims, c.S),
+		Dilation: axes(c.Dims, c.D), Padding: append(axes(c.Dims, c.PadBeg), axes(c.Dims, c.PadEnd)...)}
+}
+
+// axes returns the per-axis values of a (height, width) pair: both for 2-D,
+// the width for 1-D.
+func axes(dims int, v [2]int) []int {
+	if dims == 1 {
+		return []int{v[1]}
+	}
+	return []int{v[0], v[1]}
+}
+
+var _ Layer = (*Conv)(nil)
