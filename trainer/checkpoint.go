@@ -36,7 +36,7 @@ type File struct {
 // share the model's storage.
 func (m *Model) StateDict() map[string]safetensors.Tensor {
 	sd := make(map[string]safetensors.Tensor, len(m.params))
-	for _, p := range m.params {
+	for _, p := range m.state() {
 		sd[p.Name] = safetensors.Tensor{Shape: p.Value.Shape, Data: p.Value.Data}
 	}
 	return sd
@@ -46,7 +46,8 @@ func (m *Model) StateDict() map[string]safetensors.Tensor {
 // present with its shape, and no other tensor; file names the source in
 // errors.
 func (m *Model) LoadStateDict(sd map[string]safetensors.Tensor, file string) error {
-	for _, p := range m.params {
+	all := m.state()
+	for _, p := range all {
 		t, ok := sd[p.Name]
 		if !ok {
 			return fmt.Errorf("trainer: %s: missing tensor %q (shape %v)", file, p.Name, p.Value.Shape)
@@ -55,7 +56,7 @@ func (m *Model) LoadStateDict(sd map[string]safetensors.Tensor, file string) err
 			return fmt.Errorf("trainer: %s: tensor %q has shape %v, the model needs %v", file, p.Name, t.Shape, p.Value.Shape)
 		}
 	}
-	if len(sd) != len(m.params) {
+	if len(sd) != len(all) {
 		var extra []string
 		for name := range sd {
 			if m.param(name) == nil {
@@ -65,14 +66,14 @@ func (m *Model) LoadStateDict(sd map[string]safetensors.Tensor, file string) err
 		sort.Strings(extra)
 		return fmt.Errorf("trainer: %s: tensors the model does not have: %s", file, strings.Join(extra, ", "))
 	}
-	for _, p := range m.params {
+	for _, p := range all {
 		copy(p.Value.Data, sd[p.Name].Data)
 	}
 	return nil
 }
 
 func (m *Model) param(name string) *Param {
-	for _, p := range m.params {
+	for _, p := range m.state() {
 		if p.Name == name {
 			return p
 		}

@@ -221,7 +221,7 @@ func Fit(m *Model, data *Tensor, cfg TrainConfig, opts FitOptions) (*Result, err
 			if em.ValLoss < st.bestVal {
 				st.bestVal, st.bestEpoch, st.bad = em.ValLoss, epoch, 0
 				em.Best = true
-				for _, p := range m.Params() {
+				for _, p := range m.state() {
 					best[p.Name] = append(best[p.Name][:0], p.Value.Data...)
 				}
 			} else {
@@ -262,7 +262,7 @@ func Fit(m *Model, data *Tensor, cfg TrainConfig, opts FitOptions) (*Result, err
 	}
 	// With validation, the model keeps the weights of its best epoch.
 	if val != nil && st.bestEpoch > 0 {
-		for _, p := range m.Params() {
+		for _, p := range m.state() {
 			copy(p.Value.Data, best[p.Name])
 		}
 	}
@@ -317,7 +317,7 @@ type fitState struct {
 
 func (s *fitState) save(path string, m *Model, opt Optimizer, best map[string][]float32) error {
 	tensors := map[string]safetensors.Tensor{}
-	for _, p := range m.Params() {
+	for _, p := range m.state() {
 		tensors["model."+p.Name] = safetensors.Tensor{Shape: p.Value.Shape, Data: p.Value.Data}
 		if b, ok := best[p.Name]; ok {
 			tensors["best."+p.Name] = safetensors.Tensor{Shape: p.Value.Shape, Data: b}

@@ -72,7 +72,8 @@ type LayerSpec struct {
 	// Of names the max-pooling layer ("encoder.2") whose indices a
 	// max-unpooling layer uses.
 	Of string `json:"of,omitempty"`
-	// Momentum and Eps are batch normalisation's, as PyTorch defines them.
+	// Momentum and Eps are batch normalisation's, as PyTorch defines them
+	// (0 means PyTorch's defaults, 0.1 and 1e-5).
 	Momentum float64 `json:"momentum,omitempty"`
 	Eps      float64 `json:"eps,omitempty"`
 	// P is dropout's probability of zeroing an element.

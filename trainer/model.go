@@ -22,12 +22,11 @@ type Config struct {
 
 // Latent is the size of the code: the encoder's output features.
 func (c Config) Latent() int {
-	for i := len(c.Encoder) - 1; i >= 0; i-- {
-		if c.Encoder[i].Type == "dense" {
-			return c.Encoder[i].Out
-		}
+	m, err := Build(c)
+	if err != nil {
+		return 0
 	}
-	return product(c.Input)
+	return product(m.codeShape)
 }
 
 // Model is an autoencoder built from a Config: layers with their weights,
@@ -37,10 +36,12 @@ type Model struct {
 	Encoder []Layer
 	Decoder []Layer
 
-	params []*Param   // unique, in state-dict order
-	acts   []*Tensor  // acts[i] is the output of layer i (encoder, then decoder)
-	grad   [2]*Tensor // ping-pong buffers for the backward pass
-	fused  bool       // BCE on the logits before the final sigmoid
+	params    []*Param   // unique, in state-dict order
+	buffers   []*Param   // saved, untrained state (batch norm statistics)
+	codeShape []int      // per-sample shape of the code
+	acts      []*Tensor  // acts[i] is the output of layer i (encoder, then decoder)
+	grad      [2]*Tensor // ping-pong buffers for the backward pass
+	fused     bool       // BCE on the logits before the final sigmoid
 }
 
 // Build makes the model c describes, with zero weights (call Init, or load
@@ -55,62 +56,23 @@ func Build(c Config) (*Model, error) {
 		return nil, err
 	}
 	m := &Model{Config: c}
-	dense := map[string]*Dense{}
-	shape := []int{product(c.Input)}
-	build := func(stack string, specs []LayerSpec) ([]Layer, error) {
-		var layers []Layer
-		for i, s := range specs {
-			name := fmt.Sprintf("%s.%d", stack, i)
-			var l Layer
-			switch s.Type {
-			case "dense":
-				if s.In != shape[0] || s.Out <= 0 {
-					return nil, fmt.Errorf("trainer: layer %s: dense %d→%d does not follow %d features", name, s.In, s.Out, shape[0])
-				}
-				if s.TiedTo != "" {
-					enc, ok := dense[s.TiedTo]
-					if !ok || enc.In != s.Out || enc.Out != s.In {
-						return nil, fmt.Errorf("trainer: layer %s: tied_to %q is not a dense %d→%d layer before it", name, s.TiedTo, s.Out, s.In)
-					}
-					l = NewTiedDense(name, enc)
-				} else {
-					d := NewDense(name, s.In, s.Out)
-					dense[name] = d
-					l = d
-				}
-			default:
-				a, err := NewActivation(s.Type)
-				if err != nil {
-					return nil, fmt.Errorf("trainer: layer %s: %w", name, err)
-				}
-				if s.Type == "leaky_relu" || s.Type == "elu" {
-					a.Alpha = s.Alpha
-				}
-				if s.Type == "gelu" && s.Approximate != "" {
-					if s.Approximate != "none" && s.Approximate != "tanh" {
-						return nil, fmt.Errorf("trainer: layer %s: gelu approximate %q (want none or tanh)", name, s.Approximate)
-					}
-					a.Approximate = s.Approximate
-				}
-				l = a
-			}
-			shape = l.OutShape(shape)
-			layers = append(layers, l)
-		}
-		return layers, nil
-	}
+	b := builder{built: map[string]Layer{}, inShapes: map[string][]int{}, shape: append([]int(nil), c.Input...)}
 	var err error
-	if m.Encoder, err = build("encoder", c.Encoder); err != nil {
+	if m.Encoder, err = b.stack("encoder", c.Encoder); err != nil {
 		return nil, err
 	}
-	if m.Decoder, err = build("decoder", c.Decoder); err != nil {
+	m.codeShape = append([]int(nil), b.shape...)
+	if m.Decoder, err = b.stack("decoder", c.Decoder); err != nil {
 		return nil, err
 	}
-	if product(shape) != product(c.Input) {
-		return nil, fmt.Errorf("trainer: the decoder ends with %d features, the input has %d", product(shape), product(c.Input))
+	if !equalInts(b.shape, c.Input) && !(len(b.shape) == 1 && b.shape[0] == product(c.Input)) {
+		return nil, fmt.Errorf("trainer: the decoder ends with shape %v, the input has %v", b.shape, c.Input)
 	}
 	for _, l := range m.layers() {
 		m.params = append(m.params, l.Params()...)
+		if st, ok := l.(stateful); ok {
+			m.buffers = append(m.buffers, st.Buffers()...)
+		}
 		m.acts = append(m.acts, &Tensor{})
 	}
 	m.grad = [2]*Tensor{{}, {}}
@@ -142,6 +104,10 @@ func (m *Model) last() Layer {
 // Params returns the model's trainable parameters in state-dict order; a
 // tied weight appears once.
 func (m *Model) Params() []*Param { return m.params }
+
+// state returns the parameters and the buffers: everything a state dict
+// holds.
+func (m *Model) state() []*Param { return append(slices.Clip(m.params), m.buffers...) }
 
 // ZeroGrad clears every parameter's gradient.
 func (m *Model) ZeroGrad() {
@@ -194,24 +160,49 @@ func (m *Model) Init(seed uint64) {
 // buffer of the model's, valid until its next pass. It panics with ErrShape
 // if x has the wrong number of features.
 func (m *Model) Forward(x *Tensor) *Tensor {
+	m.setTraining(false, nil)
 	return m.run(x, 0, len(m.acts))
+}
+
+// setTraining switches the layers that behave differently in training
+// (batch norm, dropout); rng draws dropout's masks.
+func (m *Model) setTraining(training bool, rng *rand.Rand) {
+	for _, l := range m.layers() {
+		if md, ok := l.(modal); ok {
+			md.setTraining(training, rng)
+		}
+	}
 }
 
 // Encode returns the code for x, (batch, latent), in a buffer of the
 // model's, valid until its next pass.
 func (m *Model) Encode(x *Tensor) *Tensor {
+	m.setTraining(false, nil)
 	return m.run(x, 0, len(m.Encoder))
 }
 
 // Decode returns the reconstruction for codes z, (batch, latent), in a
 // buffer of the model's, valid until its next pass.
 func (m *Model) Decode(z *Tensor) *Tensor {
+	m.setTraining(false, nil)
 	return m.run(z, len(m.Encoder), len(m.acts))
 }
 
-// run applies layers [from, to) to x.
+// CodeShape is the per-sample shape of the code: (latent) for dense
+// bottlenecks, (C, H, W) or (C, L) for convolutional codes.
+func (m *Model) CodeShape() []int { return append([]int(nil), m.codeShape...) }
+
+// run applies layers [from, to) to x. A flat (N, features) x is viewed
+// with the per-sample shape the first layer expects.
 func (m *Model) run(x *Tensor, from, to int) *Tensor {
 	layers := m.layers()
+	want := m.Config.Input
+	if from > 0 {
+		want = m.codeShape
+	}
+	if len(x.Shape) != len(want)+1 && x.Cols() == product(want) {
+		x = &Tensor{Shape: append([]int{x.Rows()}, want...), Data: x.Data}
+	}
 	in := x
 	for i := from; i < to; i++ {
 		layers[i].Forward(m.acts[i], in)
@@ -232,6 +223,15 @@ type Batch struct {
 // (that sum divided by the element count) in m.grad[0] for backward.
 func (m *Model) loss(target, weight *Tensor, grad bool) float64 {
 	n := len(m.acts)
+	out := m.acts[n-1]
+	// Targets may come flat, (N, features): view them with the output's shape.
+	view := func(t *Tensor) *Tensor {
+		if t == nil || len(t.Shape) == len(out.Shape) || t.Len() != out.Len() {
+			return t
+		}
+		return &Tensor{Shape: out.Shape, Data: t.Data}
+	}
+	target, weight = view(target), view(weight)
 	var g *Tensor
 	if grad {
 		g = m.grad[0]
@@ -273,7 +273,8 @@ func (m *Model) backward(dy *Tensor, top, bottom int) *Tensor {
 // estimator's directions. It panics with ErrShape if the shapes do not fit
 // the model.
 func (m *Model) TrainStep(b Batch, reg *Regularization, rng *rand.Rand) (loss, penalty float64) {
-	m.Forward(b.X)
+	m.setTraining(true, rng)
+	m.run(b.X, 0, len(m.acts))
 	loss = m.loss(b.Target, b.Weight, true)
 	top := len(m.acts) - 1
 	if m.fused {
@@ -309,21 +310,44 @@ func (m *Model) Eval(x, target *Tensor) float64 {
 // String prints the layers, one a line, as "encoder.0  dense 784→512".
 func (m *Model) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s autoencoder, input %v, code %d, loss %s\n", m.Config.Variant, m.Config.Input, m.Config.Latent(), m.Config.Loss)
+	fmt.Fprintf(&b, "%s autoencoder, input %v, code %v, loss %s\n", m.Config.Variant, m.Config.Input, m.codeShape, m.Config.Loss)
 	for _, part := range []struct {
 		name  string
 		specs []LayerSpec
 	}{{"encoder", m.Config.Encoder}, {"decoder", m.Config.Decoder}} {
 		for i, s := range part.specs {
-			fmt.Fprintf(&b, "  %s.%d  %s", part.name, i, s.Type)
-			if s.Type == "dense" {
-				fmt.Fprintf(&b, " %d→%d", s.In, s.Out)
-				if s.TiedTo != "" {
-					fmt.Fprintf(&b, " (weight tied to %s)", s.TiedTo)
-				}
-			}
-			b.WriteString("\n")
+			fmt.Fprintf(&b, "  %s.%d  %s\n", part.name, i, describe(s))
 		}
 	}
 	return b.String()
+}
+
+// describe prints a layer spec briefly: its type and the sizes that matter.
+func describe(s LayerSpec) string {
+	d := s.Type
+	switch {
+	case s.Type == "dense":
+		d += fmt.Sprintf(" %d→%d", s.In, s.Out)
+		if s.TiedTo != "" {
+			d += fmt.Sprintf(" (weight tied to %s)", s.TiedTo)
+		}
+	case strings.HasPrefix(s.Type, "conv"):
+		d += fmt.Sprintf(" %d→%d kernel %v stride %v padding %v", s.In, s.Out, s.Kernel, orDefault(s.Stride, len(s.Kernel), 1), orDefault(s.Padding, 2*len(s.Kernel), 0))
+		if len(s.OutputPadding) > 0 {
+			d += fmt.Sprintf(" output padding %v", s.OutputPadding)
+		}
+	case strings.Contains(s.Type, "pool") && !strings.Contains(s.Type, "unpool"):
+		d += fmt.Sprintf(" kernel %v stride %v padding %v", s.Kernel, s.Stride, s.Padding)
+	case strings.Contains(s.Type, "unpool"):
+		d += " with the indices of " + s.Of
+	case strings.HasPrefix(s.Type, "upsample"):
+		d += fmt.Sprintf(" ×%v", s.Scale)
+	case s.Type == "batchnorm":
+		d += fmt.Sprintf(" %d channels", s.In)
+	case s.Type == "dropout":
+		d += fmt.Sprintf(" p=%v", s.P)
+	case s.Type == "unflatten":
+		d += fmt.Sprintf(" to %v", s.Shape)
+	}
+	return d
 }

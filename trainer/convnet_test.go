@@ -1,0 +1,99 @@
+package trainer
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+var convNets = []struct {
+	name string
+	net  ConvNet
+}{
+	{"upsample", ConvNet{Variant: "conv", Input: []int{1, 10, 10}, Channels: []int{4, 3}, Kernel: 3, Decoder: "upsample"}},
+	{"upsample odd sizes", ConvNet{Variant: "conv", Input: []int{2, 14, 14}, Channels: []int{3, 3, 2}, Kernel: 3, Decoder: "upsample"}},
+	{"transposed with batch norm", ConvNet{Variant: "conv", Input: []int{1, 9, 7}, Channels: []int{3, 4}, Kernel: 3, Decoder: "transposed", BatchNorm: true}},
+	{"unpool with dense bottleneck", ConvNet{Variant: "conv", Input: []int{1, 8, 8}, Channels: []int{3, 2}, Kernel: 3, Decoder: "unpool", Latent: 5, Loss: BCE}},
+	{"avg pool", ConvNet{Variant: "conv", Input: []int{1, 8, 8}, Channels: []int{3}, Kernel: 3, Pool: "avg", Decoder: "transposed"}},
+	{"conv1d strided", ConvNet{Variant: "conv1d", Input: []int{1, 24}, Channels: []int{4, 3}, Kernel: 7, Stride: 2, Pool: "none", Decoder: "transposed"}},
+	{"conv1d upsample", ConvNet{Variant: "conv1d", Input: []int{2, 20}, Channels: []int{3}, Kernel: 5, Decoder: "upsample"}},
+}
+
+// TestConvModelGradientsAlongRandomDirections checks each convolutional
+// model's whole backward pass (the layers are checked one by one against
+// float64 references elsewhere): the directional derivative ⟨∇f, v⟩ must
+// match the central difference (f(θ + εv) − f(θ − εv))/2ε of the objective
+// along a random direction v of all parameters.
+func TestConvModelGradientsAlongRandomDirections(t *testing.T) {
+	for _, tt := range convNets {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := tt.net.Config()
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := Build(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m.Init(1)
+			rng := rand.New(rand.NewPCG(51, 52))
+			x := randTensor(rng, 0.05, 0.95, 3, product(c.Input))
+			objective := func() float64 {
+				// Training-mode forward (batch statistics), no gradients.
+				m.setTraining(true, rng)
+				m.run(x, 0, len(m.acts))
+				return m.loss(x, nil, false) / float64(x.Len())
+			}
+			m.ZeroGrad()
+			m.TrainStep(Batch{X: x, Target: x}, nil, rng)
+			var dir []float64
+			var analytic float64
+			for _, p := range m.Params() {
+				for i := range p.Value.Data {
+					v := rng.NormFloat64()
+					dir = append(dir, v)
+					analytic += v * float64(p.Grad.Data[i])
+				}
+			}
+			move := func(eps float64) {
+				k := 0
+				for _, p := range m.Params() {
+					for i := range p.Value.Data {
+						p.Value.Data[i] += float32(eps * dir[k])
+						k++
+					}
+				}
+			}
+			const eps = 1e-4
+			move(eps)
+			fp := objective()
+			move(-2 * eps)
+			fm := objective()
+			move(eps)
+			numeric := (fp - fm) / (2 * eps)
+			t.Logf("%s: analytic %.6g, numeric %.6g", m.Config.Variant, analytic, numeric)
+			if math.Abs(analytic-numeric) > 5e-3*math.Abs(numeric)+1e-6 {
+				t.Errorf("directional derivative: analytic %v, numeric %v", analytic, numeric)
+			}
+		})
+	}
+}
+
+func TestConvNetKerasShapes(t *testing.T) {
+	// The Keras example: 28 → 14 → 7 → 4, and back 4 → 8 → 16 → 14 (valid) → 28.
+	c, err := ConvNet{Variant: "conv", Input: []int{1, 28, 28}, Channels: []int{16, 8, 8}, Kernel: 3}.Config()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _ := Build(c)
+	if got := m.CodeShape(); !equalInts(got, []int{8, 4, 4}) {
+		t.Errorf("code shape %v, want [8 4 4]", got)
+	}
+	// decoder.6 is the third stage's convolution: valid, 16 → 14.
+	if p := c.Decoder[6].Padding; p[0] != 0 || p[1] != 0 || p[2] != 0 || p[3] != 0 {
+		t.Errorf("decoder.6 padding %v, want a valid convolution", p)
+	}
+	if _, err := (ConvNet{Variant: "conv", Input: []int{1, 28, 28}, Channels: []int{4}, Kernel: 3, Pool: "none"}).Config(); err == nil {
+		t.Error("a network that does not compress was accepted")
+	}
+}
