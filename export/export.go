@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"strconv"
+	"strings"
 
 	"google.golang.org/protobuf/proto"
 
@@ -115,28 +116,36 @@ func (w Writer) model(m *trainer.Model, part Part) (*onnxpb.ModelProto, error) {
 		return nil, err
 	}
 	c := m.Config
-	g := newGraph(m)
-	inFeatures := 1
-	for _, d := range c.Input {
-		inFeatures *= d
-	}
-	latent := c.Latent()
-	var in, out string
-	var inDim, outDim int
+	g := newGraph(m, opset)
+	code := m.CodeShape()
+	var inputs, outputs []*onnxpb.ValueInfoProto
 	switch part {
 	case Full:
-		in, inDim, outDim = InputName, inFeatures, inFeatures
-		out = g.stack("decoder", c.Decoder, g.stack("encoder", c.Encoder, in))
+		out := g.stack("decoder", c.Decoder, g.stack("encoder", c.Encoder, InputName))
 		g.finish(out, OutputName)
-		out = OutputName
+		inputs = []*onnxpb.ValueInfoProto{valueInfo(InputName, c.Input)}
+		outputs = []*onnxpb.ValueInfoProto{valueInfo(OutputName, c.Input)}
 	case Encoder:
-		in, inDim, outDim = InputName, inFeatures, latent
-		g.finish(g.stack("encoder", c.Encoder, in), CodeName)
-		out = CodeName
+		g.finish(g.stack("encoder", c.Encoder, InputName), CodeName)
+		inputs = []*onnxpb.ValueInfoProto{valueInfo(InputName, c.Input)}
+		outputs = []*onnxpb.ValueInfoProto{valueInfo(CodeName, code)}
+		// An unpooling decoder needs the encoder's pooling indices: they
+		// are outputs too, as float32.
+		for _, u := range g.unpooled() {
+			name := IndicesName(u.pool)
+			g.nodes = append(g.nodes, &onnxpb.NodeProto{Name: proto.String(u.pool + "/indices_out"), OpType: proto.String("Cast"),
+				Input: []string{g.indices[u.pool]}, Output: []string{name}, Attribute: []*onnxpb.AttributeProto{attrInt("to", int64(onnxpb.TensorProto_FLOAT))}})
+			outputs = append(outputs, valueInfo(name, u.pooled))
+		}
 	case Decoder:
-		in, inDim, outDim = CodeName, latent, inFeatures
-		g.finish(g.stack("decoder", c.Decoder, in), OutputName)
-		out = OutputName
+		inputs = []*onnxpb.ValueInfoProto{valueInfo(CodeName, code)}
+		for _, u := range g.unpooled() {
+			name := IndicesName(u.pool)
+			g.indices[u.pool] = g.node(u.pool, "Cast", []string{name}, attrInt("to", int64(onnxpb.TensorProto_INT64)))
+			inputs = append(inputs, valueInfo(name, u.pooled))
+		}
+		g.finish(g.stack("decoder", c.Decoder, CodeName), OutputName)
+		outputs = []*onnxpb.ValueInfoProto{valueInfo(OutputName, c.Input)}
 	}
 	if g.err != nil {
 		return nil, g.err
@@ -157,8 +166,8 @@ func (w Writer) model(m *trainer.Model, part Part) (*onnxpb.ModelProto, error) {
 			Name:        proto.String(fmt.Sprintf("aebridge_%s_%s", c.Variant, part)),
 			Node:        g.nodes,
 			Initializer: g.inits,
-			Input:       []*onnxpb.ValueInfoProto{valueInfo(in, inDim)},
-			Output:      []*onnxpb.ValueInfoProto{valueInfo(out, outDim)},
+			Input:       inputs,
+			Output:      outputs,
 		},
 	}, nil
 }
@@ -198,15 +207,22 @@ func metadata(m *trainer.Model, part Part, tc *trainer.TrainConfig) ([]*onnxpb.S
 	return out, nil
 }
 
-func valueInfo(name string, features int) *onnxpb.ValueInfoProto {
+// IndicesName is the name of the graph input (decoder) or output (encoder)
+// carrying the pooling indices of the named max-pooling layer, as float32,
+// for models with an unpooling decoder.
+func IndicesName(pool string) string { return "indices_" + pool }
+
+// valueInfo describes a float tensor of shape (batch, perSample…).
+func valueInfo(name string, perSample []int) *onnxpb.ValueInfoProto {
+	dims := []*onnxpb.TensorShapeProto_Dimension{{Value: &onnxpb.TensorShapeProto_Dimension_DimParam{DimParam: BatchDim}}}
+	for _, d := range perSample {
+		dims = append(dims, &onnxpb.TensorShapeProto_Dimension{Value: &onnxpb.TensorShapeProto_Dimension_DimValue{DimValue: int64(d)}})
+	}
 	return &onnxpb.ValueInfoProto{
 		Name: proto.String(name),
 		Type: &onnxpb.TypeProto{Value: &onnxpb.TypeProto_TensorType{TensorType: &onnxpb.TypeProto_Tensor{
 			ElemType: proto.Int32(int32(onnxpb.TensorProto_FLOAT)),
-			Shape: &onnxpb.TensorShapeProto{Dim: []*onnxpb.TensorShapeProto_Dimension{
-				{Value: &onnxpb.TensorShapeProto_Dimension_DimParam{DimParam: BatchDim}},
-				{Value: &onnxpb.TensorShapeProto_Dimension_DimValue{DimValue: int64(features)}},
-			}},
+			Shape:    &onnxpb.TensorShapeProto{Dim: dims},
 		}}},
 	}
 }
@@ -216,6 +232,8 @@ func valueInfo(name string, features int) *onnxpb.ValueInfoProto {
 // reads straight.
 type graph struct {
 	m       *trainer.Model
+	opset   int
+	indices map[string]string // max-pooling layer → its int64 indices tensor
 	nodes   []*onnxpb.NodeProto
 	inits   []*onnxpb.TensorProto
 	have    map[string]bool // initializer names already added
@@ -223,8 +241,74 @@ type graph struct {
 	err     error
 }
 
-func newGraph(m *trainer.Model) *graph {
-	return &graph{m: m, have: map[string]bool{}}
+func newGraph(m *trainer.Model, opset int) *graph {
+	return &graph{m: m, opset: opset, have: map[string]bool{}, indices: map[string]string{}}
+}
+
+// unpool describes a max-unpooling layer's use of a pooling layer.
+type unpool struct {
+	pool   string // the pooling layer, "encoder.2"
+	pooled []int  // per-sample shape of the pooled output (and its indices)
+	input  []int  // per-sample shape entering the pooling layer
+}
+
+// unpooled lists the pooling layers the decoder unpools with, in decoder
+// order.
+func (g *graph) unpooled() []unpool {
+	c := g.m.Config
+	var out []unpool
+	shape := append([]int(nil), c.Input...)
+	shapes := map[string][2][]int{}
+	for i := range c.Encoder {
+		name := fmt.Sprintf("encoder.%d", i)
+		next := g.m.Encoder[i].OutShape(shape)
+		shapes[name] = [2][]int{shape, next}
+		shape = next
+	}
+	for _, s := range c.Decoder {
+		if strings.HasPrefix(s.Type, "maxunpool") {
+			sh := shapes[s.Of]
+			out = append(out, unpool{pool: s.Of, pooled: sh[1], input: sh[0]})
+		}
+	}
+	return out
+}
+
+// usedByUnpool reports whether a decoder layer unpools with the named layer.
+func (g *graph) usedByUnpool(layer string) bool {
+	for _, s := range g.m.Config.Decoder {
+		if strings.HasPrefix(s.Type, "maxunpool") && s.Of == layer {
+			return true
+		}
+	}
+	return false
+}
+
+// nodeN adds op with n outputs and returns their names.
+func (g *graph) nodeN(layer, op string, inputs []string, n int, attrs ...*onnxpb.AttributeProto) []string {
+	if g.err != nil {
+		return make([]string, n)
+	}
+	g.counter++
+	name := fmt.Sprintf("%s/%s_%d", layer, op, g.counter)
+	outs := make([]string, n)
+	for i := range outs {
+		outs[i] = fmt.Sprintf("%s:%d", name, i)
+	}
+	g.nodes = append(g.nodes, &onnxpb.NodeProto{Name: proto.String(name), OpType: proto.String(op), Input: inputs, Output: outs, Attribute: attrs})
+	return outs
+}
+
+// initInt64 adds an int64 initializer once and returns its name.
+func (g *graph) initInt64(name string, data ...int64) string {
+	if g.err != nil || g.have[name] {
+		return name
+	}
+	g.have[name] = true
+	g.inits = append(g.inits, &onnxpb.TensorProto{
+		Name: proto.String(name), Dims: []int64{int64(len(data))}, DataType: proto.Int32(int32(onnxpb.TensorProto_INT64)), Int64Data: data,
+	})
+	return name
 }
 
 // node adds op with the given inputs and attributes, named after the layer
@@ -267,6 +351,22 @@ func attrFloat(name string, v float64) *onnxpb.AttributeProto {
 	return &onnxpb.AttributeProto{Name: proto.String(name), Type: onnxpb.AttributeProto_FLOAT.Enum(), F: proto.Float32(float32(v))}
 }
 
+func attrInt(name string, v int64) *onnxpb.AttributeProto {
+	return &onnxpb.AttributeProto{Name: proto.String(name), Type: onnxpb.AttributeProto_INT.Enum(), I: proto.Int64(v)}
+}
+
+func attrString(name, v string) *onnxpb.AttributeProto {
+	return &onnxpb.AttributeProto{Name: proto.String(name), Type: onnxpb.AttributeProto_STRING.Enum(), S: []byte(v)}
+}
+
+func ints64(v []int) []int64 {
+	out := make([]int64, len(v))
+	for i, x := range v {
+		out[i] = int64(x)
+	}
+	return out
+}
+
 func attrInts(name string, v ...int64) *onnxpb.AttributeProto {
 	return &onnxpb.AttributeProto{Name: proto.String(name), Type: onnxpb.AttributeProto_INTS.Enum(), Ints: v}
 }
@@ -279,6 +379,47 @@ func (g *graph) stack(stack string, specs []trainer.LayerSpec, x string) string 
 		x = g.layer(layer, s, x)
 	}
 	return x
+}
+
+func orOnes(v []int, n int) []int {
+	if len(v) > 0 {
+		return v
+	}
+	out := make([]int, n)
+	for i := range out {
+		out[i] = 1
+	}
+	return out
+}
+
+func orZeros(v []int, n int) []int {
+	if len(v) > 0 {
+		return v
+	}
+	return make([]int, n)
+}
+
+// poolSpec returns the spec of the named encoder layer.
+func (g *graph) poolSpec(name string) *trainer.LayerSpec {
+	var i int
+	if _, err := fmt.Sscanf(name, "encoder.%d", &i); err != nil || i < 0 || i >= len(g.m.Config.Encoder) {
+		return nil
+	}
+	return &g.m.Config.Encoder[i]
+}
+
+// bufferOrParam returns the named parameter or buffer (batch norm's running
+// statistics).
+func (g *graph) bufferOrParam(name string) *trainer.Param {
+	sd := g.m.StateDict()
+	t, ok := sd[name]
+	if !ok {
+		if g.err == nil {
+			g.err = fmt.Errorf("export: the model has no tensor %q", name)
+		}
+		return nil
+	}
+	return &trainer.Param{Name: name, Value: &trainer.Tensor{Shape: t.Shape, Data: t.Data}}
 }
 
 // param returns the weights of the named parameter.
@@ -316,6 +457,95 @@ func (g *graph) layer(layer string, s trainer.LayerSpec, x string) string {
 		// The bias is stored as (1, out), not (out): onnx-go broadcasts
 		// (n, out) + (out) wrongly when n == out.
 		return g.node(layer, "Add", []string{y, g.init(b.Name, []int{1, len(b.Value.Data)}, b.Value.Data)})
+	case "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d":
+		w, b := g.param(layer+".weight"), g.param(layer+".bias")
+		if g.err != nil {
+			return ""
+		}
+		dims := len(s.Kernel)
+		groups := s.Groups
+		if groups == 0 {
+			groups = 1
+		}
+		attrs := []*onnxpb.AttributeProto{
+			attrInts("kernel_shape", ints64(s.Kernel)...), attrInts("strides", ints64(orOnes(s.Stride, dims))...),
+			attrInts("pads", ints64(orZeros(s.Padding, 2*dims))...), attrInts("dilations", ints64(orOnes(s.Dilation, dims))...),
+			attrInt("group", int64(groups)),
+		}
+		op := "Conv"
+		if strings.HasPrefix(s.Type, "conv_transpose") {
+			op = "ConvTranspose"
+			attrs = append(attrs, attrInts("output_padding", ints64(orZeros(s.OutputPadding, dims))...))
+		}
+		return g.node(layer, op, []string{x, g.init(w.Name, w.Value.Shape, w.Value.Data), g.init(b.Name, b.Value.Shape, b.Value.Data)}, attrs...)
+	case "maxpool1d", "maxpool2d":
+		dims := len(s.Kernel)
+		attrs := []*onnxpb.AttributeProto{attrInts("kernel_shape", ints64(s.Kernel)...), attrInts("strides", ints64(s.Stride)...), attrInts("pads", ints64(orZeros(s.Padding, 2*dims))...)}
+		if !g.usedByUnpool(layer) {
+			return g.node(layer, "MaxPool", []string{x}, attrs...)
+		}
+		outs := g.nodeN(layer, "MaxPool", []string{x}, 2, attrs...)
+		g.indices[layer] = outs[1]
+		return outs[0]
+	case "maxunpool1d", "maxunpool2d":
+		var u *unpool
+		for _, c := range g.unpooled() {
+			if c.pool == s.Of {
+				u = &c
+			}
+		}
+		ps := g.poolSpec(s.Of)
+		idx, ok := g.indices[s.Of]
+		if u == nil || ps == nil || !ok {
+			if g.err == nil {
+				g.err = fmt.Errorf("export: layer %s (%s): no indices from %s", layer, s.Type, s.Of)
+			}
+			return ""
+		}
+		// output_shape = (batch of the indices, the pooling input's shape).
+		batch := g.node(layer, "Slice", []string{g.node(layer, "Shape", []string{idx}), g.initInt64("const_i64_0", 0), g.initInt64("const_i64_1", 1)})
+		shape := g.node(layer, "Concat", []string{batch, g.initInt64(layer+".output_shape", ints64(u.input)...)}, attrInt("axis", 0))
+		dims := len(ps.Kernel)
+		return g.node(layer, "MaxUnpool", []string{x, idx, shape},
+			attrInts("kernel_shape", ints64(ps.Kernel)...), attrInts("strides", ints64(ps.Stride)...), attrInts("pads", ints64(orZeros(ps.Padding, 2*dims))...))
+	case "avgpool1d", "avgpool2d":
+		dims := len(s.Kernel)
+		cip := int64(0)
+		if s.CountIncludePad {
+			cip = 1
+		}
+		return g.node(layer, "AveragePool", []string{x}, attrInts("kernel_shape", ints64(s.Kernel)...), attrInts("strides", ints64(s.Stride)...),
+			attrInts("pads", ints64(orZeros(s.Padding, 2*dims))...), attrInt("count_include_pad", cip))
+	case "upsample1d", "upsample2d":
+		scales := []float32{1, 1}
+		for _, v := range s.Scale {
+			scales = append(scales, float32(v))
+		}
+		sc := g.init(layer+".scales", []int{len(scales)}, scales)
+		roi := g.init("const_empty_roi", []int{0}, nil)
+		// Nearest with integer scales: output i copies input ⌊i/s⌋.
+		return g.node(layer, "Resize", []string{x, roi, sc}, attrString("mode", "nearest"),
+			attrString("coordinate_transformation_mode", "asymmetric"), attrString("nearest_mode", "floor"))
+	case "batchnorm":
+		names := []string{x}
+		for _, suffix := range []string{".weight", ".bias", ".running_mean", ".running_var"} {
+			p := g.bufferOrParam(layer + suffix)
+			if p == nil {
+				return ""
+			}
+			names = append(names, g.init(p.Name, p.Value.Shape, p.Value.Data))
+		}
+		eps := s.Eps
+		if eps == 0 {
+			eps = 1e-5
+		}
+		return g.node(layer, "BatchNormalization", names, attrFloat("epsilon", eps))
+	case "dropout":
+		return x // inference: the identity
+	case "flatten":
+		return g.node(layer, "Flatten", []string{x}, attrInt("axis", 1))
+	case "unflatten":
+		return g.node(layer, "Reshape", []string{x, g.initInt64(layer+".shape", append([]int64{-1}, ints64(s.Shape)...)...)})
 	case "identity":
 		return x
 	case "relu":

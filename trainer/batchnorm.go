@@ -60,10 +60,12 @@ func (b *BatchNorm) Forward(dst, x *Tensor) {
 		b.invStd = make([]float64, b.C)
 	}
 	b.invStd = b.invStd[:b.C]
-	if b.training && cap(b.xhat) < x.Len() {
-		b.xhat = make([]float32, x.Len())
+	if b.training {
+		if cap(b.xhat) < x.Len() {
+			b.xhat = make([]float32, x.Len())
+		}
+		b.xhat = b.xhat[:x.Len()]
 	}
-	b.xhat = b.xhat[:x.Len()]
 	each := func(c int, fn func(i int)) {
 		for s := 0; s < n; s++ {
 			base := (s*b.C + c) * inner
