@@ -123,7 +123,16 @@ func KLSparsityPenalty(dh, h *Tensor, rho, beta float64) float64 {
 // settings the variant needs that r lacks: sparse-l1 needs L1, sparse-kl
 // Rho and SparsityWeight, denoising a Noise, contractive Contractive; the
 // other variants take none of them.
+//
+// The convolutional variants (conv, conv1d) take the sparse and denoising
+// settings, but not the contractive penalty, which needs a dense encoder.
 func CheckVariant(variant string, r Regularization) error {
+	if variant == "conv" || variant == "conv1d" {
+		if r.Contractive != 0 || r.ContractiveSamples != 0 {
+			return fmt.Errorf("trainer: the contractive penalty needs a dense encoder; variant %s has a convolutional one", variant)
+		}
+		return nil
+	}
 	needs := map[string]struct {
 		ok   bool
 		what string

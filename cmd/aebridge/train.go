@@ -22,7 +22,8 @@ type trainOptions struct {
 	IO       *iostreams
 	Progress bool // draw a progress bar on IO.ErrOut
 
-	Model    trainer.MLP
+	Model    trainer.MLP     // the MLP family, and the settings conv models share
+	Conv     trainer.ConvNet // variants conv and conv1d
 	Training trainer.TrainConfig
 	Out      string
 	Opset    int
@@ -35,7 +36,11 @@ type trainOptions struct {
 // line.
 var trainModelFlags = []string{"variant", "tied", "data", "hidden", "latent", "activation", "code-activation", "output-activation",
 	"loss", "optimizer", "lr", "momentum", "nesterov", "weight-decay", "batch", "seed", "val-split", "patience", "limit",
-	"l1", "rho", "sparsity-weight", "noise", "noise-level", "noise-clip", "alpha", "contractive", "contractive-samples"}
+	"l1", "rho", "sparsity-weight", "noise", "noise-level", "noise-clip", "alpha", "contractive", "contractive-samples",
+	"channels", "kernel", "stride", "pool", "decoder", "batchnorm", "dropout"}
+
+// convVariant reports whether the variant is convolutional.
+func convVariant(v string) bool { return v == "conv" || v == "conv1d" }
 
 func newCmdTrain(f *factory, runF func(*trainOptions) error) *cobra.Command {
 	opts := &trainOptions{IO: f.IO}
@@ -44,6 +49,7 @@ func newCmdTrain(f *factory, runF func(*trainOptions) error) *cobra.Command {
 	var lr, momentum, decay float64
 	var nesterov bool
 	var alpha float64
+	var channels string
 	cmd := &cobra.Command{
 		Use:   "train --data mnist|fashion-mnist|FILE --out DIR [flags]",
 		Short: "Train an autoencoder and export it to ONNX",
@@ -67,7 +73,16 @@ mean reconstruction loss as averages over a batch's samples:
                (closed form for one layer; deeper encoders use --contractive-samples k random
                directions, an unbiased estimate, or 0 for the exact value)
 Exported graphs are the plain encoder and decoder: corruption and penalties
-are training only.`,
+are training only.
+
+Convolutional variants: conv (images, N×C×H×W) and conv1d (sequences, N×C×L
+or N×L as one channel). Encoder stages of --channels convolutions (kernel
+--kernel, stride --stride, "same" padding), optional --batchnorm and
+--dropout, then 2× --pool max|avg|none; an optional dense bottleneck of
+--latent units; a --decoder upsample (convolution + nearest upsampling, as
+in the Keras example), transposed (transposed convolutions) or unpool
+(max-unpooling with the encoder's indices). The sparse and denoising
+settings apply to them too.`,
 		Example: `  aebridge train --data fashion-mnist --hidden 512,256 --latent 32 --epochs 10 --out runs/fmnist
   aebridge train --variant tied --data x.npy --hidden 64 --latent 8 --loss bce --out runs/tied
   aebridge train --resume --epochs 20 --out runs/fmnist`,
@@ -90,6 +105,27 @@ are training only.`,
 				return &flagError{fmt.Errorf("--hidden %q: %w", hidden, err)}
 			}
 			opts.Model.Hidden = sizes
+			if convVariant(opts.Model.Variant) {
+				for _, name := range []string{"hidden", "tied", "contractive", "contractive-samples"} {
+					if cmd.Flags().Changed(name) {
+						return &flagError{fmt.Errorf("--%s does not apply to --variant %s", name, opts.Model.Variant)}
+					}
+				}
+				ch, err := parseSizes(channels)
+				if err != nil || len(ch) == 0 {
+					return &flagError{fmt.Errorf("--channels %q: want one or more positive sizes", channels)}
+				}
+				opts.Conv.Channels = ch
+				if !cmd.Flags().Changed("latent") {
+					opts.Model.Latent = 0 // no dense bottleneck unless asked for
+				}
+			} else {
+				for _, name := range []string{"channels", "kernel", "stride", "pool", "decoder", "batchnorm", "dropout"} {
+					if cmd.Flags().Changed(name) {
+						return &flagError{fmt.Errorf("--%s applies to --variant conv and conv1d", name)}
+					}
+				}
+			}
 			if opts.Model.Variant != "contractive" && !cmd.Flags().Changed("contractive-samples") {
 				opts.Training.Reg.ContractiveSamples = 0 // the default applies to contractive only
 			}
@@ -108,10 +144,20 @@ are training only.`,
 				return &flagError{fmt.Errorf("--threads %d must not be negative", opts.Threads)}
 			}
 			if !opts.Resume {
-				probe := opts.Model
-				probe.Input = 1 // the data gives the real size
-				if _, err := probe.Config(); err != nil {
-					return &flagError{err}
+				if convVariant(opts.Model.Variant) {
+					probe := opts.convNet([]int{1, 64, 64})
+					if opts.Model.Variant == "conv1d" {
+						probe.Input = []int{1, 4096}
+					}
+					if _, err := probe.Config(); err != nil {
+						return &flagError{err}
+					}
+				} else {
+					probe := opts.Model
+					probe.Input = 1 // the data gives the real size
+					if _, err := probe.Config(); err != nil {
+						return &flagError{err}
+					}
 				}
 				if err := opts.Training.Check(); err != nil {
 					return &flagError{err}
@@ -128,7 +174,14 @@ are training only.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&opts.Model.Variant, "variant", "ae", strings.Join(trainer.MLPVariants, ", "))
+	fl.StringVar(&opts.Model.Variant, "variant", "ae", strings.Join(append(trainer.MLPVariants, "conv", "conv1d"), ", "))
+	fl.StringVar(&channels, "channels", "16,8,8", "conv: output channels of the encoder stages")
+	fl.IntVar(&opts.Conv.Kernel, "kernel", 3, "conv: kernel size")
+	fl.IntVar(&opts.Conv.Stride, "stride", 1, "conv: stride of the encoder convolutions")
+	fl.StringVar(&opts.Conv.Pool, "pool", "max", "conv: pooling after each stage: max, avg or none")
+	fl.StringVar(&opts.Conv.Decoder, "decoder", "upsample", "conv: "+strings.Join(trainer.ConvDecoders, ", "))
+	fl.BoolVar(&opts.Conv.BatchNorm, "batchnorm", false, "conv: batch normalisation after each convolution")
+	fl.Float64Var(&opts.Conv.Dropout, "dropout", 0, "conv: dropout probability after the activations (training only)")
 	fl.BoolVar(&opts.Model.Tied, "tied", false, "tie the decoder's weights to the encoder's (W′ = Wᵀ)")
 	reg := &opts.Training.Reg
 	fl.Float64Var(&reg.L1, "l1", 0, "sparse-l1: weight λ of the L1 penalty on the code")
@@ -143,7 +196,7 @@ are training only.`,
 	fl.StringVar(&opts.Training.Data, "data", "", "mnist, fashion-mnist, or a .npy (N×D or N×C×H×W), .csv or IDX file")
 	fl.IntVar(&opts.Training.Limit, "limit", 0, "use the first `N` training samples (0: all)")
 	fl.StringVar(&hidden, "hidden", "512,256", "hidden layer sizes of the encoder, comma-separated (the decoder mirrors them; \"\" for none)")
-	fl.IntVar(&opts.Model.Latent, "latent", 32, "code size")
+	fl.IntVar(&opts.Model.Latent, "latent", 32, "code size (conv: a dense bottleneck of this size, none by default)")
 	fl.StringVar(&opts.Model.Activation, "activation", "", "hidden activation: "+strings.Join(trainer.ActivationKinds, ", ")+" (default relu; identity for linear)")
 	fl.StringVar(&opts.Model.CodeActivation, "code-activation", "", "activation of the code layer (default identity)")
 	fl.StringVar(&opts.Model.OutputActivation, "output-activation", "", "output activation (default sigmoid; identity for linear)")
@@ -191,10 +244,11 @@ func isTerminal(w io.Writer) bool {
 
 // loadData reads the training (and, where the data set has one, test) data
 // as (N, features) tensors.
-func loadData(spec string, limit int) (train, test *trainer.Tensor, err error) {
+// as (N, features) tensors, and the per-sample shape the data set gives.
+func loadData(spec string, limit int) (train, test *trainer.Tensor, shape []int, err error) {
 	tr, te, err := dataset.Load(spec)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	tr = tr.Head(limit)
 	toTensor := func(s *dataset.Set) *trainer.Tensor {
@@ -203,7 +257,46 @@ func loadData(spec string, limit int) (train, test *trainer.Tensor, err error) {
 		}
 		return &trainer.Tensor{Shape: []int{s.Len(), s.Dim()}, Data: s.X}
 	}
-	return toTensor(tr), toTensor(te), nil
+	return toTensor(tr), toTensor(te), tr.Shape, nil
+}
+
+// convNet is the convolutional model the options describe, for inputs of
+// the given per-sample shape.
+func (o *trainOptions) convNet(input []int) trainer.ConvNet {
+	c := o.Conv
+	c.Variant = o.Model.Variant
+	c.Input = input
+	c.Latent = o.Model.Latent
+	c.Activation, c.CodeActivation, c.OutputActivation = o.Model.Activation, o.Model.CodeActivation, o.Model.OutputActivation
+	c.Loss = o.Model.Loss
+	return c
+}
+
+// modelConfig builds the model description for data of the given
+// per-sample shape.
+func (o *trainOptions) modelConfig(shape []int) (trainer.Config, error) {
+	switch o.Model.Variant {
+	case "conv":
+		if len(shape) != 3 {
+			return trainer.Config{}, fmt.Errorf("variant conv needs images (N×C×H×W data); %s has samples of shape %v", o.Training.Data, shape)
+		}
+		return o.convNet(shape).Config()
+	case "conv1d":
+		switch len(shape) {
+		case 1:
+			shape = []int{1, shape[0]} // one channel
+		case 2:
+		default:
+			return trainer.Config{}, fmt.Errorf("variant conv1d needs sequences (N×C×L or N×L data); %s has samples of shape %v", o.Training.Data, shape)
+		}
+		return o.convNet(shape).Config()
+	}
+	m := o.Model
+	m.Input = 1
+	for _, d := range shape {
+		m.Input *= d
+	}
+	return m.Config()
 }
 
 func trainRun(opts *trainOptions) error {
@@ -224,19 +317,17 @@ func trainRun(opts *trainOptions) error {
 		epochs := cfg.Epochs
 		cfg = *f.Training
 		cfg.Epochs = epochs
-		train, test, err := loadData(cfg.Data, cfg.Limit)
+		train, test, _, err := loadData(cfg.Data, cfg.Limit)
 		if err != nil {
 			return err
 		}
 		return fit(opts, loaded, cfg, train, test)
 	}
-	train, test, err := loadData(cfg.Data, cfg.Limit)
+	train, test, shape, err := loadData(cfg.Data, cfg.Limit)
 	if err != nil {
 		return err
 	}
-	o := opts.Model
-	o.Input = train.Cols()
-	c, err := o.Config()
+	c, err := opts.modelConfig(shape)
 	if err != nil {
 		return err
 	}

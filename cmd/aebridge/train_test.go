@@ -80,6 +80,22 @@ func TestNewCmdTrain(t *testing.T) {
 		{name: "alpha out of range", args: []string{"--data", "x.npy", "--out", "d", "--variant", "denoising", "--noise", "mask", "--noise-level", "0.2", "--alpha", "2"}, wantErr: "α = 2 must be in [0, 1]"},
 		{name: "contractive weight negative", args: []string{"--data", "x.npy", "--out", "d", "--variant", "contractive", "--contractive", "-1"}, wantErr: "contractive weight -1 must not be negative"},
 		{name: "noise on contractive", args: []string{"--data", "x.npy", "--out", "d", "--variant", "contractive", "--contractive", "0.1", "--noise", "mask", "--noise-level", "0.1"}, wantErr: "applies to variant denoising, not contractive"},
+		{name: "conv defaults", args: []string{"--data", "fashion-mnist", "--out", "d", "--variant", "conv"}, check: func(t *testing.T, o *trainOptions) {
+			want := trainer.ConvNet{Channels: []int{16, 8, 8}, Kernel: 3, Stride: 1, Pool: "max", Decoder: "upsample"}
+			if !reflect.DeepEqual(o.Conv, want) || o.Model.Latent != 0 {
+				t.Errorf("got %+v, latent %d; want %+v, latent 0", o.Conv, o.Model.Latent, want)
+			}
+		}},
+		{name: "conv1d keras time series", args: []string{"--data", "x.npy", "--out", "d", "--variant", "conv1d", "--channels", "32,16", "--kernel", "7", "--stride", "2", "--pool", "none", "--decoder", "transposed", "--dropout", "0.2", "--latent", "12"}, check: func(t *testing.T, o *trainOptions) {
+			want := trainer.ConvNet{Channels: []int{32, 16}, Kernel: 7, Stride: 2, Pool: "none", Decoder: "transposed", Dropout: 0.2}
+			if !reflect.DeepEqual(o.Conv, want) || o.Model.Latent != 12 {
+				t.Errorf("got %+v, latent %d", o.Conv, o.Model.Latent)
+			}
+		}},
+		{name: "conv with hidden", args: []string{"--data", "x.npy", "--out", "d", "--variant", "conv", "--hidden", "64"}, wantErr: "--hidden does not apply to --variant conv"},
+		{name: "channels on an MLP", args: []string{"--data", "x.npy", "--out", "d", "--channels", "8"}, wantErr: "--channels applies to --variant conv and conv1d"},
+		{name: "unpool without max pooling", args: []string{"--data", "x.npy", "--out", "d", "--variant", "conv", "--decoder", "unpool", "--pool", "avg"}, wantErr: "the unpool decoder needs --pool max and stride 1"},
+		{name: "conv contractive", args: []string{"--data", "x.npy", "--out", "d", "--variant", "conv", "--contractive", "0.1"}, wantErr: "--contractive does not apply to --variant conv"},
 		{name: "resume", args: []string{"--resume", "--out", "d", "--epochs", "30"}, check: func(t *testing.T, o *trainOptions) {
 			if !o.Resume || o.Training.Epochs != 30 {
 				t.Errorf("got resume %v epochs %d", o.Resume, o.Training.Epochs)
@@ -122,7 +138,7 @@ func TestTrainRunThenExportAndCheck(t *testing.T) {
 	}
 	text := out.String()
 	for _, re := range []string{
-		`(?m)^tied autoencoder, input \[784\], code 4, loss bce$`,
+		`(?m)^tied autoencoder, input \[784\], code \[4\], loss bce$`,
 		`(?m)^  decoder.0  dense 4→32 \(weight tied to encoder.2\)$`,
 		`(?m)^training on fashion-mnist: 400 samples of 784 features \(80 held out for validation\), 2 epochs, batch 64$`,
 		`(?m)^epoch 2: train loss 0\.\d+, best validation loss 0\.\d+ \(epoch 2\)$`,
@@ -166,5 +182,30 @@ func TestTrainRunThenExportAndCheck(t *testing.T) {
 	}
 	if !regexp.MustCompile(`(?s)^output x_hat \[3 784\]\n  ort vs go +max abs \d\.\d{3}e-0[6-9] .* PASS\nall comparisons pass`).MatchString(out.String()) {
 		t.Errorf("check output:\n%s", out.String())
+	}
+}
+
+// TestTrainRunConvolutional trains a small convolutional autoencoder with
+// a max-unpooling decoder on Fashion-MNIST images and checks ONNX Runtime
+// against the Go forward pass on the exported model.
+func TestTrainRunConvolutional(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "conv")
+	f, out, _ := testFactory()
+	opts := &trainOptions{IO: f.IO, Out: dir, Opset: 13,
+		Model:    trainer.MLP{Variant: "conv", Loss: trainer.BCE},
+		Conv:     trainer.ConvNet{Channels: []int{4, 4}, Kernel: 3, Stride: 1, Pool: "max", Decoder: "unpool", BatchNorm: true},
+		Training: trainer.TrainConfig{Optimizer: trainer.OptimizerConfig{Name: "adam", LR: 1e-3}, Epochs: 1, Batch: 32, Seed: 1, ValSplit: 0.1, Data: "fashion-mnist", Limit: 200},
+	}
+	if err := trainRun(opts); err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`(?m)^conv autoencoder, input \[1 28 28\], code \[4 7 7\], loss bce$`).MatchString(out.String()) {
+		t.Errorf("output:\n%s", out.String())
+	}
+	x := filepath.Join(t.TempDir(), "x.npy")
+	writeNPY(t, x, []int{2, 1, 28, 28}, 0.5)
+	f, out, _ = testFactory()
+	if err := checkRun(&checkOptions{IO: f.IO, Model: dir, Inputs: []string{x}, Backends: []string{"ort", "go"}, Atol: 1e-5, Rtol: 1e-5}); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
 	}
 }

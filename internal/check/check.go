@@ -102,8 +102,18 @@ func (b *ORT) OutputNames() []string {
 	return names
 }
 
-// Run runs the model.
+// Run runs the model. An input given flat, (batch, features), for an input
+// of higher rank with fixed dimensions is viewed with the model's shape.
 func (b *ORT) Run(inputs []runtime.Tensor) (map[string]runtime.Tensor, error) {
+	ios := b.model.Info().Inputs
+	if len(inputs) == len(ios) {
+		inputs = append([]runtime.Tensor(nil), inputs...)
+		for i, in := range inputs {
+			if view, ok := viewAs(in, ios[i]); ok {
+				inputs[i] = view
+			}
+		}
+	}
 	out, err := b.model.Run(inputs...)
 	if err != nil {
 		return nil, err
@@ -117,6 +127,27 @@ func (b *ORT) Run(inputs []runtime.Tensor) (map[string]runtime.Tensor, error) {
 
 // Close closes the model.
 func (b *ORT) Close() error { return b.model.Close() }
+
+// viewAs reshapes a (batch, features) tensor to io's shape when io's
+// dimensions after the batch are fixed and hold that many features.
+func viewAs(t runtime.Tensor, io runtime.IO) (runtime.Tensor, bool) {
+	if len(t.Shape) != 2 || !io.HasShape || len(io.Shape) <= 2 {
+		return t, false
+	}
+	shape := []int64{t.Shape[0]}
+	n := int64(1)
+	for _, d := range io.Shape[1:] {
+		if d.Size < 0 {
+			return t, false
+		}
+		shape = append(shape, d.Size)
+		n *= d.Size
+	}
+	if n != t.Shape[1] {
+		return t, false
+	}
+	return runtime.Tensor{Shape: shape, Data: t.Data}, true
+}
 
 // Go runs a trainer model's forward pass: one input x, one output x_hat, as
 // the exported full graph names them.
@@ -148,7 +179,11 @@ func (b *Go) Run(inputs []runtime.Tensor) (map[string]runtime.Tensor, error) {
 	}
 	x := &trainer.Tensor{Shape: []int{int(in.Shape[0]), want}, Data: in.Data}
 	y := b.model.Forward(x)
-	return map[string]runtime.Tensor{"x_hat": {Shape: append([]int64(nil), in.Shape...), Data: append([]float32(nil), y.Data...)}}, nil
+	shape := make([]int64, len(y.Shape))
+	for i, d := range y.Shape {
+		shape[i] = int64(d)
+	}
+	return map[string]runtime.Tensor{"x_hat": {Shape: shape, Data: append([]float32(nil), y.Data...)}}, nil
 }
 
 // Close does nothing.
