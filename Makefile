@@ -72,9 +72,11 @@ bench: setup
 demo: setup build
 	scripts/demo.sh $(BIN)
 
-## fixtures: re-export the PyTorch fixtures into testdata/pytorch
+## fixtures: remake the PyTorch fixtures in testdata/pytorch (exports, layers, optimizers)
 fixtures:
 	$(PYTHON) testdata/pytorch/make_fixtures.py --out testdata/pytorch
+	$(PYTHON) testdata/pytorch/make_layer_fixtures.py --out testdata/pytorch/layers
+	$(PYTHON) testdata/pytorch/make_optim_fixture.py > testdata/pytorch/optim.json
 
 ## proto: regenerate internal/onnxpb from Debian's onnx.proto (needs protoc)
 proto:

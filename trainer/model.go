@@ -116,43 +116,68 @@ func (m *Model) ZeroGrad() {
 	}
 }
 
-// Init fills the weights from a generator seeded with seed: each dense
-// weight by the activation that follows it — He (Kaiming) uniform for the
-// ReLU family, with PyTorch's gain for LeakyReLU's slope; Xavier (Glorot)
-// uniform for sigmoid, tanh and identity — and every bias with 0. A tied
-// layer's weight is its encoder mirror's.
+// Init fills the weights from a generator seeded with seed: each dense or
+// convolution weight by the activation that follows it (past batch norm,
+// dropout and pooling) — He (Kaiming) uniform for the ReLU family, with
+// PyTorch's gain for LeakyReLU's slope; Xavier (Glorot) uniform for
+// sigmoid, tanh and identity — and every bias with 0. Fan-in and fan-out
+// are PyTorch's: a convolution's receptive field times its input (fan-in)
+// or output (fan-out) channels per group. A tied layer's weight is its
+// encoder mirror's; batch norm starts at γ = 1, β = 0.
 func (m *Model) Init(seed uint64) {
 	rng := rand.New(rand.NewPCG(seed, 0x6165_6272_6964_6765)) // "aebridge"
 	layers := m.layers()
 	for i, l := range layers {
-		d, ok := l.(*Dense)
-		if !ok {
-			continue
-		}
-		d.B.Value.Zero()
-		if d.Tied {
-			continue
-		}
-		next := "identity"
-		if i+1 < len(layers) {
-			if a, ok := layers[i+1].(*Activation); ok {
-				next = a.Kind
+		var w, b *Param
+		var fanIn, fanOut int
+		switch l := l.(type) {
+		case *Dense:
+			if l.Tied {
+				l.B.Value.Zero()
+				continue
 			}
-		}
-		var bound float64
-		switch next {
-		case "relu", "elu", "gelu", "silu", "softplus":
-			bound = math.Sqrt(2) * math.Sqrt(3/float64(d.In))
-		case "leaky_relu":
-			s := layers[i+1].(*Activation).Alpha
-			bound = math.Sqrt(2/(1+s*s)) * math.Sqrt(3/float64(d.In))
+			w, b, fanIn, fanOut = l.W, l.B, l.In, l.Out
+		case *Conv:
+			rf := l.K[0] * l.K[1]
+			w, b, fanIn, fanOut = l.W, l.B, l.In/l.Groups*rf, l.Out*rf
+		case *ConvTranspose:
+			// PyTorch's weight is (In, Out/groups, k…): dimension 1 is its fan-in.
+			rf := l.K[0] * l.K[1]
+			w, b, fanIn, fanOut = l.W, l.B, l.Out/l.Groups*rf, l.In*rf
 		default:
-			bound = math.Sqrt(6 / float64(d.In+d.Out))
+			continue
 		}
-		for j := range d.W.Value.Data {
-			d.W.Value.Data[j] = float32((2*rng.Float64() - 1) * bound)
+		b.Value.Zero()
+		next := nextActivation(layers[i+1:])
+		var bound float64
+		switch next.Kind {
+		case "relu", "elu", "gelu", "silu", "softplus":
+			bound = math.Sqrt(2) * math.Sqrt(3/float64(fanIn))
+		case "leaky_relu":
+			s := next.Alpha
+			bound = math.Sqrt(2/(1+s*s)) * math.Sqrt(3/float64(fanIn))
+		default:
+			bound = math.Sqrt(6 / float64(fanIn+fanOut))
+		}
+		for j := range w.Value.Data {
+			w.Value.Data[j] = float32((2*rng.Float64() - 1) * bound)
 		}
 	}
+}
+
+// nextActivation returns the first activation among layers, looking past
+// normalisation, dropout, pooling and reshaping; identity if a weighted
+// layer or the end comes first.
+func nextActivation(layers []Layer) *Activation {
+	for _, l := range layers {
+		switch l := l.(type) {
+		case *Activation:
+			return l
+		case *Dense, *Conv, *ConvTranspose:
+			return &Activation{Kind: "identity"}
+		}
+	}
+	return &Activation{Kind: "identity"}
 }
 
 // Forward runs x, (batch, input features), through encoder and decoder and
