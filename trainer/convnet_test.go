@@ -37,6 +37,15 @@ func TestConvModelGradientsAlongRandomDirections(t *testing.T) {
 			}
 			m.Init(1)
 			rng := rand.New(rand.NewPCG(51, 52))
+			// Non-zero biases: after unpooling, most inputs are 0, and a zero
+			// bias would put those pre-activations on ReLU's kink.
+			for _, p := range m.Params() {
+				if len(p.Value.Shape) == 1 {
+					for i := range p.Value.Data {
+						p.Value.Data[i] += float32(0.2 * (rng.Float64() - 0.5))
+					}
+				}
+			}
 			x := randTensor(rng, 0.05, 0.95, 3, product(c.Input))
 			objective := func() float64 {
 				// Training-mode forward (batch statistics), no gradients.
