@@ -128,6 +128,11 @@ func (b *builder) layer(name string, s LayerSpec) (Layer, error) {
 		return NewBatchNorm(name, s.In, momentum, eps)
 	case "dropout":
 		return NewDropout(name, s.P)
+	case "condition":
+		if len(shape) != 1 || s.In <= 0 {
+			return nil, fmt.Errorf("trainer: layer %s: a condition of %d features needs flat features before it, got shape %v", name, s.In, shape)
+		}
+		return &Condition{K: s.In}, nil
 	case "flatten":
 		return &Reshape{Kind: "flatten"}, nil
 	case "unflatten":

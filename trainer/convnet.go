@@ -37,6 +37,12 @@ type ConvNet struct {
 	CodeActivation   string // after the dense bottleneck (default identity)
 	OutputActivation string // default sigmoid
 	Loss             Loss
+	// Variational makes a convolutional VAE: the flattened encoder output
+	// goes to μ and log σ² heads of size Latent, and the decoder starts
+	// with a dense layer from z. Condition (one-hot classes) is appended to
+	// the flattened features and to z.
+	Variational bool
+	Condition   int
 }
 
 // ConvDecoders lists the decoder styles.
@@ -95,6 +101,12 @@ func (o ConvNet) Config() (Config, error) {
 		}
 	default:
 		return Config{}, fmt.Errorf("trainer: unknown decoder %q (want one of %v)", o.Decoder, ConvDecoders)
+	}
+	if o.Variational && (o.Latent <= 0 || o.Decoder == "unpool") {
+		return Config{}, fmt.Errorf("trainer: a convolutional VAE needs --latent > 0 and a decoder that starts from z alone (upsample or transposed; got %s)", o.Decoder)
+	}
+	if o.Condition > 0 && !o.Variational {
+		return Config{}, fmt.Errorf("trainer: a condition goes with the conditional VAE")
 	}
 	if o.Pool == "none" && o.Stride == 1 {
 		return Config{}, fmt.Errorf("trainer: with --pool none the encoder needs a stride above 1 to compress")
@@ -168,7 +180,20 @@ func (o ConvNet) Config() (Config, error) {
 		prev = ch
 	}
 	code := append([]int{prev}, size...)
-	if o.Latent > 0 {
+	switch {
+	case o.Variational:
+		c.Encoder = append(c.Encoder, LayerSpec{Type: "flatten"})
+		in, zin := product(code), o.Latent
+		if o.Condition > 0 {
+			c.Condition = o.Condition
+			c.Encoder = append(c.Encoder, LayerSpec{Type: "condition", In: o.Condition})
+			c.Decoder = append(c.Decoder, LayerSpec{Type: "condition", In: o.Condition})
+			in, zin = in+o.Condition, zin+o.Condition
+		}
+		c.Variational = &Variational{In: in, Latent: o.Latent}
+		c.Decoder = append(c.Decoder, LayerSpec{Type: "dense", In: zin, Out: product(code)}, act(o.Activation),
+			LayerSpec{Type: "unflatten", Shape: code})
+	case o.Latent > 0:
 		c.Encoder = append(c.Encoder, LayerSpec{Type: "flatten"},
 			LayerSpec{Type: "dense", In: product(code), Out: o.Latent}, act(o.CodeActivation))
 		c.Decoder = append(c.Decoder, LayerSpec{Type: "dense", In: o.Latent, Out: product(code)}, act(o.Activation),

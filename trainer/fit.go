@@ -86,10 +86,16 @@ type EpochMetrics struct {
 	TrainLoss          float64 `json:"train_loss"`
 	TrainLossPerSample float64 `json:"train_loss_per_sample"`
 	Penalty            float64 `json:"penalty,omitempty"` // the regularisation term, averaged over the epoch's steps
-	ValLoss            float64 `json:"val_loss,omitempty"`
-	ValLossPerSample   float64 `json:"val_loss_per_sample,omitempty"`
-	Best               bool    `json:"best,omitempty"` // the lowest validation loss so far
-	Seconds            float64 `json:"seconds"`
+	// Variational models: the KL term and the ELBO per sample, training
+	// and validation (the validation loss is then −ELBO).
+	KLPerSample      float64 `json:"kl_per_sample,omitempty"`
+	ELBOPerSample    float64 `json:"elbo_per_sample,omitempty"`
+	ValKLPerSample   float64 `json:"val_kl_per_sample,omitempty"`
+	ValELBOPerSample float64 `json:"val_elbo_per_sample,omitempty"`
+	ValLoss          float64 `json:"val_loss,omitempty"`
+	ValLossPerSample float64 `json:"val_loss_per_sample,omitempty"`
+	Best             bool    `json:"best,omitempty"` // the lowest validation loss so far
+	Seconds          float64 `json:"seconds"`
 }
 
 // FitOptions are Fit's side channels.
@@ -108,6 +114,9 @@ type FitOptions struct {
 	// OnEpoch, if set, is called after each epoch's checkpoint; an error
 	// stops training and is returned.
 	OnEpoch func(EpochMetrics) error
+	// Condition holds a conditional model's conditioning inputs, one row
+	// per data row.
+	Condition *Tensor
 }
 
 // Result summarises a training run.
@@ -122,10 +131,14 @@ type Result struct {
 // Split divides data, (N, features), into training and validation parts by a
 // permutation drawn from seed; the validation part has round(N·frac) rows.
 func Split(data *Tensor, frac float64, seed uint64) (train, val *Tensor) {
-	n := data.Rows()
+	tr, va := splitRows(data.Rows(), frac, seed)
+	return gather(data, tr), gather(data, va)
+}
+
+func splitRows(n int, frac float64, seed uint64) (train, val []int) {
 	perm := rand.New(rand.NewPCG(seed, 1)).Perm(n)
 	nv := int(math.Round(float64(n) * frac))
-	return gather(data, perm[nv:]), gather(data, perm[:nv])
+	return perm[nv:], perm[:nv]
 }
 
 func gather(data *Tensor, idx []int) *Tensor {
@@ -151,13 +164,23 @@ func Fit(m *Model, data *Tensor, cfg TrainConfig, opts FitOptions) (*Result, err
 	if data.Cols() != product(m.Config.Input) {
 		return nil, fmt.Errorf("trainer: data has %d features per sample, the model takes %d", data.Cols(), product(m.Config.Input))
 	}
+	cond := opts.Condition
+	if (cond != nil) != (m.Config.Condition > 0) || (cond != nil && (cond.Rows() != data.Rows() || cond.Cols() != m.Config.Condition)) {
+		return nil, fmt.Errorf("trainer: the model takes a condition of %d features; given %v for %d samples", m.Config.Condition, shapeOf(cond), data.Rows())
+	}
 	train, val := data, (*Tensor)(nil)
+	trainCond, valCond := cond, (*Tensor)(nil)
 	if cfg.ValSplit > 0 {
-		train, val = Split(data, cfg.ValSplit, cfg.Seed)
-		if val.Rows() == 0 || train.Rows() == 0 {
+		tr, va := splitRows(data.Rows(), cfg.ValSplit, cfg.Seed)
+		if len(tr) == 0 || len(va) == 0 {
 			return nil, fmt.Errorf("trainer: %d samples cannot be split %v for validation", data.Rows(), cfg.ValSplit)
 		}
+		train, val = gather(data, tr), gather(data, va)
+		if cond != nil {
+			trainCond, valCond = gather(cond, tr), gather(cond, va)
+		}
 	}
+	variational := m.Config.Variational != nil
 	opt, err := NewOptimizer(cfg.Optimizer)
 	if err != nil {
 		return nil, err
@@ -175,6 +198,7 @@ func Fit(m *Model, data *Tensor, cfg TrainConfig, opts FitOptions) (*Result, err
 	res := &Result{Epochs: st.epoch, BestEpoch: st.bestEpoch, BestVal: st.bestVal}
 	d := train.Cols()
 	batch := NewTensor(cfg.Batch, d)
+	condBatch := &Tensor{}
 	noisy, mask, weight := &Tensor{}, &Tensor{}, &Tensor{}
 	reg := cfg.Reg
 	for epoch := st.epoch + 1; epoch <= cfg.Epochs && !st.stopped; epoch++ {
@@ -183,7 +207,7 @@ func Fit(m *Model, data *Tensor, cfg TrainConfig, opts FitOptions) (*Result, err
 		// Corruption and the contractive estimator draw from their own
 		// stream, so that they do not change the order of the batches.
 		rng := rand.New(rand.NewPCG(cfg.Seed^0x6e6f697365, uint64(epoch)))
-		var sum, pen float64
+		var sum, pen, kl float64
 		steps := 0
 		for lo := 0; lo < len(order); lo += cfg.Batch {
 			hi := min(lo+cfg.Batch, len(order))
@@ -192,6 +216,14 @@ func Fit(m *Model, data *Tensor, cfg TrainConfig, opts FitOptions) (*Result, err
 				copy(batch.Data[j*d:(j+1)*d], train.Data[i*d:(i+1)*d])
 			}
 			b := Batch{X: batch, Target: batch}
+			if trainCond != nil {
+				k := trainCond.Cols()
+				condBatch.Resize(hi-lo, k)
+				for j, i := range order[lo:hi] {
+					copy(condBatch.Data[j*k:(j+1)*k], trainCond.Data[i*k:(i+1)*k])
+				}
+				b.Cond = condBatch
+			}
 			if reg.Noise != "" {
 				Corrupt(noisy, mask, batch, reg.Noise, reg.NoiseLevel, reg.NoiseClip, rng)
 				b.X = noisy
@@ -204,6 +236,9 @@ func Fit(m *Model, data *Tensor, cfg TrainConfig, opts FitOptions) (*Result, err
 			l, p := m.TrainStep(b, &reg, rng)
 			sum += l
 			pen += p
+			if variational {
+				kl += p / reg.klWeight()
+			}
 			steps++
 			L2Penalty(m.Params(), cfg.WeightDecay)
 			opt.Step(m.Params())
@@ -215,9 +250,21 @@ func Fit(m *Model, data *Tensor, cfg TrainConfig, opts FitOptions) (*Result, err
 			return nil, fmt.Errorf("trainer: epoch %d: the loss diverged (%v); lower the learning rate", epoch, sum)
 		}
 		em := EpochMetrics{Epoch: epoch, TrainLoss: sum / float64(train.Len()), TrainLossPerSample: sum / float64(train.Rows()), Penalty: pen / float64(steps)}
+		if variational {
+			em.Penalty = 0
+			em.KLPerSample = kl / float64(train.Rows())
+			em.ELBOPerSample = -(em.TrainLossPerSample + em.KLPerSample)
+		}
 		if val != nil {
-			vs := evaluate(m, val, cfg.Batch)
-			em.ValLoss, em.ValLossPerSample = vs/float64(val.Len()), vs/float64(val.Rows())
+			if variational {
+				recon, vkl := EvaluateVAE(m, val, valCond, cfg.Batch, rand.New(rand.NewPCG(cfg.Seed^0x76616c, uint64(epoch))))
+				em.ValKLPerSample, em.ValELBOPerSample = vkl, -(recon + vkl)
+				em.ValLossPerSample = recon + vkl
+				em.ValLoss = em.ValLossPerSample / float64(val.Cols())
+			} else {
+				vs := evaluate(m, val, cfg.Batch)
+				em.ValLoss, em.ValLossPerSample = vs/float64(val.Len()), vs/float64(val.Rows())
+			}
 			if em.ValLoss < st.bestVal {
 				st.bestVal, st.bestEpoch, st.bad = em.ValLoss, epoch, 0
 				em.Best = true
@@ -267,6 +314,21 @@ func Fit(m *Model, data *Tensor, cfg TrainConfig, opts FitOptions) (*Result, err
 		}
 	}
 	return res, nil
+}
+
+// klWeight is β, with 0 taken as 1.
+func (r Regularization) klWeight() float64 {
+	if r.Beta > 0 {
+		return r.Beta
+	}
+	return 1
+}
+
+func shapeOf(t *Tensor) any {
+	if t == nil {
+		return "none"
+	}
+	return t.Shape
 }
 
 // evaluate returns the summed loss of m on data, in batches.

@@ -18,9 +18,15 @@ import "fmt"
 //
 // Tied ties the decoder's weights for any variant but linear ("tied" is "ae"
 // with Tied).
+//
+// "vae", "beta-vae" and "cvae" are variational: the hidden layers lead to
+// the μ and log σ² heads (Latent each) and the decoder mirrors them from z;
+// "cvae" appends a Condition of that many features (one-hot classes) to
+// the encoder's input and to z.
 type MLP struct {
 	Variant          string
 	Tied             bool
+	Condition        int // cvae: conditioning features
 	Input            int
 	Hidden           []int
 	Latent           int
@@ -31,7 +37,7 @@ type MLP struct {
 }
 
 // MLPVariants lists the variants MLP.Config accepts.
-var MLPVariants = []string{"ae", "tied", "linear", "sparse-l1", "sparse-kl", "denoising", "contractive"}
+var MLPVariants = []string{"ae", "tied", "linear", "sparse-l1", "sparse-kl", "denoising", "contractive", "vae", "beta-vae", "cvae"}
 
 // Config builds the model description, checking sizes and names.
 func (o MLP) Config() (Config, error) {
@@ -69,6 +75,14 @@ func (o MLP) Config() (Config, error) {
 		if o.Tied {
 			return Config{}, fmt.Errorf("trainer: variant linear has no tied form; use --variant tied --activation identity --output-activation identity")
 		}
+	case "vae", "beta-vae", "cvae":
+		if o.Tied {
+			return Config{}, fmt.Errorf("trainer: variant %s has no tied form", o.Variant)
+		}
+		if (o.Variant == "cvae") != (o.Condition > 0) {
+			return Config{}, fmt.Errorf("trainer: a condition (%d features) goes with variant cvae, and cvae needs one; variant is %s", o.Condition, o.Variant)
+		}
+		return o.variational()
 	case "sparse-kl":
 		if o.CodeActivation != "sigmoid" {
 			return Config{}, fmt.Errorf("trainer: variant sparse-kl needs code activations in (0, 1), a sigmoid code layer; got code activation %q", o.CodeActivation)
@@ -120,5 +134,51 @@ func (o MLP) Config() (Config, error) {
 			c.Decoder = append(c.Decoder, act(o.OutputActivation))
 		}
 	}
+	return c, nil
+}
+
+// variational builds the description of the variational variants.
+func (o MLP) variational() (Config, error) {
+	if o.Input <= 0 || o.Latent <= 0 {
+		return Config{}, fmt.Errorf("trainer: input (%d) and latent (%d) sizes must be positive", o.Input, o.Latent)
+	}
+	for _, h := range o.Hidden {
+		if h <= 0 {
+			return Config{}, fmt.Errorf("trainer: hidden sizes %v must be positive", o.Hidden)
+		}
+	}
+	if _, err := ParseLoss(string(o.Loss)); err != nil {
+		return Config{}, err
+	}
+	for _, a := range []string{o.Activation, o.OutputActivation} {
+		if _, err := NewActivation(a); err != nil {
+			return Config{}, err
+		}
+	}
+	act := func(kind string) LayerSpec {
+		a, _ := NewActivation(kind)
+		return a.Spec()
+	}
+	c := Config{Variant: o.Variant, Input: []int{o.Input}, Loss: o.Loss, Condition: o.Condition}
+	in := o.Input
+	if o.Condition > 0 {
+		c.Encoder = append(c.Encoder, LayerSpec{Type: "condition", In: o.Condition})
+		in += o.Condition
+	}
+	for _, h := range o.Hidden {
+		c.Encoder = append(c.Encoder, LayerSpec{Type: "dense", In: in, Out: h}, act(o.Activation))
+		in = h
+	}
+	c.Variational = &Variational{In: in, Latent: o.Latent}
+	in = o.Latent
+	if o.Condition > 0 {
+		c.Decoder = append(c.Decoder, LayerSpec{Type: "condition", In: o.Condition})
+		in += o.Condition
+	}
+	for i := len(o.Hidden) - 1; i >= 0; i-- {
+		c.Decoder = append(c.Decoder, LayerSpec{Type: "dense", In: in, Out: o.Hidden[i]}, act(o.Activation))
+		in = o.Hidden[i]
+	}
+	c.Decoder = append(c.Decoder, LayerSpec{Type: "dense", In: in, Out: o.Input}, act(o.OutputActivation))
 	return c, nil
 }

@@ -18,6 +18,24 @@ type Config struct {
 	Encoder []LayerSpec `json:"encoder"`
 	Decoder []LayerSpec `json:"decoder"`
 	Loss    Loss        `json:"loss"`
+	// Variational, when set, makes the model a variational autoencoder:
+	// two dense heads, "mu" and "logvar", map the encoder's output to the
+	// mean and log-variance of the code's distribution.
+	Variational *Variational `json:"variational,omitempty"`
+	// Condition is the size of a conditional model's conditioning input
+	// (one-hot classes); "condition" layers in the stacks append it.
+	Condition int `json:"condition,omitempty"`
+}
+
+// Variational describes a VAE's bottleneck.
+type Variational struct {
+	In     int `json:"in"`     // features of the encoder's output
+	Latent int `json:"latent"` // size of z
+	// LogVarMin and LogVarMax clip log σ² when sampling (0, 0: the
+	// defaults −30 and 20, wide enough that training never reaches them
+	// unless it diverges).
+	LogVarMin float64 `json:"logvar_min,omitempty"`
+	LogVarMax float64 `json:"logvar_max,omitempty"`
 }
 
 // Latent is the size of the code: the encoder's output features.
@@ -35,6 +53,10 @@ type Model struct {
 	Config  Config
 	Encoder []Layer
 	Decoder []Layer
+
+	mu, logvar *Dense     // the variational heads, or nil
+	vae        vaeBuffers // what a variational pass keeps
+	conditions []*Condition
 
 	params    []*Param   // unique, in state-dict order
 	buffers   []*Param   // saved, untrained state (batch norm statistics)
@@ -61,6 +83,13 @@ func Build(c Config) (*Model, error) {
 	if m.Encoder, err = b.stack("encoder", c.Encoder); err != nil {
 		return nil, err
 	}
+	if v := c.Variational; v != nil {
+		if len(b.shape) != 1 || b.shape[0] != v.In || v.Latent <= 0 {
+			return nil, fmt.Errorf("trainer: the variational heads take %d features to %d; the encoder gives shape %v", v.In, v.Latent, b.shape)
+		}
+		m.mu, m.logvar = NewDense("mu", v.In, v.Latent), NewDense("logvar", v.In, v.Latent)
+		b.shape = []int{v.Latent}
+	}
 	m.codeShape = append([]int(nil), b.shape...)
 	if m.Decoder, err = b.stack("decoder", c.Decoder); err != nil {
 		return nil, err
@@ -68,12 +97,25 @@ func Build(c Config) (*Model, error) {
 	if !equalInts(b.shape, c.Input) && !(len(b.shape) == 1 && b.shape[0] == product(c.Input)) {
 		return nil, fmt.Errorf("trainer: the decoder ends with shape %v, the input has %v", b.shape, c.Input)
 	}
-	for _, l := range m.layers() {
+	for i, l := range m.layers() {
+		if i == len(m.Encoder) && m.mu != nil {
+			m.params = append(m.params, m.mu.Params()...)
+			m.params = append(m.params, m.logvar.Params()...)
+		}
 		m.params = append(m.params, l.Params()...)
 		if st, ok := l.(stateful); ok {
 			m.buffers = append(m.buffers, st.Buffers()...)
 		}
+		if cl, ok := l.(*Condition); ok {
+			if cl.K != c.Condition {
+				return nil, fmt.Errorf("trainer: a condition layer takes %d features, the model's condition has %d", cl.K, c.Condition)
+			}
+			m.conditions = append(m.conditions, cl)
+		}
 		m.acts = append(m.acts, &Tensor{})
+	}
+	if c.Condition > 0 && len(m.conditions) == 0 {
+		return nil, fmt.Errorf("trainer: the model has a condition of %d features but no condition layer", c.Condition)
 	}
 	m.grad = [2]*Tensor{{}, {}}
 	if last, ok := m.last().(*Activation); ok && last.Kind == "sigmoid" && c.Loss == BCE {
@@ -127,6 +169,11 @@ func (m *Model) ZeroGrad() {
 func (m *Model) Init(seed uint64) {
 	rng := rand.New(rand.NewPCG(seed, 0x6165_6272_6964_6765)) // "aebridge"
 	layers := m.layers()
+	if m.mu != nil {
+		// The variational heads sit between the stacks, with no activation.
+		enc := len(m.Encoder)
+		layers = append(append(slices.Clip(layers[:enc]), m.mu, m.logvar), layers[enc:]...)
+	}
 	for i, l := range layers {
 		var w, b *Param
 		var fanIn, fanOut int
@@ -184,9 +231,22 @@ func nextActivation(layers []Layer) *Activation {
 // returns the reconstruction, (batch, input features). The result is a
 // buffer of the model's, valid until its next pass. It panics with ErrShape
 // if x has the wrong number of features.
+// For a variational model the code is μ (no sampling). A conditional
+// model takes its condition from SetCondition.
 func (m *Model) Forward(x *Tensor) *Tensor {
 	m.setTraining(false, nil)
+	if m.mu != nil {
+		return m.run(m.heads(m.run(x, 0, len(m.Encoder))), len(m.Encoder), len(m.acts))
+	}
 	return m.run(x, 0, len(m.acts))
+}
+
+// SetCondition sets the conditioning input, (batch, Condition), that the
+// next passes of a conditional model use.
+func (m *Model) SetCondition(c *Tensor) {
+	for _, l := range m.conditions {
+		l.C = c
+	}
 }
 
 // setTraining switches the layers that behave differently in training
@@ -201,9 +261,14 @@ func (m *Model) setTraining(training bool, rng *rand.Rand) {
 
 // Encode returns the code for x, (batch, latent), in a buffer of the
 // model's, valid until its next pass.
+// For a variational model it returns μ.
 func (m *Model) Encode(x *Tensor) *Tensor {
 	m.setTraining(false, nil)
-	return m.run(x, 0, len(m.Encoder))
+	h := m.run(x, 0, len(m.Encoder))
+	if m.mu != nil {
+		return m.heads(h)
+	}
+	return h
 }
 
 // Decode returns the reconstruction for codes z, (batch, latent), in a
@@ -241,6 +306,8 @@ type Batch struct {
 	X      *Tensor // the input, (batch, features), possibly corrupted
 	Target *Tensor // what the reconstruction is compared with: the clean input
 	Weight *Tensor // per-element loss weights, or nil for the plain mean
+	Cond   *Tensor // conditioning inputs of a conditional model, (batch, K)
+	Eps    *Tensor // a variational model's noise ε, (batch, latent); nil to draw it
 }
 
 // loss returns the summed (weighted) loss of the last Forward's output
@@ -297,8 +364,22 @@ func (m *Model) backward(dy *Tensor, top, bottom int) *Tensor {
 // the summed reconstruction loss and the penalty. rng draws the contractive
 // estimator's directions. It panics with ErrShape if the shapes do not fit
 // the model.
+//
+// For a variational model the objective is (reconstruction + β·KL)/N summed
+// over the elements of each of the N samples (see trainVAE), and penalty is
+// β·KL summed over the batch.
 func (m *Model) TrainStep(b Batch, reg *Regularization, rng *rand.Rand) (loss, penalty float64) {
 	m.setTraining(true, rng)
+	if b.Cond != nil || len(m.conditions) > 0 {
+		m.SetCondition(b.Cond)
+	}
+	if m.mu != nil {
+		beta := 1.0
+		if reg != nil {
+			beta = reg.klWeight()
+		}
+		return m.trainVAE(b, beta, rng)
+	}
 	m.run(b.X, 0, len(m.acts))
 	loss = m.loss(b.Target, b.Weight, true)
 	top := len(m.acts) - 1
@@ -327,6 +408,7 @@ func (m *Model) TrainStep(b Batch, reg *Regularization, rng *rand.Rand) (loss, p
 
 // Eval returns the summed loss of the model on x against target, without
 // touching gradients.
+// A variational model reconstructs through μ.
 func (m *Model) Eval(x, target *Tensor) float64 {
 	m.Forward(x)
 	return m.loss(target, nil, false)
@@ -335,11 +417,18 @@ func (m *Model) Eval(x, target *Tensor) float64 {
 // String prints the layers, one a line, as "encoder.0  dense 784→512".
 func (m *Model) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s autoencoder, input %v, code %v, loss %s\n", m.Config.Variant, m.Config.Input, m.codeShape, m.Config.Loss)
+	fmt.Fprintf(&b, "%s autoencoder, input %v, code %v, loss %s", m.Config.Variant, m.Config.Input, m.codeShape, m.Config.Loss)
+	if m.Config.Condition > 0 {
+		fmt.Fprintf(&b, ", condition %d", m.Config.Condition)
+	}
+	b.WriteString("\n")
 	for _, part := range []struct {
 		name  string
 		specs []LayerSpec
 	}{{"encoder", m.Config.Encoder}, {"decoder", m.Config.Decoder}} {
+		if part.name == "decoder" && m.mu != nil {
+			fmt.Fprintf(&b, "  mu  dense %d→%d\n  logvar  dense %d→%d\n", m.mu.In, m.mu.Out, m.logvar.In, m.logvar.Out)
+		}
 		for i, s := range part.specs {
 			fmt.Fprintf(&b, "  %s.%d  %s\n", part.name, i, describe(s))
 		}

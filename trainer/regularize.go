@@ -34,6 +34,8 @@ type Regularization struct {
 	// Alpha, if set, weights the loss α on corrupted coordinates and 1 − α
 	// on the others.
 	Alpha *float64 `json:"alpha,omitempty"`
+	// Beta weights the KL term of variational models (β-VAE); 0 means 1.
+	Beta float64 `json:"beta,omitempty"`
 }
 
 // Check validates the settings' ranges.
@@ -47,6 +49,8 @@ func (r Regularization) Check() error {
 		return fmt.Errorf("trainer: target rate ρ = %v must be in (0, 1)", r.Rho)
 	case r.Contractive < 0 || math.IsNaN(r.Contractive):
 		return fmt.Errorf("trainer: contractive weight %v must not be negative", r.Contractive)
+	case r.Beta < 0 || math.IsNaN(r.Beta):
+		return fmt.Errorf("trainer: β = %v must not be negative", r.Beta)
 	case r.ContractiveSamples < 0:
 		return fmt.Errorf("trainer: contractive samples %d must not be negative", r.ContractiveSamples)
 	}
