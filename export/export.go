@@ -36,10 +36,13 @@ func ParsePart(s string) (Part, error) {
 
 // The graphs' input and output names.
 const (
-	InputName  = "x"
-	CodeName   = "z"
-	OutputName = "x_hat"
-	BatchDim   = "batch"
+	InputName     = "x"
+	CodeName      = "z"
+	OutputName    = "x_hat"
+	MuName        = "mu"     // variational encoders' outputs
+	LogVarName    = "logvar" //
+	ConditionName = "c"      // conditional models' second input
+	BatchDim      = "batch"
 )
 
 // DefaultOpset is the opset the zero Writer uses.
@@ -119,13 +122,33 @@ func (w Writer) model(m *trainer.Model, part Part) (*onnxpb.ModelProto, error) {
 	g := newGraph(m, opset)
 	code := m.CodeShape()
 	var inputs, outputs []*onnxpb.ValueInfoProto
-	switch part {
-	case Full:
+	cond := []*onnxpb.ValueInfoProto{}
+	if c.Condition > 0 {
+		cond = append(cond, valueInfo(ConditionName, []int{c.Condition}))
+	}
+	switch {
+	case c.Variational != nil && part == Full:
+		// Deterministic reconstruction: the decoder runs on μ.
+		mu := g.head("mu", g.stack("encoder", c.Encoder, InputName))
+		g.finish(g.stack("decoder", c.Decoder, mu), OutputName)
+		inputs = append([]*onnxpb.ValueInfoProto{valueInfo(InputName, c.Input)}, cond...)
+		outputs = []*onnxpb.ValueInfoProto{valueInfo(OutputName, c.Input)}
+	case c.Variational != nil && part == Encoder:
+		h := g.stack("encoder", c.Encoder, InputName)
+		g.finish(g.head("mu", h), MuName)
+		g.finish(g.head("logvar", h), LogVarName)
+		inputs = append([]*onnxpb.ValueInfoProto{valueInfo(InputName, c.Input)}, cond...)
+		outputs = []*onnxpb.ValueInfoProto{valueInfo(MuName, code), valueInfo(LogVarName, code)}
+	case c.Variational != nil && part == Decoder:
+		g.finish(g.stack("decoder", c.Decoder, CodeName), OutputName)
+		inputs = append([]*onnxpb.ValueInfoProto{valueInfo(CodeName, code)}, cond...)
+		outputs = []*onnxpb.ValueInfoProto{valueInfo(OutputName, c.Input)}
+	case part == Full:
 		out := g.stack("decoder", c.Decoder, g.stack("encoder", c.Encoder, InputName))
 		g.finish(out, OutputName)
 		inputs = []*onnxpb.ValueInfoProto{valueInfo(InputName, c.Input)}
 		outputs = []*onnxpb.ValueInfoProto{valueInfo(OutputName, c.Input)}
-	case Encoder:
+	case part == Encoder:
 		g.finish(g.stack("encoder", c.Encoder, InputName), CodeName)
 		inputs = []*onnxpb.ValueInfoProto{valueInfo(InputName, c.Input)}
 		outputs = []*onnxpb.ValueInfoProto{valueInfo(CodeName, code)}
@@ -137,7 +160,7 @@ func (w Writer) model(m *trainer.Model, part Part) (*onnxpb.ModelProto, error) {
 				Input: []string{g.indices[u.pool]}, Output: []string{name}, Attribute: []*onnxpb.AttributeProto{attrInt("to", int64(onnxpb.TensorProto_FLOAT))}})
 			outputs = append(outputs, valueInfo(name, u.pooled))
 		}
-	case Decoder:
+	case part == Decoder:
 		inputs = []*onnxpb.ValueInfoProto{valueInfo(CodeName, code)}
 		for _, u := range g.unpooled() {
 			name := IndicesName(u.pool)
@@ -546,6 +569,8 @@ func (g *graph) layer(layer string, s trainer.LayerSpec, x string) string {
 		return g.node(layer, "Flatten", []string{x}, attrInt("axis", 1))
 	case "unflatten":
 		return g.node(layer, "Reshape", []string{x, g.initInt64(layer+".shape", append([]int64{-1}, ints64(s.Shape)...)...)})
+	case "condition":
+		return g.node(layer, "Concat", []string{x, ConditionName}, attrInt("axis", 1))
 	case "identity":
 		return x
 	case "relu":
@@ -578,6 +603,11 @@ func (g *graph) layer(layer string, s trainer.LayerSpec, x string) string {
 		g.err = fmt.Errorf("export: layer %s: type %q cannot be exported", layer, s.Type)
 	}
 	return ""
+}
+
+// head adds a variational head, "mu" or "logvar": a dense layer on h.
+func (g *graph) head(name, h string) string {
+	return g.layer(name, trainer.LayerSpec{Type: "dense"}, h)
 }
 
 // finish names the graph's output: the node producing x now writes name. If
