@@ -172,3 +172,38 @@ func Load(spec string) (train, test *Set, err error) {
 	}
 	return train, nil, err
 }
+
+// LoadLabels reads class labels for n samples from a .npy file: N integer
+// values, or an N×K one-hot (or score) array whose largest column is the
+// class.
+func LoadLabels(path string, n int) ([]int, error) {
+	a, err := npy.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("dataset: %w", err)
+	}
+	if len(a.Shape) == 0 || a.Shape[0] != n || len(a.Shape) > 2 {
+		return nil, fmt.Errorf("dataset: %s: labels of shape %v for %d samples (want (%d) or (%d, classes))", path, a.Shape, n, n, n)
+	}
+	labels := make([]int, n)
+	if len(a.Shape) == 1 {
+		for i, v := range a.Data {
+			if v < 0 || v != float32(int(v)) {
+				return nil, fmt.Errorf("dataset: %s: label %d is %v, not a class number", path, i, v)
+			}
+			labels[i] = int(v)
+		}
+		return labels, nil
+	}
+	k := a.Shape[1]
+	for i := range labels {
+		row := a.Data[i*k : (i+1)*k]
+		best := 0
+		for j, v := range row {
+			if v > row[best] {
+				best = j
+			}
+		}
+		labels[i] = best
+	}
+	return labels, nil
+}

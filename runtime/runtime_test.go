@@ -472,3 +472,51 @@ func TestFindLibrary(t *testing.T) {
 		})
 	}
 }
+
+// TestSampleAndInterpolateWithPyTorchExports runs the helpers on the
+// PyTorch fixtures: the conditional decoder (z, c → x̂) and, as an encoder
+// whose μ has the decoder's code size, the VAE encoder.
+func TestSampleAndInterpolateWithPyTorchExports(t *testing.T) {
+	dec := open(t, filepath.Join(fixtures, "cvae_decoder.opset13.onnx"))
+	enc := open(t, filepath.Join(fixtures, "vae_encoder.opset13.onnx"))
+	z, x, err := dec.Sample(6, 3, 42)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !equal(z.Shape, []int64{6, 4}) || !equal(x.Shape, []int64{6, 64}) {
+		t.Fatalf("shapes: z %v, x %v", z.Shape, x.Shape)
+	}
+	// The same codes run by hand give the same samples.
+	c, _ := dec.condition(1, 6, 3)
+	want, err := dec.Run(z, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	allClose(t, "samples", x, want[0], 0, 0)
+	if _, _, err := dec.Sample(2, -1, 1); err == nil || !strings.Contains(err.Error(), "is conditional") {
+		t.Errorf("no class for a conditional decoder: got %v", err)
+	}
+	if _, _, err := dec.Sample(2, 10, 1); err == nil || !strings.Contains(err.Error(), "class 10 is outside the condition's 10 classes") {
+		t.Errorf("class out of range: got %v", err)
+	}
+
+	in := readTensor(t, filepath.Join(fixtures, "vae_encoder.in0.npy"))
+	a := Tensor{Shape: []int64{64}, Data: in.Data[:64]}
+	b := Tensor{Shape: []int64{1, 64}, Data: in.Data[64:128]}
+	zs, xs, err := Interpolate(enc, dec, a, b, 5, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mu := readTensor(t, filepath.Join(fixtures, "vae_encoder.out0.npy"))
+	// The ends are the codes PyTorch computed; the middle is their mean.
+	allClose(t, "first code", Tensor{Shape: []int64{4}, Data: zs.Data[:4]}, Tensor{Shape: []int64{4}, Data: mu.Data[:4]}, 1e-5, 1e-5)
+	allClose(t, "last code", Tensor{Shape: []int64{4}, Data: zs.Data[16:]}, Tensor{Shape: []int64{4}, Data: mu.Data[4:8]}, 1e-5, 1e-5)
+	for j := 0; j < 4; j++ {
+		if m := (mu.Data[j] + mu.Data[4+j]) / 2; math.Abs(float64(zs.Data[8+j]-m)) > 1e-6 {
+			t.Errorf("middle code %d: got %v, want %v", j, zs.Data[8+j], m)
+		}
+	}
+	if !equal(xs.Shape, []int64{5, 64}) {
+		t.Errorf("decoded shape %v", xs.Shape)
+	}
+}

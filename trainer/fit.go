@@ -32,9 +32,10 @@ type TrainConfig struct {
 	Patience int `json:"patience,omitempty"`
 	// Reg sets the penalties and the corruption of the regularised variants.
 	Reg Regularization `json:"regularization,omitzero"`
-	// Data and Limit record what the model was trained on.
-	Data  string `json:"data,omitempty"`
-	Limit int    `json:"limit,omitempty"`
+	// Data, Labels and Limit record what the model was trained on.
+	Data   string `json:"data,omitempty"`
+	Labels string `json:"labels,omitempty"`
+	Limit  int    `json:"limit,omitempty"`
 }
 
 // Check validates the configuration.

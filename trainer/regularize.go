@@ -149,6 +149,21 @@ func CheckVariant(variant string, r Regularization) error {
 	if n, ok := needs[variant]; ok && !n.ok {
 		return fmt.Errorf("trainer: variant %s needs %s", variant, n.what)
 	}
+	switch variant {
+	case "beta-vae":
+		if r.Beta <= 0 {
+			return fmt.Errorf("trainer: variant beta-vae needs a KL weight β > 0 (--beta)")
+		}
+	case "vae":
+		if r.Beta != 0 && r.Beta != 1 {
+			return fmt.Errorf("trainer: variant vae has β = 1; for β = %v use --variant beta-vae", r.Beta)
+		}
+	case "cvae":
+	default:
+		if r.Beta != 0 {
+			return fmt.Errorf("trainer: a KL weight β (--beta) applies to variants beta-vae and cvae, not %s", variant)
+		}
+	}
 	uses := []struct {
 		set     bool
 		name    string

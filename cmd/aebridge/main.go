@@ -58,6 +58,8 @@ Runtime.`,
 		newCmdRun(f, nil),
 		newCmdInspect(f, nil),
 		newCmdCheck(f, nil),
+		newCmdSample(f, nil),
+		newCmdInterpolate(f, nil),
 		newCmdDoctor(f, nil),
 	)
 	for _, c := range root.Commands() {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -29,6 +30,7 @@ type trainOptions struct {
 	Opset    int
 	Threads  int
 	Resume   bool
+	Arch     string // variational variants: mlp or conv
 }
 
 // trainModelFlags are the flags that describe the model or how it trains;
@@ -37,10 +39,18 @@ type trainOptions struct {
 var trainModelFlags = []string{"variant", "tied", "data", "hidden", "latent", "activation", "code-activation", "output-activation",
 	"loss", "optimizer", "lr", "momentum", "nesterov", "weight-decay", "batch", "seed", "val-split", "patience", "limit",
 	"l1", "rho", "sparsity-weight", "noise", "noise-level", "noise-clip", "alpha", "contractive", "contractive-samples",
-	"channels", "kernel", "stride", "pool", "decoder", "batchnorm", "dropout"}
+	"channels", "kernel", "stride", "pool", "decoder", "batchnorm", "dropout", "beta", "arch", "labels"}
+
+// vaeVariant reports whether the variant is variational.
+func vaeVariant(v string) bool { return v == "vae" || v == "beta-vae" || v == "cvae" }
 
 // convVariant reports whether the variant is convolutional.
 func convVariant(v string) bool { return v == "conv" || v == "conv1d" }
+
+// usesConv reports whether the options describe a convolutional network.
+func (o *trainOptions) usesConv() bool {
+	return convVariant(o.Model.Variant) || (vaeVariant(o.Model.Variant) && o.Arch == "conv")
+}
 
 func newCmdTrain(f *factory, runF func(*trainOptions) error) *cobra.Command {
 	opts := &trainOptions{IO: f.IO}
@@ -105,7 +115,17 @@ settings apply to them too.`,
 				return &flagError{fmt.Errorf("--hidden %q: %w", hidden, err)}
 			}
 			opts.Model.Hidden = sizes
-			if convVariant(opts.Model.Variant) {
+			if vaeVariant(opts.Model.Variant) {
+				if opts.Arch != "mlp" && opts.Arch != "conv" {
+					return &flagError{fmt.Errorf("--arch %q: want mlp or conv", opts.Arch)}
+				}
+				if !cmd.Flags().Changed("loss") {
+					loss = string(trainer.BCE) // the VAE's reconstruction term for [0, 1] data
+				}
+			} else if cmd.Flags().Changed("arch") || cmd.Flags().Changed("labels") {
+				return &flagError{fmt.Errorf("--arch and --labels apply to --variant vae, beta-vae and cvae")}
+			}
+			if opts.usesConv() {
 				for _, name := range []string{"hidden", "tied", "contractive", "contractive-samples"} {
 					if cmd.Flags().Changed(name) {
 						return &flagError{fmt.Errorf("--%s does not apply to --variant %s", name, opts.Model.Variant)}
@@ -116,7 +136,7 @@ settings apply to them too.`,
 					return &flagError{fmt.Errorf("--channels %q: want one or more positive sizes", channels)}
 				}
 				opts.Conv.Channels = ch
-				if !cmd.Flags().Changed("latent") {
+				if !cmd.Flags().Changed("latent") && !vaeVariant(opts.Model.Variant) {
 					opts.Model.Latent = 0 // no dense bottleneck unless asked for
 				}
 			} else {
@@ -144,7 +164,10 @@ settings apply to them too.`,
 				return &flagError{fmt.Errorf("--threads %d must not be negative", opts.Threads)}
 			}
 			if !opts.Resume {
-				if convVariant(opts.Model.Variant) {
+				if opts.Model.Variant == "cvae" {
+					opts.Model.Condition = 1 // the labels give the real count
+				}
+				if opts.usesConv() {
 					probe := opts.convNet([]int{1, 64, 64})
 					if opts.Model.Variant == "conv1d" {
 						probe.Input = []int{1, 4096}
@@ -175,6 +198,9 @@ settings apply to them too.`,
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&opts.Model.Variant, "variant", "ae", strings.Join(append(trainer.MLPVariants, "conv", "conv1d"), ", "))
+	fl.StringVar(&opts.Arch, "arch", "mlp", "vae, beta-vae, cvae: mlp or conv encoder and decoder")
+	fl.Float64Var(&opts.Training.Reg.Beta, "beta", 0, "beta-vae (and cvae): weight β of the KL term (the VAE has β = 1)")
+	fl.StringVar(&opts.Training.Labels, "labels", "", "cvae: class labels for --data FILE, a .npy of N integers (mnist and fashion-mnist bring theirs)")
 	fl.StringVar(&channels, "channels", "16,8,8", "conv: output channels of the encoder stages")
 	fl.IntVar(&opts.Conv.Kernel, "kernel", 3, "conv: kernel size")
 	fl.IntVar(&opts.Conv.Stride, "stride", 1, "conv: stride of the encoder convolutions")
@@ -200,7 +226,7 @@ settings apply to them too.`,
 	fl.StringVar(&opts.Model.Activation, "activation", "", "hidden activation: "+strings.Join(trainer.ActivationKinds, ", ")+" (default relu; identity for linear)")
 	fl.StringVar(&opts.Model.CodeActivation, "code-activation", "", "activation of the code layer (default identity)")
 	fl.StringVar(&opts.Model.OutputActivation, "output-activation", "", "output activation (default sigmoid; identity for linear)")
-	fl.StringVar(&loss, "loss", "mse", "mse or bce (BCE with a sigmoid output is computed on the logits)")
+	fl.StringVar(&loss, "loss", "mse", "mse or bce (BCE with a sigmoid output is computed on the logits; the VAEs default to bce)")
 	fl.StringVar(&optimizer, "optimizer", "adam", "adam, adamw or sgd")
 	fl.Float64Var(&lr, "lr", 1e-3, "learning rate")
 	fl.Float64Var(&momentum, "momentum", 0, "SGD momentum")
@@ -244,20 +270,60 @@ func isTerminal(w io.Writer) bool {
 
 // loadData reads the training (and, where the data set has one, test) data
 // as (N, features) tensors.
-// as (N, features) tensors, and the per-sample shape the data set gives.
-func loadData(spec string, limit int) (train, test *trainer.Tensor, shape []int, err error) {
-	tr, te, err := dataset.Load(spec)
+// as (N, features) tensors, the per-sample shape the data set gives, and,
+// for conditional models, one-hot conditions from the data set's labels or
+// cfg.Labels.
+type trainData struct {
+	train, test         *trainer.Tensor
+	shape               []int
+	trainCond, testCond *trainer.Tensor
+	classes             int
+}
+
+func loadData(cfg trainer.TrainConfig, conditional bool) (*trainData, error) {
+	tr, te, err := dataset.Load(cfg.Data)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
-	tr = tr.Head(limit)
+	if conditional && cfg.Labels != "" {
+		labels, err := dataset.LoadLabels(cfg.Labels, tr.Len())
+		if err != nil {
+			return nil, err
+		}
+		tr.Labels, te = labels, nil
+	}
+	if conditional && tr.Labels == nil {
+		return nil, fmt.Errorf("variant cvae needs class labels: %s has none; give --labels FILE.npy", cfg.Data)
+	}
+	tr = tr.Head(cfg.Limit)
 	toTensor := func(s *dataset.Set) *trainer.Tensor {
 		if s == nil {
 			return nil
 		}
 		return &trainer.Tensor{Shape: []int{s.Len(), s.Dim()}, Data: s.X}
 	}
-	return toTensor(tr), toTensor(te), tr.Shape, nil
+	d := &trainData{train: toTensor(tr), test: toTensor(te), shape: tr.Shape}
+	if conditional {
+		for _, l := range tr.Labels {
+			d.classes = max(d.classes, l+1)
+		}
+		d.trainCond = oneHot(tr.Labels, d.classes)
+		if te != nil {
+			d.testCond = oneHot(te.Labels, d.classes)
+		}
+	}
+	return d, nil
+}
+
+// oneHot encodes labels as rows of k values, 1 at the label.
+func oneHot(labels []int, k int) *trainer.Tensor {
+	t := trainer.NewTensor(len(labels), k)
+	for i, l := range labels {
+		if l >= 0 && l < k {
+			t.Data[i*k+l] = 1
+		}
+	}
+	return t
 }
 
 // convNet is the convolutional model the options describe, for inputs of
@@ -275,6 +341,17 @@ func (o *trainOptions) convNet(input []int) trainer.ConvNet {
 // modelConfig builds the model description for data of the given
 // per-sample shape.
 func (o *trainOptions) modelConfig(shape []int) (trainer.Config, error) {
+	if vaeVariant(o.Model.Variant) && o.Arch == "conv" {
+		if len(shape) != 3 {
+			return trainer.Config{}, fmt.Errorf("--arch conv needs images (N×C×H×W data); %s has samples of shape %v", o.Training.Data, shape)
+		}
+		c := o.convNet(shape)
+		c.Variant = "conv"
+		c.Variational, c.Condition = true, o.Model.Condition
+		cfg, err := c.Config()
+		cfg.Variant = o.Model.Variant
+		return cfg, err
+	}
 	switch o.Model.Variant {
 	case "conv":
 		if len(shape) != 3 {
@@ -317,17 +394,18 @@ func trainRun(opts *trainOptions) error {
 		epochs := cfg.Epochs
 		cfg = *f.Training
 		cfg.Epochs = epochs
-		train, test, _, err := loadData(cfg.Data, cfg.Limit)
+		data, err := loadData(cfg, loaded.Config.Condition > 0)
 		if err != nil {
 			return err
 		}
-		return fit(opts, loaded, cfg, train, test)
+		return fit(opts, loaded, cfg, data)
 	}
-	train, test, shape, err := loadData(cfg.Data, cfg.Limit)
+	data, err := loadData(cfg, opts.Model.Variant == "cvae")
 	if err != nil {
 		return err
 	}
-	c, err := opts.modelConfig(shape)
+	opts.Model.Condition = data.classes
+	c, err := opts.modelConfig(data.shape)
 	if err != nil {
 		return err
 	}
@@ -336,11 +414,15 @@ func trainRun(opts *trainOptions) error {
 	}
 	m.Init(cfg.Seed)
 	fmt.Fprint(out, m)
-	return fit(opts, m, cfg, train, test)
+	return fit(opts, m, cfg, data)
 }
 
-func fit(opts *trainOptions, m *trainer.Model, cfg trainer.TrainConfig, train, test *trainer.Tensor) error {
+func fit(opts *trainOptions, m *trainer.Model, cfg trainer.TrainConfig, data *trainData) error {
 	out := opts.IO.Out
+	train, test := data.train, data.test
+	if data.trainCond != nil && data.classes != m.Config.Condition {
+		return fmt.Errorf("the labels give %d classes, the model's condition has %d", data.classes, m.Config.Condition)
+	}
 	if train.Cols() != featuresOf(m) {
 		return fmt.Errorf("data %s has %d features per sample, the model takes %d", cfg.Data, train.Cols(), featuresOf(m))
 	}
@@ -353,7 +435,7 @@ func fit(opts *trainOptions, m *trainer.Model, cfg trainer.TrainConfig, train, t
 		return err
 	}
 	defer metrics.Close()
-	fo := trainer.FitOptions{Dir: opts.Out, Resume: opts.Resume, Metrics: metrics}
+	fo := trainer.FitOptions{Dir: opts.Out, Resume: opts.Resume, Metrics: metrics, Condition: data.trainCond}
 	if opts.Progress {
 		fo.Progress = opts.IO.ErrOut
 	}
@@ -377,7 +459,11 @@ func fit(opts *trainOptions, m *trainer.Model, cfg trainer.TrainConfig, train, t
 	if err := trainer.Save(opts.Out, m, &cfg); err != nil {
 		return err
 	}
-	if test != nil {
+	switch {
+	case test != nil && m.Config.Variational != nil:
+		recon, kl := trainer.EvaluateVAE(m, test, data.testCond, 256, rand.New(rand.NewPCG(cfg.Seed, 0x74657374)))
+		fmt.Fprintf(out, "test ELBO per sample: %.4f (reconstruction %s %.4f, KL %.4f; %d samples)\n", -(recon + kl), m.Config.Loss, recon, kl, test.Rows())
+	case test != nil:
 		pe, ps := trainer.Evaluate(m, test, 256)
 		fmt.Fprintf(out, "test loss (%s): %.6f per element, %.4f per sample (%d samples)\n", m.Config.Loss, pe, ps, test.Rows())
 	}

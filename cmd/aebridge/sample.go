@@ -1,0 +1,127 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/aebridge/aebridge/internal/imgrid"
+	"github.com/aebridge/aebridge/internal/npy"
+	"github.com/aebridge/aebridge/runtime"
+)
+
+type sampleOptions struct {
+	IO      *iostreams
+	Library string
+	Model   string // a model directory or a decoder ONNX file
+	N       int
+	Class   int // −1 for none
+	Seed    uint64
+	Out     string
+	NPY     string
+	Shape   []int
+	Cols    int
+}
+
+func newCmdSample(f *factory, runF func(*sampleOptions) error) *cobra.Command {
+	opts := &sampleOptions{IO: f.IO}
+	cmd := &cobra.Command{
+		Use:   "sample DIR|DECODER.onnx --n 64 [--class k] --out grid.png [--npy out.npy]",
+		Short: "Draw codes from N(0, I) and decode them with a VAE decoder",
+		Long: `Draw --n codes z ~ N(0, I) (seeded by --seed) and decode them with the
+decoder of a trained model directory (DIR/decoder.onnx) or any decoder ONNX
+file whose first input is z (batch, latent) — a PyTorch export too. A
+conditional decoder's second input gets the one-hot --class. Writes a PNG
+grid of the samples (image shape from the output, or --shape C,H,W) and,
+with --npy, the samples as an array.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Model = args[0]
+			opts.Library = f.Library
+			if opts.N <= 0 {
+				return &flagError{fmt.Errorf("--n %d must be positive", opts.N)}
+			}
+			if opts.Out == "" && opts.NPY == "" {
+				return &flagError{errors.New("give --out grid.png, --npy out.npy or both")}
+			}
+			if !cmd.Flags().Changed("class") {
+				opts.Class = -1
+			} else if opts.Class < 0 {
+				return &flagError{fmt.Errorf("--class %d must not be negative", opts.Class)}
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return sampleRun(opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.IntVarP(&opts.N, "n", "n", 64, "number of samples")
+	fl.IntVar(&opts.Class, "class", 0, "class k for a conditional decoder")
+	fl.Uint64Var(&opts.Seed, "seed", 1, "seed of the codes")
+	fl.StringVarP(&opts.Out, "out", "o", "", "PNG grid to write")
+	fl.StringVar(&opts.NPY, "npy", "", "write the samples to this .npy file")
+	fl.IntSliceVar(&opts.Shape, "shape", nil, "image shape C,H,W of a sample (default: from the output)")
+	fl.IntVar(&opts.Cols, "cols", 8, "images per row of the grid")
+	return cmd
+}
+
+// modelFile resolves a model directory to its file name, and returns any
+// other path as it is.
+func modelFile(path, name string) string {
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return filepath.Join(path, name)
+	}
+	return path
+}
+
+func sampleRun(opts *sampleOptions) error {
+	dec, err := runtime.Open(modelFile(opts.Model, "decoder.onnx"), runtime.WithLibrary(opts.Library))
+	if err != nil {
+		return err
+	}
+	defer dec.Close()
+	_, x, err := dec.Sample(opts.N, opts.Class, opts.Seed)
+	if err != nil {
+		return err
+	}
+	return writeImages(opts.IO, x, opts.Out, opts.NPY, opts.Shape, opts.Cols)
+}
+
+// writeImages writes samples as a PNG grid and/or a .npy array.
+func writeImages(io *iostreams, x runtime.Tensor, png, npyPath string, shape []int, cols int) error {
+	n := int(x.Shape[0])
+	if npyPath != "" {
+		dims := make([]int, len(x.Shape))
+		for i, d := range x.Shape {
+			dims[i] = int(d)
+		}
+		if err := npy.WriteFile(npyPath, dims, x.Data); err != nil {
+			return err
+		}
+		fmt.Fprintf(io.Out, "wrote %s %v\n", npyPath, x.Shape)
+	}
+	if png == "" {
+		return nil
+	}
+	if len(shape) == 0 {
+		for _, d := range x.Shape[1:] {
+			shape = append(shape, int(d))
+		}
+	}
+	c, h, w, err := imgrid.Shape(shape)
+	if err != nil {
+		return err
+	}
+	if c*h*w*n != len(x.Data) {
+		return fmt.Errorf("image shape %v does not fit samples of shape %v", shape, x.Shape[1:])
+	}
+	if err := imgrid.WriteFile(png, x.Data, n, c, h, w, cols); err != nil {
+		return err
+	}
+	fmt.Fprintf(io.Out, "wrote %s (%d images of %d×%d)\n", png, n, h, w)
+	return nil
+}
