@@ -19,6 +19,11 @@ func writeNPY(t *testing.T, path string, shape []int, v float32) {
 	for i := range data {
 		data[i] = v
 	}
+	writeNPYArray(t, path, shape, data)
+}
+
+func writeNPYArray(t *testing.T, path string, shape []int, data []float32) {
+	t.Helper()
 	if err := npy.WriteFile(path, shape, data); err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,146 @@
+package main
+
+import (
+	"encoding/json"
+	"image/png"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/aebridge/aebridge/trainer"
+)
+
+func TestNewCmdSample(t *testing.T) {
+	tests := []struct {
+		args    []string
+		class   int
+		wantErr string
+	}{
+		{[]string{"d", "--out", "g.png"}, -1, ""},
+		{[]string{"d", "--out", "g.png", "--class", "0"}, 0, ""},
+		{[]string{"d"}, 0, "give --out grid.png, --npy out.npy or both"},
+		{[]string{"d", "--out", "g.png", "--n", "0"}, 0, "--n 0 must be positive"},
+		{[]string{"d", "--out", "g.png", "--class", "-2"}, 0, "--class -2 must not be negative"},
+	}
+	for _, tt := range tests {
+		f, _, _ := testFactory()
+		var got *sampleOptions
+		cmd := newCmdSample(f, func(o *sampleOptions) error { got = o; return nil })
+		cmd.SetArgs(tt.args)
+		cmd.SilenceUsage, cmd.SilenceErrors = true, true
+		err := cmd.Execute()
+		if tt.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("%v: got %v, want %q", tt.args, err, tt.wantErr)
+			}
+			continue
+		}
+		if err != nil || got.Class != tt.class || got.N != 64 {
+			t.Errorf("%v: got %+v, %v", tt.args, got, err)
+		}
+	}
+}
+
+func pngSize(t *testing.T, path string) (int, int) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img.Bounds().Dx(), img.Bounds().Dy()
+}
+
+// TestSampleAndInterpolateRunOnPyTorchExports draws from PyTorch's
+// conditional decoder and interpolates between two inputs through PyTorch's
+// VAE encoder and that decoder.
+func TestSampleAndInterpolateRunOnPyTorchExports(t *testing.T) {
+	dir := t.TempDir()
+	grid, arr := filepath.Join(dir, "g.png"), filepath.Join(dir, "s.npy")
+	f, out, _ := testFactory()
+	err := sampleRun(&sampleOptions{IO: f.IO, Model: filepath.Join(fixtures, "cvae_decoder.opset17.onnx"), N: 10, Class: 7, Seed: 1, Out: grid, NPY: arr, Cols: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "wrote " + arr + " [10 64]\nwrote " + grid + " (10 images of 8×8)\n"; out.String() != want {
+		t.Errorf("got %q, want %q", out.String(), want)
+	}
+	// 5 columns and 2 rows of 8×8 images with 1-pixel borders.
+	if w, h := pngSize(t, grid); w != 5*9+1 || h != 2*9+1 {
+		t.Errorf("grid %d×%d, want 46×19", w, h)
+	}
+	samples := readNPY(t, arr)
+	for _, v := range samples.Data {
+		if !(v >= 0 && v <= 1) {
+			t.Fatalf("sample value %v outside the sigmoid's range", v)
+		}
+	}
+
+	in := readNPY(t, filepath.Join(fixtures, "vae_encoder.in0.npy"))
+	a, b := filepath.Join(dir, "a.npy"), filepath.Join(dir, "b.npy")
+	writeNPYArray(t, a, []int{64}, in.Data[:64])
+	writeNPYArray(t, b, []int{64}, in.Data[64:128])
+	strip := filepath.Join(dir, "strip.png")
+	f, out, _ = testFactory()
+	err = interpolateRun(&interpolateOptions{IO: f.IO, Model: filepath.Join(fixtures, "vae_encoder.opset17.onnx"), Decoder: filepath.Join(fixtures, "cvae_decoder.opset17.onnx"),
+		From: a, To: b, Steps: 6, Class: 2, Out: strip})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w, h := pngSize(t, strip); w != 6*9+1 || h != 10 {
+		t.Errorf("strip %d×%d, want 55×10", w, h)
+	}
+	f, _, _ = testFactory()
+	err = interpolateRun(&interpolateOptions{IO: f.IO, Model: filepath.Join(fixtures, "vae_encoder.opset17.onnx"), From: a, To: b, Steps: 3, Class: -1, Out: strip})
+	if err == nil || !strings.Contains(err.Error(), "--decoder is required with an encoder file") {
+		t.Errorf("encoder file without a decoder: got %v", err)
+	}
+}
+
+// TestVAEMatchesPyTorchExample trains the PyTorch examples' VAE (784-400-20,
+// BCE, Adam 1e-3, batch 128) in PyTorch and in aebridge on the same
+// Fashion-MNIST images (20,000, 3 epochs: the short CI run; the full run is
+// scripts/compare-vae.sh) and asks that the test ELBOs agree within 2 %.
+func TestVAEMatchesPyTorchExample(t *testing.T) {
+	py := os.Getenv("AEBRIDGE_PYTHON")
+	data := os.Getenv("AEBRIDGE_DATA")
+	if py == "" || data == "" {
+		t.Skip("AEBRIDGE_PYTHON and AEBRIDGE_DATA not set (make test sets them)")
+	}
+	b, err := exec.Command(py, "../../testdata/pytorch/vae_example.py", data, "--epochs", "3", "--limit", "20000").Output()
+	if err != nil {
+		t.Fatalf("vae_example.py: %v", err)
+	}
+	var ref struct {
+		TestELBO float64 `json:"test_elbo"`
+	}
+	if err := json.Unmarshal(b, &ref); err != nil {
+		t.Fatalf("%v: %s", err, b)
+	}
+	f, out, _ := testFactory()
+	opts := &trainOptions{IO: f.IO, Out: t.TempDir(), Opset: 13, Arch: "mlp",
+		Model:    trainer.MLP{Variant: "vae", Hidden: []int{400}, Latent: 20, Loss: trainer.BCE},
+		Training: trainer.TrainConfig{Optimizer: trainer.OptimizerConfig{Name: "adam", LR: 1e-3}, Epochs: 3, Batch: 128, Seed: 1, Data: "fashion-mnist", Limit: 20000},
+	}
+	if err := trainRun(opts); err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`test ELBO per sample: (-?[0-9.]+)`).FindStringSubmatch(out.String())
+	if m == nil {
+		t.Fatalf("no test ELBO in:\n%s", out.String())
+	}
+	ours, _ := strconv.ParseFloat(m[1], 64)
+	t.Logf("test ELBO per sample: PyTorch %.3f, aebridge %.3f (%.2f %%)", ref.TestELBO, ours, 100*(ours-ref.TestELBO)/math.Abs(ref.TestELBO))
+	if math.Abs(ours-ref.TestELBO) > 0.02*math.Abs(ref.TestELBO) {
+		t.Errorf("test ELBO %.3f is not within 2 %% of PyTorch's %.3f", ours, ref.TestELBO)
+	}
+}
