@@ -164,23 +164,22 @@ settings apply to them too.`,
 				return &flagError{fmt.Errorf("--threads %d must not be negative", opts.Threads)}
 			}
 			if !opts.Resume {
-				if opts.Model.Variant == "cvae" {
-					opts.Model.Condition = 1 // the labels give the real count
+				// The data gives the real sizes; a probe shape checks the rest.
+				probe := []int{1}
+				switch {
+				case opts.Model.Variant == "conv1d":
+					probe = []int{1, 4096}
+				case opts.usesConv():
+					probe = []int{1, 64, 64}
 				}
-				if opts.usesConv() {
-					probe := opts.convNet([]int{1, 64, 64})
-					if opts.Model.Variant == "conv1d" {
-						probe.Input = []int{1, 4096}
-					}
-					if _, err := probe.Config(); err != nil {
-						return &flagError{err}
-					}
-				} else {
-					probe := opts.Model
-					probe.Input = 1 // the data gives the real size
-					if _, err := probe.Config(); err != nil {
-						return &flagError{err}
-					}
+				saved := opts.Model.Condition
+				if opts.Model.Variant == "cvae" {
+					opts.Model.Condition = 1
+				}
+				_, err := opts.modelConfig(probe)
+				opts.Model.Condition = saved
+				if err != nil {
+					return &flagError{err}
 				}
 				if err := opts.Training.Check(); err != nil {
 					return &flagError{err}

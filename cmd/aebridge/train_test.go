@@ -44,7 +44,7 @@ func TestNewCmdTrain(t *testing.T) {
 		{name: "bad hidden", args: []string{"--data", "mnist", "--out", "d", "--hidden", "64,x"}, wantErr: `--hidden "64,x": "x" is not a positive size`},
 		{name: "bad activation", args: []string{"--data", "mnist", "--out", "d", "--activation", "swish"}, wantErr: `unknown activation "swish"`},
 		{name: "linear with relu", args: []string{"--data", "mnist", "--out", "d", "--variant", "linear", "--activation", "relu"}, wantErr: "variant linear uses identity activations"},
-		{name: "bad variant", args: []string{"--data", "mnist", "--out", "d", "--variant", "vae"}, wantErr: `unknown variant "vae"`},
+		{name: "bad variant", args: []string{"--data", "mnist", "--out", "d", "--variant", "gan"}, wantErr: `unknown variant "gan"`},
 		{name: "bad loss", args: []string{"--data", "mnist", "--out", "d", "--loss", "l1"}, wantErr: `unknown loss "l1"`},
 		{name: "bad lr", args: []string{"--data", "mnist", "--out", "d", "--lr", "-1"}, wantErr: "learning rate -1 must be positive"},
 		{name: "patience without validation", args: []string{"--data", "mnist", "--out", "d", "--patience", "3", "--val-split", "0"}, wantErr: "early stopping (patience 3) needs a validation split"},
@@ -96,6 +96,21 @@ func TestNewCmdTrain(t *testing.T) {
 		{name: "channels on an MLP", args: []string{"--data", "x.npy", "--out", "d", "--channels", "8"}, wantErr: "--channels applies to --variant conv and conv1d"},
 		{name: "unpool without max pooling", args: []string{"--data", "x.npy", "--out", "d", "--variant", "conv", "--decoder", "unpool", "--pool", "avg"}, wantErr: "the unpool decoder needs --pool max and stride 1"},
 		{name: "conv contractive", args: []string{"--data", "x.npy", "--out", "d", "--variant", "conv", "--contractive", "0.1"}, wantErr: "--contractive does not apply to --variant conv"},
+		{name: "vae defaults to bce", args: []string{"--data", "x.npy", "--out", "d", "--variant", "vae", "--hidden", "400", "--latent", "20"}, check: func(t *testing.T, o *trainOptions) {
+			if o.Model.Loss != trainer.BCE || o.Arch != "mlp" || o.Training.Reg.Beta != 0 {
+				t.Errorf("got loss %s arch %s beta %v", o.Model.Loss, o.Arch, o.Training.Reg.Beta)
+			}
+		}},
+		{name: "beta-vae conv", args: []string{"--data", "x.npy", "--out", "d", "--variant", "beta-vae", "--beta", "4", "--arch", "conv", "--channels", "8,16", "--decoder", "transposed", "--latent", "10"}, check: func(t *testing.T, o *trainOptions) {
+			if o.Training.Reg.Beta != 4 || o.Arch != "conv" || o.Model.Latent != 10 {
+				t.Errorf("got %+v", o)
+			}
+		}},
+		{name: "vae with beta", args: []string{"--data", "x.npy", "--out", "d", "--variant", "vae", "--beta", "2"}, wantErr: "variant vae has β = 1; for β = 2 use --variant beta-vae"},
+		{name: "beta-vae without beta", args: []string{"--data", "x.npy", "--out", "d", "--variant", "beta-vae"}, wantErr: "variant beta-vae needs a KL weight β > 0 (--beta)"},
+		{name: "beta on ae", args: []string{"--data", "x.npy", "--out", "d", "--beta", "2"}, wantErr: "applies to variants beta-vae and cvae, not ae"},
+		{name: "labels on ae", args: []string{"--data", "x.npy", "--out", "d", "--labels", "y.npy"}, wantErr: "--arch and --labels apply to --variant vae, beta-vae and cvae"},
+		{name: "conv vae with unpool", args: []string{"--data", "x.npy", "--out", "d", "--variant", "vae", "--arch", "conv", "--decoder", "unpool"}, wantErr: "a convolutional VAE needs --latent > 0 and a decoder that starts from z alone"},
 		{name: "resume", args: []string{"--resume", "--out", "d", "--epochs", "30"}, check: func(t *testing.T, o *trainOptions) {
 			if !o.Resume || o.Training.Epochs != 30 {
 				t.Errorf("got resume %v epochs %d", o.Resume, o.Training.Epochs)
