@@ -25,6 +25,11 @@ type Config struct {
 	// Condition is the size of a conditional model's conditioning input
 	// (one-hot classes); "condition" layers in the stacks append it.
 	Condition int `json:"condition,omitempty"`
+	// Part is "" for an autoencoder, or "encoder" or "decoder" for half of
+	// one (imported from such a graph): the decoder stack of an encoder is
+	// empty, the encoder stack of a decoder is, and the output need not
+	// have the input's shape. A decoder's Input is its code's shape.
+	Part string `json:"part,omitempty"`
 }
 
 // Variational describes a VAE's bottleneck.
@@ -61,6 +66,7 @@ type Model struct {
 	params    []*Param   // unique, in state-dict order
 	buffers   []*Param   // saved, untrained state (batch norm statistics)
 	codeShape []int      // per-sample shape of the code
+	outShape  []int      // per-sample shape of the output
 	acts      []*Tensor  // acts[i] is the output of layer i (encoder, then decoder)
 	grad      [2]*Tensor // ping-pong buffers for the backward pass
 	fused     bool       // BCE on the logits before the final sigmoid
@@ -94,15 +100,25 @@ func Build(c Config) (*Model, error) {
 	if m.Decoder, err = b.stack("decoder", c.Decoder); err != nil {
 		return nil, err
 	}
-	if !equalInts(b.shape, c.Input) && !(len(b.shape) == 1 && b.shape[0] == product(c.Input)) {
+	switch c.Part {
+	case "", "encoder", "decoder":
+	default:
+		return nil, fmt.Errorf("trainer: part %q (want encoder, decoder or none)", c.Part)
+	}
+	m.outShape = append([]int(nil), b.shape...)
+	if c.Part == "" && !equalInts(b.shape, c.Input) && !(len(b.shape) == 1 && b.shape[0] == product(c.Input)) {
 		return nil, fmt.Errorf("trainer: the decoder ends with shape %v, the input has %v", b.shape, c.Input)
 	}
+	if len(m.Encoder) == 0 && m.mu != nil {
+		m.params = append(m.params, m.mu.Params()...)
+		m.params = append(m.params, m.logvar.Params()...)
+	}
 	for i, l := range m.layers() {
-		if i == len(m.Encoder) && m.mu != nil {
+		m.params = append(m.params, l.Params()...)
+		if i == len(m.Encoder)-1 && m.mu != nil {
 			m.params = append(m.params, m.mu.Params()...)
 			m.params = append(m.params, m.logvar.Params()...)
 		}
-		m.params = append(m.params, l.Params()...)
 		if st, ok := l.(stateful); ok {
 			m.buffers = append(m.buffers, st.Buffers()...)
 		}
@@ -281,6 +297,10 @@ func (m *Model) Decode(z *Tensor) *Tensor {
 // CodeShape is the per-sample shape of the code: (latent) for dense
 // bottlenecks, (C, H, W) or (C, L) for convolutional codes.
 func (m *Model) CodeShape() []int { return append([]int(nil), m.codeShape...) }
+
+// OutputShape is the per-sample shape of the model's output: the input's
+// for an autoencoder.
+func (m *Model) OutputShape() []int { return append([]int(nil), m.outShape...) }
 
 // run applies layers [from, to) to x. A flat (N, features) x is viewed
 // with the per-sample shape the first layer expects.

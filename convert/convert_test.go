@@ -1,0 +1,111 @@
+package convert
+
+import (
+	"encoding/json"
+	"errors"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/aebridge/aebridge/internal/npy"
+	"github.com/aebridge/aebridge/trainer"
+)
+
+const fixtures = "../testdata/pytorch"
+
+func readTensor(t *testing.T, path string) *trainer.Tensor {
+	t.Helper()
+	a, err := npy.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &trainer.Tensor{Shape: a.Shape, Data: a.Data}
+}
+
+func closeTo(t *testing.T, what string, got, want []float32) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%s: %d values, want %d", what, len(got), len(want))
+	}
+	worst := 0.0
+	for i := range got {
+		d := math.Abs(float64(got[i] - want[i]))
+		worst = math.Max(worst, d)
+		if d > 1e-5+1e-5*math.Abs(float64(want[i])) {
+			t.Fatalf("%s: element %d: got %v, want %v", what, i, got[i], want[i])
+		}
+	}
+	t.Logf("%s: max |Δ| %.2e", what, worst)
+}
+
+// TestPyTorchFixturesConvertAndMatch converts every PyTorch export in
+// testdata/pytorch (opsets 9, 13, 17) and runs the Go forward pass against
+// PyTorch's saved outputs.
+func TestPyTorchFixturesConvertAndMatch(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(fixtures, "manifest.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var man struct {
+		Opsets []int `json:"opsets"`
+		Models []struct {
+			Name   string `json:"name"`
+			Inputs []struct {
+				File string `json:"file"`
+			} `json:"inputs"`
+			Outputs []struct {
+				File string `json:"file"`
+			} `json:"outputs"`
+			Files map[string]string `json:"files"`
+		} `json:"models"`
+	}
+	if err := json.Unmarshal(b, &man); err != nil {
+		t.Fatal(err)
+	}
+	for _, fm := range man.Models {
+		for _, opset := range man.Opsets {
+			file := fm.Files[strconv.Itoa(opset)]
+			t.Run(file, func(t *testing.T) {
+				m, err := Decode(filepath.Join(fixtures, file), Options{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				var inputs []*trainer.Tensor
+				for _, in := range fm.Inputs {
+					inputs = append(inputs, readTensor(t, filepath.Join(fixtures, in.File)))
+				}
+				got, err := m.Run(inputs...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for j, out := range fm.Outputs {
+					closeTo(t, "output "+strconv.Itoa(j), got[j].Data, readTensor(t, filepath.Join(fixtures, out.File)).Data)
+				}
+			})
+		}
+	}
+}
+
+func TestDynamoExportsConvert(t *testing.T) {
+	for _, name := range []string{"dynamo_mlp_ae", "dynamo_conv_bn_ae"} {
+		t.Run(name, func(t *testing.T) {
+			dir := "../testdata/torch2-dynamo"
+			m, err := Decode(filepath.Join(dir, name+".onnx"), Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := m.Run(readTensor(t, filepath.Join(dir, name+".in0.npy")))
+			if err != nil {
+				t.Fatal(err)
+			}
+			closeTo(t, "y", got[0].Data, readTensor(t, filepath.Join(dir, name+".out0.npy")).Data)
+			t.Log(m.Model)
+		})
+	}
+}
+
+var _ = errors.New
+var _ = strings.Contains

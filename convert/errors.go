@@ -1,0 +1,55 @@
+package convert
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Node identifies an ONNX node in errors.
+type Node struct {
+	Op     string
+	Name   string
+	Inputs []string
+	Reason string // why it could not be placed
+}
+
+func (n Node) String() string {
+	s := fmt.Sprintf("%s %q (inputs %s)", n.Op, n.Name, strings.Join(n.Inputs, ", "))
+	if n.Reason != "" {
+		s += ": " + n.Reason
+	}
+	return s
+}
+
+// UnsupportedError reports a valid graph that uses what Decode does not
+// turn into trainer layers, listing every such node.
+type UnsupportedError struct {
+	File  string
+	Nodes []Node
+}
+
+func (e *UnsupportedError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "convert: %s: %d node(s) have no trainer equivalent:", e.File, len(e.Nodes))
+	for _, n := range e.Nodes {
+		b.WriteString("\n  " + n.String())
+	}
+	return b.String()
+}
+
+// FormatError reports a malformed graph: a node whose inputs, attributes
+// or tensors are not what its operator requires.
+type FormatError struct {
+	File   string
+	Node   Node
+	Tensor string
+	Reason string
+}
+
+func (e *FormatError) Error() string {
+	s := fmt.Sprintf("convert: %s: node %s %q", e.File, e.Node.Op, e.Node.Name)
+	if e.Tensor != "" {
+		s += fmt.Sprintf(", tensor %q", e.Tensor)
+	}
+	return s + ": " + e.Reason
+}

@@ -1,0 +1,1148 @@
+package convert
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+
+	"github.com/aebridge/aebridge/internal/onnxfile"
+	"github.com/aebridge/aebridge/internal/onnxpb"
+	"github.com/aebridge/aebridge/internal/safetensors"
+	"github.com/aebridge/aebridge/trainer"
+)
+
+// Model is an imported graph: the trainer model, and the graph's input and
+// output names in the order the model takes and gives them (x, then the
+// condition c; x̂ — or μ and log σ² for a variational encoder).
+type Model struct {
+	*trainer.Model
+	Inputs  []string
+	Outputs []string
+	File    string
+}
+
+// Options tune Decode.
+type Options struct {
+	// Code names the tensor at which a full autoencoder graph is split into
+	// encoder and decoder; "" picks the narrowest layer output.
+	Code string
+}
+
+// Decode reads the ONNX file at path (with its external data) into a
+// trainer model.
+func Decode(path string, opts Options) (*Model, error) {
+	mp, err := onnxfile.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	return Import(mp, path, opts)
+}
+
+// Import turns a loaded ModelProto into a trainer model; name is used in
+// errors.
+func Import(mp *onnxpb.ModelProto, name string, opts Options) (*Model, error) {
+	if m, ok, err := fromMetadata(mp, name); ok || err != nil {
+		return m, err
+	}
+	im := newImporter(mp, name)
+	if err := im.walk(); err != nil {
+		return nil, err
+	}
+	return im.build(opts)
+}
+
+// layer is an imported layer before naming: its spec and its tensors by
+// role ("weight", "bias", "running_mean", …).
+type layer struct {
+	spec    trainer.LayerSpec
+	tensors map[string]*konst
+	out     string // the graph tensor holding its output
+	tiedTo  int    // index of the layer whose weight it uses transposed, or −1
+	poolOf  int    // max-unpooling: index of its pooling layer
+	shape   []int  // per-sample output shape
+}
+
+type importer struct {
+	file     string
+	mp       *onnxpb.ModelProto
+	g        *onnxpb.GraphProto
+	consts   map[string]*konst
+	shapes   map[string][]dim // shape-valued tensors
+	dyn      map[string][]int // runtime tensors: per-sample shape
+	producer map[string]int   // runtime tensor → index of the layer that made it (−1: a graph input)
+	users    map[string][]int // tensor → indices of the nodes that read it
+	done     []bool           // nodes consumed by a pattern
+	layers   []layer
+	current  string
+	input    string // the graph input the chain starts from
+	cond     string // the conditioning input, if any
+	heads    []int  // variational heads (layer indices)
+	bad      []Node
+}
+
+func newImporter(mp *onnxpb.ModelProto, file string) *importer {
+	im := &importer{file: file, mp: mp, g: mp.Graph, consts: map[string]*konst{}, shapes: map[string][]dim{},
+		dyn: map[string][]int{}, producer: map[string]int{}, users: map[string][]int{}, done: make([]bool, len(mp.Graph.Node))}
+	for i, n := range im.g.Node {
+		for _, in := range n.Input {
+			im.users[in] = append(im.users[in], i)
+		}
+	}
+	return im
+}
+
+func nodeOf(n *onnxpb.NodeProto) Node {
+	return Node{Op: n.GetOpType(), Name: n.GetName(), Inputs: n.Input}
+}
+
+func (im *importer) unsupported(n *onnxpb.NodeProto, format string, args ...any) {
+	nd := nodeOf(n)
+	nd.Reason = fmt.Sprintf(format, args...)
+	im.bad = append(im.bad, nd)
+}
+
+func attr(n *onnxpb.NodeProto, name string) *onnxpb.AttributeProto {
+	for _, a := range n.Attribute {
+		if a.GetName() == name {
+			return a
+		}
+	}
+	return nil
+}
+
+func attrInts(n *onnxpb.NodeProto, name string, def []int) []int {
+	a := attr(n, name)
+	if a == nil {
+		return def
+	}
+	out := make([]int, len(a.Ints))
+	for i, v := range a.Ints {
+		out[i] = int(v)
+	}
+	return out
+}
+
+func attrInt(n *onnxpb.NodeProto, name string, def int64) int64 {
+	if a := attr(n, name); a != nil {
+		return a.GetI()
+	}
+	return def
+}
+
+func attrFloat(n *onnxpb.NodeProto, name string, def float64) float64 {
+	if a := attr(n, name); a != nil {
+		return float64(a.GetF())
+	}
+	return def
+}
+
+func attrString(n *onnxpb.NodeProto, name, def string) string {
+	if a := attr(n, name); a != nil {
+		return string(a.GetS())
+	}
+	return def
+}
+
+// walk classifies every value: constants (folded), shape values, and the
+// chain of runtime tensors the layers form.
+func (im *importer) walk() error {
+	inits := map[string]bool{}
+	for _, t := range im.g.Initializer {
+		k, err := konstOf(t)
+		if err != nil {
+			return &FormatError{File: im.file, Tensor: t.GetName(), Reason: err.Error()}
+		}
+		k.origin = t.GetName()
+		im.consts[t.GetName()] = k
+		inits[t.GetName()] = true
+	}
+	var inputs []*onnxpb.ValueInfoProto
+	for _, vi := range im.g.Input {
+		if !inits[vi.GetName()] {
+			inputs = append(inputs, vi)
+		}
+	}
+	if len(inputs) == 0 || len(inputs) > 2 {
+		return &UnsupportedError{File: im.file, Nodes: []Node{{Op: "graph", Name: im.g.GetName(), Reason: fmt.Sprintf("%d inputs (want x, and perhaps a condition)", len(inputs))}}}
+	}
+	for _, vi := range inputs {
+		tt := vi.GetType().GetTensorType()
+		if tt == nil || tt.Shape == nil || len(tt.Shape.Dim) < 2 {
+			return &UnsupportedError{File: im.file, Nodes: []Node{{Op: "graph input", Name: vi.GetName(), Reason: "needs a (batch, …) tensor shape"}}}
+		}
+		var ps []int
+		for _, d := range tt.Shape.Dim[1:] {
+			v := d.GetDimValue()
+			if v <= 0 {
+				return &UnsupportedError{File: im.file, Nodes: []Node{{Op: "graph input", Name: vi.GetName(), Reason: "dimensions after the batch must be fixed"}}}
+			}
+			ps = append(ps, int(v))
+		}
+		im.dyn[vi.GetName()] = ps
+		im.producer[vi.GetName()] = -1
+	}
+	im.input = inputs[0].GetName()
+	if len(inputs) == 2 {
+		// The condition is the input concatenated to the features.
+		for _, vi := range inputs {
+			for _, u := range im.users[vi.GetName()] {
+				if im.g.Node[u].GetOpType() == "Concat" && len(im.dyn[vi.GetName()]) == 1 && slices.Index(im.g.Node[u].Input, vi.GetName()) > 0 {
+					im.cond = vi.GetName()
+				}
+			}
+		}
+		if im.cond == "" {
+			return &UnsupportedError{File: im.file, Nodes: []Node{{Op: "graph", Name: im.g.GetName(), Reason: "two inputs, but neither is concatenated to the other's features as a condition"}}}
+		}
+		if im.cond == im.input {
+			im.input = inputs[1].GetName()
+		}
+	}
+	im.current = im.input
+	for i, n := range im.g.Node {
+		if im.done[i] {
+			continue
+		}
+		if err := im.node(i, n); err != nil {
+			return err
+		}
+	}
+	if len(im.bad) > 0 {
+		return &UnsupportedError{File: im.file, Nodes: im.bad}
+	}
+	return nil
+}
+
+// isDyn reports whether name is a runtime tensor.
+func (im *importer) isDyn(name string) bool {
+	_, ok := im.dyn[name]
+	return ok
+}
+
+func (im *importer) node(i int, n *onnxpb.NodeProto) error {
+	op := n.GetOpType()
+	if d := n.GetDomain(); d != "" && d != "ai.onnx" {
+		im.unsupported(n, "custom domain %q", d)
+		return nil
+	}
+	var dynIn []string
+	for _, in := range n.Input {
+		if in != "" && im.isDyn(in) {
+			dynIn = append(dynIn, in)
+		}
+	}
+	if len(dynIn) == 0 {
+		im.fold(n)
+		return nil
+	}
+	if op == "Shape" {
+		s := []dim{{batch: true}}
+		for _, d := range im.dyn[n.Input[0]] {
+			s = append(s, dim{v: int64(d)})
+		}
+		im.shapes[n.Output[0]] = s
+		return nil
+	}
+	// A layer: it must continue the chain, or be the second variational head.
+	if dynIn[0] != im.current && !(op == "Concat" && len(dynIn) == 2) {
+		if (op == "Gemm" || op == "MatMul") && len(im.layers) > 0 && im.isHeadInput(dynIn[0]) {
+			return im.secondHead(i, n)
+		}
+		im.unsupported(n, "branches off the chain at %q (the chain is at %q)", dynIn[0], im.current)
+		return nil
+	}
+	return im.layerOp(i, n, dynIn)
+}
+
+// isHeadInput reports whether t fed the last dense layer: two dense layers
+// on one tensor are a VAE's μ and log σ² heads.
+func (im *importer) isHeadInput(t string) bool {
+	last := im.layers[len(im.layers)-1]
+	if last.spec.Type != "dense" || len(im.heads) > 0 {
+		return false
+	}
+	prev := im.input
+	if len(im.layers) > 1 {
+		prev = im.layers[len(im.layers)-2].out
+	}
+	return prev == t
+}
+
+// emit appends a layer whose output is the tensor out.
+func (im *importer) emit(l layer, out string) {
+	l.out = out
+	if l.tiedTo == 0 && l.spec.TiedTo == "" {
+		l.tiedTo = -1
+	}
+	in := im.dyn[im.current]
+	l.shape = im.outShape(l.spec, in)
+	im.layers = append(im.layers, l)
+	im.dyn[out] = l.shape
+	im.producer[out] = len(im.layers) - 1
+	im.current = out
+}
+
+// pass makes out an alias of the chain's tensor (Identity, Dropout).
+func (im *importer) pass(out string) {
+	im.dyn[out] = im.dyn[im.current]
+	im.producer[out] = im.producer[im.current]
+	// Later nodes read out: make it the chain's tensor, and let the layer
+	// that produced the old one (if any) answer for it.
+	if p := im.producer[im.current]; p >= 0 {
+		im.layers[p].out = out
+	} else {
+		im.input = out
+	}
+	im.current = out
+}
+
+// outShape computes a layer's per-sample output shape with the trainer's
+// own rules.
+func (im *importer) outShape(s trainer.LayerSpec, in []int) []int {
+	switch s.Type {
+	case "dense":
+		return []int{s.Out}
+	case "condition":
+		return []int{product(in) + s.In}
+	case "flatten":
+		return []int{product(in)}
+	case "unflatten":
+		return s.Shape
+	}
+	spec := s
+	if strings.Contains(s.Type, "unpool") {
+		return nil // set by the caller
+	}
+	c, err := trainer.Build(trainer.Config{Variant: "probe", Input: in, Encoder: []trainer.LayerSpec{spec}, Loss: trainer.MSE, Part: "encoder"})
+	if err != nil {
+		return nil
+	}
+	return c.OutputShape()
+}
+
+func product(s []int) int {
+	n := 1
+	for _, d := range s {
+		n *= d
+	}
+	return n
+}
+
+// only reports whether node j's output is read by node k alone.
+func (im *importer) only(j, k int) bool {
+	users := im.users[im.g.Node[j].Output[0]]
+	return len(users) == 1 && users[0] == k
+}
+
+// next returns the single node reading node i's output, if there is one.
+func (im *importer) next(i int) (int, *onnxpb.NodeProto) {
+	users := im.users[im.g.Node[i].Output[0]]
+	if len(users) != 1 || im.done[users[0]] {
+		return -1, nil
+	}
+	return users[0], im.g.Node[users[0]]
+}
+
+// other returns the input of a two-input node that is not x.
+func other(n *onnxpb.NodeProto, x string) string {
+	if len(n.Input) != 2 {
+		return ""
+	}
+	if n.Input[0] == x {
+		return n.Input[1]
+	}
+	if n.Input[1] == x {
+		return n.Input[0]
+	}
+	return ""
+}
+
+func (im *importer) constIn(n *onnxpb.NodeProto, k int) *konst {
+	if k >= len(n.Input) || n.Input[k] == "" {
+		return nil
+	}
+	return im.consts[n.Input[k]]
+}
+
+// dense appends a dense layer with weight w (out, in) and bias b (nil for
+// zero), recognising a weight tied to an earlier layer's.
+func (im *importer) dense(w *konst, b *konst, out string) {
+	l := layer{spec: trainer.LayerSpec{Type: "dense", In: w.dims[1], Out: w.dims[0]}, tensors: map[string]*konst{"weight": w}, tiedTo: -1}
+	for j, prev := range im.layers {
+		pw := prev.tensors["weight"]
+		if prev.spec.Type == "dense" && prev.tiedTo < 0 && pw != nil && pw.origin != "" && pw.origin == w.origin && pw.transposed != w.transposed {
+			l.tiedTo = j
+			l.tensors = map[string]*konst{}
+		}
+	}
+	if b == nil {
+		b = &konst{dims: []int{w.dims[0]}, f: make([]float32, w.dims[0])}
+	}
+	if b.size() != w.dims[0] {
+		return
+	}
+	l.tensors["bias"] = &konst{dims: []int{w.dims[0]}, f: b.f}
+	im.emit(l, out)
+}
+
+func (im *importer) layerOp(i int, n *onnxpb.NodeProto, dynIn []string) error {
+	op := n.GetOpType()
+	out := n.Output[0]
+	x := im.current
+	bad := func(reason string) error {
+		return &FormatError{File: im.file, Node: nodeOf(n), Reason: reason}
+	}
+	act := func(kind string, alpha float64) {
+		im.emit(layer{spec: trainer.LayerSpec{Type: kind, Alpha: alpha}}, out)
+	}
+	switch op {
+	case "Identity", "Dropout":
+		if len(n.Output) > 1 && n.Output[1] != "" && len(im.users[n.Output[1]]) > 0 {
+			im.unsupported(n, "the dropout mask is used")
+			return nil
+		}
+		im.pass(out)
+	case "Relu":
+		act("relu", 0)
+	case "Tanh":
+		act("tanh", 0)
+	case "Softplus":
+		act("softplus", 0)
+	case "LeakyRelu":
+		act("leaky_relu", attrFloat(n, "alpha", 0.01))
+	case "Elu":
+		act("elu", attrFloat(n, "alpha", 1))
+	case "Gelu":
+		approx := attrString(n, "approximate", "none")
+		im.emit(layer{spec: trainer.LayerSpec{Type: "gelu", Approximate: approx}}, out)
+	case "Sigmoid":
+		// SiLU: x·σ(x).
+		if j, m := im.next(i); m != nil && m.GetOpType() == "Mul" && other(m, out) == x {
+			im.done[j] = true
+			act("silu", 0)
+			im.current, im.dyn[m.Output[0]] = m.Output[0], im.dyn[out]
+			im.layers[len(im.layers)-1].out = m.Output[0]
+			im.producer[m.Output[0]] = len(im.layers) - 1
+			return nil
+		}
+		act("sigmoid", 0)
+	case "Div", "Mul", "Add", "Sub":
+		if op == "Div" || op == "Mul" {
+			if ok := im.gelu(i, n); ok {
+				return nil
+			}
+		}
+		im.unsupported(n, "arithmetic on the features outside a known pattern")
+	case "Gemm":
+		w, c := im.constIn(n, 1), im.constIn(n, 2)
+		if w == nil || len(w.dims) != 2 {
+			im.unsupported(n, "needs a constant 2-D weight")
+			return nil
+		}
+		if attrInt(n, "transA", 0) != 0 || attrFloat(n, "alpha", 1) != 1 || attrFloat(n, "beta", 1) != 1 {
+			im.unsupported(n, "transA, alpha or beta other than PyTorch's")
+			return nil
+		}
+		if attrInt(n, "transB", 0) == 0 {
+			w = transpose2(w) // stored (in, out)
+		}
+		if len(n.Input) > 2 && n.Input[2] != "" && c == nil {
+			im.unsupported(n, "needs a constant bias")
+			return nil
+		}
+		if w.dims[1] != product(im.dyn[x]) {
+			return bad(fmt.Sprintf("weight %v does not take %d features", w.dims, product(im.dyn[x])))
+		}
+		im.dense(w, c, out)
+	case "MatMul":
+		w := im.constIn(n, 1)
+		if w == nil || len(w.dims) != 2 || n.Input[0] != x {
+			im.unsupported(n, "needs x times a constant 2-D weight")
+			return nil
+		}
+		wt := transpose2(w) // (out, in)
+		var b *konst
+		if j, add := im.next(i); add != nil && add.GetOpType() == "Add" {
+			if k := im.consts[other(add, out)]; k != nil && k.size() == wt.dims[0] {
+				b = k
+				im.done[j] = true
+				out = add.Output[0]
+			}
+		}
+		im.dense(wt, b, out)
+	case "Conv", "ConvTranspose":
+		return im.conv(n, op)
+	case "BatchNormalization":
+		if attrInt(n, "training_mode", 0) != 0 || len(n.Output) > 1 && n.Output[1] != "" {
+			im.unsupported(n, "training mode")
+			return nil
+		}
+		var t [4]*konst
+		for k := range t {
+			if t[k] = im.constIn(n, k+1); t[k] == nil {
+				im.unsupported(n, "needs constant scale, bias, mean and variance")
+				return nil
+			}
+		}
+		c := t[0].size()
+		im.emit(layer{spec: trainer.LayerSpec{Type: "batchnorm", In: c, Momentum: 0.1, Eps: attrFloat(n, "epsilon", 1e-5)},
+			tensors: map[string]*konst{"weight": t[0], "bias": t[1], "running_mean": t[2], "running_var": t[3], "num_batches_tracked": {dims: []int{}, f: []float32{0}}}}, out)
+	case "MaxPool", "AveragePool":
+		return im.pool(n, op)
+	case "MaxUnpool":
+		pool, ok := im.producer[n.Input[1]]
+		if !ok || pool < 0 || !strings.HasPrefix(im.layers[pool].spec.Type, "maxpool") {
+			im.unsupported(n, "indices that do not come from a MaxPool of the chain")
+			return nil
+		}
+		l := layer{spec: trainer.LayerSpec{Type: strings.Replace(im.layers[pool].spec.Type, "maxpool", "maxunpool", 1)}, poolOf: pool, tiedTo: -1}
+		l.out = out
+		var in []int
+		if pool == 0 {
+			in = im.dyn[im.input]
+		} else {
+			in = im.layers[pool-1].shape
+		}
+		l.shape = in
+		im.layers = append(im.layers, l)
+		im.dyn[out], im.producer[out], im.current = in, len(im.layers)-1, out
+	case "Resize", "Upsample":
+		return im.resize(n, op)
+	case "Flatten":
+		if attrInt(n, "axis", 1) != 1 {
+			im.unsupported(n, "axis other than 1")
+			return nil
+		}
+		if len(im.dyn[x]) == 1 {
+			im.pass(out)
+			return nil
+		}
+		im.emit(layer{spec: trainer.LayerSpec{Type: "flatten"}}, out)
+	case "Reshape":
+		return im.reshape(n)
+	case "Concat":
+		if len(dynIn) != 2 || n.Input[0] != x || n.Input[1] != im.cond || attrInt(n, "axis", 1) != 1 && attrInt(n, "axis", 1) != -1 {
+			im.unsupported(n, "a concatenation other than [features, condition]")
+			return nil
+		}
+		im.emit(layer{spec: trainer.LayerSpec{Type: "condition", In: im.dyn[im.cond][0]}}, out)
+	default:
+		im.unsupported(n, "no trainer layer for this operator")
+	}
+	return nil
+}
+
+// gelu recognises the erf form of GELU that PyTorch (and aebridge) export,
+// x·0.5·(1 + erf(x/√2)), starting at its Div, and aebridge's tanh form.
+func (im *importer) gelu(i int, n *onnxpb.NodeProto) bool {
+	x := im.current
+	chain := func(start int, ops ...string) ([]int, bool) {
+		idx := []int{start}
+		cur := start
+		for _, op := range ops {
+			j, m := im.next(cur)
+			if m == nil || m.GetOpType() != op {
+				return nil, false
+			}
+			idx = append(idx, j)
+			cur = j
+		}
+		return idx, true
+	}
+	if n.GetOpType() == "Div" && n.Input[0] == x && near(im.consts[n.Input[1]], math.Sqrt2) {
+		idx, ok := chain(i, "Erf", "Add", "Mul", "Mul")
+		if !ok {
+			return false
+		}
+		add, mul1, mul2 := im.g.Node[idx[2]], im.g.Node[idx[3]], im.g.Node[idx[4]]
+		if !near(im.consts[other(add, im.g.Node[idx[1]].Output[0])], 1) || other(mul1, add.Output[0]) != x || !near(im.consts[other(mul2, mul1.Output[0])], 0.5) {
+			return false
+		}
+		for _, j := range idx {
+			im.done[j] = true
+		}
+		im.emit(layer{spec: trainer.LayerSpec{Type: "gelu", Approximate: "none"}}, mul2.Output[0])
+		return true
+	}
+	return false
+}
+
+func (im *importer) conv(n *onnxpb.NodeProto, op string) error {
+	w, b := im.constIn(n, 1), im.constIn(n, 2)
+	if w == nil || (len(w.dims) != 3 && len(w.dims) != 4) {
+		im.unsupported(n, "needs a constant 3-D or 4-D weight")
+		return nil
+	}
+	dims := len(w.dims) - 2
+	in := im.dyn[im.current]
+	if len(in) != dims+1 {
+		return &FormatError{File: im.file, Node: nodeOf(n), Reason: fmt.Sprintf("input of per-sample shape %v for a %d-D weight", in, dims)}
+	}
+	kernel := attrInts(n, "kernel_shape", w.dims[2:])
+	stride := attrInts(n, "strides", ones(dims))
+	dilation := attrInts(n, "dilations", ones(dims))
+	pads := attrInts(n, "pads", make([]int, 2*dims))
+	group := int(attrInt(n, "group", 1))
+	switch ap := attrString(n, "auto_pad", "NOTSET"); ap {
+	case "NOTSET", "VALID":
+	default:
+		im.unsupported(n, "auto_pad %s", ap)
+		return nil
+	}
+	if op == "ConvTranspose" && attr(n, "output_shape") != nil {
+		im.unsupported(n, "output_shape (give pads and output_padding)")
+		return nil
+	}
+	spec := trainer.LayerSpec{Kernel: kernel, Stride: stride, Dilation: dilation, Padding: pads, Groups: group}
+	if op == "Conv" {
+		spec.Type = fmt.Sprintf("conv%dd", dims)
+		spec.In, spec.Out = in[0], w.dims[0]
+	} else {
+		spec.Type = fmt.Sprintf("conv_transpose%dd", dims)
+		spec.In, spec.Out = in[0], w.dims[1]*group
+		spec.OutputPadding = attrInts(n, "output_padding", make([]int, dims))
+	}
+	if b == nil {
+		b = &konst{dims: []int{spec.Out}, f: make([]float32, spec.Out)}
+	}
+	im.emit(layer{spec: spec, tensors: map[string]*konst{"weight": w, "bias": b}, tiedTo: -1}, n.Output[0])
+	return nil
+}
+
+func ones(n int) []int {
+	o := make([]int, n)
+	for i := range o {
+		o[i] = 1
+	}
+	return o
+}
+
+func (im *importer) pool(n *onnxpb.NodeProto, op string) error {
+	in := im.dyn[im.current]
+	dims := len(in) - 1
+	if dims != 1 && dims != 2 {
+		im.unsupported(n, "pooling over %d axes", dims)
+		return nil
+	}
+	kernel := attrInts(n, "kernel_shape", nil)
+	stride := attrInts(n, "strides", ones(dims))
+	pads := attrInts(n, "pads", make([]int, 2*dims))
+	if len(kernel) != dims || slices.Max(attrInts(n, "dilations", ones(dims))) != 1 || attrInt(n, "storage_order", 0) != 0 {
+		im.unsupported(n, "kernel, dilation or storage order the trainer does not have")
+		return nil
+	}
+	if ap := attrString(n, "auto_pad", "NOTSET"); ap != "NOTSET" && ap != "VALID" {
+		im.unsupported(n, "auto_pad %s", ap)
+		return nil
+	}
+	if attrInt(n, "ceil_mode", 0) == 1 {
+		// ⌈⌉ becomes ⌊⌋ with enough padding after each axis.
+		for a := 0; a < dims; a++ {
+			span := in[1+a] + pads[a] + pads[dims+a] - kernel[a]
+			if r := span % stride[a]; r != 0 {
+				pads[dims+a] += stride[a] - r
+			}
+		}
+	}
+	spec := trainer.LayerSpec{Kernel: kernel, Stride: stride, Padding: pads}
+	if op == "MaxPool" {
+		spec.Type = fmt.Sprintf("maxpool%dd", dims)
+	} else {
+		spec.Type = fmt.Sprintf("avgpool%dd", dims)
+		spec.CountIncludePad = attrInt(n, "count_include_pad", 0) == 1
+	}
+	im.emit(layer{spec: spec, tiedTo: -1}, n.Output[0])
+	if len(n.Output) > 1 && n.Output[1] != "" {
+		im.producer[n.Output[1]] = len(im.layers) - 1 // the indices
+	}
+	return nil
+}
+
+func (im *importer) resize(n *onnxpb.NodeProto, op string) error {
+	in := im.dyn[im.current]
+	dims := len(in) - 1
+	if mode := attrString(n, "mode", "nearest"); mode != "nearest" {
+		im.unsupported(n, "mode %s (nearest only)", mode)
+		return nil
+	}
+	if op == "Resize" {
+		ct := attrString(n, "coordinate_transformation_mode", "half_pixel")
+		nm := attrString(n, "nearest_mode", "round_prefer_floor")
+		if ct != "asymmetric" || nm != "floor" {
+			im.unsupported(n, "coordinate_transformation_mode %s, nearest_mode %s (want asymmetric, floor: PyTorch's nearest)", ct, nm)
+			return nil
+		}
+	}
+	var scales []float64
+	switch {
+	case op == "Upsample" && attr(n, "scales") != nil:
+		for _, v := range attr(n, "scales").Floats {
+			scales = append(scales, float64(v))
+		}
+	case op == "Upsample":
+		if k := im.constIn(n, 1); k != nil {
+			scales = k.floats()
+		}
+	default:
+		if k := im.constIn(n, 2); k != nil && k.size() > 0 {
+			scales = k.floats()
+		} else if len(n.Input) > 3 {
+			if k := im.consts[n.Input[3]]; k != nil {
+				sizes := k.ints()
+				scales = []float64{1, 1}
+				for a := 0; a < dims && a+2 < len(sizes); a++ {
+					scales = append(scales, float64(sizes[a+2])/float64(in[1+a]))
+				}
+			} else if s, ok := im.shapes[n.Input[3]]; ok && len(s) == dims+2 {
+				scales = []float64{1, 1}
+				for a := 0; a < dims; a++ {
+					scales = append(scales, float64(s[a+2].v)/float64(in[1+a]))
+				}
+			}
+		}
+	}
+	if len(scales) != dims+2 || scales[0] != 1 || scales[1] != 1 {
+		im.unsupported(n, "scales %v: want constant integer scales of the spatial axes", scales)
+		return nil
+	}
+	var sc []int
+	for _, v := range scales[2:] {
+		if v < 1 || v != math.Trunc(v) {
+			im.unsupported(n, "scale %v is not a whole number", v)
+			return nil
+		}
+		sc = append(sc, int(v))
+	}
+	im.emit(layer{spec: trainer.LayerSpec{Type: fmt.Sprintf("upsample%dd", dims), Scale: sc}, tiedTo: -1}, n.Output[0])
+	return nil
+}
+
+func (im *importer) reshape(n *onnxpb.NodeProto) error {
+	in := im.dyn[im.current]
+	var target []dim
+	if s, ok := im.shapes[n.Input[1]]; ok {
+		target = s
+	} else if k := im.consts[n.Input[1]]; k != nil {
+		for _, v := range k.ints() {
+			target = append(target, dim{v: v})
+		}
+	} else {
+		im.unsupported(n, "a target shape that is neither constant nor computed from the input's shape")
+		return nil
+	}
+	if len(target) == 0 {
+		im.unsupported(n, "empty target shape")
+		return nil
+	}
+	// The first entry must keep the batch: the symbolic batch, 0 (copy) or
+	// −1 with the rest fixed.
+	per := []int{}
+	infer := -1
+	for a, d := range target[1:] {
+		switch {
+		case d.batch:
+			im.unsupported(n, "the batch moves to axis %d", a+1)
+			return nil
+		case d.v == -1:
+			infer = a
+			per = append(per, -1)
+		case d.v == 0:
+			if a+1 >= len(in)+1 {
+				return &FormatError{File: im.file, Node: nodeOf(n), Reason: "0 copies an axis the input does not have"}
+			}
+			per = append(per, in[a])
+		default:
+			per = append(per, int(d.v))
+		}
+	}
+	first := target[0]
+	if !(first.batch || first.v == 0 || first.v == -1) {
+		im.unsupported(n, "a fixed batch size %d", first.v)
+		return nil
+	}
+	if first.v == -1 && infer >= 0 {
+		im.unsupported(n, "two axes to infer")
+		return nil
+	}
+	total := product(in)
+	if infer >= 0 {
+		known := 1
+		for a, v := range per {
+			if a != infer {
+				known *= v
+			}
+		}
+		if known == 0 || total%known != 0 {
+			return &FormatError{File: im.file, Node: nodeOf(n), Reason: fmt.Sprintf("cannot reshape %v to %v", in, per)}
+		}
+		per[infer] = total / known
+	}
+	if product(per) != total {
+		return &FormatError{File: im.file, Node: nodeOf(n), Reason: fmt.Sprintf("cannot reshape %v to %v", in, per)}
+	}
+	switch {
+	case slices.Equal(per, in):
+		im.pass(n.Output[0])
+	case len(per) == 1:
+		im.emit(layer{spec: trainer.LayerSpec{Type: "flatten"}, tiedTo: -1}, n.Output[0])
+	default:
+		im.emit(layer{spec: trainer.LayerSpec{Type: "unflatten", Shape: per}, tiedTo: -1}, n.Output[0])
+	}
+	return nil
+}
+
+// secondHead turns the last dense layer and this one, both on one tensor,
+// into a variational model's μ and log σ² heads.
+func (im *importer) secondHead(i int, n *onnxpb.NodeProto) error {
+	first := len(im.layers) - 1
+	saved := im.current
+	im.current = im.layers[first].out
+	// Run the node as a dense layer from the same input.
+	head := im.layers[first]
+	prevOut := im.input
+	if first > 0 {
+		prevOut = im.layers[first-1].out
+	}
+	im.current = prevOut
+	if err := im.layerOp(i, n, []string{prevOut}); err != nil {
+		return err
+	}
+	im.heads = []int{first, len(im.layers) - 1}
+	im.current = saved
+	_ = head
+	return nil
+}
+
+// fold evaluates a node on constants and shape values.
+func (im *importer) fold(n *onnxpb.NodeProto) {
+	op := n.GetOpType()
+	out := ""
+	if len(n.Output) > 0 {
+		out = n.Output[0]
+	}
+	in := func(k int) *konst { return im.constIn(n, k) }
+	sh := func(k int) ([]dim, bool) {
+		if k >= len(n.Input) {
+			return nil, false
+		}
+		if s, ok := im.shapes[n.Input[k]]; ok {
+			return s, true
+		}
+		if c := im.consts[n.Input[k]]; c != nil && len(c.dims) <= 1 {
+			var s []dim
+			for _, v := range c.ints() {
+				s = append(s, dim{v: v})
+			}
+			return s, true
+		}
+		return nil, false
+	}
+	anyShape := false
+	for _, name := range n.Input {
+		if _, ok := im.shapes[name]; ok {
+			anyShape = true
+		}
+	}
+	switch op {
+	case "Constant":
+		a := n.Attribute
+		if len(a) != 1 {
+			im.unsupported(n, "constant without a single value")
+			return
+		}
+		switch {
+		case a[0].T != nil:
+			k, err := konstOf(a[0].T)
+			if err != nil {
+				im.unsupported(n, "%v", err)
+				return
+			}
+			im.consts[out] = k
+		case a[0].GetName() == "value_float":
+			im.consts[out] = &konst{dims: []int{}, f: []float32{a[0].GetF()}}
+		case a[0].GetName() == "value_floats":
+			im.consts[out] = &konst{dims: []int{len(a[0].Floats)}, f: a[0].Floats}
+		case a[0].GetName() == "value_int":
+			im.consts[out] = &konst{dims: []int{}, i: []int64{a[0].GetI()}, isInt: true}
+		case a[0].GetName() == "value_ints":
+			im.consts[out] = &konst{dims: []int{len(a[0].Ints)}, i: a[0].Ints, isInt: true}
+		default:
+			im.unsupported(n, "constant attribute %s", a[0].GetName())
+		}
+		return
+	case "Identity", "Cast":
+		if s, ok := im.shapes[n.Input[0]]; ok {
+			im.shapes[out] = s
+			return
+		}
+		if k := in(0); k != nil {
+			c := *k
+			if op == "Cast" {
+				to := onnxpb.TensorProto_DataType(attrInt(n, "to", 1))
+				switch to {
+				case onnxpb.TensorProto_FLOAT, onnxpb.TensorProto_DOUBLE, onnxpb.TensorProto_FLOAT16:
+					if c.isInt {
+						c.f, c.i, c.isInt = make([]float32, len(c.i)), nil, false
+						for j, v := range k.i {
+							c.f[j] = float32(v)
+						}
+					}
+				default:
+					c.i, c.isInt = k.ints(), true
+				}
+			}
+			im.consts[out] = &c
+			return
+		}
+	case "Transpose":
+		if k := in(0); k != nil && len(k.dims) == 2 {
+			perm := attrInts(n, "perm", []int{1, 0})
+			if slices.Equal(perm, []int{1, 0}) {
+				im.consts[out] = transpose2(k)
+				return
+			}
+		}
+	case "Gather":
+		s, ok := sh(0)
+		idx := in(1)
+		if ok && idx != nil && attrInt(n, "axis", 0) == 0 {
+			var res []dim
+			for _, j := range idx.ints() {
+				if j < 0 {
+					j += int64(len(s))
+				}
+				if j < 0 || int(j) >= len(s) {
+					im.unsupported(n, "index %d out of range", j)
+					return
+				}
+				res = append(res, s[j])
+			}
+			im.shapes[out] = res
+			return
+		}
+	case "Slice":
+		s, ok := sh(0)
+		var starts, ends []int64
+		if a := attr(n, "starts"); a != nil { // opset < 10
+			starts, ends = a.Ints, attr(n, "ends").Ints
+		} else if st, en := in(1), in(2); st != nil && en != nil {
+			starts, ends = st.ints(), en.ints()
+		}
+		if ok && len(starts) == 1 && len(ends) == 1 {
+			lo, hi := starts[0], ends[0]
+			L := int64(len(s))
+			if lo < 0 {
+				lo += L
+			}
+			if hi < 0 {
+				hi += L
+			}
+			lo, hi = max(0, min(lo, L)), max(0, min(hi, L))
+			im.shapes[out] = slices.Clone(s[lo:max(lo, hi)])
+			return
+		}
+	case "Unsqueeze", "Squeeze":
+		if s, ok := sh(0); ok && (anyShape || in(0) == nil || len(in(0).dims) <= 1) {
+			im.shapes[out] = s
+			return
+		}
+		if k := in(0); k != nil {
+			c := *k
+			c.dims = nil
+			if op == "Unsqueeze" {
+				c.dims = append([]int{1}, k.dims...)
+			} else {
+				for _, d := range k.dims {
+					if d != 1 {
+						c.dims = append(c.dims, d)
+					}
+				}
+			}
+			im.consts[out] = &c
+			return
+		}
+	case "Concat":
+		if anyShape || attrInt(n, "axis", 0) == 0 {
+			var res []dim
+			ok := true
+			for k := range n.Input {
+				s, good := sh(k)
+				if !good {
+					ok = false
+					break
+				}
+				res = append(res, s...)
+			}
+			if ok {
+				if anyShape {
+					im.shapes[out] = res
+				} else {
+					c := &konst{dims: []int{len(res)}, isInt: true}
+					for _, d := range res {
+						c.i = append(c.i, d.v)
+					}
+					im.consts[out] = c
+				}
+				return
+			}
+		}
+	case "Add", "Sub", "Mul", "Div", "Mod":
+		a, aok := sh(0)
+		b, bok := sh(1)
+		if anyShape && aok && bok && (len(a) == len(b) || len(b) == 1 || len(a) == 1) {
+			var res []dim
+			for j := 0; j < max(len(a), len(b)); j++ {
+				x, y := a[min(j, len(a)-1)], b[min(j, len(b)-1)]
+				r, ok := arith(op, x, y)
+				if !ok {
+					im.unsupported(n, "arithmetic on the batch size")
+					return
+				}
+				res = append(res, r)
+			}
+			im.shapes[out] = res
+			return
+		}
+		if ka, kb := in(0), in(1); ka != nil && kb != nil && !anyShape {
+			if r := elementwise(op, ka, kb); r != nil {
+				im.consts[out] = r
+				return
+			}
+		}
+	}
+	im.unsupported(n, "cannot be evaluated on constants")
+}
+
+// arith applies a binary operator to shape entries; the batch passes only
+// through the identities.
+func arith(op string, x, y dim) (dim, bool) {
+	switch {
+	case x.batch && y.batch:
+		return dim{}, false
+	case x.batch || y.batch:
+		k := y.v
+		if y.batch {
+			k = x.v
+		}
+		switch {
+		case (op == "Mul" || op == "Div") && k == 1, (op == "Add" || op == "Sub") && k == 0:
+			return dim{batch: true}, true
+		}
+		return dim{}, false
+	}
+	a, b := x.v, y.v
+	switch op {
+	case "Add":
+		return dim{v: a + b}, true
+	case "Sub":
+		return dim{v: a - b}, true
+	case "Mul":
+		return dim{v: a * b}, true
+	case "Div":
+		if b == 0 {
+			return dim{}, false
+		}
+		return dim{v: a / b}, true
+	case "Mod":
+		if b == 0 {
+			return dim{}, false
+		}
+		return dim{v: ((a % b) + b) % b}, true
+	}
+	return dim{}, false
+}
+
+// elementwise folds a binary operator on constants of one shape, or with
+// a scalar.
+func elementwise(op string, a, b *konst) *konst {
+	if a.size() != b.size() && a.size() != 1 && b.size() != 1 {
+		return nil
+	}
+	dims := a.dims
+	if a.size() == 1 {
+		dims = b.dims
+	}
+	n := max(a.size(), b.size())
+	av, bv := a.floats(), b.floats()
+	out := &konst{dims: dims, f: make([]float32, n)}
+	for j := 0; j < n; j++ {
+		x, y := av[min(j, len(av)-1)], bv[min(j, len(bv)-1)]
+		var r float64
+		switch op {
+		case "Add":
+			r = x + y
+		case "Sub":
+			r = x - y
+		case "Mul":
+			r = x * y
+		case "Div":
+			r = x / y
+		case "Mod":
+			r = math.Mod(x, y)
+		}
+		out.f[j] = float32(r)
+	}
+	if a.isInt && b.isInt {
+		out.isInt, out.i = true, make([]int64, n)
+		for j, v := range out.f {
+			out.i[j] = int64(v)
+		}
+		out.f = nil
+	}
+	return out
+}
+
+// fromMetadata rebuilds a model that aebridge exported as a full graph from
+// the description in its metadata and the weights in its initializers.
+func fromMetadata(mp *onnxpb.ModelProto, name string) (*Model, bool, error) {
+	meta := map[string]string{}
+	for _, kv := range mp.MetadataProps {
+		meta[kv.GetKey()] = kv.GetValue()
+	}
+	if mp.GetProducerName() != "aebridge" || meta["model"] == "" || meta["part"] != "full" {
+		return nil, false, nil
+	}
+	var c trainer.Config
+	if err := json.Unmarshal([]byte(meta["model"]), &c); err != nil {
+		return nil, true, &FormatError{File: name, Reason: "metadata \"model\" is not a model description: " + err.Error()}
+	}
+	m, err := trainer.Build(c)
+	if err != nil {
+		return nil, true, fmt.Errorf("convert: %s: metadata \"model\": %w", name, err)
+	}
+	inits := map[string]*onnxpb.TensorProto{}
+	for _, t := range mp.Graph.Initializer {
+		inits[t.GetName()] = t
+	}
+	sd := map[string]safetensors.Tensor{}
+	for pname, t := range m.StateDict() {
+		init, ok := inits[pname]
+		if !ok {
+			if strings.HasSuffix(pname, ".num_batches_tracked") {
+				sd[pname] = safetensors.Tensor{Shape: t.Shape, Data: make([]float32, len(t.Data))}
+				continue
+			}
+			return nil, true, &FormatError{File: name, Tensor: pname, Reason: "the model description needs this tensor; the graph has no initializer of that name"}
+		}
+		v, err := onnxfile.Float32s(init)
+		if err != nil {
+			return nil, true, &FormatError{File: name, Tensor: pname, Reason: err.Error()}
+		}
+		sd[pname] = safetensors.Tensor{Shape: t.Shape, Data: v}
+	}
+	if err := m.LoadStateDict(sd, name); err != nil {
+		return nil, true, err
+	}
+	res := &Model{Model: m, File: name}
+	for _, vi := range mp.Graph.Input {
+		if inits[vi.GetName()] == nil {
+			res.Inputs = append(res.Inputs, vi.GetName())
+		}
+	}
+	for _, vi := range mp.Graph.Output {
+		res.Outputs = append(res.Outputs, vi.GetName())
+	}
+	return res, true, nil
+}
