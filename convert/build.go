@@ -83,7 +83,7 @@ func (im *importer) build(opts Options) (*Model, error) {
 	sd := map[string]safetensors.Tensor{}
 	for i, l := range layers {
 		s := l.spec
-		if l.tiedTo >= 0 {
+		if l.tied {
 			s.TiedTo = names[l.tiedTo]
 		}
 		if strings.Contains(s.Type, "unpool") {

@@ -59,7 +59,8 @@ type layer struct {
 	spec    trainer.LayerSpec
 	tensors map[string]*konst
 	out     string // the graph tensor holding its output
-	tiedTo  int    // index of the layer whose weight it uses transposed, or −1
+	tied    bool   // it uses the weight of layer tiedTo, transposed
+	tiedTo  int
 	poolOf  int    // max-unpooling: index of its pooling layer
 	shape   []int  // per-sample output shape
 }
@@ -273,9 +274,6 @@ func (im *importer) isHeadInput(t string) bool {
 // emit appends a layer whose output is the tensor out.
 func (im *importer) emit(l layer, out string) {
 	l.out = out
-	if l.tiedTo == 0 && l.spec.TiedTo == "" {
-		l.tiedTo = -1
-	}
 	in := im.dyn[im.current]
 	l.shape = im.outShape(l.spec, in)
 	im.layers = append(im.layers, l)
@@ -369,11 +367,11 @@ func (im *importer) constIn(n *onnxpb.NodeProto, k int) *konst {
 // dense appends a dense layer with weight w (out, in) and bias b (nil for
 // zero), recognising a weight tied to an earlier layer's.
 func (im *importer) dense(w *konst, b *konst, out string) {
-	l := layer{spec: trainer.LayerSpec{Type: "dense", In: w.dims[1], Out: w.dims[0]}, tensors: map[string]*konst{"weight": w}, tiedTo: -1}
+	l := layer{spec: trainer.LayerSpec{Type: "dense", In: w.dims[1], Out: w.dims[0]}, tensors: map[string]*konst{"weight": w}}
 	for j, prev := range im.layers {
 		pw := prev.tensors["weight"]
-		if prev.spec.Type == "dense" && prev.tiedTo < 0 && pw != nil && pw.origin != "" && pw.origin == w.origin && pw.transposed != w.transposed {
-			l.tiedTo = j
+		if prev.spec.Type == "dense" && !prev.tied && pw != nil && pw.origin != "" && pw.origin == w.origin && pw.transposed != w.transposed {
+			l.tied, l.tiedTo = true, j
 			l.tensors = map[string]*konst{}
 		}
 	}
@@ -497,7 +495,7 @@ func (im *importer) layerOp(i int, n *onnxpb.NodeProto, dynIn []string) error {
 			im.unsupported(n, "indices that do not come from a MaxPool of the chain")
 			return nil
 		}
-		l := layer{spec: trainer.LayerSpec{Type: strings.Replace(im.layers[pool].spec.Type, "maxpool", "maxunpool", 1)}, poolOf: pool, tiedTo: -1}
+		l := layer{spec: trainer.LayerSpec{Type: strings.Replace(im.layers[pool].spec.Type, "maxpool", "maxunpool", 1)}, poolOf: pool}
 		l.out = out
 		var in []int
 		if pool == 0 {
@@ -607,7 +605,7 @@ func (im *importer) conv(n *onnxpb.NodeProto, op string) error {
 	if b == nil {
 		b = &konst{dims: []int{spec.Out}, f: make([]float32, spec.Out)}
 	}
-	im.emit(layer{spec: spec, tensors: map[string]*konst{"weight": w, "bias": b}, tiedTo: -1}, n.Output[0])
+	im.emit(layer{spec: spec, tensors: map[string]*konst{"weight": w, "bias": b}}, n.Output[0])
 	return nil
 }
 
@@ -653,7 +651,7 @@ func (im *importer) pool(n *onnxpb.NodeProto, op string) error {
 		spec.Type = fmt.Sprintf("avgpool%dd", dims)
 		spec.CountIncludePad = attrInt(n, "count_include_pad", 0) == 1
 	}
-	im.emit(layer{spec: spec, tiedTo: -1}, n.Output[0])
+	im.emit(layer{spec: spec}, n.Output[0])
 	if len(n.Output) > 1 && n.Output[1] != "" {
 		im.producer[n.Output[1]] = len(im.layers) - 1 // the indices
 	}
@@ -715,7 +713,7 @@ func (im *importer) resize(n *onnxpb.NodeProto, op string) error {
 		}
 		sc = append(sc, int(v))
 	}
-	im.emit(layer{spec: trainer.LayerSpec{Type: fmt.Sprintf("upsample%dd", dims), Scale: sc}, tiedTo: -1}, n.Output[0])
+	im.emit(layer{spec: trainer.LayerSpec{Type: fmt.Sprintf("upsample%dd", dims), Scale: sc}}, n.Output[0])
 	return nil
 }
 
@@ -786,9 +784,9 @@ func (im *importer) reshape(n *onnxpb.NodeProto) error {
 	case slices.Equal(per, in):
 		im.pass(n.Output[0])
 	case len(per) == 1:
-		im.emit(layer{spec: trainer.LayerSpec{Type: "flatten"}, tiedTo: -1}, n.Output[0])
+		im.emit(layer{spec: trainer.LayerSpec{Type: "flatten"}}, n.Output[0])
 	default:
-		im.emit(layer{spec: trainer.LayerSpec{Type: "unflatten", Shape: per}, tiedTo: -1}, n.Output[0])
+		im.emit(layer{spec: trainer.LayerSpec{Type: "unflatten", Shape: per}}, n.Output[0])
 	}
 	return nil
 }

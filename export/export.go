@@ -131,8 +131,15 @@ func (w Writer) model(m *trainer.Model, part Part) (*onnxpb.ModelProto, error) {
 		// Deterministic reconstruction: the decoder runs on μ.
 		mu := g.head("mu", g.stack("encoder", c.Encoder, InputName))
 		g.finish(g.stack("decoder", c.Decoder, mu), OutputName)
+		// The log σ² head is unused here, but its weights travel with the
+		// model so that convert can read the whole model back.
+		for _, name := range []string{"logvar.weight", "logvar.bias"} {
+			if p := g.param(name); p != nil {
+				g.init(p.Name, p.Value.Shape, p.Value.Data)
+			}
+		}
 		inputs = append([]*onnxpb.ValueInfoProto{valueInfo(InputName, c.Input)}, cond...)
-		outputs = []*onnxpb.ValueInfoProto{valueInfo(OutputName, c.Input)}
+		outputs = []*onnxpb.ValueInfoProto{valueInfo(OutputName, m.OutputShape())}
 	case c.Variational != nil && part == Encoder:
 		h := g.stack("encoder", c.Encoder, InputName)
 		g.finish(g.head("mu", h), MuName)
@@ -142,15 +149,15 @@ func (w Writer) model(m *trainer.Model, part Part) (*onnxpb.ModelProto, error) {
 	case c.Variational != nil && part == Decoder:
 		g.finish(g.stack("decoder", c.Decoder, CodeName), OutputName)
 		inputs = append([]*onnxpb.ValueInfoProto{valueInfo(CodeName, code)}, cond...)
-		outputs = []*onnxpb.ValueInfoProto{valueInfo(OutputName, c.Input)}
+		outputs = []*onnxpb.ValueInfoProto{valueInfo(OutputName, m.OutputShape())}
 	case part == Full:
 		out := g.stack("decoder", c.Decoder, g.stack("encoder", c.Encoder, InputName))
 		g.finish(out, OutputName)
-		inputs = []*onnxpb.ValueInfoProto{valueInfo(InputName, c.Input)}
-		outputs = []*onnxpb.ValueInfoProto{valueInfo(OutputName, c.Input)}
+		inputs = append([]*onnxpb.ValueInfoProto{valueInfo(InputName, c.Input)}, cond...)
+		outputs = []*onnxpb.ValueInfoProto{valueInfo(OutputName, m.OutputShape())}
 	case part == Encoder:
 		g.finish(g.stack("encoder", c.Encoder, InputName), CodeName)
-		inputs = []*onnxpb.ValueInfoProto{valueInfo(InputName, c.Input)}
+		inputs = append([]*onnxpb.ValueInfoProto{valueInfo(InputName, c.Input)}, cond...)
 		outputs = []*onnxpb.ValueInfoProto{valueInfo(CodeName, code)}
 		// An unpooling decoder needs the encoder's pooling indices: they
 		// are outputs too, as float32.
@@ -161,14 +168,14 @@ func (w Writer) model(m *trainer.Model, part Part) (*onnxpb.ModelProto, error) {
 			outputs = append(outputs, valueInfo(name, u.pooled))
 		}
 	case part == Decoder:
-		inputs = []*onnxpb.ValueInfoProto{valueInfo(CodeName, code)}
+		inputs = append([]*onnxpb.ValueInfoProto{valueInfo(CodeName, code)}, cond...)
 		for _, u := range g.unpooled() {
 			name := IndicesName(u.pool)
 			g.indices[u.pool] = g.node(u.pool, "Cast", []string{name}, attrInt("to", int64(onnxpb.TensorProto_INT64)))
 			inputs = append(inputs, valueInfo(name, u.pooled))
 		}
 		g.finish(g.stack("decoder", c.Decoder, CodeName), OutputName)
-		outputs = []*onnxpb.ValueInfoProto{valueInfo(OutputName, c.Input)}
+		outputs = []*onnxpb.ValueInfoProto{valueInfo(OutputName, m.OutputShape())}
 	}
 	if g.err != nil {
 		return nil, g.err
