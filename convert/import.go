@@ -61,8 +61,8 @@ type layer struct {
 	out     string // the graph tensor holding its output
 	tied    bool   // it uses the weight of layer tiedTo, transposed
 	tiedTo  int
-	poolOf  int    // max-unpooling: index of its pooling layer
-	shape   []int  // per-sample output shape
+	poolOf  int   // max-unpooling: index of its pooling layer
+	shape   []int // per-sample output shape
 }
 
 type importer struct {
