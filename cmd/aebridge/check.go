@@ -31,8 +31,10 @@ func newCmdCheck(f *factory, runF func(*checkOptions) error) *cobra.Command {
 		Short: "Run the same inputs on several backends and compare the outputs",
 		Long: `Run the same inputs through each backend and compare every pair, and each
 backend with the expected outputs given by --expect (in the model's output
-order). For a trained model directory, "go" is the trainer's forward pass
-and "ort" is ONNX Runtime on its model.onnx; for an ONNX file, "ort" runs it.
+order). Backends: "ort" is ONNX Runtime, "go" the trainer's forward pass
+(for an ONNX file, after convert imports it), "onnx-go" the pure-Go
+interpreter onnx-go (which runs only some graphs, and says so). For a
+trained model directory, "ort" and "onnx-go" run its model.onnx.
 
 For each output it prints the largest and mean absolute error, the largest
 relative error, the worst element and pass or fail. An element fails only
@@ -51,8 +53,8 @@ output. The exit status is 0 only if every comparison passes.`,
 			}
 			seen := map[string]bool{}
 			for _, b := range opts.Backends {
-				if b != "ort" && b != "go" {
-					return &flagError{fmt.Errorf("--backends: unknown backend %q (want ort or go)", b)}
+				if b != "ort" && b != "go" && b != "onnx-go" {
+					return &flagError{fmt.Errorf("--backends: unknown backend %q (want ort, go or onnx-go)", b)}
 				}
 				if seen[b] {
 					return &flagError{fmt.Errorf("--backends: %q given twice", b)}
@@ -71,7 +73,7 @@ output. The exit status is 0 only if every comparison passes.`,
 	fl := cmd.Flags()
 	fl.StringArrayVarP(&opts.Inputs, "input", "i", nil, "input `FILE.npy`, in the model's input order (repeat)")
 	fl.StringArrayVar(&opts.Expect, "expect", nil, "expected output `FILE.npy`, in the model's output order (repeat)")
-	fl.StringSliceVar(&opts.Backends, "backends", []string{"ort", "go"}, "backends to run: ort, go")
+	fl.StringSliceVar(&opts.Backends, "backends", []string{"ort", "go"}, "backends to run: ort, go, onnx-go")
 	fl.Float64Var(&opts.Atol, "atol", 1e-5, "absolute tolerance")
 	fl.Float64Var(&opts.Rtol, "rtol", 1e-5, "relative tolerance")
 	return cmd
@@ -164,17 +166,7 @@ func openBackends(opts *checkOptions) ([]check.Backend, error) {
 	if st.IsDir() {
 		return check.OpenDir(opts.Model, opts.Backends, runtime.WithLibrary(opts.Library))
 	}
-	var out []check.Backend
-	for _, name := range opts.Backends {
-		if name == "go" {
-			return nil, fmt.Errorf("the go backend runs trained model directories; %s is an ONNX file (running ONNX files in Go comes with `aebridge convert`)", opts.Model)
-		}
-	}
-	b, err := check.OpenORT(opts.Model, runtime.WithLibrary(opts.Library))
-	if err != nil {
-		return nil, err
-	}
-	return append(out, b), nil
+	return check.OpenFile(opts.Model, opts.Backends, runtime.WithLibrary(opts.Library))
 }
 
 func readTensor(path string) (runtime.Tensor, error) {

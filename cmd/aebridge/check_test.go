@@ -41,6 +41,7 @@ func TestNewCmdCheck(t *testing.T) {
 			want: checkOptions{Model: "m.onnx", Inputs: []string{"x.npy"}, Expect: []string{"y.npy"}, Backends: []string{"ort"}, Atol: 1e-3}},
 		{name: "nothing to compare", args: []string{"m.onnx", "-i", "x.npy", "--backends", "ort"}, wantErr: "nothing to compare"},
 		{name: "unknown backend", args: []string{"m.onnx", "-i", "x.npy", "--backends", "ort,tvm"}, wantErr: `unknown backend "tvm"`},
+		{name: "three backends", args: []string{"m.onnx", "-i", "x.npy", "--backends", "ort,go,onnx-go"}, want: checkOptions{Model: "m.onnx", Inputs: []string{"x.npy"}, Backends: []string{"ort", "go", "onnx-go"}, Atol: 1e-5, Rtol: 1e-5}},
 		{name: "no input", args: []string{"m.onnx"}, wantErr: "at least one --input is required"},
 	}
 	for _, tt := range tests {
@@ -99,10 +100,19 @@ func TestCheckRunAgainstPyTorchOutputs(t *testing.T) {
 		t.Errorf("got:\n%s", out)
 	}
 
-	// The go backend needs a model directory.
+	// All three backends agree on it, and with PyTorch.
+	f, out, _ = testFactory()
+	opts = &checkOptions{IO: f.IO, Model: model, Inputs: []string{in}, Expect: []string{mu, logvar}, Backends: []string{"ort", "go", "onnx-go"}, Atol: 1e-5, Rtol: 1e-5}
+	if err := checkRun(opts); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if n := strings.Count(out.String(), "PASS"); n != 12 {
+		t.Errorf("got %d passing comparisons, want 12 (3 pairs and 3 against PyTorch, for 2 outputs):\n%s", n, out)
+	}
+	// onnx-go says plainly what it cannot run.
 	f, _, _ = testFactory()
-	opts = &checkOptions{IO: f.IO, Model: model, Inputs: []string{in}, Backends: []string{"ort", "go"}}
-	if err := checkRun(opts); err == nil || !strings.Contains(err.Error(), "the go backend runs trained model directories") {
-		t.Errorf("got %v", err)
+	opts = &checkOptions{IO: f.IO, Model: filepath.Join(fixtures, "conv_transposed_ae.opset13.onnx"), Inputs: []string{filepath.Join(fixtures, "conv_transposed_ae.in0.npy")}, Backends: []string{"ort", "onnx-go"}, Atol: 1e-5, Rtol: 1e-5}
+	if err := checkRun(opts); err == nil || !strings.Contains(err.Error(), "onnx-go") {
+		t.Errorf("onnx-go on ConvTranspose: got %v", err)
 	}
 }

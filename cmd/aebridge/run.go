@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/aebridge/aebridge/internal/check"
 	"github.com/aebridge/aebridge/internal/npy"
 	"github.com/aebridge/aebridge/runtime"
 )
@@ -26,6 +27,7 @@ type runOptions struct {
 	AllowFallback bool
 	Threads       int
 	Batch         int
+	Backend       string
 }
 
 func newCmdRun(f *factory, runF func(*runOptions) error) *cobra.Command {
@@ -39,7 +41,12 @@ float32 .npy files.
 
 Inputs given as FILE.npy bind to the model's inputs in order; NAME=FILE.npy
 binds to the input NAME. --output names the file for a model with one output;
---out-dir writes one <output-name>.npy per output.`,
+--out-dir writes one <output-name>.npy per output.
+
+--backend picks what runs the model: ort (ONNX Runtime, the default), go
+(aebridge's own forward pass, after importing the graph as convert does:
+no ONNX Runtime library needed) or onnx-go (the pure-Go interpreter, for
+the graphs it supports).`,
 		Example: `  aebridge run model.onnx --input x.npy --output y.npy
   aebridge run cvae_decoder.onnx --input z=z.npy --input c=c.npy --out-dir out/`,
 		Args: cobra.ExactArgs(1),
@@ -51,6 +58,12 @@ binds to the input NAME. --output names the file for a model with one output;
 			}
 			if (opts.Output == "") == (opts.OutDir == "") {
 				return &flagError{errors.New("give exactly one of --output and --out-dir")}
+			}
+			if opts.Backend != "ort" && opts.Backend != "go" && opts.Backend != "onnx-go" {
+				return &flagError{fmt.Errorf("--backend %q: want ort, go or onnx-go", opts.Backend)}
+			}
+			if opts.Backend != "ort" && (cmd.Flags().Changed("provider") || cmd.Flags().Changed("allow-cpu-fallback") || cmd.Flags().Changed("threads") || cmd.Flags().Changed("batch")) {
+				return &flagError{fmt.Errorf("--provider, --allow-cpu-fallback, --threads and --batch apply to --backend ort")}
 			}
 			if opts.Provider != "cpu" && opts.Provider != "cuda" {
 				return &flagError{fmt.Errorf("--provider %q: want cpu or cuda", opts.Provider)}
@@ -73,28 +86,15 @@ binds to the input NAME. --output names the file for a model with one output;
 	fl.BoolVar(&opts.AllowFallback, "allow-cpu-fallback", false, "run on the CPU when CUDA is unavailable")
 	fl.IntVar(&opts.Threads, "threads", 0, "ONNX Runtime intra-op threads (0: one per core)")
 	fl.IntVar(&opts.Batch, "batch", 0, "run at most `N` samples per ONNX Runtime call (0: all at once)")
+	fl.StringVar(&opts.Backend, "backend", "ort", "ort, go or onnx-go")
 	return cmd
 }
 
 func runRun(opts *runOptions) error {
-	ropts := []runtime.Option{
-		runtime.WithLibrary(opts.Library), runtime.WithThreads(opts.Threads), runtime.WithBatchSize(opts.Batch),
-	}
-	if opts.Provider == "cuda" {
-		ropts = append(ropts, runtime.WithCUDA(opts.Device))
-	}
-	if opts.AllowFallback {
-		ropts = append(ropts, runtime.WithCPUFallback())
-	}
-	model, err := runtime.Open(opts.Model, ropts...)
+	info, err := runtime.Inspect(opts.Model)
 	if err != nil {
 		return err
 	}
-	defer model.Close()
-	if fb := model.Fallback(); fb != nil {
-		fmt.Fprintf(opts.IO.ErrOut, "warning: running on the CPU: %v\n", fb)
-	}
-	info := model.Info()
 	if opts.Output != "" && len(info.Outputs) != 1 {
 		return fmt.Errorf("%s has %d outputs (%s); use --out-dir", opts.Model, len(info.Outputs), ioList(info.Outputs))
 	}
@@ -102,19 +102,23 @@ func runRun(opts *runOptions) error {
 	if err != nil {
 		return err
 	}
-	inputs := map[string]runtime.Tensor{}
-	for name, file := range files {
-		a, err := npy.ReadFile(file)
-		if err != nil {
+	inputs := make([]runtime.Tensor, len(info.Inputs))
+	for i, io := range info.Inputs {
+		if inputs[i], err = readTensor(files[io.Name]); err != nil {
 			return err
 		}
-		shape := make([]int64, len(a.Shape))
-		for i, d := range a.Shape {
-			shape[i] = int64(d)
-		}
-		inputs[name] = runtime.Tensor{Shape: shape, Data: a.Data}
 	}
-	outputs, err := model.RunNamed(inputs)
+	var outputs map[string]runtime.Tensor
+	if opts.Backend == "ort" || opts.Backend == "" { // the zero value runs ONNX Runtime
+		outputs, err = runORT(opts, inputs)
+	} else {
+		var bs []check.Backend
+		if bs, err = check.OpenFile(opts.Model, []string{opts.Backend}); err != nil {
+			return err
+		}
+		defer bs[0].Close()
+		outputs, err = bs[0].Run(inputs)
+	}
 	if err != nil {
 		return err
 	}
@@ -128,7 +132,10 @@ func runRun(opts *runOptions) error {
 		}
 	}
 	for _, io := range info.Outputs {
-		t := outputs[io.Name]
+		t, ok := outputs[io.Name]
+		if !ok {
+			return fmt.Errorf("backend %s gave no output %q", opts.Backend, io.Name)
+		}
 		shape := make([]int, len(t.Shape))
 		for i, d := range t.Shape {
 			shape[i] = int(d)
@@ -139,6 +146,36 @@ func runRun(opts *runOptions) error {
 		fmt.Fprintf(opts.IO.Out, "%s %v -> %s\n", io.Name, t.Shape, paths[io.Name])
 	}
 	return nil
+}
+
+// runORT runs the model through ONNX Runtime with the command's options.
+func runORT(opts *runOptions, inputs []runtime.Tensor) (map[string]runtime.Tensor, error) {
+	ropts := []runtime.Option{
+		runtime.WithLibrary(opts.Library), runtime.WithThreads(opts.Threads), runtime.WithBatchSize(opts.Batch),
+	}
+	if opts.Provider == "cuda" {
+		ropts = append(ropts, runtime.WithCUDA(opts.Device))
+	}
+	if opts.AllowFallback {
+		ropts = append(ropts, runtime.WithCPUFallback())
+	}
+	model, err := runtime.Open(opts.Model, ropts...)
+	if err != nil {
+		return nil, err
+	}
+	defer model.Close()
+	if fb := model.Fallback(); fb != nil {
+		fmt.Fprintf(opts.IO.ErrOut, "warning: running on the CPU: %v\n", fb)
+	}
+	out, err := model.Run(inputs...)
+	if err != nil {
+		return nil, err
+	}
+	named := map[string]runtime.Tensor{}
+	for i, io := range model.Info().Outputs {
+		named[io.Name] = out[i]
+	}
+	return named, nil
 }
 
 // bindInputs maps the model's input names to files. Arguments NAME=FILE

@@ -16,9 +16,13 @@ func TestNewCmdRun(t *testing.T) {
 		wantErr string
 	}{
 		{name: "one input", args: []string{"m.onnx", "-i", "x.npy", "-o", "y.npy"},
-			want: runOptions{Model: "m.onnx", Inputs: []string{"x.npy"}, Output: "y.npy", Provider: "cpu"}},
+			want: runOptions{Model: "m.onnx", Inputs: []string{"x.npy"}, Output: "y.npy", Provider: "cpu", Backend: "ort"}},
+		{name: "go backend", args: []string{"m.onnx", "-i", "x.npy", "-o", "y.npy", "--backend", "go"},
+			want: runOptions{Model: "m.onnx", Inputs: []string{"x.npy"}, Output: "y.npy", Provider: "cpu", Backend: "go"}},
+		{name: "threads with go", args: []string{"m.onnx", "-i", "x.npy", "-o", "y.npy", "--backend", "go", "--threads", "2"}, wantErr: "apply to --backend ort"},
+		{name: "bad backend", args: []string{"m.onnx", "-i", "x.npy", "-o", "y.npy", "--backend", "tvm"}, wantErr: `--backend "tvm": want ort, go or onnx-go`},
 		{name: "named inputs and options", args: []string{"m.onnx", "--input", "z=z.npy", "--input", "c=c.npy", "--out-dir", "out", "--provider", "cuda", "--device", "1", "--allow-cpu-fallback", "--threads", "2", "--batch", "64"},
-			want: runOptions{Model: "m.onnx", Inputs: []string{"z=z.npy", "c=c.npy"}, OutDir: "out", Provider: "cuda", Device: 1, AllowFallback: true, Threads: 2, Batch: 64}},
+			want: runOptions{Model: "m.onnx", Inputs: []string{"z=z.npy", "c=c.npy"}, OutDir: "out", Provider: "cuda", Device: 1, AllowFallback: true, Threads: 2, Batch: 64, Backend: "ort"}},
 		{name: "no input", args: []string{"m.onnx", "-o", "y.npy"}, wantErr: "at least one --input is required"},
 		{name: "both outputs", args: []string{"m.onnx", "-i", "x.npy", "-o", "y.npy", "--out-dir", "d"}, wantErr: "give exactly one of --output and --out-dir"},
 		{name: "no output", args: []string{"m.onnx", "-i", "x.npy"}, wantErr: "give exactly one of --output and --out-dir"},
@@ -72,6 +76,27 @@ func TestRunRunWritesOutputsMatchingPyTorch(t *testing.T) {
 	}
 	if d := maxAbsDiff(got.Data, ref.Data); d > 1e-5 {
 		t.Errorf("max |Δ| against PyTorch = %g, want ≤ 1e-5", d)
+	}
+}
+
+// TestRunRunGoBackends runs a PyTorch export with the Go backends, which
+// need no ONNX Runtime, and compares with PyTorch's outputs.
+func TestRunRunGoBackends(t *testing.T) {
+	for _, backend := range []string{"go", "onnx-go"} {
+		t.Run(backend, func(t *testing.T) {
+			dir := t.TempDir()
+			f, _, _ := testFactory()
+			opts := &runOptions{IO: f.IO, Model: filepath.Join(fixtures, "mlp_ae.opset13.onnx"), Provider: "cpu", Backend: backend,
+				Inputs: []string{filepath.Join(fixtures, "mlp_ae.in0.npy")}, OutDir: dir}
+			if err := runRun(opts); err != nil {
+				t.Fatal(err)
+			}
+			got := readNPY(t, filepath.Join(dir, "y.npy"))
+			ref := readNPY(t, filepath.Join(fixtures, "mlp_ae.out0.npy"))
+			if d := maxAbsDiff(got.Data, ref.Data); d > 1e-5 {
+				t.Errorf("max |Δ| against PyTorch = %g", d)
+			}
+		})
 	}
 }
 

@@ -190,7 +190,8 @@ func (b *Go) Run(inputs []runtime.Tensor) (map[string]runtime.Tensor, error) {
 func (b *Go) Close() error { return nil }
 
 // OpenDir opens the backends named in names for a trained model directory:
-// "go" is the trainer's forward pass, "ort" ONNX Runtime on DIR/model.onnx.
+// "go" is the trainer's forward pass, "ort" ONNX Runtime and "onnx-go"
+// onnx-go on DIR/model.onnx.
 func OpenDir(dir string, names []string, opts ...runtime.Option) ([]Backend, error) {
 	var out []Backend
 	for _, n := range names {
@@ -202,16 +203,16 @@ func OpenDir(dir string, names []string, opts ...runtime.Option) ([]Backend, err
 				return nil, err
 			}
 			out = append(out, NewGo(m))
-		case "ort":
-			b, err := OpenORT(filepath.Join(dir, "model.onnx"), opts...)
+		case "ort", "onnx-go":
+			b, err := OpenFile(filepath.Join(dir, "model.onnx"), []string{n}, opts...)
 			if err != nil {
 				closeAll(out)
 				return nil, err
 			}
-			out = append(out, b)
+			out = append(out, b...)
 		default:
 			closeAll(out)
-			return nil, fmt.Errorf("check: unknown backend %q (want ort or go)", n)
+			return nil, fmt.Errorf("check: unknown backend %q (want ort, go or onnx-go)", n)
 		}
 	}
 	return out, nil

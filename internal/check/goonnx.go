@@ -1,0 +1,187 @@
+package check
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/owulveryck/onnx-go"
+	"github.com/owulveryck/onnx-go/backend/x/gorgonnx"
+	"gorgonia.org/tensor"
+
+	"github.com/aebridge/aebridge/convert"
+	"github.com/aebridge/aebridge/runtime"
+	"github.com/aebridge/aebridge/trainer"
+)
+
+// Imported runs an ONNX file through aebridge's own Go forward pass, after
+// convert has turned it into a trainer model.
+type Imported struct {
+	model *convert.Model
+}
+
+// OpenImported converts the ONNX file at path.
+func OpenImported(path string) (*Imported, error) {
+	m, err := convert.Decode(path, convert.Options{})
+	if err != nil {
+		return nil, err
+	}
+	return &Imported{model: m}, nil
+}
+
+// Name is "go".
+func (b *Imported) Name() string { return "go" }
+
+// OutputNames are the graph's outputs.
+func (b *Imported) OutputNames() []string { return b.model.Outputs }
+
+// Run runs the Go forward pass.
+func (b *Imported) Run(inputs []runtime.Tensor) (map[string]runtime.Tensor, error) {
+	ts := make([]*trainer.Tensor, len(inputs))
+	for i, in := range inputs {
+		shape := make([]int, len(in.Shape))
+		for j, d := range in.Shape {
+			shape[j] = int(d)
+		}
+		ts[i] = &trainer.Tensor{Shape: shape, Data: in.Data}
+	}
+	outs, err := b.model.Run(ts...)
+	if err != nil {
+		return nil, err
+	}
+	res := map[string]runtime.Tensor{}
+	for i, o := range outs {
+		shape := make([]int64, len(o.Shape))
+		for j, d := range o.Shape {
+			shape[j] = int64(d)
+		}
+		res[b.model.Outputs[i]] = runtime.Tensor{Shape: shape, Data: o.Data}
+	}
+	return res, nil
+}
+
+// Close does nothing.
+func (b *Imported) Close() error { return nil }
+
+// OnnxGo runs an ONNX file through onnx-go, the pure-Go interpreter
+// (github.com/owulveryck/onnx-go with its gorgonia backend). It runs a
+// subset of the operators: MLP graphs and simple conv graphs, not
+// ConvTranspose, Resize or Upsample.
+type OnnxGo struct {
+	data    []byte
+	path    string
+	outputs []string
+}
+
+// OpenOnnxGo reads the ONNX file at path and checks that onnx-go can load
+// it.
+func OpenOnnxGo(path string) (*OnnxGo, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	info, err := runtime.Inspect(path)
+	if err != nil {
+		return nil, err
+	}
+	if len(info.ExternalData) > 0 {
+		return nil, fmt.Errorf("check: onnx-go cannot read %s: its weights are in external data files", path)
+	}
+	b := &OnnxGo{data: data, path: path}
+	for _, o := range info.Outputs {
+		b.outputs = append(b.outputs, o.Name)
+	}
+	if _, _, err := b.load(); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// load builds a fresh onnx-go graph: onnx-go's Gemm changes its bias in
+// place between runs (its issue #202), so every run gets its own.
+func (b *OnnxGo) load() (*onnx.Model, *gorgonnx.Graph, error) {
+	backend := gorgonnx.NewGraph()
+	m := onnx.NewModel(backend)
+	if err := m.UnmarshalBinary(b.data); err != nil {
+		return nil, nil, fmt.Errorf("check: onnx-go cannot run %s: %v", b.path, err)
+	}
+	return m, backend, nil
+}
+
+// Name is "onnx-go".
+func (b *OnnxGo) Name() string { return "onnx-go" }
+
+// OutputNames are the graph's outputs.
+func (b *OnnxGo) OutputNames() []string { return b.outputs }
+
+// Run runs the graph on the inputs, in the graph's input order.
+func (b *OnnxGo) Run(inputs []runtime.Tensor) (out map[string]runtime.Tensor, err error) {
+	defer func() {
+		if r := recover(); r != nil { // onnx-go panics on some unsupported graphs
+			err = fmt.Errorf("check: onnx-go failed on %s: %v", b.path, r)
+		}
+	}()
+	m, backend, err := b.load()
+	if err != nil {
+		return nil, err
+	}
+	for i, in := range inputs {
+		shape := make([]int, len(in.Shape))
+		for j, d := range in.Shape {
+			shape[j] = int(d)
+		}
+		if err := m.SetInput(i, tensor.New(tensor.WithShape(shape...), tensor.WithBacking(append([]float32(nil), in.Data...)))); err != nil {
+			return nil, fmt.Errorf("check: onnx-go input %d: %v", i, err)
+		}
+	}
+	if err := backend.Run(); err != nil {
+		return nil, fmt.Errorf("check: onnx-go cannot run %s: %v", b.path, err)
+	}
+	outs, err := m.GetOutputTensors()
+	if err != nil {
+		return nil, fmt.Errorf("check: onnx-go outputs: %v", err)
+	}
+	out = map[string]runtime.Tensor{}
+	for i, o := range outs {
+		data, ok := o.Data().([]float32)
+		if !ok {
+			return nil, fmt.Errorf("check: onnx-go output %d is %T, not float32", i, o.Data())
+		}
+		shape := make([]int64, len(o.Shape()))
+		for j, d := range o.Shape() {
+			shape[j] = int64(d)
+		}
+		if i < len(b.outputs) {
+			out[b.outputs[i]] = runtime.Tensor{Shape: shape, Data: append([]float32(nil), data...)}
+		}
+	}
+	return out, nil
+}
+
+// Close does nothing.
+func (b *OnnxGo) Close() error { return nil }
+
+// OpenFile opens the backends named in names for an ONNX file: "ort" (ONNX
+// Runtime), "go" (convert and the trainer's forward pass), "onnx-go".
+func OpenFile(path string, names []string, opts ...runtime.Option) ([]Backend, error) {
+	var out []Backend
+	for _, n := range names {
+		var b Backend
+		var err error
+		switch n {
+		case "ort":
+			b, err = OpenORT(path, opts...)
+		case "go":
+			b, err = OpenImported(path)
+		case "onnx-go":
+			b, err = OpenOnnxGo(path)
+		default:
+			err = fmt.Errorf("check: unknown backend %q (want ort, go or onnx-go)", n)
+		}
+		if err != nil {
+			closeAll(out)
+			return nil, err
+		}
+		out = append(out, b)
+	}
+	return out, nil
+}
