@@ -112,12 +112,17 @@ func Save(dir string, m *Model, tc *TrainConfig) error {
 
 // ReadConfig reads dir/config.json.
 func ReadConfig(dir string) (*File, error) {
-	path := filepath.Join(dir, ConfigFile)
+	f, err := ReadConfigFile(filepath.Join(dir, ConfigFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("trainer: %s is not a model directory: %w", dir, err)
+	}
+	return f, err
+}
+
+// ReadConfigFile reads a config.json file at path, refusing unknown fields.
+func ReadConfigFile(path string) (*File, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("trainer: %s is not a model directory: %w", dir, err)
-		}
 		return nil, fmt.Errorf("trainer: %w", err)
 	}
 	var f File

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -31,6 +32,8 @@ type trainOptions struct {
 	Threads  int
 	Resume   bool
 	Arch     string // variational variants: mlp or conv
+	Init     string // a model directory to start from (fine-tuning)
+	lossSet  bool   // --loss was given
 }
 
 // trainModelFlags are the flags that describe the model or how it trains;
@@ -40,6 +43,10 @@ var trainModelFlags = []string{"variant", "tied", "data", "hidden", "latent", "a
 	"loss", "optimizer", "lr", "momentum", "nesterov", "weight-decay", "batch", "seed", "val-split", "patience", "limit",
 	"l1", "rho", "sparsity-weight", "noise", "noise-level", "noise-clip", "alpha", "contractive", "contractive-samples",
 	"channels", "kernel", "stride", "pool", "decoder", "batchnorm", "dropout", "beta", "arch", "labels"}
+
+// trainingFlags are the flags of trainModelFlags that --init accepts: how
+// to train, on what, not what the model is.
+var trainingFlags = []string{"data", "loss", "optimizer", "lr", "momentum", "nesterov", "weight-decay", "batch", "seed", "val-split", "patience", "limit", "labels"}
 
 // vaeVariant reports whether the variant is variational.
 func vaeVariant(v string) bool { return v == "vae" || v == "beta-vae" || v == "cvae" }
@@ -101,6 +108,16 @@ settings apply to them too.`,
 			if opts.Out == "" {
 				return &flagError{errors.New("--out DIR is required")}
 			}
+			if opts.Init != "" {
+				if opts.Resume {
+					return &flagError{errors.New("--init and --resume do not go together")}
+				}
+				for _, name := range trainModelFlags {
+					if cmd.Flags().Changed(name) && !slices.Contains(trainingFlags, name) {
+						return &flagError{fmt.Errorf("--%s cannot be changed with --init: the model comes from %s", name, opts.Init)}
+					}
+				}
+			}
 			if opts.Resume {
 				for _, name := range trainModelFlags {
 					if cmd.Flags().Changed(name) {
@@ -110,6 +127,7 @@ settings apply to them too.`,
 			} else if opts.Training.Data == "" {
 				return &flagError{errors.New("--data is required (mnist, fashion-mnist, or a .npy, .csv or IDX file)")}
 			}
+			opts.lossSet = cmd.Flags().Changed("loss")
 			sizes, err := parseSizes(hidden)
 			if err != nil {
 				return &flagError{fmt.Errorf("--hidden %q: %w", hidden, err)}
@@ -163,7 +181,7 @@ settings apply to them too.`,
 			if opts.Threads < 0 {
 				return &flagError{fmt.Errorf("--threads %d must not be negative", opts.Threads)}
 			}
-			if !opts.Resume {
+			if !opts.Resume && opts.Init == "" {
 				// The data gives the real sizes; a probe shape checks the rest.
 				probe := []int{1}
 				switch {
@@ -240,6 +258,7 @@ settings apply to them too.`,
 	fl.IntVar(&opts.Threads, "threads", 0, "threads for matrix products (0: all cores)")
 	fl.StringVar(&opts.Out, "out", "", "output `DIR`")
 	fl.BoolVar(&opts.Resume, "resume", false, "continue the checkpoint in --out")
+	fl.StringVar(&opts.Init, "init", "", "start from the model in `DIR` (from train or convert) and fine-tune it")
 	return cmd
 }
 
@@ -399,6 +418,9 @@ func trainRun(opts *trainOptions) error {
 		}
 		return fit(opts, loaded, cfg, data)
 	}
+	if opts.Init != "" {
+		return fineTune(opts, cfg)
+	}
 	data, err := loadData(cfg, opts.Model.Variant == "cvae")
 	if err != nil {
 		return err
@@ -413,6 +435,44 @@ func trainRun(opts *trainOptions) error {
 	}
 	m.Init(cfg.Seed)
 	fmt.Fprint(out, m)
+	return fit(opts, m, cfg, data)
+}
+
+// fineTune trains the model of opts.Init further, as a new run in opts.Out.
+func fineTune(opts *trainOptions, cfg trainer.TrainConfig) error {
+	m, _, err := trainer.Load(opts.Init)
+	if err != nil {
+		return err
+	}
+	if m.Config.Part != "" {
+		return fmt.Errorf("%s holds only the %s of an autoencoder; fine-tuning needs a whole one", opts.Init, m.Config.Part)
+	}
+	if opts.lossSet && opts.Model.Loss != m.Config.Loss {
+		// The loss is part of the description (BCE on a sigmoid output is
+		// computed on the logits): rebuild with it and keep the weights.
+		c := m.Config
+		c.Loss = opts.Model.Loss
+		nm, err := trainer.Build(c)
+		if err != nil {
+			return err
+		}
+		if err := nm.LoadStateDict(m.StateDict(), opts.Init); err != nil {
+			return err
+		}
+		m = nm
+	}
+	data, err := loadData(cfg, m.Config.Condition > 0)
+	if err != nil {
+		return err
+	}
+	if data.train.Cols() != featuresOf(m) {
+		return fmt.Errorf("data %s has %d features per sample, the model in %s takes %d", cfg.Data, data.train.Cols(), opts.Init, featuresOf(m))
+	}
+	fmt.Fprintf(opts.IO.Out, "fine-tuning %s\n%s", opts.Init, m)
+	if data.test != nil && m.Config.Variational == nil {
+		pe, _ := trainer.Evaluate(m, data.test, 256)
+		fmt.Fprintf(opts.IO.Out, "test loss before (%s): %.6f per element\n", m.Config.Loss, pe)
+	}
 	return fit(opts, m, cfg, data)
 }
 

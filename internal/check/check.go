@@ -10,6 +10,7 @@ package check
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"path/filepath"
 
 	"github.com/aebridge/aebridge/runtime"
@@ -222,4 +223,81 @@ func closeAll(bs []Backend) {
 	for _, b := range bs {
 		b.Close()
 	}
+}
+
+// RandomInputs returns n samples for each of the model's inputs, uniform
+// in [0, 1) from seed; an input whose shape is (batch, k) and that follows
+// the first is taken for a condition and gets one-hot rows.
+func RandomInputs(info *runtime.Info, n int, seed uint64) ([]runtime.Tensor, error) {
+	rng := rand.New(rand.NewPCG(seed, 7))
+	var out []runtime.Tensor
+	for i, io := range info.Inputs {
+		if !io.HasShape || len(io.Shape) == 0 {
+			return nil, fmt.Errorf("check: input %q has no shape to draw samples for", io.Name)
+		}
+		shape := []int64{int64(n)}
+		size := n
+		for _, d := range io.Shape[1:] {
+			if d.Size <= 0 {
+				return nil, fmt.Errorf("check: input %q %s has a dynamic dimension after the batch", io.Name, io.ShapeString())
+			}
+			shape = append(shape, d.Size)
+			size *= int(d.Size)
+		}
+		t := runtime.Tensor{Shape: shape, Data: make([]float32, size)}
+		if i > 0 && len(shape) == 2 {
+			k := int(shape[1])
+			for r := 0; r < n; r++ {
+				t.Data[r*k+rng.IntN(k)] = 1
+			}
+		} else {
+			for j := range t.Data {
+				t.Data[j] = float32(rng.Float64())
+			}
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+// VerifySplit runs the original autoencoder and, on the same inputs, its
+// encoder then its decoder (both through ONNX Runtime) and compares
+// decoder(encoder(x)) with model(x). The encoder's outputs feed the
+// decoder's inputs in order (the code, then any pooling indices); a
+// condition input is passed to both.
+func VerifySplit(model, encoder, decoder string, inputs []runtime.Tensor, atol, rtol float64, opts ...runtime.Option) (Stats, error) {
+	open := func(p string) (*runtime.Model, error) { return runtime.Open(p, opts...) }
+	orig, err := open(model)
+	if err != nil {
+		return Stats{}, err
+	}
+	defer orig.Close()
+	enc, err := open(encoder)
+	if err != nil {
+		return Stats{}, err
+	}
+	defer enc.Close()
+	dec, err := open(decoder)
+	if err != nil {
+		return Stats{}, err
+	}
+	defer dec.Close()
+	want, err := orig.Run(inputs...)
+	if err != nil {
+		return Stats{}, err
+	}
+	encIn := inputs[:len(enc.Info().Inputs)]
+	code, err := enc.Run(encIn...)
+	if err != nil {
+		return Stats{}, err
+	}
+	decIn := code
+	if n := len(dec.Info().Inputs); n > len(code) {
+		decIn = append(append([]runtime.Tensor(nil), code...), inputs[1:1+n-len(code)]...)
+	}
+	got, err := dec.Run(decIn...)
+	if err != nil {
+		return Stats{}, err
+	}
+	return Compare(got[0], want[0], atol, rtol)
 }

@@ -25,8 +25,11 @@ func OpenImported(path string) (*Imported, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Imported{model: m}, nil
+	return NewImported(m), nil
 }
+
+// NewImported wraps a model convert has imported.
+func NewImported(m *convert.Model) *Imported { return &Imported{model: m} }
 
 // Name is "go".
 func (b *Imported) Name() string { return "go" }
