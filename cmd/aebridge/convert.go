@@ -158,7 +158,7 @@ func convertRun(opts *convertOptions) error {
 	if !opts.Split {
 		return nil
 	}
-	if imported.Config.Part != "" || imported.Config.Variational != nil {
+	if imported.Config.Part != "" {
 		return fmt.Errorf("--split needs a full autoencoder graph; %s is a %s", opts.Source, partName(imported.Config))
 	}
 	w := export.Writer{Opset: opts.Opset}
@@ -183,7 +183,7 @@ func convertRun(opts *convertOptions) error {
 func partName(c trainer.Config) string {
 	switch {
 	case c.Variational != nil:
-		return "variational encoder"
+		return "variational " + map[string]string{"": "autoencoder", "encoder": "encoder", "decoder": "decoder"}[c.Part]
 	case c.Part != "":
 		return c.Part
 	}

@@ -291,8 +291,10 @@ func VerifySplit(model, encoder, decoder string, inputs []runtime.Tensor, atol, 
 	if err != nil {
 		return Stats{}, err
 	}
-	decIn := code
-	if n := len(dec.Info().Inputs); n > len(code) {
+	// A variational encoder's μ is the code; log σ² is not fed on.
+	n := len(dec.Info().Inputs)
+	decIn := code[:min(n, len(code))]
+	if n > len(code) {
 		decIn = append(append([]runtime.Tensor(nil), code...), inputs[1:1+n-len(code)]...)
 	}
 	got, err := dec.Run(decIn...)

@@ -116,6 +116,23 @@ class CVAEDecoder(nn.Module):
         return self.net(torch.cat([z, c], dim=1))
 
 
+class VAEMean(nn.Module):
+    """A VAE whose exported graph reconstructs through μ (no sampling):
+    64-32-(μ 4, log σ² 4)-32-64."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(64, 32)
+        self.fc21 = nn.Linear(32, 4)
+        self.fc22 = nn.Linear(32, 4)
+        self.fc3 = nn.Linear(4, 32)
+        self.fc4 = nn.Linear(32, 64)
+
+    def forward(self, x):
+        mu = self.fc21(torch.relu(self.fc1(x)))
+        return torch.sigmoid(self.fc4(torch.relu(self.fc3(mu))))
+
+
 def one_hot(labels, n=10):
     out = np.zeros((len(labels), n), dtype=np.float32)
     out[np.arange(len(labels)), labels] = 1
@@ -137,6 +154,7 @@ def models():
     labels = torch.randint(0, 10, (BATCH,), generator=g).numpy()
     yield ("cvae_decoder", CVAEDecoder(), ["z", "c"], ["y"],
            [torch.randn(BATCH, 4, generator=g), torch.from_numpy(one_hot(labels))])
+    yield "vae_mean", VAEMean(), ["x"], ["y"], [uniform(BATCH, 64)]
 
 
 def main():

@@ -1,0 +1,115 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/aebridge/aebridge/trainer"
+)
+
+func TestNewCmdConvert(t *testing.T) {
+	tests := []struct {
+		args    []string
+		wantErr string
+	}{
+		{[]string{"m.onnx", "--out", "d"}, ""},
+		{[]string{"m.onnx", "--out", "d", "--split", "--code", "h"}, ""},
+		{[]string{"--from-safetensors", "w.safetensors", "--config", "c.json", "--out", "d"}, ""},
+		{[]string{"d", "--to-safetensors", "w.safetensors"}, ""},
+		{[]string{"m.onnx"}, "give MODEL.onnx and --out DIR"},
+		{[]string{"m.onnx", "--out", "d", "--code", "h"}, "--code goes with --split"},
+		{[]string{"--from-safetensors", "w.safetensors", "--out", "d"}, "--from-safetensors takes --config and --out"},
+		{[]string{"--to-safetensors", "w.safetensors"}, "--to-safetensors takes a model directory or ONNX file"},
+	}
+	for _, tt := range tests {
+		f, _, _ := testFactory()
+		cmd := newCmdConvert(f, func(*convertOptions) error { return nil })
+		cmd.SetArgs(tt.args)
+		cmd.SilenceUsage, cmd.SilenceErrors = true, true
+		err := cmd.Execute()
+		if (tt.wantErr == "") != (err == nil) || err != nil && !strings.Contains(err.Error(), tt.wantErr) {
+			t.Errorf("%v: got %v, want %q", tt.args, err, tt.wantErr)
+		}
+	}
+}
+
+// TestConvertSplitsMLPConvAndVAEMeanGraphs imports PyTorch exports and
+// checks, through ONNX Runtime, that decoder(encoder(x)) = model(x).
+func TestConvertSplitsMLPConvAndVAEMeanGraphs(t *testing.T) {
+	tests := []struct {
+		file, code string
+	}{
+		{"mlp_ae.opset9.onnx", "[8]"},
+		{"conv_transposed_ae.opset13.onnx", "[8 4 4]"},
+		{"conv_dense_ae.opset17.onnx", "[16]"},
+		{"vae_mean.opset13.onnx", "[4]"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "split")
+			f, out, _ := testFactory()
+			err := convertRun(&convertOptions{IO: f.IO, Source: filepath.Join(fixtures, tt.file), Out: dir, Split: true, Opset: 13})
+			if err != nil {
+				t.Fatalf("%v\n%s", err, out)
+			}
+			re := regexp.MustCompile(`cut at code \Q` + tt.code + `\E; decoder\(encoder\(x\)\) against the model: max \|Δ\| (0|\d\.\d+e-0[6-9])\n$`)
+			if !re.MatchString(out.String()) {
+				t.Errorf("output:\n%s", out)
+			}
+			for _, name := range []string{"config.json", "model.safetensors", "encoder.onnx", "decoder.onnx"} {
+				if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+}
+
+// TestFineTuneImportedPyTorchModel imports PyTorch's MLP autoencoder, trains
+// it on new data (8×8 crops of Fashion-MNIST images) and checks that the
+// loss falls and that the re-exported model runs in ONNX Runtime as it does
+// in Go.
+func TestFineTuneImportedPyTorchModel(t *testing.T) {
+	imported := filepath.Join(t.TempDir(), "imported")
+	f, _, _ := testFactory()
+	if err := convertRun(&convertOptions{IO: f.IO, Source: filepath.Join(fixtures, "mlp_ae.opset13.onnx"), Out: imported}); err != nil {
+		t.Fatal(err)
+	}
+	tr, err := loadData(trainer.TrainConfig{Data: "fashion-mnist", Limit: 600}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	crops := make([]float32, 0, 600*64)
+	for i := 0; i < 600; i++ {
+		img := tr.train.Data[i*784 : (i+1)*784]
+		for r := 10; r < 18; r++ {
+			crops = append(crops, img[r*28+10:r*28+18]...)
+		}
+	}
+	data := filepath.Join(t.TempDir(), "crops.npy")
+	writeNPYArray(t, data, []int{600, 64}, crops)
+
+	tuned := filepath.Join(t.TempDir(), "tuned")
+	f, out, _ := testFactory()
+	opts := &trainOptions{IO: f.IO, Out: tuned, Opset: 17, Init: imported,
+		Training: trainer.TrainConfig{Optimizer: trainer.OptimizerConfig{Name: "adam", LR: 3e-3}, Epochs: 5, Batch: 32, Seed: 1, ValSplit: 0.2, Data: data}}
+	if err := trainRun(opts); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	before, _, _ := trainer.Load(imported)
+	after, _, _ := trainer.Load(tuned)
+	x := &trainer.Tensor{Shape: []int{600, 64}, Data: crops}
+	lb, _ := trainer.Evaluate(before, x, 600)
+	la, _ := trainer.Evaluate(after, x, 600)
+	t.Logf("loss on the new data: %.5f before, %.5f after fine-tuning", lb, la)
+	if la > 0.8*lb {
+		t.Errorf("fine-tuning did not lower the loss clearly: %.5f → %.5f", lb, la)
+	}
+	f, out, _ = testFactory()
+	if err := checkRun(&checkOptions{IO: f.IO, Model: tuned, Inputs: []string{data}, Backends: []string{"ort", "go"}, Atol: 1e-5, Rtol: 1e-5}); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+}
