@@ -202,6 +202,14 @@ func (im *importer) walk() error {
 		}
 	}
 	im.current = im.input
+	// Constant nodes first: patterns look ahead at constants that the
+	// exporter may place after their first use.
+	for i, n := range im.g.Node {
+		if n.GetOpType() == "Constant" && len(n.Input) == 0 {
+			im.fold(n)
+			im.done[i] = true
+		}
+	}
 	for i, n := range im.g.Node {
 		if im.done[i] {
 			continue
@@ -562,6 +570,26 @@ func (im *importer) gelu(i int, n *onnxpb.NodeProto) bool {
 			im.done[j] = true
 		}
 		im.emit(layer{spec: trainer.LayerSpec{Type: "gelu", Approximate: "none"}}, mul2.Output[0])
+		return true
+	}
+	// The tanh form, 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), starting
+	// at x·x.
+	if n.GetOpType() == "Mul" && len(n.Input) == 2 && n.Input[0] == x && n.Input[1] == x {
+		idx, ok := chain(i, "Mul", "Mul", "Add", "Mul", "Tanh", "Add", "Mul", "Mul")
+		if !ok {
+			return false
+		}
+		node := func(k int) *onnxpb.NodeProto { return im.g.Node[idx[k]] }
+		outOf := func(k int) string { return node(k).Output[0] }
+		if other(node(1), outOf(0)) != x || !near(im.consts[other(node(2), outOf(1))], 0.044715) ||
+			other(node(3), outOf(2)) != x || !near(im.consts[other(node(4), outOf(3))], math.Sqrt(2/math.Pi)) ||
+			!near(im.consts[other(node(6), outOf(5))], 1) || other(node(7), outOf(6)) != x || !near(im.consts[other(node(8), outOf(7))], 0.5) {
+			return false
+		}
+		for _, j := range idx {
+			im.done[j] = true
+		}
+		im.emit(layer{spec: trainer.LayerSpec{Type: "gelu", Approximate: "tanh"}}, outOf(8))
 		return true
 	}
 	return false

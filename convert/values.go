@@ -123,6 +123,9 @@ func transpose2(k *konst) *konst {
 
 // near reports whether a constant is the scalar want, to float32 precision.
 func near(k *konst, want float64) bool {
+	if k == nil {
+		return false
+	}
 	v, ok := k.scalar()
 	return ok && math.Abs(v-want) <= 1e-6*math.Max(1, math.Abs(want))
 }

@@ -133,6 +133,20 @@ class VAEMean(nn.Module):
         return torch.sigmoid(self.fc4(torch.relu(self.fc3(mu))))
 
 
+class ActivationsAE(nn.Module):
+    """Every activation the trainer has, in the forms PyTorch exports them."""
+
+    def __init__(self):
+        super().__init__()
+        self.encoder = nn.Sequential(nn.Linear(16, 12), nn.GELU(), nn.Linear(12, 10), nn.GELU(approximate="tanh"),
+                                     nn.Linear(10, 8), nn.SiLU(), nn.Linear(8, 4), nn.ELU(0.5))
+        self.decoder = nn.Sequential(nn.Linear(4, 8), nn.LeakyReLU(0.2), nn.Linear(8, 10), nn.Softplus(),
+                                     nn.Linear(10, 12), nn.Tanh(), nn.Linear(12, 16), nn.Sigmoid())
+
+    def forward(self, x):
+        return self.decoder(self.encoder(x))
+
+
 def one_hot(labels, n=10):
     out = np.zeros((len(labels), n), dtype=np.float32)
     out[np.arange(len(labels)), labels] = 1
@@ -155,6 +169,7 @@ def models():
     yield ("cvae_decoder", CVAEDecoder(), ["z", "c"], ["y"],
            [torch.randn(BATCH, 4, generator=g), torch.from_numpy(one_hot(labels))])
     yield "vae_mean", VAEMean(), ["x"], ["y"], [uniform(BATCH, 64)]
+    yield "activations_ae", ActivationsAE(), ["x"], ["y"], [uniform(BATCH, 16) * 4 - 2]
 
 
 def main():
