@@ -77,15 +77,27 @@ type importer struct {
 	done     []bool           // nodes consumed by a pattern
 	layers   []layer
 	current  string
-	input    string // the graph input the chain starts from
-	cond     string // the conditioning input, if any
-	heads    []int  // variational heads (layer indices)
+	input    string          // the graph input the chain starts from
+	cond     string          // the conditioning input, if any
+	heads    []int           // variational heads (layer indices)
+	pad      []int           // zero padding of a Pad node, waiting for the next layer
+	padded   string          // the Pad node's output
+	broken   map[string]bool // tensors computed from an unsupported node
 	bad      []Node
 }
 
+// layerOps are the operators the importer turns into layers (or folds into
+// them); after an unsupported node they are not listed again.
+var layerOps = map[string]bool{"Identity": true, "Dropout": true, "Relu": true, "Tanh": true, "Softplus": true, "LeakyRelu": true,
+	"Elu": true, "Gelu": true, "Sigmoid": true, "Gemm": true, "MatMul": true, "Add": true, "Mul": true, "Div": true, "Sub": true,
+	"Erf": true, "Conv": true, "ConvTranspose": true, "BatchNormalization": true, "MaxPool": true, "AveragePool": true,
+	"MaxUnpool": true, "Resize": true, "Upsample": true, "Flatten": true, "Reshape": true, "Concat": true, "Pad": true,
+	"Shape": true, "Gather": true, "Slice": true, "Unsqueeze": true, "Squeeze": true, "Cast": true, "Constant": true, "Transpose": true}
+
 func newImporter(mp *onnxpb.ModelProto, file string) *importer {
 	im := &importer{file: file, mp: mp, g: mp.Graph, consts: map[string]*konst{}, shapes: map[string][]dim{},
-		dyn: map[string][]int{}, producer: map[string]int{}, users: map[string][]int{}, done: make([]bool, len(mp.Graph.Node))}
+		dyn: map[string][]int{}, producer: map[string]int{}, users: map[string][]int{}, done: make([]bool, len(mp.Graph.Node)),
+		broken: map[string]bool{}}
 	for i, n := range im.g.Node {
 		for _, in := range n.Input {
 			im.users[in] = append(im.users[in], i)
@@ -102,6 +114,9 @@ func (im *importer) unsupported(n *onnxpb.NodeProto, format string, args ...any)
 	nd := nodeOf(n)
 	nd.Reason = fmt.Sprintf(format, args...)
 	im.bad = append(im.bad, nd)
+	for _, o := range n.Output {
+		im.broken[o] = true
+	}
 }
 
 func attr(n *onnxpb.NodeProto, name string) *onnxpb.AttributeProto {
@@ -236,6 +251,20 @@ func (im *importer) node(i int, n *onnxpb.NodeProto) error {
 		im.unsupported(n, "custom domain %q", d)
 		return nil
 	}
+	for _, in := range n.Input {
+		if im.broken[in] {
+			// Downstream of an unsupported node: list it only if it would
+			// not be supported anyway.
+			if layerOps[op] {
+				for _, o := range n.Output {
+					im.broken[o] = true
+				}
+			} else {
+				im.unsupported(n, "no trainer layer for this operator")
+			}
+			return nil
+		}
+	}
 	var dynIn []string
 	for _, in := range n.Input {
 		if in != "" && im.isDyn(in) {
@@ -253,6 +282,9 @@ func (im *importer) node(i int, n *onnxpb.NodeProto) error {
 		}
 		im.shapes[n.Output[0]] = s
 		return nil
+	}
+	if im.pad != nil && dynIn[0] == im.padded {
+		dynIn[0] = im.current
 	}
 	// A layer: it must continue the chain, or be the second variational head.
 	if dynIn[0] != im.current && !(op == "Concat" && len(dynIn) == 2) {
@@ -404,6 +436,8 @@ func (im *importer) layerOp(i int, n *onnxpb.NodeProto, dynIn []string) error {
 		im.emit(layer{spec: trainer.LayerSpec{Type: kind, Alpha: alpha}}, out)
 	}
 	switch op {
+	case "Pad":
+		return im.padOp(n)
 	case "Identity", "Dropout":
 		if len(n.Output) > 1 && n.Output[1] != "" && len(im.users[n.Output[1]]) > 0 {
 			im.unsupported(n, "the dropout mask is used")
@@ -540,6 +574,78 @@ func (im *importer) layerOp(i int, n *onnxpb.NodeProto, dynIn []string) error {
 	return nil
 }
 
+// padOp takes a constant zero Pad of the spatial axes: a no-op if it pads
+// nothing, else padding for the convolution or average pooling after it.
+func (im *importer) padOp(n *onnxpb.NodeProto) error {
+	if mode := attrString(n, "mode", "constant"); mode != "constant" {
+		im.unsupported(n, "mode %s", mode)
+		return nil
+	}
+	var pads []int64
+	if a := attr(n, "pads"); a != nil { // opset < 11
+		pads = a.Ints
+	} else if k := im.constIn(n, 1); k != nil {
+		pads = k.ints()
+	}
+	if v := im.constIn(n, 2); v != nil && !near(v, 0) || attrFloat(n, "value", 0) != 0 {
+		im.unsupported(n, "a padding value other than 0")
+		return nil
+	}
+	rank := len(im.dyn[im.current]) + 1
+	if len(pads) != 2*rank || pads[0] != 0 || pads[1] != 0 || pads[rank] != 0 || pads[rank+1] != 0 {
+		im.unsupported(n, "pads %v: only the spatial axes may be padded", pads)
+		return nil
+	}
+	var spatial []int
+	for a := 2; a < rank; a++ {
+		spatial = append(spatial, int(pads[a]))
+	}
+	for a := 2; a < rank; a++ {
+		spatial = append(spatial, int(pads[rank+a]))
+	}
+	if slices.Max(spatial) == 0 {
+		im.pass(n.Output[0])
+		return nil
+	}
+	if slices.Min(spatial) < 0 {
+		im.unsupported(n, "negative pads %v", pads)
+		return nil
+	}
+	j, next := im.next(im.nodeIndex(n))
+	if next == nil || (next.GetOpType() != "Conv" && next.GetOpType() != "AveragePool") {
+		im.unsupported(n, "padding that no convolution or average pooling takes")
+		return nil
+	}
+	_ = j
+	im.pad = spatial
+	im.dyn[n.Output[0]] = im.dyn[im.current]
+	im.producer[n.Output[0]] = im.producer[im.current]
+	im.padded = n.Output[0]
+	return nil
+}
+
+func (im *importer) nodeIndex(n *onnxpb.NodeProto) int {
+	for i, m := range im.g.Node {
+		if m == n {
+			return i
+		}
+	}
+	return -1
+}
+
+// takePad adds a pending zero padding to pads (begins, then ends).
+func (im *importer) takePad(pads []int) []int {
+	if im.pad == nil {
+		return pads
+	}
+	out := append([]int(nil), pads...)
+	for i := range out {
+		out[i] += im.pad[i]
+	}
+	im.pad = nil
+	return out
+}
+
 // gelu recognises the erf form of GELU that PyTorch (and aebridge) export,
 // x·0.5·(1 + erf(x/√2)), starting at its Div, and aebridge's tanh form.
 func (im *importer) gelu(i int, n *onnxpb.NodeProto) bool {
@@ -609,7 +715,7 @@ func (im *importer) conv(n *onnxpb.NodeProto, op string) error {
 	kernel := attrInts(n, "kernel_shape", w.dims[2:])
 	stride := attrInts(n, "strides", ones(dims))
 	dilation := attrInts(n, "dilations", ones(dims))
-	pads := attrInts(n, "pads", make([]int, 2*dims))
+	pads := im.takePad(attrInts(n, "pads", make([]int, 2*dims)))
 	group := int(attrInt(n, "group", 1))
 	switch ap := attrString(n, "auto_pad", "NOTSET"); ap {
 	case "NOTSET", "VALID":
@@ -654,7 +760,8 @@ func (im *importer) pool(n *onnxpb.NodeProto, op string) error {
 	}
 	kernel := attrInts(n, "kernel_shape", nil)
 	stride := attrInts(n, "strides", ones(dims))
-	pads := attrInts(n, "pads", make([]int, 2*dims))
+	padded := im.pad != nil
+	pads := im.takePad(attrInts(n, "pads", make([]int, 2*dims)))
 	if len(kernel) != dims || slices.Max(attrInts(n, "dilations", ones(dims))) != 1 || attrInt(n, "storage_order", 0) != 0 {
 		im.unsupported(n, "kernel, dilation or storage order the trainer does not have")
 		return nil
@@ -677,7 +784,8 @@ func (im *importer) pool(n *onnxpb.NodeProto, op string) error {
 		spec.Type = fmt.Sprintf("maxpool%dd", dims)
 	} else {
 		spec.Type = fmt.Sprintf("avgpool%dd", dims)
-		spec.CountIncludePad = attrInt(n, "count_include_pad", 0) == 1
+		// Zeros padded by a Pad node are counted like inputs.
+		spec.CountIncludePad = attrInt(n, "count_include_pad", 0) == 1 || padded
 	}
 	im.emit(layer{spec: spec}, n.Output[0])
 	if len(n.Output) > 1 && n.Output[1] != "" {

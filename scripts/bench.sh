@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Trains the benchmark autoencoders — the MLP (784-512-256-32 mirrored,
-# ReLU, sigmoid output, MSE) and the Keras example's convolutional one
-# (Conv 16-8-8, kernel 3, max pooling, nearest upsampling, BCE); Adam 1e-3,
+# ReLU, sigmoid output, MSE), the PyTorch examples' VAE (784-400-20, BCE +
+# KL) and the Keras example's convolutional one (Conv 16-8-8, kernel 3, max
+# pooling, nearest upsampling, BCE); Adam 1e-3,
 # batch 128, one epoch of the 60,000 Fashion-MNIST training images — in
 # aebridge (OpenBLAS and pure-Go builds) and in PyTorch (testdata/pytorch/
 # bench.py), on this machine, interleaved, REPS times each, with the same
 # thread count; prints the median epoch times and the ratios
 # aebridge ÷ PyTorch. Run through `make bench` (which runs setup first);
-# WORKLOADS="mlp conv" picks the workloads, BUILDS="openblas purego" the
+# WORKLOADS="mlp vae conv" picks the workloads, BUILDS="openblas purego" the
 # builds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,12 +20,22 @@ trap 'rm -rf "$work"' EXIT
 go build -tags openblas -o "$work/aebridge-openblas" ./cmd/aebridge
 go build -o "$work/aebridge-purego" ./cmd/aebridge
 
-workloads=${WORKLOADS:-mlp conv}
+workloads=${WORKLOADS:-mlp vae conv}
 builds=${BUILDS:-openblas purego}
 declare -A flags=(
   [mlp]="--hidden 512,256 --latent 32"
   [conv]="--variant conv --channels 16,8,8 --kernel 3 --pool max --decoder upsample --loss bce"
+  [vae]="--variant vae --hidden 400 --latent 20 --loss bce"
 )
+pytorch_seconds() { # workload → seconds of PyTorch's one epoch
+  if [ "$1" = vae ]; then
+    /usr/bin/python3 testdata/pytorch/vae_example.py "$data" --epochs 1 --threads "$threads" \
+      | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["seconds"])'
+  else
+    /usr/bin/python3 testdata/pytorch/bench.py "$data" --model "$1" --threads "$threads" \
+      | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["seconds"][0])'
+  fi
+}
 epoch_seconds() { # binary workload → seconds of its one epoch
   # shellcheck disable=SC2086
   "$1" train --data fashion-mnist ${flags[$2]} --epochs 1 --batch 128 \
@@ -34,8 +45,7 @@ epoch_seconds() { # binary workload → seconds of its one epoch
 for w in $workloads; do
   declare -a times_pytorch=() times_openblas=() times_purego=()
   for r in $(seq "$reps"); do
-    times_pytorch+=("$(/usr/bin/python3 testdata/pytorch/bench.py "$data" --model "$w" --threads "$threads" \
-      | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["seconds"][0])')")
+    times_pytorch+=("$(pytorch_seconds "$w")")
     line="rep $r $w: pytorch ${times_pytorch[-1]} s"
     for b in $builds; do
       t=$(epoch_seconds "$work/aebridge-$b" "$w")

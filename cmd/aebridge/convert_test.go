@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -111,5 +112,42 @@ func TestFineTuneImportedPyTorchModel(t *testing.T) {
 	f, out, _ = testFactory()
 	if err := checkRun(&checkOptions{IO: f.IO, Model: tuned, Inputs: []string{data}, Backends: []string{"ort", "go"}, Atol: 1e-5, Rtol: 1e-5}); err != nil {
 		t.Fatalf("%v\n%s", err, out)
+	}
+}
+
+// TestConvertFromPyTorchSafetensors loads the state_dict PyTorch's VAE-mean
+// fixture was saved with (names fc1, fc21, fc22, fc3, fc4) into the
+// trainer's VAE of that shape and checks the Go forward pass (through μ)
+// against PyTorch's output.
+func TestConvertFromPyTorchSafetensors(t *testing.T) {
+	c, err := trainer.MLP{Variant: "vae", Input: 64, Hidden: []int{32}, Latent: 4, Loss: trainer.BCE}.Config()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(trainer.File{Version: trainer.Version, Model: c})
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "vae.json")
+	if err := os.WriteFile(cfg, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "model")
+	f, stdout, _ := testFactory()
+	if err := convertRun(&convertOptions{IO: f.IO, FromSafetensors: filepath.Join(fixtures, "vae_mean.safetensors"), Config: cfg, Out: out}); err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range []string{"fc1.weight -> encoder.0.weight\n", "fc21.bias -> mu.bias\n", "fc22.weight -> logvar.weight\n", "fc4.bias -> decoder.2.bias\n"} {
+		if !strings.Contains(stdout.String(), line) {
+			t.Errorf("output lacks %q:\n%s", line, stdout)
+		}
+	}
+	m, _, err := trainer.Load(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := readNPY(t, filepath.Join(fixtures, "vae_mean.in0.npy"))
+	y := m.Forward(&trainer.Tensor{Shape: x.Shape, Data: x.Data})
+	ref := readNPY(t, filepath.Join(fixtures, "vae_mean.out0.npy"))
+	if d := maxAbsDiff(y.Data, ref.Data); d > 1e-5 {
+		t.Errorf("max |Δ| against PyTorch = %g", d)
 	}
 }

@@ -24,7 +24,7 @@ import onnx
 import torch
 import torch.nn as nn
 
-OPSETS = (9, 13, 17)
+OPSETS = (9, 11, 13, 17)
 BATCH = 5  # inputs saved for the tests; exports trace with batch 2
 
 
@@ -147,6 +147,49 @@ class ActivationsAE(nn.Module):
         return self.decoder(self.encoder(x))
 
 
+class ConvKerasAE(nn.Module):
+    """The Keras example's shape on 1×12×12: ceil-mode max pooling, nearest
+    upsampling, a valid convolution in the decoder."""
+
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2, ceil_mode=True),
+            nn.Conv2d(4, 2, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2, ceil_mode=True),
+            nn.Conv2d(2, 2, 3, padding=1), nn.ReLU(), nn.Upsample(scale_factor=2),
+            nn.Conv2d(2, 4, 3), nn.ReLU(), nn.Upsample(scale_factor=2),
+            nn.Conv2d(4, 1, 3, padding=1), nn.Sigmoid())
+
+    def forward(self, x):
+        return self.net(x)
+
+
+class MLPBatchNormAE(nn.Module):
+    """Dense layers with BatchNorm1d (not folded by the exporter)."""
+
+    def __init__(self):
+        super().__init__()
+        self.encoder = nn.Sequential(nn.Linear(20, 12), nn.BatchNorm1d(12), nn.ReLU(), nn.Linear(12, 4))
+        self.decoder = nn.Sequential(nn.Linear(4, 12), nn.BatchNorm1d(12), nn.ReLU(), nn.Linear(12, 20), nn.Sigmoid())
+
+    def forward(self, x):
+        return self.decoder(self.encoder(x))
+
+
+class Conv1dAE(nn.Module):
+    """Sequences: Conv1d, AvgPool1d, Upsample, ConvTranspose1d."""
+
+    def __init__(self):
+        super().__init__()
+        self.encoder = nn.Sequential(nn.Conv1d(2, 4, 5, padding=2), nn.ReLU(), nn.AvgPool1d(2),
+                                     nn.Conv1d(4, 4, 3, stride=2, padding=1), nn.ReLU())
+        self.decoder = nn.Sequential(nn.ConvTranspose1d(4, 4, 3, stride=2, padding=1, output_padding=1), nn.ReLU(),
+                                     nn.Upsample(scale_factor=2), nn.Conv1d(4, 2, 5, padding=2))
+
+    def forward(self, x):
+        return self.decoder(self.encoder(x))
+
+
 def one_hot(labels, n=10):
     out = np.zeros((len(labels), n), dtype=np.float32)
     out[np.arange(len(labels)), labels] = 1
@@ -170,6 +213,28 @@ def models():
            [torch.randn(BATCH, 4, generator=g), torch.from_numpy(one_hot(labels))])
     yield "vae_mean", VAEMean(), ["x"], ["y"], [uniform(BATCH, 64)]
     yield "activations_ae", ActivationsAE(), ["x"], ["y"], [uniform(BATCH, 16) * 4 - 2]
+    yield "conv_keras_ae", ConvKerasAE(), ["x"], ["y"], [uniform(BATCH, 1, 12, 12)]
+    yield "mlp_batchnorm_ae", MLPBatchNormAE(), ["x"], ["y"], [uniform(BATCH, 20)]
+    yield "conv1d_ae", Conv1dAE(), ["x"], ["y"], [uniform(BATCH, 2, 24)]
+
+
+def save_safetensors(state_dict, path):
+    """Writes a state dict as safetensors (8-byte header length, JSON
+    header, raw little-endian data), in the state dict's order, the way the
+    safetensors package's save_file lays it out."""
+    header, blobs, offset = {}, [], 0
+    for k, v in state_dict.items():
+        b = v.detach().contiguous().numpy().astype("<f4").tobytes()
+        header[k] = {"dtype": "F32", "shape": list(v.shape), "data_offsets": [offset, offset + len(b)]}
+        blobs.append(b)
+        offset += len(b)
+    h = json.dumps(header, separators=(",", ":")).encode()
+    h += b" " * ((8 - len(h) % 8) % 8)
+    with open(path, "wb") as f:
+        f.write(len(h).to_bytes(8, "little"))
+        f.write(h)
+        for b in blobs:
+            f.write(b)
 
 
 def main():
@@ -187,6 +252,10 @@ def main():
             gen = torch.Generator().manual_seed(sum(map(ord, name)))
             for p in module.parameters():
                 p.copy_((torch.rand(p.shape, generator=gen) - 0.5) * 2 / max(1, p.shape[-1]) ** 0.5)
+            for mod in module.modules():
+                if isinstance(mod, nn.BatchNorm1d):
+                    mod.running_mean.copy_(torch.rand(mod.num_features, generator=gen) - 0.5)
+                    mod.running_var.copy_(torch.rand(mod.num_features, generator=gen) + 0.5)
             outputs = module(*inputs)
         if isinstance(outputs, torch.Tensor):
             outputs = (outputs,)
@@ -209,6 +278,8 @@ def main():
                               do_constant_folding=True)
             onnx.checker.check_model(onnx.load(path), full_check=True)
             entry["files"][str(opset)] = f
+        if name == "vae_mean":
+            save_safetensors(module.state_dict(), os.path.join(a.out, "vae_mean.safetensors"))
         manifest["models"].append(entry)
         print(f"{name}: opsets {', '.join(map(str, OPSETS))}")
     with open(os.path.join(a.out, "manifest.json"), "w") as fh:
