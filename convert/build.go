@@ -2,6 +2,7 @@ package convert
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/aebridge/aebridge/internal/safetensors"
@@ -61,7 +62,7 @@ func (im *importer) build(opts Options) (*Model, error) {
 			return nil, bad("the variational heads must read flat features")
 		}
 		c.Variational = &trainer.Variational{In: features, Latent: heads[0].spec.Out}
-	case equalShape(out, in):
+	case slices.Equal(out, in):
 		split = im.bottleneck(layers, opts.Code)
 		if split < 0 {
 			return nil, bad(fmt.Sprintf("no layer output is named %q", opts.Code))
@@ -126,18 +127,6 @@ func (im *importer) build(opts Options) (*Model, error) {
 		res.Inputs = append(res.Inputs, im.cond)
 	}
 	return res, nil
-}
-
-func equalShape(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // bottleneck returns how many layers form the encoder: up to the layer

@@ -3,6 +3,7 @@ package runtime
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 
 	ort "github.com/yalue/onnxruntime_go"
@@ -320,7 +321,7 @@ func (m *Model) join(parts [][]Tensor) ([]Tensor, error) {
 		total := 0
 		for _, p := range parts {
 			t := p[j]
-			if len(t.Shape) != len(first.Shape) || !equal(t.Shape[1:], first.Shape[1:]) {
+			if len(t.Shape) != len(first.Shape) || !slices.Equal(t.Shape[1:], first.Shape[1:]) {
 				return nil, fmt.Errorf("runtime: output %q has shape %s in one batch and %s in another; it cannot be joined", m.info.Outputs[j].Name, shapeString(first.Shape), shapeString(t.Shape))
 			}
 			n += t.Shape[0]
@@ -333,18 +334,6 @@ func (m *Model) join(parts [][]Tensor) ([]Tensor, error) {
 		out[j] = Tensor{Shape: append([]int64{n}, first.Shape[1:]...), Data: data}
 	}
 	return out, nil
-}
-
-func equal(a, b []int64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // run makes one ONNX Runtime call. Each call has its own tensors, so calls

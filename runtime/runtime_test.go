@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -76,7 +77,7 @@ func open(t *testing.T, path string, opts ...Option) *Model {
 // (Polygraphy's rule), with the largest absolute difference.
 func allClose(t *testing.T, what string, got, want Tensor, atol, rtol float64) {
 	t.Helper()
-	if !equal(got.Shape, want.Shape) {
+	if !slices.Equal(got.Shape, want.Shape) {
 		t.Fatalf("%s: shape: got %v, want %v", what, got.Shape, want.Shape)
 	}
 	worst, maxDiff := -1, 0.0
@@ -483,7 +484,7 @@ func TestSampleAndInterpolateWithPyTorchExports(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !equal(z.Shape, []int64{6, 4}) || !equal(x.Shape, []int64{6, 64}) {
+	if !slices.Equal(z.Shape, []int64{6, 4}) || !slices.Equal(x.Shape, []int64{6, 64}) {
 		t.Fatalf("shapes: z %v, x %v", z.Shape, x.Shape)
 	}
 	// The same codes run by hand give the same samples.
@@ -516,7 +517,7 @@ func TestSampleAndInterpolateWithPyTorchExports(t *testing.T) {
 			t.Errorf("middle code %d: got %v, want %v", j, zs.Data[8+j], m)
 		}
 	}
-	if !equal(xs.Shape, []int64{5, 64}) {
+	if !slices.Equal(xs.Shape, []int64{5, 64}) {
 		t.Errorf("decoded shape %v", xs.Shape)
 	}
 }

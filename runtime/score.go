@@ -3,6 +3,7 @@ package runtime
 import (
 	"fmt"
 	"math"
+	"slices"
 )
 
 // Metric is a per-sample reconstruction error, used as an anomaly score.
@@ -41,7 +42,7 @@ func (m *Model) Reconstruct(x Tensor) (Tensor, error) {
 	if err != nil {
 		return Tensor{}, err
 	}
-	if !equal(out[0].Shape, x.Shape) {
+	if !slices.Equal(out[0].Shape, x.Shape) {
 		return Tensor{}, fmt.Errorf("runtime: %s: output %q has shape %s, input %q has %s; not an autoencoder's reconstruction",
 			m.info.Path, m.info.Outputs[0].Name, shapeString(out[0].Shape), m.info.Inputs[0].Name, shapeString(x.Shape))
 	}
@@ -65,7 +66,7 @@ func (m *Model) Score(x Tensor, metric Metric) ([]float32, error) {
 // which must have the same shape, with at least one dimension (the batch).
 // For BCE, x must lie in [0, 1].
 func Scores(x, xhat Tensor, metric Metric) ([]float32, error) {
-	if len(x.Shape) == 0 || !equal(x.Shape, xhat.Shape) {
+	if len(x.Shape) == 0 || !slices.Equal(x.Shape, xhat.Shape) {
 		return nil, fmt.Errorf("runtime: scores need two tensors of one shape with a batch dimension, given %s and %s", shapeString(x.Shape), shapeString(xhat.Shape))
 	}
 	if len(x.Data) != len(xhat.Data) {

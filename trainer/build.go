@@ -1,6 +1,9 @@
 package trainer
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+)
 
 // builder makes layers from specs, tracking the per-sample shape between
 // them and what later layers refer to (tied weights, pooling indices).
@@ -108,7 +111,7 @@ func (b *builder) layer(name string, s LayerSpec) (Layer, error) {
 		if !ok || pool.Dims != dims {
 			return nil, fmt.Errorf("trainer: layer %s: of %q is not a %d-D max-pooling layer before it", name, s.Of, dims)
 		}
-		if want := pool.OutShape(b.inShapes[s.Of]); !equalInts(want, shape) {
+		if want := pool.OutShape(b.inShapes[s.Of]); !slices.Equal(want, shape) {
 			return nil, fmt.Errorf("trainer: layer %s: input shape %v is not the output shape %v of %s", name, shape, want, s.Of)
 		}
 		return &MaxUnpool{Pool: pool, Of: s.Of, Out: b.inShapes[s.Of]}, nil

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -52,7 +53,7 @@ func (m *Model) LoadStateDict(sd map[string]safetensors.Tensor, file string) err
 		if !ok {
 			return fmt.Errorf("trainer: %s: missing tensor %q (shape %v)", file, p.Name, p.Value.Shape)
 		}
-		if !equalInts(t.Shape, p.Value.Shape) {
+		if !slices.Equal(t.Shape, p.Value.Shape) {
 			return fmt.Errorf("trainer: %s: tensor %q has shape %v, the model needs %v", file, p.Name, t.Shape, p.Value.Shape)
 		}
 	}
@@ -79,18 +80,6 @@ func (m *Model) param(name string) *Param {
 		}
 	}
 	return nil
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // Save writes dir/config.json and dir/model.safetensors, each atomically,

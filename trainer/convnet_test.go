@@ -3,6 +3,7 @@ package trainer
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -95,7 +96,7 @@ func TestConvNetKerasShapes(t *testing.T) {
 		t.Fatal(err)
 	}
 	m, _ := Build(c)
-	if got := m.CodeShape(); !equalInts(got, []int{8, 4, 4}) {
+	if got := m.CodeShape(); !slices.Equal(got, []int{8, 4, 4}) {
 		t.Errorf("code shape %v, want [8 4 4]", got)
 	}
 	// decoder.6 is the third stage's convolution: valid, 16 → 14.

@@ -1,5 +1,7 @@
 package trainer
 
+import "slices"
+
 // MaxUnpool is the partial inverse of a MaxPool layer, as PyTorch's
 // nn.MaxUnpool1d/2d computes it with that layer's indices: each input value
 // goes back to the position its window's maximum came from, every other
@@ -14,7 +16,7 @@ type MaxUnpool struct {
 // the shape of the pooling layer's last output.
 func (u *MaxUnpool) Forward(dst, x *Tensor) {
 	p := u.Pool
-	if x.Len() != len(p.Indices) || x.Shape[0] != p.inShape[0] || !equalInts(p.inShape[1:], u.Out) {
+	if x.Len() != len(p.Indices) || x.Shape[0] != p.inShape[0] || !slices.Equal(p.inShape[1:], u.Out) {
 		panic(ErrShape)
 	}
 	dst.Resize(p.inShape...)

@@ -67,6 +67,22 @@ func (o MLP) Config() (Config, error) {
 	if o.Loss == "" {
 		o.Loss = MSE
 	}
+	if o.Input <= 0 || o.Latent <= 0 {
+		return Config{}, fmt.Errorf("trainer: input (%d) and latent (%d) sizes must be positive", o.Input, o.Latent)
+	}
+	for _, h := range o.Hidden {
+		if h <= 0 {
+			return Config{}, fmt.Errorf("trainer: hidden sizes %v must be positive", o.Hidden)
+		}
+	}
+	if _, err := ParseLoss(string(o.Loss)); err != nil {
+		return Config{}, err
+	}
+	for _, a := range []string{o.Activation, o.CodeActivation, o.OutputActivation} {
+		if _, err := NewActivation(a); err != nil {
+			return Config{}, err
+		}
+	}
 	switch o.Variant {
 	case "ae", "sparse-l1", "denoising", "contractive":
 	case "tied":
@@ -89,22 +105,6 @@ func (o MLP) Config() (Config, error) {
 		}
 	default:
 		return Config{}, fmt.Errorf("trainer: unknown variant %q (want one of %v)", o.Variant, MLPVariants)
-	}
-	if o.Input <= 0 || o.Latent <= 0 {
-		return Config{}, fmt.Errorf("trainer: input (%d) and latent (%d) sizes must be positive", o.Input, o.Latent)
-	}
-	for _, h := range o.Hidden {
-		if h <= 0 {
-			return Config{}, fmt.Errorf("trainer: hidden sizes %v must be positive", o.Hidden)
-		}
-	}
-	if _, err := ParseLoss(string(o.Loss)); err != nil {
-		return Config{}, err
-	}
-	for _, a := range []string{o.Activation, o.CodeActivation, o.OutputActivation} {
-		if _, err := NewActivation(a); err != nil {
-			return Config{}, err
-		}
 	}
 	act := func(kind string) LayerSpec {
 		a, _ := NewActivation(kind)
@@ -137,24 +137,9 @@ func (o MLP) Config() (Config, error) {
 	return c, nil
 }
 
-// variational builds the description of the variational variants.
+// variational builds the description of the variational variants, whose
+// settings Config has checked.
 func (o MLP) variational() (Config, error) {
-	if o.Input <= 0 || o.Latent <= 0 {
-		return Config{}, fmt.Errorf("trainer: input (%d) and latent (%d) sizes must be positive", o.Input, o.Latent)
-	}
-	for _, h := range o.Hidden {
-		if h <= 0 {
-			return Config{}, fmt.Errorf("trainer: hidden sizes %v must be positive", o.Hidden)
-		}
-	}
-	if _, err := ParseLoss(string(o.Loss)); err != nil {
-		return Config{}, err
-	}
-	for _, a := range []string{o.Activation, o.OutputActivation} {
-		if _, err := NewActivation(a); err != nil {
-			return Config{}, err
-		}
-	}
 	act := func(kind string) LayerSpec {
 		a, _ := NewActivation(kind)
 		return a.Spec()

@@ -106,7 +106,7 @@ func Build(c Config) (*Model, error) {
 		return nil, fmt.Errorf("trainer: part %q (want encoder, decoder or none)", c.Part)
 	}
 	m.outShape = append([]int(nil), b.shape...)
-	if c.Part == "" && !equalInts(b.shape, c.Input) && !(len(b.shape) == 1 && b.shape[0] == product(c.Input)) {
+	if c.Part == "" && !slices.Equal(b.shape, c.Input) && !(len(b.shape) == 1 && b.shape[0] == product(c.Input)) {
 		return nil, fmt.Errorf("trainer: the decoder ends with shape %v, the input has %v", b.shape, c.Input)
 	}
 	if len(m.Encoder) == 0 && m.mu != nil {

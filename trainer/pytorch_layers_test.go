@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/aebridge/aebridge/internal/npy"
@@ -86,7 +87,7 @@ func TestLayersMatchPyTorch(t *testing.T) {
 			y := &Tensor{}
 			l.Forward(y, x)
 			want := readFixture(t, c.Output)
-			if !equalInts(y.Shape, want.Shape) {
+			if !slices.Equal(y.Shape, want.Shape) {
 				t.Fatalf("output shape %v, PyTorch's %v", y.Shape, want.Shape)
 			}
 			assertClose(t, "output", y.Data, to64(want.Data), 1e-5, 1e-5)
