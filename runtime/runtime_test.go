@@ -112,7 +112,10 @@ func checkFixtures(t *testing.T, onnxDir, refDir string) {
 			want = append(want, readTensor(t, filepath.Join(refDir, out.File)))
 		}
 		for _, opset := range man.Opsets {
-			file := fm.Files[itoa(opset)]
+			file, ok := fm.Files[itoa(opset)]
+			if !ok {
+				continue // PyTorch could not export this model at this opset
+			}
 			t.Run(file, func(t *testing.T) {
 				m := open(t, filepath.Join(onnxDir, file))
 				if got := m.Info().Opsets[0].Version; got != int64(opset) {

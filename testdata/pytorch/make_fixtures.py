@@ -190,6 +190,38 @@ class Conv1dAE(nn.Module):
         return self.decoder(self.encoder(x))
 
 
+class TiedAE(nn.Module):
+    """Tied weights: the decoder uses the encoder's matrices transposed."""
+
+    def __init__(self):
+        super().__init__()
+        self.enc1 = nn.Linear(24, 12)
+        self.enc2 = nn.Linear(12, 4)
+        self.dec_b1 = nn.Parameter(torch.zeros(12))
+        self.dec_b2 = nn.Parameter(torch.zeros(24))
+
+    def forward(self, x):
+        h = torch.relu(self.enc2(torch.relu(self.enc1(x))))
+        h = torch.relu(nn.functional.linear(h, self.enc2.weight.t(), self.dec_b1))
+        return torch.sigmoid(nn.functional.linear(h, self.enc1.weight.t(), self.dec_b2))
+
+
+class ConvUnflattenAE(nn.Module):
+    """nn.Flatten, and a reshape with a constant shape (-1, 4, 4, 4), between
+    conv and dense parts. (nn.Unflatten itself does not export with
+    PyTorch 1.13's TorchScript exporter at any opset.)"""
+
+    def __init__(self):
+        super().__init__()
+        self.encoder = nn.Sequential(nn.Conv2d(1, 4, 3, stride=2, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(64, 6), nn.ReLU())
+        self.fc = nn.Linear(6, 64)
+        self.deconv = nn.Sequential(nn.ConvTranspose2d(4, 1, 3, stride=2, padding=1, output_padding=1), nn.Sigmoid())
+
+    def forward(self, x):
+        h = torch.relu(self.fc(self.encoder(x)))
+        return self.deconv(h.reshape(-1, 4, 4, 4))
+
+
 def one_hot(labels, n=10):
     out = np.zeros((len(labels), n), dtype=np.float32)
     out[np.arange(len(labels)), labels] = 1
@@ -216,6 +248,8 @@ def models():
     yield "conv_keras_ae", ConvKerasAE(), ["x"], ["y"], [uniform(BATCH, 1, 12, 12)]
     yield "mlp_batchnorm_ae", MLPBatchNormAE(), ["x"], ["y"], [uniform(BATCH, 20)]
     yield "conv1d_ae", Conv1dAE(), ["x"], ["y"], [uniform(BATCH, 2, 24)]
+    yield "tied_ae", TiedAE(), ["x"], ["y"], [uniform(BATCH, 24)]
+    yield "conv_unflatten_ae", ConvUnflattenAE(), ["x"], ["y"], [uniform(BATCH, 1, 8, 8)]
 
 
 def save_safetensors(state_dict, path):
@@ -273,15 +307,22 @@ def main():
         for opset in OPSETS:
             f = f"{name}.opset{opset}.onnx"
             path = os.path.join(a.out, f)
-            torch.onnx.export(module, trace_inputs, path, input_names=in_names,
-                              output_names=out_names, dynamic_axes=axes, opset_version=opset,
-                              do_constant_folding=True)
+            try:
+                torch.onnx.export(module, trace_inputs, path, input_names=in_names,
+                                  output_names=out_names, dynamic_axes=axes, opset_version=opset,
+                                  do_constant_folding=True)
+            except torch.onnx.errors.UnsupportedOperatorError as e:
+                # nn.Unflatten, for one, exports only from opset 13.
+                print(f"{name}: no export at opset {opset}: {str(e).split('.')[0]}")
+                if os.path.exists(path):
+                    os.remove(path)
+                continue
             onnx.checker.check_model(onnx.load(path), full_check=True)
             entry["files"][str(opset)] = f
         if name == "vae_mean":
             save_safetensors(module.state_dict(), os.path.join(a.out, "vae_mean.safetensors"))
         manifest["models"].append(entry)
-        print(f"{name}: opsets {', '.join(map(str, OPSETS))}")
+        print(f"{name}: opsets {', '.join(entry['files'])}")
     with open(os.path.join(a.out, "manifest.json"), "w") as fh:
         json.dump(manifest, fh, indent=1)
         fh.write("\n")
