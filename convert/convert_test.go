@@ -119,4 +119,3 @@ func TestDynamoExportsConvert(t *testing.T) {
 		})
 	}
 }
-
