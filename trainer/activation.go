@@ -57,17 +57,22 @@ func sigmoid(x float64) float64 {
 // Forward computes dst = f(x) elementwise; dst takes x's shape.
 func (a *Activation) Forward(dst, x *Tensor) {
 	dst.Resize(x.Shape...)
-	y := dst.Data
+	parallelFor(x.Len(), grain, func(lo, hi int) { a.forward(dst.Data[lo:hi], x.Data[lo:hi]) })
+	a.x, a.y = x, dst
+}
+
+// forward applies the function to the elements of x, writing y.
+func (a *Activation) forward(y, x []float32) {
 	switch a.Kind {
 	case "identity":
-		copy(y, x.Data)
+		copy(y, x)
 	case "relu":
-		for i, v := range x.Data {
+		for i, v := range x {
 			y[i] = max(v, 0)
 		}
 	case "leaky_relu":
 		s := float32(a.Alpha)
-		for i, v := range x.Data {
+		for i, v := range x {
 			if v > 0 {
 				y[i] = v
 			} else {
@@ -75,7 +80,7 @@ func (a *Activation) Forward(dst, x *Tensor) {
 			}
 		}
 	case "elu":
-		for i, v := range x.Data {
+		for i, v := range x {
 			if v > 0 {
 				y[i] = v
 			} else {
@@ -83,21 +88,21 @@ func (a *Activation) Forward(dst, x *Tensor) {
 			}
 		}
 	case "sigmoid":
-		for i, v := range x.Data {
+		for i, v := range x {
 			y[i] = float32(sigmoid(float64(v)))
 		}
 	case "tanh":
-		for i, v := range x.Data {
+		for i, v := range x {
 			y[i] = float32(math.Tanh(float64(v)))
 		}
 	case "softplus":
 		// log(1 + eˣ) = max(x, 0) + log1p(e^-|x|), without overflow.
-		for i, v := range x.Data {
+		for i, v := range x {
 			f := float64(v)
 			y[i] = float32(math.Max(f, 0) + math.Log1p(math.Exp(-math.Abs(f))))
 		}
 	case "gelu":
-		for i, v := range x.Data {
+		for i, v := range x {
 			f := float64(v)
 			if a.Approximate == "tanh" {
 				y[i] = float32(0.5 * f * (1 + math.Tanh(sqrt2OverPi*(f+geluTanhCoef*f*f*f))))
@@ -106,14 +111,13 @@ func (a *Activation) Forward(dst, x *Tensor) {
 			}
 		}
 	case "silu":
-		for i, v := range x.Data {
+		for i, v := range x {
 			f := float64(v)
 			y[i] = float32(f * sigmoid(f))
 		}
 	default:
 		panic("trainer: unknown activation " + a.Kind)
 	}
-	a.x, a.y = x, dst
 }
 
 // Backward writes dx = f′(x)·dy; activations have no parameters. It panics
@@ -124,7 +128,13 @@ func (a *Activation) Backward(dx, dy *Tensor) {
 		return
 	}
 	dx.Resize(dy.Shape...)
-	x, y, g, out := a.x.Data, a.y.Data, dy.Data, dx.Data
+	parallelFor(dy.Len(), grain, func(lo, hi int) {
+		a.backward(dx.Data[lo:hi], dy.Data[lo:hi], a.x.Data[lo:hi], a.y.Data[lo:hi])
+	})
+}
+
+// backward writes out = f′(x)·g for the elements of x (with y = f(x)).
+func (a *Activation) backward(out, g, x, y []float32) {
 	switch a.Kind {
 	case "identity":
 		copy(out, g)

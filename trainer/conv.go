@@ -11,8 +11,8 @@ import (
 // nn.Conv1d and nn.Conv2d compute it: input (N, In, L) or (N, In, H, W),
 // output (N, Out, L′) or (N, Out, H′, W′), weight (Out, In/Groups, k) or
 // (Out, In/Groups, kh, kw), bias (Out). Padding may differ before and after
-// each axis. It is computed as im2col and one matrix product per sample and
-// group.
+// each axis. It is computed as im2col and one matrix product per group for
+// the whole batch.
 type Conv struct {
 	Dims             int // 1 or 2
 	In, Out, Groups  int
@@ -21,7 +21,8 @@ type Conv struct {
 	W, B             *Param
 	x                *Tensor
 	geo              geometry
-	col              []float32
+	col, tmp         []float32 // the batch's column matrix, and one group's output or gradient
+	colValid         bool      // col holds the last Forward's column matrix
 	inShape, outDims []int
 }
 
@@ -99,11 +100,6 @@ func (c *Conv) setup(x *Tensor) {
 		panic(ErrShape)
 	}
 	c.geo = geometry{C: c.In / c.Groups, IH: h, IW: w, OH: oh, OW: ow, KH: c.K[0], KW: c.K[1], SH: c.S[0], SW: c.S[1], DH: c.D[0], DW: c.D[1], PT: c.PadBeg[0], PL: c.PadBeg[1]}
-	if n := c.geo.rows() * oh * ow; cap(c.col) < n {
-		c.col = make([]float32, n)
-	} else {
-		c.col = c.col[:n]
-	}
 	c.outDims = append([]int{x.Shape[0]}, c.OutShape(x.Shape[1:])...)
 }
 
@@ -111,68 +107,106 @@ func general(rows, cols int, data []float32) blas32.General {
 	return blas32.General{Rows: rows, Cols: cols, Stride: cols, Data: data}
 }
 
-// Forward computes dst = conv(x) + b. It panics with ErrShape if x is not
-// (N, In, …) of the layer's rank or is smaller than the window.
+// Forward computes dst = conv(x) + b. For each group, the column
+// matrices of all samples form one (C·k, N·P) matrix, so that one matrix
+// product serves the batch. It panics with ErrShape if x is not (N, In, …)
+// of the layer's rank or is smaller than the window.
 func (c *Conv) Forward(dst, x *Tensor) {
 	c.setup(x)
 	dst.Resize(c.outDims...)
 	g := &c.geo
 	n := x.Rows()
-	inPlane, outPlane := g.C*g.IH*g.IW, g.OH*g.OW
+	inPlane, p := g.C*g.IH*g.IW, g.OH*g.OW
 	og := c.Out / c.Groups
-	rows := g.rows()
-	for s := 0; s < n; s++ {
-		for gr := 0; gr < c.Groups; gr++ {
-			g.im2col(c.col, x.Data[(s*c.Groups+gr)*inPlane:])
-			y := dst.Data[(s*c.Out+gr*og)*outPlane : (s*c.Out+(gr+1)*og)*outPlane]
-			for o := 0; o < og; o++ {
-				b := c.B.Value.Data[gr*og+o]
-				row := y[o*outPlane : (o+1)*outPlane]
-				for i := range row {
-					row[i] = b
+	rows, np := g.rows(), n*p
+	col := resize(&c.col, rows*np)
+	y := resize(&c.tmp, og*np)
+	for gr := 0; gr < c.Groups; gr++ {
+		parallelFor(n, 1, func(lo, hi int) {
+			for s := lo; s < hi; s++ {
+				g.im2colAt(col, np, s*p, x.Data[(s*c.Groups+gr)*inPlane:])
+			}
+		})
+		w := c.W.Value.Data[gr*og*rows : (gr+1)*og*rows]
+		blas32.Gemm(blas.NoTrans, blas.NoTrans, 1, general(og, rows, w), general(rows, np, col), 0, general(og, np, y))
+		// y is (og, N·P); dst is (N, Out, P): move each sample's block, with the bias.
+		parallelFor(n, 1, func(lo, hi int) {
+			for s := lo; s < hi; s++ {
+				for o := 0; o < og; o++ {
+					b := c.B.Value.Data[gr*og+o]
+					src := y[o*np+s*p : o*np+(s+1)*p]
+					out := dst.Data[(s*c.Out+gr*og+o)*p : (s*c.Out+gr*og+o+1)*p]
+					for i, v := range src {
+						out[i] = v + b
+					}
 				}
 			}
-			w := c.W.Value.Data[gr*og*rows : (gr+1)*og*rows]
-			blas32.Gemm(blas.NoTrans, blas.NoTrans, 1, general(og, rows, w), general(rows, outPlane, c.col), 1, general(og, outPlane, y))
-		}
+		})
 	}
 	c.x = x
+	c.colValid = c.Groups == 1 // the column matrix of x, for Backward
 }
 
-// Backward adds dW += dY·colᵀ and db += Σ dY per sample and group, and
-// writes dx = col2im(Wᵀ·dY) if dx is not nil.
+// resize returns (*buf)[:n], growing *buf when it is too short.
+func resize(buf *[]float32, n int) []float32 {
+	if cap(*buf) < n {
+		*buf = make([]float32, n)
+	}
+	*buf = (*buf)[:n]
+	return *buf
+}
+
+// Backward adds dW += dY·colᵀ and db += Σ dY, and writes dx = col2im(Wᵀ·dY)
+// if dx is not nil, one matrix product per group for the whole batch.
 func (c *Conv) Backward(dx, dy *Tensor) {
 	g := &c.geo
 	n := c.x.Rows()
 	if dy.Len() != n*c.Out*g.OH*g.OW {
 		panic(ErrShape)
 	}
-	inPlane, outPlane := g.C*g.IH*g.IW, g.OH*g.OW
+	inPlane, p := g.C*g.IH*g.IW, g.OH*g.OW
 	og := c.Out / c.Groups
-	rows := g.rows()
+	rows, np := g.rows(), n*p
 	if dx != nil {
 		dx.Resize(c.x.Shape...)
 		dx.Zero()
 	}
-	dcol := make([]float32, len(c.col))
-	for s := 0; s < n; s++ {
-		for gr := 0; gr < c.Groups; gr++ {
-			d := dy.Data[(s*c.Out+gr*og)*outPlane : (s*c.Out+(gr+1)*og)*outPlane]
-			for o := 0; o < og; o++ {
-				var sum float32
-				for _, v := range d[o*outPlane : (o+1)*outPlane] {
-					sum += v
+	col := resize(&c.col, rows*np)
+	d := resize(&c.tmp, og*np)
+	for gr := 0; gr < c.Groups; gr++ {
+		// d is dY of this group as (og, N·P).
+		parallelFor(n, 1, func(lo, hi int) {
+			for s := lo; s < hi; s++ {
+				for o := 0; o < og; o++ {
+					copy(d[o*np+s*p:o*np+(s+1)*p], dy.Data[(s*c.Out+gr*og+o)*p:(s*c.Out+gr*og+o+1)*p])
 				}
-				c.B.Grad.Data[gr*og+o] += sum
 			}
-			g.im2col(c.col, c.x.Data[(s*c.Groups+gr)*inPlane:])
-			dw := c.W.Grad.Data[gr*og*rows : (gr+1)*og*rows]
-			blas32.Gemm(blas.NoTrans, blas.Trans, 1, general(og, outPlane, d), general(rows, outPlane, c.col), 1, general(og, rows, dw))
-			if dx != nil {
-				w := c.W.Value.Data[gr*og*rows : (gr+1)*og*rows]
-				blas32.Gemm(blas.Trans, blas.NoTrans, 1, general(og, rows, w), general(og, outPlane, d), 0, general(rows, outPlane, dcol))
-				g.col2im(dx.Data[(s*c.Groups+gr)*inPlane:(s*c.Groups+gr+1)*inPlane], dcol)
+		})
+		for o := 0; o < og; o++ {
+			var sum float32
+			for _, v := range d[o*np : (o+1)*np] {
+				sum += v
 			}
+			c.B.Grad.Data[gr*og+o] += sum
+		}
+		if c.Groups > 1 || !c.colValid {
+			parallelFor(n, 1, func(lo, hi int) {
+				for s := lo; s < hi; s++ {
+					g.im2colAt(col, np, s*p, c.x.Data[(s*c.Groups+gr)*inPlane:])
+				}
+			})
+		}
+		c.colValid = false // overwritten by dcol below, or by the next group
+		dw := c.W.Grad.Data[gr*og*rows : (gr+1)*og*rows]
+		blas32.Gemm(blas.NoTrans, blas.Trans, 1, general(og, np, d), general(rows, np, col), 1, general(og, rows, dw))
+		if dx != nil {
+			w := c.W.Value.Data[gr*og*rows : (gr+1)*og*rows]
+			blas32.Gemm(blas.Trans, blas.NoTrans, 1, general(og, rows, w), general(og, np, d), 0, general(rows, np, col))
+			parallelFor(n, 1, func(lo, hi int) {
+				for s := lo; s < hi; s++ {
+					g.col2imAt(dx.Data[(s*c.Groups+gr)*inPlane:(s*c.Groups+gr+1)*inPlane], col, np, s*p)
+				}
+			})
 		}
 	}
 }

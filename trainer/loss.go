@@ -38,19 +38,21 @@ func MSELoss(grad, out, target, weight *Tensor) float64 {
 		grad.Resize(out.Shape...)
 	}
 	scale := float32(2 / float64(out.Len()))
-	var sum float64
-	for i, o := range out.Data {
-		d := o - target.Data[i]
-		w := float32(1)
-		if weight != nil {
-			w = weight.Data[i]
+	return parallelSum(out.Len(), grain, func(lo, hi int) float64 {
+		var sum float64
+		for i := lo; i < hi; i++ {
+			d := out.Data[i] - target.Data[i]
+			w := float32(1)
+			if weight != nil {
+				w = weight.Data[i]
+			}
+			sum += float64(w) * float64(d) * float64(d)
+			if grad != nil {
+				grad.Data[i] = scale * w * d
+			}
 		}
-		sum += float64(w) * float64(d) * float64(d)
-		if grad != nil {
-			grad.Data[i] = scale * w * d
-		}
-	}
-	return sum
+		return sum
+	})
 }
 
 // BCELoss returns −Σ wᵢ[tᵢ·log pᵢ + (1 − tᵢ)·log(1 − pᵢ)] over all
@@ -98,20 +100,28 @@ func BCEWithLogitsLoss(grad, z, target, weight *Tensor) float64 {
 	if grad != nil {
 		grad.Resize(z.Shape...)
 	}
-	n := float64(z.Len())
-	var sum float64
-	for i, v := range z.Data {
-		x, t := float64(v), float64(target.Data[i])
-		w := 1.0
-		if weight != nil {
-			w = float64(weight.Data[i])
+	inv := 1 / float64(z.Len())
+	return parallelSum(z.Len(), grain, func(lo, hi int) float64 {
+		var sum float64
+		for i := lo; i < hi; i++ {
+			x, t := float64(z.Data[i]), float64(target.Data[i])
+			w := 1.0
+			if weight != nil {
+				w = float64(weight.Data[i])
+			}
+			// One exponential serves the loss and σ(x).
+			e := math.Exp(-math.Abs(x))
+			sum += w * (math.Max(x, 0) - x*t + math.Log1p(e))
+			if grad != nil {
+				s := 1 / (1 + e)
+				if x < 0 {
+					s = e / (1 + e)
+				}
+				grad.Data[i] = float32(w * (s - t) * inv)
+			}
 		}
-		sum += w * (math.Max(x, 0) - x*t + math.Log1p(math.Exp(-math.Abs(x))))
-		if grad != nil {
-			grad.Data[i] = float32(w * (sigmoid(x) - t) / n)
-		}
-	}
-	return sum
+		return sum
+	})
 }
 
 // L2Penalty returns λ·Σθ² over the parameters marked for decay (weights,

@@ -177,15 +177,19 @@ func (o *Adam) Step(params []*Param) {
 			o.v[p.Name] = make([]float32, len(w))
 		}
 		v := o.v[p.Name]
-		for i := range w {
-			if o.DecoupledDecay != 0 {
-				w[i] *= decay
+		decoupled := o.DecoupledDecay != 0
+		parallelFor(len(w), grain, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				if decoupled {
+					w[i] *= decay
+				}
+				gi := g[i]
+				mi := b1*m[i] + (1-b1)*gi
+				vi := b2*v[i] + (1-b2)*gi*gi
+				m[i], v[i] = mi, vi
+				w[i] -= stepSize * mi / (float32(math.Sqrt(float64(vi)))*invSqrtBC2 + eps)
 			}
-			m[i] = b1*m[i] + (1-b1)*g[i]
-			v[i] = b2*v[i] + (1-b2)*g[i]*g[i]
-			denom := float32(math.Sqrt(float64(v[i])))*invSqrtBC2 + eps
-			w[i] -= stepSize * m[i] / denom
-		}
+		})
 	}
 }
 
