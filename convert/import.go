@@ -790,6 +790,7 @@ func (im *importer) pool(n *onnxpb.NodeProto, op string) error {
 	im.emit(layer{spec: spec}, n.Output[0])
 	if len(n.Output) > 1 && n.Output[1] != "" {
 		im.producer[n.Output[1]] = len(im.layers) - 1 // the indices
+		im.dyn[n.Output[1]] = im.dyn[n.Output[0]]
 	}
 	return nil
 }
