@@ -1,0 +1,32 @@
+package convert_test
+
+import (
+	"fmt"
+	"log"
+
+	"github.com/aebridge/aebridge/convert"
+)
+
+// Import a convolutional autoencoder exported by PyTorch (the view and
+// reshape chains included) and print the trainer's description of it.
+func ExampleDecode() {
+	m, err := convert.Decode("../testdata/pytorch/conv_dense_ae.opset13.onnx", convert.Options{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("inputs", m.Inputs, "outputs", m.Outputs)
+	fmt.Print(m.Model)
+	// Output:
+	// inputs [x] outputs [y]
+	// imported autoencoder, input [1 16 16], code [16], loss mse
+	//   encoder.0  conv2d 1→4 kernel [3 3] stride [2 2] padding [1 1 1 1]
+	//   encoder.1  tanh
+	//   encoder.2  flatten
+	//   encoder.3  dense 256→16
+	//   encoder.4  relu
+	//   decoder.0  dense 16→256
+	//   decoder.1  relu
+	//   decoder.2  unflatten to [4 8 8]
+	//   decoder.3  conv_transpose2d 4→1 kernel [3 3] stride [2 2] padding [1 1 1 1] output padding [1 1]
+	//   decoder.4  sigmoid
+}
