@@ -367,11 +367,45 @@ func (m *Model) run(inputs []Tensor) ([]Tensor, error) {
 			}
 		}
 	}()
-	if err := m.session.Run(in, out); err != nil {
-		return nil, fmt.Errorf("runtime: %s: run: %w", m.info.Path, err)
-	}
+	// Outputs whose shape the inputs determine are written by ONNX Runtime
+	// straight into Go memory that the result then owns; the others are
+	// allocated by ONNX Runtime and copied.
 	res := make([]Tensor, len(out))
+	for j := range out {
+		shape, ok := m.outputShape(j, inputs)
+		if !ok {
+			continue
+		}
+		n, _ := elements(shape)
+		data := make([]float32, n)
+		v, err := ort.NewTensor(ort.Shape(shape), data)
+		if err != nil {
+			return nil, fmt.Errorf("runtime: output %q: %w", m.info.Outputs[j].Name, err)
+		}
+		out[j] = v
+		res[j] = Tensor{Shape: shape, Data: data}
+	}
+	if err := m.session.Run(in, out); err != nil {
+		// A graph whose outputs do not have the shapes its description
+		// promises: let ONNX Runtime allocate them.
+		retry := false
+		for j, v := range out {
+			if v != nil {
+				v.Destroy()
+				out[j], res[j], retry = nil, Tensor{}, true
+			}
+		}
+		if !retry {
+			return nil, fmt.Errorf("runtime: %s: run: %w", m.info.Path, err)
+		}
+		if err := m.session.Run(in, out); err != nil {
+			return nil, fmt.Errorf("runtime: %s: run: %w", m.info.Path, err)
+		}
+	}
 	for j, v := range out {
+		if res[j].Data != nil {
+			continue
+		}
 		t, ok := v.(*ort.Tensor[float32])
 		if !ok {
 			return nil, fmt.Errorf("runtime: output %q has element type %s; this runtime returns float32 tensors only", m.info.Outputs[j].Name, m.info.Outputs[j].Type)
@@ -379,4 +413,28 @@ func (m *Model) run(inputs []Tensor) ([]Tensor, error) {
 		res[j] = Tensor{Shape: append([]int64(nil), t.GetShape()...), Data: append([]float32(nil), t.GetData()...)}
 	}
 	return res, nil
+}
+
+// outputShape returns output j's shape when the inputs determine it: a
+// float32 output whose dimensions are fixed, except perhaps a first one
+// named like the first input's first dimension ("batch"), which takes that
+// input's size.
+func (m *Model) outputShape(j int, inputs []Tensor) ([]int64, bool) {
+	o := m.info.Outputs[j]
+	if o.Type != "float32" || !o.HasShape || len(o.Shape) == 0 || len(inputs) == 0 || len(inputs[0].Shape) == 0 {
+		return nil, false
+	}
+	in := m.info.Inputs[0]
+	shape := make([]int64, len(o.Shape))
+	for i, d := range o.Shape {
+		switch {
+		case d.Size > 0:
+			shape[i] = d.Size
+		case i == 0 && d.Name != "" && in.HasShape && len(in.Shape) > 0 && in.Shape[0].Size < 0 && in.Shape[0].Name == d.Name:
+			shape[i] = inputs[0].Shape[0]
+		default:
+			return nil, false
+		}
+	}
+	return shape, true
 }
