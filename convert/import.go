@@ -437,7 +437,7 @@ func (im *importer) layerOp(i int, n *onnxpb.NodeProto, dynIn []string) error {
 	}
 	switch op {
 	case "Pad":
-		return im.padOp(n)
+		return im.padOp(i, n)
 	case "Identity", "Dropout":
 		if len(n.Output) > 1 && n.Output[1] != "" && len(im.users[n.Output[1]]) > 0 {
 			im.unsupported(n, "the dropout mask is used")
@@ -576,7 +576,7 @@ func (im *importer) layerOp(i int, n *onnxpb.NodeProto, dynIn []string) error {
 
 // padOp takes a constant zero Pad of the spatial axes: a no-op if it pads
 // nothing, else padding for the convolution or average pooling after it.
-func (im *importer) padOp(n *onnxpb.NodeProto) error {
+func (im *importer) padOp(i int, n *onnxpb.NodeProto) error {
 	if mode := attrString(n, "mode", "constant"); mode != "constant" {
 		im.unsupported(n, "mode %s", mode)
 		return nil
@@ -611,26 +611,15 @@ func (im *importer) padOp(n *onnxpb.NodeProto) error {
 		im.unsupported(n, "negative pads %v", pads)
 		return nil
 	}
-	j, next := im.next(im.nodeIndex(n))
-	if next == nil || (next.GetOpType() != "Conv" && next.GetOpType() != "AveragePool") {
+	if _, next := im.next(i); next == nil || (next.GetOpType() != "Conv" && next.GetOpType() != "AveragePool") {
 		im.unsupported(n, "padding that no convolution or average pooling takes")
 		return nil
 	}
-	_ = j
 	im.pad = spatial
 	im.dyn[n.Output[0]] = im.dyn[im.current]
 	im.producer[n.Output[0]] = im.producer[im.current]
 	im.padded = n.Output[0]
 	return nil
-}
-
-func (im *importer) nodeIndex(n *onnxpb.NodeProto) int {
-	for i, m := range im.g.Node {
-		if m == n {
-			return i
-		}
-	}
-	return -1
 }
 
 // takePad adds a pending zero padding to pads (begins, then ends).
@@ -933,9 +922,7 @@ func (im *importer) reshape(n *onnxpb.NodeProto) error {
 func (im *importer) secondHead(i int, n *onnxpb.NodeProto) error {
 	first := len(im.layers) - 1
 	saved := im.current
-	im.current = im.layers[first].out
 	// Run the node as a dense layer from the same input.
-	head := im.layers[first]
 	prevOut := im.input
 	if first > 0 {
 		prevOut = im.layers[first-1].out
@@ -946,7 +933,6 @@ func (im *importer) secondHead(i int, n *onnxpb.NodeProto) error {
 	}
 	im.heads = []int{first, len(im.layers) - 1}
 	im.current = saved
-	_ = head
 	return nil
 }
 

@@ -118,7 +118,7 @@ func TestGoForwardMatchesONNXRuntime(t *testing.T) {
 		x := input(7, v.mlp.Input, 1)
 		wantFull := m.Forward(x).Clone()
 		wantCode := m.Encode(x).Clone()
-		z := input(7, m.Config.Latent(), 2)
+		z := input(7, product(m.CodeShape()), 2)
 		wantDec := m.Decode(z).Clone()
 		for _, opset := range opsets {
 			w := export.Writer{Opset: opset}

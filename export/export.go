@@ -219,7 +219,7 @@ func metadata(m *trainer.Model, part Part, tc *trainer.TrainConfig) ([]*onnxpb.S
 		{"variant", c.Variant},
 		{"part", string(part)},
 		{"input_shape", string(shape)},
-		{"latent", strconv.Itoa(c.Latent())},
+		{"latent", strconv.Itoa(product(m.CodeShape()))},
 		{"loss", string(c.Loss)},
 		{"model", string(model)},
 	}
@@ -235,6 +235,14 @@ func metadata(m *trainer.Model, part Part, tc *trainer.TrainConfig) ([]*onnxpb.S
 		out[i] = &onnxpb.StringStringEntryProto{Key: proto.String(p[0]), Value: proto.String(p[1])}
 	}
 	return out, nil
+}
+
+func product(s []int) int {
+	n := 1
+	for _, d := range s {
+		n *= d
+	}
+	return n
 }
 
 // IndicesName is the name of the graph input (decoder) or output (encoder)

@@ -53,7 +53,7 @@ func TestOnnxGoRunsMLPExports(t *testing.T) {
 				}
 				cols := v.mlp.Input
 				if part == export.Decoder {
-					cols = m.Config.Latent()
+					cols = product(m.CodeShape())
 				}
 				for _, rows := range []int{5, 1, 1} {
 					x := input(rows, cols, uint64(rows))

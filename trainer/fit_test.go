@@ -65,12 +65,13 @@ func weights(m *Model) []float32 {
 
 // pcaError is the mean squared error per element of reconstructing test
 // from the top k principal components of train (gonum's stat.PC).
-func pcaError(train, test *Tensor, k int) float64 {
+func pcaError(t *testing.T, train, test *Tensor, k int) float64 {
+	t.Helper()
 	n, d := train.Rows(), train.Cols()
 	x := mat.NewDense(n, d, to64(train.Data))
 	var pc stat.PC
 	if !pc.PrincipalComponents(x, nil) {
-		panic("PCA failed")
+		t.Fatal("gonum stat.PC found no principal components")
 	}
 	var vecs mat.Dense
 	pc.VectorsTo(&vecs)
@@ -106,7 +107,7 @@ func pcaError(train, test *Tensor, k int) float64 {
 func TestLinearAutoencoderReachesPCA(t *testing.T) {
 	train, _ := fashion(t, 1000)
 	const k = 4
-	pca := pcaError(train, train, k)
+	pca := pcaError(t, train, train, k)
 	m := newMLP(t, MLP{Variant: "linear", Input: 196, Latent: k}, 1)
 	cfg := TrainConfig{Optimizer: OptimizerConfig{Name: "adam", LR: 3e-3}, Epochs: 150, Batch: 100, Seed: 1}
 	if _, err := Fit(m, train, cfg, FitOptions{}); err != nil {
@@ -128,7 +129,7 @@ func TestLinearAutoencoderReachesPCA(t *testing.T) {
 func TestDeepAutoencoderBeatsPCA(t *testing.T) {
 	train, test := fashion(t, 2000)
 	const k = 4
-	pca := pcaError(train, test, k)
+	pca := pcaError(t, train, test, k)
 	m := newMLP(t, MLP{Variant: "ae", Input: 196, Hidden: []int{128}, Latent: k}, 1)
 	cfg := TrainConfig{Optimizer: OptimizerConfig{Name: "adam", LR: 2e-3}, Epochs: 40, Batch: 50, Seed: 1}
 	if _, err := Fit(m, train, cfg, FitOptions{}); err != nil {

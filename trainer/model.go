@@ -43,15 +43,6 @@ type Variational struct {
 	LogVarMax float64 `json:"logvar_max,omitempty"`
 }
 
-// Latent is the size of the code: the encoder's output features.
-func (c Config) Latent() int {
-	m, err := Build(c)
-	if err != nil {
-		return 0
-	}
-	return product(m.codeShape)
-}
-
 // Model is an autoencoder built from a Config: layers with their weights,
 // and the buffers its passes reuse. A Model is not safe for concurrent use.
 type Model struct {
