@@ -15,7 +15,24 @@ type Activation struct {
 	Alpha       float64
 	Approximate string
 
-	x, y *Tensor // input and output of the last Forward
+	x, y   *Tensor // input and output of the last Forward
+	dx, dy *Tensor // gradients of the Backward in progress
+}
+
+// activationForward and activationBackward are an activation's parallel
+// loops, as jobs of one pointer (passing them allocates nothing).
+type (
+	activationForward  struct{ a *Activation }
+	activationBackward struct{ a *Activation }
+)
+
+func (f activationForward) run(lo, hi int) {
+	f.a.forward(f.a.y.Data[lo:hi], f.a.x.Data[lo:hi])
+}
+
+func (b activationBackward) run(lo, hi int) {
+	a := b.a
+	a.backward(a.dx.Data[lo:hi], a.dy.Data[lo:hi], a.x.Data[lo:hi], a.y.Data[lo:hi])
 }
 
 // ActivationKinds lists the activation kinds NewActivation accepts.
@@ -57,8 +74,8 @@ func sigmoid(x float64) float64 {
 // Forward computes dst = f(x) elementwise; dst takes x's shape.
 func (a *Activation) Forward(dst, x *Tensor) {
 	dst.Resize(x.Shape...)
-	parallelFor(x.Len(), grain, func(lo, hi int) { a.forward(dst.Data[lo:hi], x.Data[lo:hi]) })
 	a.x, a.y = x, dst
+	parallelFor(x.Len(), grain, activationForward{a})
 }
 
 // forward applies the function to the elements of x, writing y.
@@ -67,8 +84,10 @@ func (a *Activation) forward(y, x []float32) {
 	case "identity":
 		copy(y, x)
 	case "relu":
+		y = y[:len(x)]
 		for i, v := range x {
-			y[i] = max(v, 0)
+			// Without a branch: the sign of v is no better than a coin toss.
+			y[i] = math.Float32frombits(math.Float32bits(v) &^ signMask(v))
 		}
 	case "leaky_relu":
 		s := float32(a.Alpha)
@@ -88,8 +107,9 @@ func (a *Activation) forward(y, x []float32) {
 			}
 		}
 	case "sigmoid":
+		y = y[:len(x)]
 		for i, v := range x {
-			y[i] = float32(sigmoid(float64(v)))
+			y[i] = sigmoid32(v)
 		}
 	case "tanh":
 		for i, v := range x {
@@ -128,9 +148,8 @@ func (a *Activation) Backward(dx, dy *Tensor) {
 		return
 	}
 	dx.Resize(dy.Shape...)
-	parallelFor(dy.Len(), grain, func(lo, hi int) {
-		a.backward(dx.Data[lo:hi], dy.Data[lo:hi], a.x.Data[lo:hi], a.y.Data[lo:hi])
-	})
+	a.dx, a.dy = dx, dy
+	parallelFor(dy.Len(), grain, activationBackward{a})
 }
 
 // backward writes out = f′(x)·g for the elements of x (with y = f(x)).
@@ -139,12 +158,14 @@ func (a *Activation) backward(out, g, x, y []float32) {
 	case "identity":
 		copy(out, g)
 	case "relu":
-		for i, v := range x {
-			if v > 0 {
-				out[i] = g[i]
-			} else {
-				out[i] = 0
+		out, g = out[:len(y)], g[:len(y)]
+		for i, v := range y {
+			// y = relu(x) is +0 where x ≤ 0: its bits say where to pass g.
+			keep := uint32(0)
+			if math.Float32bits(v) != 0 {
+				keep = ^uint32(0)
 			}
+			out[i] = math.Float32frombits(math.Float32bits(g[i]) & keep)
 		}
 	case "leaky_relu":
 		s := float32(a.Alpha)
@@ -165,6 +186,7 @@ func (a *Activation) backward(out, g, x, y []float32) {
 			}
 		}
 	case "sigmoid":
+		out, g = out[:len(y)], g[:len(y)]
 		for i, s := range y {
 			out[i] = g[i] * s * (1 - s)
 		}

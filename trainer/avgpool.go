@@ -12,6 +12,7 @@ type AvgPool struct {
 	PadBeg, PadEnd  [2]int
 	CountIncludePad bool
 	inShape         []int
+	shapes          shapeCache
 }
 
 // NewAvgPool returns an average-pooling layer; sizes as for NewMaxPool.
@@ -70,7 +71,7 @@ func (p *AvgPool) Forward(dst, x *Tensor) {
 	}
 	h, w := spatial(p.Dims, x.Shape[1:])
 	oh, ow := p.outHW(h, w)
-	dst.Resize(append([]int{x.Shape[0]}, p.OutShape(x.Shape[1:])...)...)
+	dst.Resize(p.shapes.get(x.Shape, p.OutShape)...)
 	for pl := 0; pl < x.Shape[0]*x.Shape[1]; pl++ {
 		in := x.Data[pl*h*w : (pl+1)*h*w]
 		for oy := 0; oy < oh; oy++ {

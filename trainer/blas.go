@@ -1,21 +1,133 @@
 package trainer
 
-import "runtime"
+import (
+	"runtime"
+
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas32"
+)
 
 // BLAS names the implementation behind the trainer's matrix products:
 // gonum's pure-Go kernels, or OpenBLAS in builds with the openblas tag.
 var BLAS = "gonum (pure Go)"
 
-// setBLASThreads is replaced in builds with the openblas tag.
-var setBLASThreads = func(n int) {}
+// gonumTiles says whether gemm hands the BLAS tiles of at most
+// 64 × 192 of the product: gonum's kernels run such a product on the
+// calling goroutine, where a larger one would start a goroutine per 64 × 64
+// block (and allocate for it). Builds with OpenBLAS clear it, and keep
+// OpenBLAS to one thread: its worker threads busy-wait between calls (for
+// up to 2²⁸ cycles), taking the cores from every other loop of a training
+// step. Either way, gemm splits products over the worker pool itself.
+var gonumTiles = true
 
-// SetThreads sets how many threads matrix products and the Go scheduler
-// use: GOMAXPROCS, and OpenBLAS's thread count where it is linked. The same
-// seed, data and thread count give the same weights, bit for bit.
+// SetThreads sets how many threads the trainer uses: GOMAXPROCS, which
+// bounds the worker pool that runs the parallel loops and (with OpenBLAS)
+// the matrix products. The same seed, data and thread count give the same
+// weights, bit for bit.
 func SetThreads(n int) {
 	if n <= 0 {
 		n = runtime.NumCPU()
 	}
 	runtime.GOMAXPROCS(n)
-	setBLASThreads(n)
+}
+
+// gemmGrain is the least work (multiply-adds) worth a part of a product.
+const gemmGrain = 1 << 18
+
+// gemm computes c = alpha·op(a)·op(b) + beta·c, as blas32.Gemm does,
+// cutting c into blocks of rows (or of columns, whichever c has more of),
+// one a worker, each an independent product.
+func gemm(tA, tB blas.Transpose, alpha float32, a, b blas32.General, beta float32, c blas32.General) {
+	m, n := c.Rows, c.Cols
+	k := a.Cols
+	if tA == blas.Trans {
+		k = a.Rows
+	}
+	if m == 0 || n == 0 {
+		return
+	}
+	parts := max(1, min(runtime.GOMAXPROCS(0), m*n*k/gemmGrain, max(m, n)/4))
+	var j *gemmJob
+	select {
+	case j = <-gemmJobs:
+	default:
+		j = new(gemmJob)
+	}
+	*j = gemmJob{tA: tA, tB: tB, alpha: alpha, beta: beta, a: a, b: b, c: c, byRows: m >= n, parts: parts}
+	if parts == 1 {
+		j.run(0, 1)
+	} else {
+		parallelFor(parts, 1, j)
+	}
+	*j = gemmJob{}
+	select {
+	case gemmJobs <- j:
+	default:
+	}
+}
+
+// gemmJobs are free gemmJobs (one a concurrent product).
+var gemmJobs = make(chan *gemmJob, 64)
+
+// gemmJob is a product split into parts: blocks of c's rows or columns,
+// cut at multiples of 4.
+type gemmJob struct {
+	tA, tB      blas.Transpose
+	alpha, beta float32
+	a, b, c     blas32.General
+	byRows      bool
+	parts       int
+}
+
+func (j *gemmJob) run(lo, hi int) {
+	span := j.c.Cols
+	if j.byRows {
+		span = j.c.Rows
+	}
+	cut := func(p int) int { return min(span, (span*p/j.parts+3)&^3) }
+	for p := lo; p < hi; p++ {
+		from, to := cut(p), cut(p+1)
+		if p == j.parts-1 {
+			to = span
+		}
+		if from >= to {
+			continue
+		}
+		if j.byRows {
+			j.product(from, to, 0, j.c.Cols)
+		} else {
+			j.product(0, j.c.Rows, from, to)
+		}
+	}
+}
+
+// product computes the block [r0, r1) × [c0, c1) of c.
+func (j *gemmJob) product(r0, r1, c0, c1 int) {
+	th, tw := r1-r0, c1-c0
+	if gonumTiles {
+		th, tw = 64, 192
+	}
+	for r := r0; r < r1; r += th {
+		for c := c0; c < c1; c += tw {
+			re, ce := min(r+th, r1), min(c+tw, c1)
+			a, b := j.a, j.b
+			if j.tA == blas.NoTrans {
+				a = sub(a, r, re, 0, a.Cols)
+			} else {
+				a = sub(a, 0, a.Rows, r, re)
+			}
+			if j.tB == blas.NoTrans {
+				b = sub(b, 0, b.Rows, c, ce)
+			} else {
+				b = sub(b, c, ce, 0, b.Cols)
+			}
+			blas32.Gemm(j.tA, j.tB, j.alpha, a, b, j.beta, sub(j.c, r, re, c, ce))
+		}
+	}
+}
+
+// sub is the block [r0, r1) × [c0, c1) of g, sharing its data; rows and
+// columns are not empty.
+func sub(g blas32.General, r0, r1, c0, c1 int) blas32.General {
+	return blas32.General{Rows: r1 - r0, Cols: c1 - c0, Stride: g.Stride, Data: g.Data[r0*g.Stride+c0 : (r1-1)*g.Stride+c1]}
 }

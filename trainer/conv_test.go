@@ -108,6 +108,13 @@ var convGrid = []convParams{
 	{dims: 2, in: 1, out: 2, groups: 1, h: 4, w: 5, k: [2]int{3, 3}, s: [2]int{3, 2}, d: [2]int{2, 1}, pb: [2]int{2, 1}, pe: [2]int{1, 2}, op: [2]int{2, 1}},
 	{dims: 1, in: 2, out: 3, groups: 1, h: 1, w: 9, k: [2]int{1, 7}, s: [2]int{1, 2}, d: [2]int{1, 1}, pb: [2]int{0, 2}, pe: [2]int{0, 3}, op: [2]int{0, 1}},
 	{dims: 1, in: 4, out: 2, groups: 2, h: 1, w: 8, k: [2]int{1, 3}, s: [2]int{1, 1}, d: [2]int{1, 3}, pb: [2]int{0, 0}, pe: [2]int{0, 1}},
+	// Stride 1, one group, at most directMaxOut outputs: Conv's direct path.
+	{dims: 2, in: 3, out: 1, groups: 1, h: 6, w: 7, k: [2]int{3, 3}, s: [2]int{1, 1}, d: [2]int{1, 1}, pb: [2]int{1, 1}, pe: [2]int{1, 1}},
+	{dims: 2, in: 2, out: 4, groups: 1, h: 5, w: 4, k: [2]int{2, 3}, s: [2]int{1, 1}, d: [2]int{1, 1}, pb: [2]int{0, 2}, pe: [2]int{1, 0}},
+	{dims: 2, in: 2, out: 2, groups: 1, h: 6, w: 6, k: [2]int{3, 3}, s: [2]int{1, 1}, d: [2]int{1, 1}},
+	{dims: 1, in: 3, out: 1, groups: 1, h: 1, w: 10, k: [2]int{1, 5}, s: [2]int{1, 1}, d: [2]int{1, 1}, pb: [2]int{0, 2}, pe: [2]int{0, 1}},
+	// Stride 1 with more outputs: im2col.
+	{dims: 2, in: 2, out: 5, groups: 1, h: 5, w: 5, k: [2]int{3, 3}, s: [2]int{1, 1}, d: [2]int{1, 1}, pb: [2]int{1, 1}, pe: [2]int{1, 1}},
 }
 
 func TestConvAgainstReferenceAndFiniteDifferences(t *testing.T) {

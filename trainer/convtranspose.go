@@ -4,7 +4,6 @@ import (
 	"fmt"
 
 	"gonum.org/v1/gonum/blas"
-	"gonum.org/v1/gonum/blas/blas32"
 )
 
 // ConvTranspose is a 1-D or 2-D transposed convolution, as PyTorch's
@@ -23,6 +22,7 @@ type ConvTranspose struct {
 	x               *Tensor
 	geo             geometry // the convolution this layer is the adjoint of: from the output to the input
 	col             []float32
+	shapes          shapeCache
 }
 
 // NewConvTranspose returns a transposed convolution with zero weights;
@@ -91,7 +91,7 @@ func (c *ConvTranspose) Forward(dst, x *Tensor) {
 	}
 	c.col = c.col[:rows*p]
 	n := x.Rows()
-	dst.Resize(append([]int{n}, c.OutShape(x.Shape[1:])...)...)
+	dst.Resize(c.shapes.get(x.Shape, c.OutShape)...)
 	ig, og := c.In/c.Groups, c.Out/c.Groups
 	outPlane := oh * ow
 	for s := 0; s < n; s++ {
@@ -105,7 +105,7 @@ func (c *ConvTranspose) Forward(dst, x *Tensor) {
 		for gr := 0; gr < c.Groups; gr++ {
 			xg := x.Data[(s*c.In+gr*ig)*p : (s*c.In+(gr+1)*ig)*p]
 			wg := c.W.Value.Data[gr*ig*rows : (gr+1)*ig*rows]
-			blas32.Gemm(blas.Trans, blas.NoTrans, 1, general(ig, rows, wg), general(ig, p, xg), 0, general(rows, p, c.col))
+			gemm(blas.Trans, blas.NoTrans, 1, general(ig, rows, wg), general(ig, p, xg), 0, general(rows, p, c.col))
 			g.col2im(dst.Data[(s*c.Out+gr*og)*outPlane:(s*c.Out+(gr+1)*og)*outPlane], c.col)
 		}
 	}
@@ -138,10 +138,10 @@ func (c *ConvTranspose) Backward(dx, dy *Tensor) {
 			g.im2col(c.col, dy.Data[(s*c.Out+gr*og)*outPlane:])
 			xg := c.x.Data[(s*c.In+gr*ig)*p : (s*c.In+(gr+1)*ig)*p]
 			dw := c.W.Grad.Data[gr*ig*rows : (gr+1)*ig*rows]
-			blas32.Gemm(blas.NoTrans, blas.Trans, 1, general(ig, p, xg), general(rows, p, c.col), 1, general(ig, rows, dw))
+			gemm(blas.NoTrans, blas.Trans, 1, general(ig, p, xg), general(rows, p, c.col), 1, general(ig, rows, dw))
 			if dx != nil {
 				wg := c.W.Value.Data[gr*ig*rows : (gr+1)*ig*rows]
-				blas32.Gemm(blas.NoTrans, blas.NoTrans, 1, general(ig, rows, wg), general(rows, p, c.col), 0, general(ig, p, dx.Data[(s*c.In+gr*ig)*p:(s*c.In+(gr+1)*ig)*p]))
+				gemm(blas.NoTrans, blas.NoTrans, 1, general(ig, rows, wg), general(rows, p, c.col), 0, general(ig, p, dx.Data[(s*c.In+gr*ig)*p:(s*c.In+(gr+1)*ig)*p]))
 			}
 		}
 	}

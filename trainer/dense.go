@@ -4,7 +4,6 @@ import (
 	"strings"
 
 	"gonum.org/v1/gonum/blas"
-	"gonum.org/v1/gonum/blas/blas32"
 )
 
 // Dense is a fully connected layer, y = x·Wᵀ + b, with W of shape (Out, In)
@@ -51,7 +50,7 @@ func (d *Dense) Forward(dst, x *Tensor) {
 	if d.Tied {
 		tb = blas.NoTrans
 	}
-	blas32.Gemm(blas.NoTrans, tb, 1, x.matrix(), w, 1, dst.matrix())
+	gemm(blas.NoTrans, tb, 1, x.matrix(), w, 1, dst.matrix())
 	d.x = x
 }
 
@@ -64,9 +63,9 @@ func (d *Dense) Backward(dx, dy *Tensor) {
 		panic(ErrShape)
 	}
 	if d.Tied {
-		blas32.Gemm(blas.Trans, blas.NoTrans, 1, d.x.matrix(), dy.matrix(), 1, d.W.Grad.matrix())
+		gemm(blas.Trans, blas.NoTrans, 1, d.x.matrix(), dy.matrix(), 1, d.W.Grad.matrix())
 	} else {
-		blas32.Gemm(blas.Trans, blas.NoTrans, 1, dy.matrix(), d.x.matrix(), 1, d.W.Grad.matrix())
+		gemm(blas.Trans, blas.NoTrans, 1, dy.matrix(), d.x.matrix(), 1, d.W.Grad.matrix())
 	}
 	db := d.B.Grad.Data
 	for i := 0; i < n; i++ {
@@ -83,7 +82,7 @@ func (d *Dense) Backward(dx, dy *Tensor) {
 	if d.Tied {
 		ta = blas.Trans
 	}
-	blas32.Gemm(blas.NoTrans, ta, 1, dy.matrix(), d.W.Value.matrix(), 0, dx.matrix())
+	gemm(blas.NoTrans, ta, 1, dy.matrix(), d.W.Value.matrix(), 0, dx.matrix())
 }
 
 // OutShape is (Out).

@@ -30,29 +30,7 @@ func ParseLoss(s string) (Loss, error) {
 // of elements: 2wᵢ(outᵢ − targetᵢ)/n. weight may be nil for wᵢ = 1, the
 // plain mean. It panics with ErrShape if the shapes differ.
 func MSELoss(grad, out, target, weight *Tensor) float64 {
-	sameShape(out, target)
-	if weight != nil {
-		sameShape(out, weight)
-	}
-	if grad != nil {
-		grad.Resize(out.Shape...)
-	}
-	scale := float32(2 / float64(out.Len()))
-	return parallelSum(out.Len(), grain, func(lo, hi int) float64 {
-		var sum float64
-		for i := lo; i < hi; i++ {
-			d := out.Data[i] - target.Data[i]
-			w := float32(1)
-			if weight != nil {
-				w = weight.Data[i]
-			}
-			sum += float64(w) * float64(d) * float64(d)
-			if grad != nil {
-				grad.Data[i] = scale * w * d
-			}
-		}
-		return sum
-	})
+	return (&lossJob{kind: MSE, grad: grad, out: out, target: target, weight: weight}).total()
 }
 
 // BCELoss returns −Σ wᵢ[tᵢ·log pᵢ + (1 − tᵢ)·log(1 − pᵢ)] over all
@@ -93,35 +71,82 @@ func BCELoss(grad, out, target, weight *Tensor) float64 {
 // and its gradient w(σ(z) − t)/n, finite for any z. weight may be nil. It
 // panics with ErrShape if the shapes differ.
 func BCEWithLogitsLoss(grad, z, target, weight *Tensor) float64 {
-	sameShape(z, target)
-	if weight != nil {
-		sameShape(z, weight)
+	return (&lossJob{kind: BCE, logits: true, grad: grad, out: z, target: target, weight: weight}).total()
+}
+
+// lossJob is MSELoss or BCEWithLogitsLoss split over the worker pool; a
+// model holds one, so that its training steps allocate nothing.
+type lossJob struct {
+	kind                      Loss
+	logits                    bool // BCE from logits (the only BCE done here)
+	grad, out, target, weight *Tensor
+	scale                     float64 // the gradient's factor: 2/n (MSE), 1/n (BCE)
+}
+
+// total checks the shapes and returns the summed loss, writing the
+// gradient if grad is not nil.
+func (j *lossJob) total() float64 {
+	sameShape(j.out, j.target)
+	if j.weight != nil {
+		sameShape(j.out, j.weight)
 	}
-	if grad != nil {
-		grad.Resize(z.Shape...)
+	if j.grad != nil {
+		j.grad.Resize(j.out.Shape...)
 	}
-	inv := 1 / float64(z.Len())
-	return parallelSum(z.Len(), grain, func(lo, hi int) float64 {
-		var sum float64
-		for i := lo; i < hi; i++ {
-			x, t := float64(z.Data[i]), float64(target.Data[i])
-			w := 1.0
-			if weight != nil {
-				w = float64(weight.Data[i])
-			}
-			// One exponential serves the loss and σ(x).
-			e := math.Exp(-math.Abs(x))
-			sum += w * (math.Max(x, 0) - x*t + math.Log1p(e))
-			if grad != nil {
-				s := 1 / (1 + e)
-				if x < 0 {
-					s = e / (1 + e)
-				}
-				grad.Data[i] = float32(w * (s - t) * inv)
-			}
+	n := j.out.Len()
+	j.scale = 1 / float64(n)
+	if j.kind == MSE {
+		j.scale = 2 / float64(n)
+	}
+	return parallelSum(n, grain, j)
+}
+
+func (j *lossJob) sum(lo, hi int) float64 {
+	if j.kind == MSE {
+		return j.mse(lo, hi)
+	}
+	return j.bceLogits(lo, hi)
+}
+
+func (j *lossJob) mse(lo, hi int) float64 {
+	out, target := j.out.Data[lo:hi], j.target.Data[lo:hi]
+	scale := float32(j.scale)
+	var sum float64
+	for i, o := range out {
+		d := o - target[i]
+		w := float32(1)
+		if j.weight != nil {
+			w = j.weight.Data[lo+i]
 		}
-		return sum
-	})
+		sum += float64(w) * float64(d) * float64(d)
+		if j.grad != nil {
+			j.grad.Data[lo+i] = scale * w * d
+		}
+	}
+	return sum
+}
+
+func (j *lossJob) bceLogits(lo, hi int) float64 {
+	z, target := j.out.Data[lo:hi], j.target.Data[lo:hi]
+	var sum float64
+	for i, zi := range z {
+		x, t := float64(zi), float64(target[i])
+		w := 1.0
+		if j.weight != nil {
+			w = float64(j.weight.Data[lo+i])
+		}
+		// One exponential serves the loss and σ(x).
+		e := math.Exp(-math.Abs(x))
+		sum += w * (math.Max(x, 0) - x*t + math.Log1p(e))
+		if j.grad != nil {
+			s := 1 / (1 + e)
+			if x < 0 {
+				s = e / (1 + e)
+			}
+			j.grad.Data[lo+i] = float32(w * (s - t) * j.scale)
+		}
+	}
+	return sum
 }
 
 // L2Penalty returns λ·Σθ² over the parameters marked for decay (weights,

@@ -17,6 +17,8 @@ type MaxPool struct {
 	Indices        []int // per output element of the last Forward
 	inShape        []int // the last Forward's input shape
 	x              *Tensor
+	job            maxPoolJob
+	shapes         shapeCache
 }
 
 // NewMaxPool returns a max-pooling layer; sizes as for NewConv (no
@@ -67,40 +69,119 @@ func (p *MaxPool) Forward(dst, x *Tensor) {
 	h, w := spatial(p.Dims, x.Shape[1:])
 	oh, ow := p.outHW(h, w)
 	planes := x.Shape[0] * x.Shape[1]
-	dst.Resize(append([]int{x.Shape[0]}, p.OutShape(x.Shape[1:])...)...)
+	dst.Resize(p.shapes.get(x.Shape, p.OutShape)...)
 	if cap(p.Indices) < dst.Len() {
 		p.Indices = make([]int, dst.Len())
 	}
 	p.Indices = p.Indices[:dst.Len()]
-	for pl := 0; pl < planes; pl++ {
-		in := x.Data[pl*h*w : (pl+1)*h*w]
-		for oy := 0; oy < oh; oy++ {
-			for ox := 0; ox < ow; ox++ {
-				best, at := float32(math.Inf(-1)), -1
-				for i := 0; i < p.K[0]; i++ {
-					yy := oy*p.S[0] - p.PadBeg[0] + i
-					if yy < 0 || yy >= h {
-						continue
-					}
-					for j := 0; j < p.K[1]; j++ {
-						xx := ox*p.S[1] - p.PadBeg[1] + j
-						if xx < 0 || xx >= w {
-							continue
-						}
-						// NaN wins, as in PyTorch.
-						if v := in[yy*w+xx]; v > best || at < 0 || v != v {
-							best, at = v, yy*w+xx
-						}
-					}
-				}
-				k := (pl*oh+oy)*ow + ox
-				dst.Data[k] = best
-				p.Indices[k] = at
-			}
-		}
-	}
 	p.inShape = append(p.inShape[:0], x.Shape...)
 	p.x = x
+	p.job = maxPoolJob{p: p, x: x.Data, y: dst.Data, h: h, w: w, oh: oh, ow: ow}
+	parallelFor(planes, max(1, grain/(h*w)), &p.job)
+	p.job = maxPoolJob{}
+}
+
+// maxPoolJob pools planes of x into y (Forward), or routes planes of dy
+// into dx (Backward, backward true); the layer holds it, so that passing it
+// allocates nothing.
+type maxPoolJob struct {
+	p            *MaxPool
+	backward     bool
+	x, y         []float32 // Forward: input, output; Backward: dx, dy
+	h, w, oh, ow int
+}
+
+func (j *maxPoolJob) run(lo, hi int) {
+	p := j.p
+	h, w, oh, ow := j.h, j.w, j.oh, j.ow
+	for pl := lo; pl < hi; pl++ {
+		in, idx := j.x[pl*h*w:(pl+1)*h*w], p.Indices[pl*oh*ow:(pl+1)*oh*ow]
+		out := j.y[pl*oh*ow : (pl+1)*oh*ow]
+		if j.backward {
+			clear(in)
+			for k, at := range idx {
+				in[at] += out[k]
+			}
+			continue
+		}
+		for oy := 0; oy < oh; oy++ {
+			y0 := oy*p.S[0] - p.PadBeg[0]
+			ya, yb := max(y0, 0), min(y0+p.K[0], h)
+			ox := 0
+			if p.K == [2]int{2, 2} && p.S == [2]int{2, 2} && ya == y0 && yb == y0+2 {
+				// The common 2×2 window, stride 2: the windows of this row
+				// that lie inside the image, unrolled.
+				ox = (p.PadBeg[1] + 1) / 2
+				end := max(ox, min(ow, (w+p.PadBeg[1])/2))
+				pool2x2(out[oy*ow+ox:oy*ow+end], idx[oy*ow+ox:oy*ow+end], in, y0*w+2*ox-p.PadBeg[1], w)
+				p.poolWindows(out, idx, in, oy, 0, ox, j)
+				ox = end
+			}
+			p.poolWindows(out, idx, in, oy, ox, ow, j)
+		}
+	}
+}
+
+// poolWindows pools the windows [ox0, ox1) of output row oy of a plane,
+// clipped to the image.
+func (p *MaxPool) poolWindows(out []float32, idx []int, in []float32, oy, ox0, ox1 int, j *maxPoolJob) {
+	h, w, ow := j.h, j.w, j.ow
+	ya, yb := max(oy*p.S[0]-p.PadBeg[0], 0), min(oy*p.S[0]-p.PadBeg[0]+p.K[0], h)
+	for ox := ox0; ox < ox1; ox++ {
+		xa, xb := max(ox*p.S[1]-p.PadBeg[1], 0), min(ox*p.S[1]-p.PadBeg[1]+p.K[1], w)
+		// Every window holds an input: the padding is smaller than the
+		// kernel. The first largest wins; NaN beats any number.
+		at := ya*w + xa
+		best := orderKey(in[at])
+		for yy := ya; yy < yb; yy++ {
+			row := in[yy*w : yy*w+xb]
+			for xx := xa; xx < xb; xx++ {
+				if k := orderKey(row[xx]); k > best {
+					best, at = k, yy*w+xx
+				}
+			}
+		}
+		out[oy*ow+ox] = in[at]
+		idx[oy*ow+ox] = at
+	}
+}
+
+// pool2x2 pools len(out) 2×2 windows side by side, the first with its top
+// left corner at in[at], rows w apart.
+func pool2x2(out []float32, idx []int, in []float32, at, w int) {
+	idx = idx[:len(out)]
+	for i := range out {
+		r0, r1 := in[at:at+2], in[at+w:at+w+2]
+		k0, k1, k2, k3 := orderKey(r0[0]), orderKey(r0[1]), orderKey(r1[0]), orderKey(r1[1])
+		best := int64(max(k0, k1, k2, k3))
+		// The offset of the first position holding the largest, chosen by
+		// masks (all ones where a key is the largest): no branches, whose
+		// outcome would be a coin toss.
+		off := w + 1
+		off ^= (off ^ w) & isZero(best-int64(k2))
+		off ^= (off ^ 1) & isZero(best-int64(k1))
+		off &^= isZero(best - int64(k0))
+		win := at + off
+		out[i], idx[i] = in[win], win
+		at += 2
+	}
+}
+
+// isZero returns all ones (−1) if d is 0, else 0, for d ≥ 0.
+func isZero(d int64) int { return int((d - 1) >> 63) }
+
+// orderKey maps float32s to int32s in their order, −0 with +0, every NaN
+// above +Inf: comparing keys needs no branch on the values (which come in
+// no predictable order), where comparing floats does.
+func orderKey(v float32) int32 {
+	b := math.Float32bits(v)
+	mag := int32(b & 0x7fffffff)
+	s := int32(b) >> 31
+	k := (mag ^ s) - s // −mag for negative v
+	if mag > 0x7f800000 {
+		k = math.MaxInt32
+	}
+	return k
 }
 
 // Backward routes each output's gradient to the input that won its window.
@@ -112,12 +193,12 @@ func (p *MaxPool) Backward(dx, dy *Tensor) {
 		return
 	}
 	dx.Resize(p.inShape...)
-	dx.Zero()
-	plane := dx.Len() / (p.inShape[0] * p.inShape[1])
-	per := len(p.Indices) / (p.inShape[0] * p.inShape[1])
-	for k, at := range p.Indices {
-		dx.Data[(k/per)*plane+at] += dy.Data[k]
-	}
+	planes := p.inShape[0] * p.inShape[1]
+	h, w := spatial(p.Dims, p.inShape[1:])
+	oh, ow := p.outHW(h, w)
+	p.job = maxPoolJob{p: p, backward: true, x: dx.Data, y: dy.Data, h: h, w: w, oh: oh, ow: ow}
+	parallelFor(planes, max(1, grain/(h*w)), &p.job)
+	p.job = maxPoolJob{}
 }
 
 // Params is empty.

@@ -38,7 +38,7 @@ func (u *MaxUnpool) Backward(dx, dy *Tensor) {
 		return
 	}
 	planes := p.inShape[0] * p.inShape[1]
-	dx.Resize(append([]int{p.inShape[0]}, p.OutShape(p.inShape[1:])...)...)
+	dx.Resize(p.shapes.get(p.inShape, p.OutShape)...)
 	plane, per := dy.Len()/planes, len(p.Indices)/planes
 	for k, at := range p.Indices {
 		dx.Data[k] = dy.Data[(k/per)*plane+at]

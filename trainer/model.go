@@ -61,6 +61,11 @@ type Model struct {
 	acts      []*Tensor  // acts[i] is the output of layer i (encoder, then decoder)
 	grad      [2]*Tensor // ping-pong buffers for the backward pass
 	fused     bool       // BCE on the logits before the final sigmoid
+
+	stack                  []Layer // Encoder then Decoder
+	inputView              Tensor  // a flat input seen with the input's shape
+	targetView, weightView Tensor  // flat targets seen with the output's shape
+	lossJob                lossJob // the loss's parallel loop
 }
 
 // Build makes the model c describes, with zero weights (call Init, or load
@@ -139,8 +144,13 @@ func product(s []int) int {
 	return n
 }
 
+// layers returns the encoder's layers, then the decoder's, in one slice
+// that Build made (a training step asks for it several times).
 func (m *Model) layers() []Layer {
-	return append(slices.Clip(m.Encoder), m.Decoder...)
+	if len(m.stack) != len(m.Encoder)+len(m.Decoder) {
+		m.stack = append(slices.Clip(m.Encoder), m.Decoder...)
+	}
+	return m.stack
 }
 
 func (m *Model) last() Layer {
@@ -302,7 +312,9 @@ func (m *Model) run(x *Tensor, from, to int) *Tensor {
 		want = m.codeShape
 	}
 	if len(x.Shape) != len(want)+1 && x.Cols() == product(want) {
-		x = &Tensor{Shape: append([]int{x.Rows()}, want...), Data: x.Data}
+		v := &m.inputView
+		*v = Tensor{Shape: append(append(v.Shape[:0], x.Rows()), want...), Data: x.Data}
+		x = v
 	}
 	in := x
 	for i := from; i < to; i++ {
@@ -328,25 +340,29 @@ func (m *Model) loss(target, weight *Tensor, grad bool) float64 {
 	n := len(m.acts)
 	out := m.acts[n-1]
 	// Targets may come flat, (N, features): view them with the output's shape.
-	view := func(t *Tensor) *Tensor {
+	view := func(t, v *Tensor) *Tensor {
 		if t == nil || len(t.Shape) == len(out.Shape) || t.Len() != out.Len() {
 			return t
 		}
-		return &Tensor{Shape: out.Shape, Data: t.Data}
+		*v = Tensor{Shape: append(v.Shape[:0], out.Shape...), Data: t.Data}
+		return v
 	}
-	target, weight = view(target), view(weight)
+	target, weight = view(target, &m.targetView), view(weight, &m.weightView)
 	var g *Tensor
 	if grad {
 		g = m.grad[0]
 	}
-	switch {
-	case m.fused:
-		return BCEWithLogitsLoss(g, m.acts[n-2], target, weight)
-	case m.Config.Loss == BCE:
-		return BCELoss(g, m.acts[n-1], target, weight)
-	default:
-		return MSELoss(g, m.acts[n-1], target, weight)
+	if m.Config.Loss == BCE && !m.fused {
+		return BCELoss(g, out, target, weight)
 	}
+	j := &m.lossJob
+	*j = lossJob{kind: m.Config.Loss, logits: m.fused, grad: g, out: out, target: target, weight: weight}
+	if m.fused {
+		j.out = m.acts[n-2]
+	}
+	loss := j.total()
+	*j = lossJob{}
+	return loss
 }
 
 // backward propagates dy, the gradient at the output of layer top, down to

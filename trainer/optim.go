@@ -154,6 +154,7 @@ type Adam struct {
 	DecoupledDecay        float64
 	steps                 int
 	m, v                  map[string][]float32
+	job                   adamJob
 }
 
 // Step updates params.
@@ -163,34 +164,35 @@ func (o *Adam) Step(params []*Param) {
 	bc1 := 1 - math.Pow(o.Beta1, t)
 	bc2 := 1 - math.Pow(o.Beta2, t)
 	// p −= lr/bc1 · m / (√v/√bc2 + ε), PyTorch's arrangement of the terms.
-	stepSize := float32(o.LR / bc1)
-	invSqrtBC2 := float32(1 / math.Sqrt(bc2))
-	b1, b2 := float32(o.Beta1), float32(o.Beta2)
-	eps := float32(o.Eps)
-	decay := float32(1 - o.LR*o.DecoupledDecay)
+	j := &o.job
+	j.k = adamConsts{
+		b1: float32(o.Beta1), omb1: 1 - float32(o.Beta1),
+		b2: float32(o.Beta2), omb2: 1 - float32(o.Beta2),
+		step: float32(o.LR / bc1), invBC2: float32(1 / math.Sqrt(bc2)),
+		eps: float32(o.Eps), decay: float32(1 - o.LR*o.DecoupledDecay),
+	}
 	for _, p := range params {
-		w, g := p.Value.Data, p.Grad.Data
+		w := p.Value.Data
 		m, ok := o.m[p.Name]
 		if !ok {
 			m = make([]float32, len(w))
 			o.m[p.Name] = m
 			o.v[p.Name] = make([]float32, len(w))
 		}
-		v := o.v[p.Name]
-		decoupled := o.DecoupledDecay != 0
-		parallelFor(len(w), grain, func(lo, hi int) {
-			for i := lo; i < hi; i++ {
-				if decoupled {
-					w[i] *= decay
-				}
-				gi := g[i]
-				mi := b1*m[i] + (1-b1)*gi
-				vi := b2*v[i] + (1-b2)*gi*gi
-				m[i], v[i] = mi, vi
-				w[i] -= stepSize * mi / (float32(math.Sqrt(float64(vi)))*invSqrtBC2 + eps)
-			}
-		})
+		j.w, j.g, j.m, j.v = w, p.Grad.Data, m, o.v[p.Name]
+		parallelFor(len(w), grain, j)
 	}
+	*j = adamJob{}
+}
+
+// adamJob is one parameter's update, split over the worker pool.
+type adamJob struct {
+	w, g, m, v []float32
+	k          adamConsts
+}
+
+func (j *adamJob) run(lo, hi int) {
+	adamKernel(j.w[lo:hi], j.g[lo:hi], j.m[lo:hi], j.v[lo:hi], &j.k)
 }
 
 // State returns the moment buffers as "exp_avg.<param>" and

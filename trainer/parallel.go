@@ -3,58 +3,161 @@ package trainer
 import (
 	"runtime"
 	"sync"
+	"sync/atomic"
 )
 
-// parallelFor calls fn on [lo, hi) chunks that cover [0, n), on up to
-// GOMAXPROCS goroutines when n is at least grain, else on this one. The
-// chunks depend only on n and GOMAXPROCS, so work that writes each index
-// once gives the same result for a given thread count.
-func parallelFor(n, grain int, fn func(lo, hi int)) {
+// A job is work over the indices [0, n) that parallelFor splits into
+// chunks. Hot paths pass jobs held in their layer (a pointer, or a struct
+// of one pointer), which costs no allocation; others wrap a closure in
+// jobFunc.
+type job interface{ run(lo, hi int) }
+
+// A sumJob is a job whose chunks each return their part of a sum.
+type sumJob interface{ sum(lo, hi int) float64 }
+
+type jobFunc func(lo, hi int)
+
+func (f jobFunc) run(lo, hi int) { f(lo, hi) }
+
+type sumFunc func(lo, hi int) float64
+
+func (f sumFunc) sum(lo, hi int) float64 { return f(lo, hi) }
+
+// grain is the least work (elements) worth a chunk of its own.
+const grain = 16384
+
+// chunks returns how parallelFor splits n indices: count chunks of step
+// indices (the last may be shorter). They depend only on n, grain and
+// GOMAXPROCS, so work that writes each index once, or sums chunk by chunk
+// in order, gives the same result for a given thread count.
+func chunks(n, grain int) (count, step int) {
 	workers := runtime.GOMAXPROCS(0)
 	if workers <= 1 || n < 2*grain {
-		fn(0, n)
-		return
+		return 1, n
 	}
 	workers = min(workers, n/grain)
-	var wg sync.WaitGroup
-	step := (n + workers - 1) / workers
-	for lo := 0; lo < n; lo += step {
-		hi := min(lo+step, n)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			fn(lo, hi)
-		}()
+	step = (n + workers - 1) / workers
+	return (n + step - 1) / step, step
+}
+
+// parallelWorkers is how many goroutines a parallel loop may use.
+func parallelWorkers() int { return runtime.GOMAXPROCS(0) }
+
+// parallelFor runs j on chunks that cover [0, n): the first on this
+// goroutine, the others on the worker pool.
+func parallelFor(n, grain int, j job) {
+	count, step := chunks(n, grain)
+	if count == 1 {
+		j.run(0, n)
+		return
 	}
-	wg.Wait()
+	r := startRegion(count)
+	for k := 1; k < count; k++ {
+		r.submit(task{j: j, lo: k * step, hi: min((k+1)*step, n), r: r})
+	}
+	j.run(0, step)
+	r.wg.Wait()
+	r.free()
 }
 
 // parallelSum is parallelFor for a sum: each chunk returns its part, and
 // the parts are added in chunk order.
-func parallelSum(n, grain int, fn func(lo, hi int) float64) float64 {
-	workers := runtime.GOMAXPROCS(0)
-	if workers <= 1 || n < 2*grain {
-		return fn(0, n)
+func parallelSum(n, grain int, j sumJob) float64 {
+	count, step := chunks(n, grain)
+	if count == 1 {
+		return j.sum(0, n)
 	}
-	workers = min(workers, n/grain)
-	step := (n + workers - 1) / workers
-	parts := make([]float64, (n+step-1)/step)
-	var wg sync.WaitGroup
-	for k := range parts {
-		lo, hi := k*step, min((k+1)*step, n)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			parts[k] = fn(lo, hi)
-		}()
+	r := startRegion(count)
+	for k := 1; k < count; k++ {
+		r.submit(task{s: j, lo: k * step, hi: min((k+1)*step, n), r: r, part: k})
 	}
-	wg.Wait()
+	r.parts[0] = j.sum(0, step)
+	r.wg.Wait()
 	var sum float64
-	for _, p := range parts {
+	for _, p := range r.parts[:count] {
 		sum += p
 	}
+	r.free()
 	return sum
 }
 
-// grain is the least work (elements) worth a goroutine.
-const grain = 16384
+// The worker pool: long-lived goroutines, as many as GOMAXPROCS has asked
+// for less one (the caller runs a chunk itself), that take chunks from one
+// queue. A parallel loop costs no goroutine and no allocation.
+var (
+	queue   = make(chan task, 256)
+	workers atomic.Int32
+	spawnMu sync.Mutex
+	regions = make(chan *region, 64) // free regions: unlike a sync.Pool, kept across collections
+)
+
+// A task is one chunk of a job (or sumJob) and the region it belongs to.
+type task struct {
+	j      job
+	s      sumJob
+	lo, hi int
+	r      *region
+	part   int
+}
+
+func (t task) exec() {
+	if t.s != nil {
+		t.r.parts[t.part] = t.s.sum(t.lo, t.hi)
+	} else {
+		t.j.run(t.lo, t.hi)
+	}
+	t.r.wg.Done()
+}
+
+// A region is one parallel loop in flight: what its caller waits for, and
+// the parts of a sum.
+type region struct {
+	wg    sync.WaitGroup
+	parts []float64
+}
+
+func startRegion(count int) *region {
+	if int(workers.Load()) < count-1 {
+		spawnMu.Lock()
+		for int(workers.Load()) < count-1 {
+			go func() {
+				for t := range queue {
+					t.exec()
+				}
+			}()
+			workers.Add(1)
+		}
+		spawnMu.Unlock()
+	}
+	var r *region
+	select {
+	case r = <-regions:
+	default:
+		r = new(region)
+	}
+	if cap(r.parts) < count {
+		r.parts = make([]float64, count)
+	}
+	r.parts = r.parts[:count]
+	r.wg.Add(count - 1)
+	return r
+}
+
+// submit queues t, or runs it here when the queue is full (other loops are
+// keeping the workers busy).
+func (r *region) submit(t task) {
+	select {
+	case queue <- t:
+	default:
+		t.exec()
+	}
+}
+
+// free returns r to the free regions (or to the collector, if there are
+// many).
+func (r *region) free() {
+	select {
+	case regions <- r:
+	default:
+	}
+}

@@ -4,9 +4,10 @@ package trainer
 // (C, H, W) into (C·H·W), as nn.Flatten does between conv and dense parts;
 // "unflatten" makes (n) into Shape, as nn.Unflatten does.
 type Reshape struct {
-	Kind  string // "flatten" or "unflatten"
-	Shape []int  // the per-sample output shape of an unflatten layer
-	in    []int
+	Kind   string // "flatten" or "unflatten"
+	Shape  []int  // the per-sample output shape of an unflatten layer
+	in     []int
+	shapes shapeCache
 }
 
 // OutShape is (product of in) for flatten, Shape for unflatten.
@@ -20,7 +21,7 @@ func (r *Reshape) OutShape(in []int) []int {
 // Forward copies x into dst with the new shape. It panics with ErrShape if
 // the element counts differ.
 func (r *Reshape) Forward(dst, x *Tensor) {
-	out := append([]int{x.Shape[0]}, r.OutShape(x.Shape[1:])...)
+	out := r.shapes.get(x.Shape, r.OutShape)
 	if product(out) != x.Len() {
 		panic(ErrShape)
 	}

@@ -2,6 +2,7 @@ package trainer
 
 import (
 	"fmt"
+	"slices"
 
 	"gonum.org/v1/gonum/blas/blas32"
 )
@@ -91,3 +92,18 @@ func sameShape(a, b *Tensor) {
 }
 
 func (t *Tensor) String() string { return fmt.Sprintf("Tensor%v", t.Shape) }
+
+// shapeCache remembers a layer's batch output shape, (N, per-sample
+// shape), for the last input shape, so that a training loop in steady state
+// allocates no shapes.
+type shapeCache struct{ in, out []int }
+
+// get returns the batch output shape for input shape in, with outShape
+// giving the per-sample output shape of a per-sample input shape.
+func (s *shapeCache) get(in []int, outShape func([]int) []int) []int {
+	if !slices.Equal(s.in, in) || len(s.out) == 0 {
+		s.in = append(s.in[:0], in...)
+		s.out = append(append(s.out[:0], in[0]), outShape(in[1:])...)
+	}
+	return s.out
+}

@@ -9,6 +9,8 @@ type Upsample struct {
 	Dims    int
 	Scale   [2]int // (height, width); height 1 for 1-D
 	inShape []int
+	job     upsampleJob
+	shapes  shapeCache
 }
 
 // NewUpsample returns an upsampling layer with one positive integer factor
@@ -42,19 +44,11 @@ func (u *Upsample) Forward(dst, x *Tensor) {
 		panic(ErrShape)
 	}
 	h, w := spatial(u.Dims, x.Shape[1:])
-	oh, ow := h*u.Scale[0], w*u.Scale[1]
-	dst.Resize(append([]int{x.Shape[0]}, u.OutShape(x.Shape[1:])...)...)
-	for pl := 0; pl < x.Shape[0]*x.Shape[1]; pl++ {
-		in, out := x.Data[pl*h*w:(pl+1)*h*w], dst.Data[pl*oh*ow:(pl+1)*oh*ow]
-		for y := 0; y < oh; y++ {
-			src := in[(y/u.Scale[0])*w : (y/u.Scale[0]+1)*w]
-			row := out[y*ow : (y+1)*ow]
-			for xx := range row {
-				row[xx] = src[xx/u.Scale[1]]
-			}
-		}
-	}
+	dst.Resize(u.shapes.get(x.Shape, u.OutShape)...)
 	u.inShape = append(u.inShape[:0], x.Shape...)
+	u.job = upsampleJob{u: u, x: x.Data, y: dst.Data, h: h, w: w}
+	parallelFor(x.Shape[0]*x.Shape[1], max(1, grain/(h*w*u.Scale[0]*u.Scale[1])), &u.job)
+	u.job = upsampleJob{}
 }
 
 // Backward sums each output's gradient into the input pixel it copied.
@@ -63,19 +57,60 @@ func (u *Upsample) Backward(dx, dy *Tensor) {
 		return
 	}
 	h, w := spatial(u.Dims, u.inShape[1:])
-	oh, ow := h*u.Scale[0], w*u.Scale[1]
 	planes := u.inShape[0] * u.inShape[1]
-	if dy.Len() != planes*oh*ow {
+	if dy.Len() != planes*h*w*u.Scale[0]*u.Scale[1] {
 		panic(ErrShape)
 	}
 	dx.Resize(u.inShape...)
-	dx.Zero()
-	for pl := 0; pl < planes; pl++ {
-		g, out := dy.Data[pl*oh*ow:(pl+1)*oh*ow], dx.Data[pl*h*w:(pl+1)*h*w]
-		for y := 0; y < oh; y++ {
-			dst := out[(y/u.Scale[0])*w : (y/u.Scale[0]+1)*w]
-			for xx, v := range g[y*ow : (y+1)*ow] {
-				dst[xx/u.Scale[1]] += v
+	u.job = upsampleJob{u: u, backward: true, x: dx.Data, y: dy.Data, h: h, w: w}
+	parallelFor(planes, max(1, grain/(h*w*u.Scale[0]*u.Scale[1])), &u.job)
+	u.job = upsampleJob{}
+}
+
+// upsampleJob upsamples planes of x into y (Forward), or sums planes of y
+// into x (Backward, backward true); the layer holds it, so that passing it
+// allocates nothing.
+type upsampleJob struct {
+	u        *Upsample
+	backward bool
+	x, y     []float32 // the input (or its gradient), the output (or its gradient)
+	h, w     int
+}
+
+func (j *upsampleJob) run(lo, hi int) {
+	sh, sw := j.u.Scale[0], j.u.Scale[1]
+	h, w, ow := j.h, j.w, j.w*sw
+	for pl := lo; pl < hi; pl++ {
+		in, out := j.x[pl*h*w:(pl+1)*h*w], j.y[pl*h*w*sh*sw:(pl+1)*h*w*sh*sw]
+		for y := 0; y < h; y++ {
+			src := in[y*w : (y+1)*w]
+			rows := out[y*sh*ow : (y+1)*sh*ow] // the sh output rows of input row y
+			if j.backward {
+				for x := range src {
+					var sum float32
+					for r := 0; r < sh; r++ {
+						for _, v := range rows[r*ow+x*sw : r*ow+(x+1)*sw] {
+							sum += v
+						}
+					}
+					src[x] = sum
+				}
+				continue
+			}
+			first := rows[:ow]
+			if sw == 2 {
+				for x, v := range src {
+					first[2*x], first[2*x+1] = v, v
+				}
+			} else {
+				for x, v := range src {
+					for k := x * sw; k < (x+1)*sw; k++ {
+						first[k] = v
+					}
+				}
+			}
+			for r := 1; r < sh; r++ {
+				copy(rows[r*ow:(r+1)*ow], first)
 			}
 		}
 	}

@@ -1,0 +1,57 @@
+package trainer
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// TestKernelsMatchGo checks the assembly kernels (where the build has
+// them) against their Go definitions bit for bit, over lengths around the
+// vector widths and values of mixed sign and size.
+func TestKernelsMatchGo(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	vec := func(n int) []float32 {
+		v := make([]float32, n)
+		for i := range v {
+			v[i] = float32(r.NormFloat64() * math.Pow(10, float64(r.IntN(7)-3)))
+		}
+		return v
+	}
+	for _, n := range []int{0, 1, 3, 4, 7, 8, 9, 15, 16, 17, 31, 100, 841, 4099} {
+		x, y := vec(n), vec(n)
+		if got, want := dot(x, y), dotGo(x, y); math.Float32bits(got) != math.Float32bits(want) {
+			t.Errorf("dot, %d elements: %v, Go %v", n, got, want)
+		}
+		var ref float64
+		for i := range x {
+			ref += float64(x[i]) * float64(y[i])
+		}
+		if got := float64(dot(x, y)); math.Abs(got-ref) > 1e-5*(math.Abs(ref)+1)*math.Sqrt(float64(n)+1) {
+			t.Errorf("dot, %d elements: %v, float64 sum %v", n, got, ref)
+		}
+		a := float32(r.NormFloat64())
+		y1, y2 := append([]float32(nil), y...), append([]float32(nil), y...)
+		axpy(y1, x, a)
+		axpyGo(y2, x, a)
+		for i := range y1 {
+			if math.Float32bits(y1[i]) != math.Float32bits(y2[i]) || y2[i] != y[i]+a*x[i] {
+				t.Fatalf("axpy, %d elements: element %d is %v, Go %v", n, i, y1[i], y2[i])
+			}
+		}
+
+		w, g, m, v := vec(n), vec(n), vec(n), vec(n)
+		for i := range v {
+			v[i] = float32(math.Abs(float64(v[i])))
+		}
+		k := adamConsts{b1: 0.9, omb1: 1 - float32(0.9), b2: 0.999, omb2: 1 - float32(0.999), step: 1e-3 / 0.1, invBC2: 1 / float32(math.Sqrt(0.001)), eps: 1e-8, decay: 1 - 1e-3*1e-2}
+		w1, m1, v1 := append([]float32(nil), w...), append([]float32(nil), m...), append([]float32(nil), v...)
+		adamKernel(w1, g, m1, v1, &k)
+		adamGo(w, g, m, v, &k)
+		for i := range w {
+			if math.Float32bits(w1[i]) != math.Float32bits(w[i]) || math.Float32bits(m1[i]) != math.Float32bits(m[i]) || math.Float32bits(v1[i]) != math.Float32bits(v[i]) {
+				t.Fatalf("adam, %d elements: element %d is (%v, %v, %v), Go (%v, %v, %v)", n, i, w1[i], m1[i], v1[i], w[i], m[i], v[i])
+			}
+		}
+	}
+}
