@@ -67,12 +67,9 @@ func (d *Dense) Backward(dx, dy *Tensor) {
 	} else {
 		gemm(blas.Trans, blas.NoTrans, 1, dy.matrix(), d.x.matrix(), 1, d.W.Grad.matrix())
 	}
-	db := d.B.Grad.Data
+	// db += each row of dy, in row order (axpy with 1: the same sums).
 	for i := 0; i < n; i++ {
-		row := dy.Data[i*d.Out : (i+1)*d.Out]
-		for j, v := range row {
-			db[j] += v
-		}
+		axpy(d.B.Grad.Data, dy.Data[i*d.Out:(i+1)*d.Out], 1)
 	}
 	if dx == nil {
 		return

@@ -65,3 +65,49 @@ func sigmoid32(x float32) float32 {
 // signMask returns all ones if x's sign bit is set (x < 0, −0, or a
 // negative NaN), else zero: a mask for choosing without a branch.
 func signMask(x float32) uint32 { return uint32(int32(math.Float32bits(x)) >> 31) }
+
+// log1p32 returns log(1 + x) for x in [0, 1] in float32 arithmetic, within
+// 2 ulp (TestLog1p32): log of u = 1 + x by Cephes' logf polynomial,
+// scaled by x/(u − 1) to undo the rounding of 1 + x (Goldberg's trick).
+func log1p32(x float32) float32 {
+	u := 1 + x
+	if u == 1 {
+		return x
+	}
+	return log32(u) * (x / (u - 1))
+}
+
+// log32 returns the natural logarithm of a positive normal float32, within
+// 1 ulp: x = m·2ᵉ with m in [√½, √2), log x = log m + e·ln 2, log m by
+// Cephes' logf minimax polynomial.
+func log32(x float32) float32 {
+	const (
+		sqrtHalf = 0.70710678118654752440
+		ln2hi    = 0.693359375
+		ln2lo    = -2.12194440e-4
+	)
+	b := math.Float32bits(x)
+	e := int32(b>>23) - 126
+	m := math.Float32frombits(b&0x007fffff | 0x3f000000) // in [½, 1)
+	if m < sqrtHalf {
+		e--
+		m = m + m - 1
+	} else {
+		m = m - 1
+	}
+	z := m * m
+	y := float32(7.0376836292e-2)
+	y = y*m - 1.1514610310e-1
+	y = y*m + 1.1676998740e-1
+	y = y*m - 1.2420140846e-1
+	y = y*m + 1.4249322787e-1
+	y = y*m - 1.6668057665e-1
+	y = y*m + 2.0000714765e-1
+	y = y*m - 2.4999993993e-1
+	y = y*m + 3.3333331174e-1
+	y *= m * z
+	fe := float32(e)
+	y += ln2lo * fe
+	y -= 0.5 * z
+	return m + y + ln2hi*fe
+}

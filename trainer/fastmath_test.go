@@ -65,3 +65,32 @@ func TestSigmoid32(t *testing.T) {
 		t.Errorf("sigmoid32 is up to %d ulp off", worst)
 	}
 }
+
+// TestLog1p32 sweeps every 61st float32 in [0, 1] (about 17 million
+// values, subnormals included) against math.Log1p, and log32 over [1, 2]
+// and a spread of magnitudes against math.Log.
+func TestLog1p32(t *testing.T) {
+	var worst int64
+	var at float32
+	for b := uint32(0); b <= math.Float32bits(1); b += 61 {
+		x := math.Float32frombits(b)
+		if u := ulps(log1p32(x), math.Log1p(float64(x))); u > worst {
+			worst, at = u, x
+		}
+	}
+	t.Logf("log1p32: worst %d ulp at %v", worst, at)
+	if worst > 2 {
+		t.Errorf("log1p32 is %d ulp off at %v: got %v, want %v", worst, at, log1p32(at), float32(math.Log1p(float64(at))))
+	}
+	worst = 0
+	for b := math.Float32bits(1e-30); b <= math.Float32bits(1e30); b += 997 {
+		x := math.Float32frombits(b)
+		if u := ulps(log32(x), math.Log(float64(x))); u > worst {
+			worst, at = u, x
+		}
+	}
+	t.Logf("log32: worst %d ulp at %v", worst, at)
+	if worst > 2 {
+		t.Errorf("log32 is %d ulp off at %v: got %v, want %v", worst, at, log32(at), float32(math.Log(float64(at))))
+	}
+}

@@ -128,22 +128,23 @@ func (j *lossJob) mse(lo, hi int) float64 {
 
 func (j *lossJob) bceLogits(lo, hi int) float64 {
 	z, target := j.out.Data[lo:hi], j.target.Data[lo:hi]
+	scale := float32(j.scale)
 	var sum float64
-	for i, zi := range z {
-		x, t := float64(zi), float64(target[i])
-		w := 1.0
+	for i, x := range z {
+		t := target[i]
+		w := float32(1)
 		if j.weight != nil {
-			w = float64(j.weight.Data[lo+i])
+			w = j.weight.Data[lo+i]
 		}
-		// One exponential serves the loss and σ(x).
-		e := math.Exp(-math.Abs(x))
-		sum += w * (math.Max(x, 0) - x*t + math.Log1p(e))
+		// One exponential serves the loss and σ(x), in float32 as
+		// PyTorch computes them (exp32, log1p32: within 2 ulp).
+		e := exp32(math.Float32frombits(math.Float32bits(x) | 1<<31)) // e^−|x|
+		sum += float64(w * (max(x, 0) - x*t + log1p32(e)))
 		if j.grad != nil {
-			s := 1 / (1 + e)
-			if x < 0 {
-				s = e / (1 + e)
-			}
-			j.grad.Data[lo+i] = float32(w * (s - t) * j.scale)
+			neg := signMask(x)
+			num := 0x3f800000&^neg | math.Float32bits(e)&neg // σ(x) = num/(1 + e)
+			s := math.Float32frombits(num) / (1 + e)
+			j.grad.Data[lo+i] = w * (s - t) * scale
 		}
 	}
 	return sum

@@ -339,6 +339,9 @@ type Batch struct {
 func (m *Model) loss(target, weight *Tensor, grad bool) float64 {
 	n := len(m.acts)
 	out := m.acts[n-1]
+	if m.fused {
+		out = m.acts[n-2] // the logits: a training step skips the sigmoid
+	}
 	// Targets may come flat, (N, features): view them with the output's shape.
 	view := func(t, v *Tensor) *Tensor {
 		if t == nil || len(t.Shape) == len(out.Shape) || t.Len() != out.Len() {
@@ -407,7 +410,7 @@ func (m *Model) TrainStep(b Batch, reg *Regularization, rng *rand.Rand) (loss, p
 		}
 		return m.trainVAE(b, beta, rng)
 	}
-	m.run(b.X, 0, len(m.acts))
+	m.run(b.X, 0, m.trainEnd())
 	loss = m.loss(b.Target, b.Weight, true)
 	top := len(m.acts) - 1
 	if m.fused {
@@ -431,6 +434,15 @@ func (m *Model) TrainStep(b Batch, reg *Regularization, rng *rand.Rand) (loss, p
 		penalty += m.contractive(reg.Contractive, reg.ContractiveSamples, rng)
 	}
 	return loss, penalty
+}
+
+// trainEnd is where a training step's forward pass stops: before the
+// final sigmoid when the loss takes the logits (fused), else at the end.
+func (m *Model) trainEnd() int {
+	if m.fused {
+		return len(m.acts) - 1
+	}
+	return len(m.acts)
 }
 
 // Eval returns the summed loss of the model on x against target, without

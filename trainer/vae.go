@@ -94,7 +94,7 @@ func (m *Model) trainVAE(b Batch, beta float64, rng *rand.Rand) (loss, penalty f
 		lv := min(max(float64(v.logvar.Data[i]), lo), hi)
 		v.z.Data[i] = mu + v.eps.Data[i]*float32(math.Exp(0.5*lv))
 	}
-	m.run(&v.z, enc, len(m.acts))
+	m.run(&v.z, enc, m.trainEnd())
 	loss = m.loss(b.Target, b.Weight, true)
 	// The loss functions give the gradient of the mean over elements; the
 	// objective averages over samples.
