@@ -41,6 +41,7 @@ func BenchmarkScore(b *testing.B) {
 	for _, n := range []int{1, 256} {
 		x := Tensor{Shape: []int64{int64(n), 64}, Data: make([]float32, n*64)}
 		b.Run(fmt.Sprintf("batch%d", n), func(b *testing.B) {
+			b.ReportAllocs()
 			for i := 0; i < b.N; i++ {
 				if _, err := m.Score(x, MSE); err != nil {
 					b.Fatal(err)

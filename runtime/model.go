@@ -85,6 +85,7 @@ type Model struct {
 
 	mu      sync.RWMutex // held for reading by runs, for writing by Close
 	session *ort.DynamicAdvancedSession
+	scratch sync.Pool // *[]float32 outputs that Score reads and drops
 }
 
 // Open loads the ONNX model at path (with any external data beside it) into
@@ -217,7 +218,7 @@ func (m *Model) Run(inputs ...Tensor) ([]Tensor, error) {
 	}
 	n := batchOf(inputs)
 	if m.opts.batch == 0 || n <= int64(m.opts.batch) {
-		return m.run(inputs)
+		return m.run(inputs, false)
 	}
 	for i, io := range m.info.Inputs {
 		if io.HasShape && io.Shape[0].Size >= 0 {
@@ -234,7 +235,7 @@ func (m *Model) Run(inputs ...Tensor) ([]Tensor, error) {
 		for i, t := range inputs {
 			chunk[i] = sliceBatch(t, lo, hi)
 		}
-		out, err := m.run(chunk)
+		out, err := m.run(chunk, false)
 		if err != nil {
 			return nil, err
 		}
@@ -337,8 +338,10 @@ func (m *Model) join(parts [][]Tensor) ([]Tensor, error) {
 }
 
 // run makes one ONNX Runtime call. Each call has its own tensors, so calls
-// may run concurrently on the shared session.
-func (m *Model) run(inputs []Tensor) ([]Tensor, error) {
+// may run concurrently on the shared session. With scratch, the outputs'
+// memory comes from the model's pool, for a caller that gives it back
+// (release) once it has read them.
+func (m *Model) run(inputs []Tensor, scratch bool) ([]Tensor, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	if m.session == nil {
@@ -377,7 +380,12 @@ func (m *Model) run(inputs []Tensor) ([]Tensor, error) {
 			continue
 		}
 		n, _ := elements(shape)
-		data := make([]float32, n)
+		var data []float32
+		if scratch {
+			data = m.buffer(int(n))
+		} else {
+			data = make([]float32, n)
+		}
 		v, err := ort.NewTensor(ort.Shape(shape), data)
 		if err != nil {
 			return nil, fmt.Errorf("runtime: output %q: %w", m.info.Outputs[j].Name, err)
@@ -413,6 +421,24 @@ func (m *Model) run(inputs []Tensor) ([]Tensor, error) {
 		res[j] = Tensor{Shape: append([]int64(nil), t.GetShape()...), Data: append([]float32(nil), t.GetData()...)}
 	}
 	return res, nil
+}
+
+// buffer returns n float32s from the model's pool, or new ones.
+func (m *Model) buffer(n int) []float32 {
+	if p, ok := m.scratch.Get().(*[]float32); ok && cap(*p) >= n {
+		return (*p)[:n]
+	}
+	return make([]float32, n)
+}
+
+// release gives the outputs of a scratch run back to the pool.
+func (m *Model) release(out []Tensor) {
+	for _, t := range out {
+		if cap(t.Data) > 0 {
+			d := t.Data
+			m.scratch.Put(&d)
+		}
+	}
 }
 
 // outputShape returns output j's shape when the inputs determine it: a

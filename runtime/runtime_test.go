@@ -407,21 +407,25 @@ func TestScoresClosedForm(t *testing.T) {
 }
 
 func TestScoreMatchesReferenceReconstruction(t *testing.T) {
-	m := open(t, filepath.Join(fixtures, "mlp_ae.opset17.onnx"), WithBatchSize(2))
 	x := readTensor(t, filepath.Join(fixtures, "mlp_ae.in0.npy"))
 	ref := readTensor(t, filepath.Join(fixtures, "mlp_ae.out0.npy"))
-	for _, metric := range []Metric{MSE, MAE, BCE} {
-		got, err := m.Score(x, metric)
-		if err != nil {
-			t.Fatal(err)
-		}
-		want, err := Scores(x, ref, metric)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i := range want {
-			if math.Abs(float64(got[i]-want[i])) > 1e-5*(1+math.Abs(float64(want[i]))) {
-				t.Errorf("%s sample %d: got %v, want %v", metric, i, got[i], want[i])
+	// In batches of 2 (through Reconstruct), and in one call into pooled
+	// memory, each metric twice so that the second call reuses the first's.
+	for _, opts := range [][]Option{{WithBatchSize(2)}, nil} {
+		m := open(t, filepath.Join(fixtures, "mlp_ae.opset17.onnx"), opts...)
+		for _, metric := range []Metric{MSE, MAE, BCE, MSE, MAE, BCE} {
+			got, err := m.Score(x, metric)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := Scores(x, ref, metric)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range want {
+				if math.Abs(float64(got[i]-want[i])) > 1e-5*(1+math.Abs(float64(want[i]))) {
+					t.Errorf("%s sample %d: got %v, want %v", metric, i, got[i], want[i])
+				}
 			}
 		}
 	}

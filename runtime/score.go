@@ -42,24 +42,47 @@ func (m *Model) Reconstruct(x Tensor) (Tensor, error) {
 	if err != nil {
 		return Tensor{}, err
 	}
-	if !slices.Equal(out[0].Shape, x.Shape) {
-		return Tensor{}, fmt.Errorf("runtime: %s: output %q has shape %s, input %q has %s; not an autoencoder's reconstruction",
-			m.info.Path, m.info.Outputs[0].Name, shapeString(out[0].Shape), m.info.Inputs[0].Name, shapeString(x.Shape))
+	if err := m.checkReconstruction(out[0], x); err != nil {
+		return Tensor{}, err
 	}
 	return out[0], nil
 }
 
+// checkReconstruction checks that output 0, xhat, has the shape of x.
+func (m *Model) checkReconstruction(xhat, x Tensor) error {
+	if !slices.Equal(xhat.Shape, x.Shape) {
+		return fmt.Errorf("runtime: %s: output %q has shape %s, input %q has %s; not an autoencoder's reconstruction",
+			m.info.Path, m.info.Outputs[0].Name, shapeString(xhat.Shape), m.info.Inputs[0].Name, shapeString(x.Shape))
+	}
+	return nil
+}
+
 // Score reconstructs x and returns one reconstruction error per sample (x's
-// first dimension), by metric.
+// first dimension), by metric. The reconstruction is made in memory pooled
+// by the model and reused by later calls.
 func (m *Model) Score(x Tensor, metric Metric) ([]float32, error) {
 	if _, err := ParseMetric(string(metric)); err != nil {
 		return nil, err
 	}
-	xhat, err := m.Reconstruct(x)
+	if len(m.info.Inputs) != 1 || (m.opts.batch > 0 && len(x.Shape) > 0 && x.Shape[0] > int64(m.opts.batch)) {
+		xhat, err := m.Reconstruct(x)
+		if err != nil {
+			return nil, err
+		}
+		return Scores(x, xhat, metric)
+	}
+	if err := check(m.info.Inputs[0], x, m.opts.checkFinite); err != nil {
+		return nil, err
+	}
+	out, err := m.run([]Tensor{x}, true)
 	if err != nil {
 		return nil, err
 	}
-	return Scores(x, xhat, metric)
+	defer m.release(out)
+	if err := m.checkReconstruction(out[0], x); err != nil {
+		return nil, err
+	}
+	return Scores(x, out[0], metric)
 }
 
 // Scores returns the per-sample error between x and its reconstruction xhat,

@@ -97,6 +97,10 @@ type EpochMetrics struct {
 	ValLossPerSample float64 `json:"val_loss_per_sample,omitempty"`
 	Best             bool    `json:"best,omitempty"` // the lowest validation loss so far
 	Seconds          float64 `json:"seconds"`
+	// GFLOPPerSecond is the matrix-product work of the epoch's training
+	// steps (three times Model.FLOPs per sample) over the time of its
+	// training loop (validation and checkpoints left out), in 10⁹/s.
+	GFLOPPerSecond float64 `json:"gflop_per_s"`
 }
 
 // FitOptions are Fit's side channels.
@@ -247,10 +251,12 @@ func Fit(m *Model, data *Tensor, cfg TrainConfig, opts FitOptions) (*Result, err
 				progress(opts.Progress, epoch, cfg.Epochs, hi, len(order), sum/float64(hi*d))
 			}
 		}
+		loopSeconds := time.Since(start).Seconds()
 		if math.IsNaN(sum) || math.IsInf(sum, 0) {
 			return nil, fmt.Errorf("trainer: epoch %d: the loss diverged (%v); lower the learning rate", epoch, sum)
 		}
-		em := EpochMetrics{Epoch: epoch, TrainLoss: sum / float64(train.Len()), TrainLossPerSample: sum / float64(train.Rows()), Penalty: pen / float64(steps)}
+		em := EpochMetrics{Epoch: epoch, TrainLoss: sum / float64(train.Len()), TrainLossPerSample: sum / float64(train.Rows()), Penalty: pen / float64(steps),
+			GFLOPPerSecond: 3 * float64(m.FLOPs()) * float64(train.Rows()) / loopSeconds / 1e9}
 		if variational {
 			em.Penalty = 0
 			em.KLPerSample = kl / float64(train.Rows())

@@ -1,3 +1,5 @@
+//go:build openblas
+
 // Package openblas sets OpenBLAS's thread count. It links OpenBLAS
 // (apt install libopenblas-dev) and is imported only by builds with the
 // openblas tag, so that the trainer package itself needs no cgo (and may
