@@ -89,12 +89,11 @@ func log32(x float32) float32 {
 	b := math.Float32bits(x)
 	e := int32(b>>23) - 126
 	m := math.Float32frombits(b&0x007fffff | 0x3f000000) // in [½, 1)
-	if m < sqrtHalf {
-		e--
-		m = m + m - 1
-	} else {
-		m = m - 1
-	}
+	// m < √½: e − 1 and 2m − 1, else m − 1, chosen by a mask (the branch
+	// would be a coin toss on a loss's inputs).
+	less := signMask(m - sqrtHalf)
+	e += int32(less)
+	m = (m + math.Float32frombits(math.Float32bits(m)&less)) - 1
 	z := m * m
 	y := float32(7.0376836292e-2)
 	y = y*m - 1.1514610310e-1
