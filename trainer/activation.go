@@ -112,8 +112,9 @@ func (a *Activation) forward(y, x []float32) {
 			y[i] = sigmoid32(v)
 		}
 	case "tanh":
+		y = y[:len(x)]
 		for i, v := range x {
-			y[i] = float32(math.Tanh(float64(v)))
+			y[i] = tanh32(v)
 		}
 	case "softplus":
 		// log(1 + eˣ) = max(x, 0) + log1p(e^-|x|), without overflow.

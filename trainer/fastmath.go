@@ -110,3 +110,25 @@ func log32(x float32) float32 {
 	y -= 0.5 * z
 	return m + y + ln2hi*fe
 }
+
+// tanh32 returns tanh x in float32 arithmetic, within 2 ulp
+// (TestTanh32): Cephes' tanhf, an odd minimax polynomial for |x| < 0.625
+// and 1 − 2/(e^{2|x|} + 1) above, both computed and one chosen by a mask.
+func tanh32(x float32) float32 {
+	ax := math.Float32frombits(math.Float32bits(x) &^ (1 << 31))
+	big := 1 - 2/(exp32(2*ax)+1)
+	big = math.Float32frombits(math.Float32bits(big) | math.Float32bits(x)&(1<<31))
+	z := x * x
+	p := float32(-5.70498872745e-3)
+	p = p*z + 2.06390887954e-2
+	p = p*z - 5.37397155531e-2
+	p = p*z + 1.33314422036e-1
+	p = p*z - 3.33332819422e-1
+	small := p*z*x + x
+	sel := signMask(0.625 - ax) // all ones where |x| > 0.625
+	r := math.Float32bits(small)&^sel | math.Float32bits(big)&sel
+	if x != x {
+		return x
+	}
+	return math.Float32frombits(r)
+}

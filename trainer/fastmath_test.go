@@ -94,3 +94,28 @@ func TestLog1p32(t *testing.T) {
 		t.Errorf("log32 is %d ulp off at %v: got %v, want %v", worst, at, log32(at), float32(math.Log(float64(at))))
 	}
 }
+
+// TestTanh32 sweeps every 89th float32 in [−20, 20] against math.Tanh.
+func TestTanh32(t *testing.T) {
+	var worst int64
+	var at float32
+	for b := uint32(0); b < math.Float32bits(20); b += 89 {
+		for _, x := range []float32{math.Float32frombits(b), -math.Float32frombits(b)} {
+			if u := ulps(tanh32(x), math.Tanh(float64(x))); u > worst {
+				worst, at = u, x
+			}
+		}
+	}
+	t.Logf("tanh32: worst %d ulp at %v", worst, at)
+	if worst > 2 {
+		t.Errorf("tanh32 is %d ulp off at %v: got %v, want %v", worst, at, tanh32(at), float32(math.Tanh(float64(at))))
+	}
+	for _, x := range []float32{0, 30, -30, float32(math.Inf(1)), float32(math.Inf(-1))} {
+		if got, want := tanh32(x), float32(math.Tanh(float64(x))); got != want {
+			t.Errorf("tanh32(%v) = %v, want %v", x, got, want)
+		}
+	}
+	if nan := float32(math.NaN()); tanh32(nan) == tanh32(nan) {
+		t.Error("tanh32(NaN) is not NaN")
+	}
+}
