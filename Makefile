@@ -64,8 +64,10 @@ test: setup
 
 ## bench: aebridge against PyTorch on this machine (see scripts/bench.sh)
 bench: setup
-	go test -run '^$$' -bench . -benchtime 20x -tags openblas ./trainer/
+	go test -run '^$$' -bench . -benchtime 20x -tags openblas ./trainer/ ./internal/openblas/
 	go test -run '^$$' -bench . -benchtime 10x ./trainer/
+	go test -run '^$$' -bench . -benchtime 2000x ./runtime/
+	go test -run '^$$' -bench . -tags openblas ./internal/check/
 	scripts/bench.sh
 
 ## demo: the main job end to end

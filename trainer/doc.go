@@ -24,4 +24,14 @@
 // Matrix products go through gonum's blas32: gonum's pure-Go kernels, or
 // OpenBLAS in builds with the openblas tag (trainer/blas_openblas.go). The
 // same seed, data and thread count give the same weights, bit for bit.
+//
+// Parallel work — the blocks of each matrix product, elementwise loops,
+// im2col, pooling, the optimizer's update — runs on one pool of GOMAXPROCS
+// goroutines (SetThreads); OpenBLAS itself runs one thread per call, since
+// its own threads busy-wait between calls and would take the cores from the
+// rest of the step. A training step allocates nothing once its buffers
+// exist. On amd64 the Adam update, axpy and dot products have SSE kernels
+// (Go assembly; the noasm build tag leaves the Go versions, which give the
+// same bits), and the sigmoid, tanh and logistic loss use float32 exp, log
+// and tanh within 2 ulp, as PyTorch's vectorised kernels do.
 package trainer
