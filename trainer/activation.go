@@ -107,10 +107,7 @@ func (a *Activation) forward(y, x []float32) {
 			}
 		}
 	case "sigmoid":
-		y = y[:len(x)]
-		for i, v := range x {
-			y[i] = sigmoid32(v)
-		}
+		sigmoids(y, x)
 	case "tanh":
 		y = y[:len(x)]
 		for i, v := range x {
