@@ -56,7 +56,7 @@ func parallelFor(n, grain int, j job) {
 		r.submit(task{j: j, lo: k * step, hi: min((k+1)*step, n), r: r})
 	}
 	j.run(0, step)
-	r.wg.Wait()
+	r.wait()
 	r.free()
 }
 
@@ -72,7 +72,7 @@ func parallelSum(n, grain int, j sumJob) float64 {
 		r.submit(task{s: j, lo: k * step, hi: min((k+1)*step, n), r: r, part: k})
 	}
 	r.parts[0] = j.sum(0, step)
-	r.wg.Wait()
+	r.wait()
 	var sum float64
 	for _, p := range r.parts[:count] {
 		sum += p
@@ -106,14 +106,32 @@ func (t task) exec() {
 	} else {
 		t.j.run(t.lo, t.hi)
 	}
-	t.r.wg.Done()
+	if t.r.pending.Add(-1) == 0 {
+		t.r.done <- struct{}{}
+	}
 }
 
-// A region is one parallel loop in flight: what its caller waits for, and
-// the parts of a sum.
+// A region is one parallel loop in flight: the chunks its caller waits
+// for, and the parts of a sum.
 type region struct {
-	wg    sync.WaitGroup
-	parts []float64
+	pending atomic.Int32  // chunks submitted and not yet done
+	done    chan struct{} // receives a token when pending reaches zero
+	parts   []float64
+}
+
+// wait returns when every chunk submitted to r is done. Meanwhile the
+// caller runs queued chunks itself — its own loop's, or another's — so
+// that a loop whose chunks start loops of their own cannot deadlock the
+// pool, and a chunk does not wait for a worker to wake.
+func (r *region) wait() {
+	for {
+		select {
+		case <-r.done:
+			return
+		case t := <-queue:
+			t.exec()
+		}
+	}
 }
 
 func startRegion(count int) *region {
@@ -139,7 +157,10 @@ func startRegion(count int) *region {
 		r.parts = make([]float64, count)
 	}
 	r.parts = r.parts[:count]
-	r.wg.Add(count - 1)
+	if r.done == nil {
+		r.done = make(chan struct{}, 1)
+	}
+	r.pending.Store(int32(count - 1))
 	return r
 }
 
