@@ -190,11 +190,7 @@ func (c *Conv) Backward(dx, dy *Tensor) {
 		j.op = convGather
 		parallelFor(n, 1, j)
 		for o := 0; o < og; o++ {
-			var sum float32
-			for _, v := range d[o*np : (o+1)*np] {
-				sum += v
-			}
-			c.B.Grad.Data[gr*og+o] += sum
+			c.B.Grad.Data[gr*og+o] += sum32(d[o*np : (o+1)*np])
 		}
 		if c.Groups > 1 || !c.colValid {
 			j.op = convIm2col

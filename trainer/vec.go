@@ -28,3 +28,28 @@ func dotGo(x, y []float32) float32 {
 	}
 	return r
 }
+
+// sum32 returns Σ x[i] with eight running sums (element i into sum i mod
+// 8), folded as dotGo folds them, then the rest one by one: no chain of
+// dependent additions, and a smaller rounding error than one running sum.
+func sum32(x []float32) float32 {
+	n := len(x) &^ 7
+	var s [8]float32
+	for i := 0; i < n; i += 8 {
+		v := x[i : i+8 : i+8]
+		s[0] += v[0]
+		s[1] += v[1]
+		s[2] += v[2]
+		s[3] += v[3]
+		s[4] += v[4]
+		s[5] += v[5]
+		s[6] += v[6]
+		s[7] += v[7]
+	}
+	v0, v1, v2, v3 := s[0]+s[4], s[1]+s[5], s[2]+s[6], s[3]+s[7]
+	r := (v0 + v2) + (v1 + v3)
+	for _, v := range x[n:] {
+		r += v
+	}
+	return r
+}

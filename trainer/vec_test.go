@@ -20,6 +20,14 @@ func TestKernelsMatchGo(t *testing.T) {
 	}
 	for _, n := range []int{0, 1, 3, 4, 7, 8, 9, 15, 16, 17, 31, 100, 841, 4099} {
 		x, y := vec(n), vec(n)
+		var total, size float64 // Σx, Σ|x|: float32 sums err by ε·Σ|x| per step
+		for _, v := range x {
+			total += float64(v)
+			size += math.Abs(float64(v))
+		}
+		if got := float64(sum32(x)); math.Abs(got-total) > 6e-8*size*float64(n/8+8) {
+			t.Errorf("sum32, %d elements: %v, float64 sum %v", n, got, total)
+		}
 		if got, want := dot(x, y), dotGo(x, y); math.Float32bits(got) != math.Float32bits(want) {
 			t.Errorf("dot, %d elements: %v, Go %v", n, got, want)
 		}
