@@ -113,8 +113,13 @@ var convGrid = []convParams{
 	{dims: 2, in: 2, out: 4, groups: 1, h: 5, w: 4, k: [2]int{2, 3}, s: [2]int{1, 1}, d: [2]int{1, 1}, pb: [2]int{0, 2}, pe: [2]int{1, 0}},
 	{dims: 2, in: 2, out: 2, groups: 1, h: 6, w: 6, k: [2]int{3, 3}, s: [2]int{1, 1}, d: [2]int{1, 1}},
 	{dims: 1, in: 3, out: 1, groups: 1, h: 1, w: 10, k: [2]int{1, 5}, s: [2]int{1, 1}, d: [2]int{1, 1}, pb: [2]int{0, 2}, pe: [2]int{0, 1}},
-	// Stride 1 with more outputs: im2col.
+	// Stride 1 with more outputs: im2col, rows as one run of the plane
+	// (output as wide as the input), with asymmetric padding, dilated rows.
 	{dims: 2, in: 2, out: 5, groups: 1, h: 5, w: 5, k: [2]int{3, 3}, s: [2]int{1, 1}, d: [2]int{1, 1}, pb: [2]int{1, 1}, pe: [2]int{1, 1}},
+	{dims: 2, in: 3, out: 6, groups: 1, h: 4, w: 6, k: [2]int{2, 3}, s: [2]int{1, 1}, d: [2]int{1, 1}, pb: [2]int{0, 2}, pe: [2]int{1, 0}},
+	{dims: 2, in: 2, out: 5, groups: 1, h: 7, w: 5, k: [2]int{3, 3}, s: [2]int{1, 1}, d: [2]int{2, 1}, pb: [2]int{2, 1}, pe: [2]int{2, 1}},
+	{dims: 2, in: 2, out: 6, groups: 2, h: 3, w: 4, k: [2]int{3, 5}, s: [2]int{1, 1}, d: [2]int{1, 1}, pb: [2]int{3, 2}, pe: [2]int{1, 2}},
+	{dims: 1, in: 2, out: 5, groups: 1, h: 1, w: 9, k: [2]int{1, 4}, s: [2]int{1, 1}, d: [2]int{1, 1}, pb: [2]int{0, 3}, pe: [2]int{0, 0}},
 }
 
 func TestConvAgainstReferenceAndFiniteDifferences(t *testing.T) {

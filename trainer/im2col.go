@@ -38,6 +38,10 @@ func (g *geometry) im2colAt(col []float32, ld, off int, img []float32) {
 				row := col[r*ld+off : r*ld+off+p]
 				x0 := -g.PL + j*g.DW
 				lo, hi := g.validRange(x0)
+				if g.contiguous() {
+					g.im2colRowContiguous(row, plane, i, x0, lo, hi)
+					continue
+				}
 				for oh := 0; oh < g.OH; oh++ {
 					y := oh*g.SH - g.PT + i*g.DH
 					dst := row[oh*g.OW : (oh+1)*g.OW]
@@ -94,6 +98,10 @@ func (g *geometry) col2imAt(img, col []float32, ld, off int) {
 				if lo >= hi {
 					continue
 				}
+				if g.contiguous() {
+					g.col2imRowContiguous(plane, row, i, x0, lo, hi)
+					continue
+				}
 				for oh := 0; oh < g.OH; oh++ {
 					y := oh*g.SH - g.PT + i*g.DH
 					if y < 0 || y >= g.IH {
@@ -114,5 +122,65 @@ func (g *geometry) col2imAt(img, col []float32, ld, off int) {
 				}
 			}
 		}
+	}
+}
+
+// contiguous reports whether output rows and input rows are equally long
+// and both step by one (stride 1 along both axes, no dilation along the
+// width): then one kernel tap reads the input planes at a constant offset,
+// and a column-matrix row is one contiguous run of the input plane, apart
+// from the columns that fall in the padding.
+func (g *geometry) contiguous() bool {
+	return g.SH == 1 && g.SW == 1 && g.DW == 1 && g.OW == g.IW
+}
+
+// tapRows returns the output rows [a, b) whose input row, for kernel row
+// i, lies inside the image.
+func (g *geometry) tapRows(i int) (a, b int) {
+	shift := i*g.DH - g.PT // input row = output row + shift
+	a, b = max(0, -shift), min(g.OH, g.IH-shift)
+	return a, max(a, b)
+}
+
+// im2colRowContiguous fills one column-matrix row (kernel tap (i, j), whose
+// valid output columns are [lo, hi)) from plane with one copy, then zeroes
+// what lies in the padding.
+func (g *geometry) im2colRowContiguous(row, plane []float32, i, x0, lo, hi int) {
+	a, b := g.tapRows(i)
+	clear(row[:a*g.OW])
+	clear(row[b*g.OW:])
+	if a == b || lo >= hi {
+		clear(row[a*g.OW : b*g.OW])
+		return
+	}
+	// row[k] = plane[start + k] over the valid rows, clipped to the plane:
+	// what the clipping leaves out is padding.
+	dst := row[a*g.OW : b*g.OW]
+	start := (a+i*g.DH-g.PT)*g.IW + x0
+	from, to := max(0, -start), min(len(dst), len(plane)-start)
+	copy(dst[from:to], plane[start+from:start+to])
+	g.clearPadding(dst, lo, hi)
+}
+
+// col2imRowContiguous adds one column-matrix row back into plane, the
+// adjoint of im2colRowContiguous. It zeroes the row's padding entries
+// first (the row is scratch), so that one run of additions serves.
+func (g *geometry) col2imRowContiguous(plane, row []float32, i, x0, lo, hi int) {
+	a, b := g.tapRows(i)
+	if a == b {
+		return
+	}
+	src := row[a*g.OW : b*g.OW]
+	g.clearPadding(src, lo, hi)
+	start := (a+i*g.DH-g.PT)*g.IW + x0
+	from, to := max(0, -start), min(len(src), len(plane)-start)
+	axpy(plane[start+from:start+to], src[from:to], 1)
+}
+
+// clearPadding zeroes the output columns outside [lo, hi) in rows of OW.
+func (g *geometry) clearPadding(rows []float32, lo, hi int) {
+	for r := 0; r < len(rows); r += g.OW {
+		clear(rows[r : r+lo])
+		clear(rows[r+hi : r+g.OW])
 	}
 }
