@@ -146,9 +146,9 @@ func (p *MaxPool) poolWindows(out []float32, idx []int, in []float32, oy, ox0, o
 	}
 }
 
-// pool2x2 pools len(out) 2×2 windows side by side, the first with its top
+// pool2x2Go pools len(out) 2×2 windows side by side, the first with its top
 // left corner at in[at], rows w apart.
-func pool2x2(out []float32, idx []int, in []float32, at, w int) {
+func pool2x2Go(out []float32, idx []int, in []float32, at, w int) {
 	idx = idx[:len(out)]
 	for i := range out {
 		r0, r1 := in[at:at+2], in[at+w:at+w+2]

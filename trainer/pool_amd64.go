@@ -1,0 +1,27 @@
+//go:build !noasm
+
+package trainer
+
+// pool2x2SSE pools 2×2 windows four at a time, as pool2x2Go does (the
+// first largest wins, −0 ties +0), out[i] from r0[2i:2i+2] and
+// r1[2i:2i+2] with index at + 2i (+1, +w): the first len(out) &^ 3
+// windows, stopping before four that hold a NaN or an infinity (left to
+// pool2x2Go). It returns how many windows it pooled.
+//
+//go:noescape
+func pool2x2SSE(out []float32, idx []int, r0, r1 []float32, at, w int) int
+
+// pool2x2 pools len(out) 2×2 windows side by side, the first with its top
+// left corner at in[at], rows w apart.
+func pool2x2(out []float32, idx []int, in []float32, at, w int) {
+	for len(out) >= 4 {
+		n := len(out) &^ 3
+		done := pool2x2SSE(out[:n], idx[:n], in[at:at+2*n], in[at+w:at+w+2*n], at, w)
+		out, idx, at = out[done:], idx[done:], at+2*done
+		if done < n { // four windows with a NaN or an infinity
+			pool2x2Go(out[:4], idx[:4], in, at, w)
+			out, idx, at = out[4:], idx[4:], at+8
+		}
+	}
+	pool2x2Go(out, idx, in, at, w)
+}
