@@ -9,7 +9,7 @@ import (
 
 // BLAS names the implementation behind the trainer's matrix products:
 // gonum's pure-Go kernels, or OpenBLAS in builds with the openblas tag.
-var BLAS = "gonum (pure Go)"
+var BLAS = "gonum (pure Go), products in tiles over the worker pool"
 
 // gonumTiles says whether gemm hands the BLAS tiles of at most
 // 64 × 192 of the product: gonum's kernels run such a product on the

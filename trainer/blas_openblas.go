@@ -14,7 +14,7 @@ import (
 // call; gemm splits products over the worker pool.
 func init() {
 	blas32.Use(netlib.Implementation{})
-	BLAS = "OpenBLAS (through gonum.org/v1/netlib)"
+	BLAS = "OpenBLAS (through gonum.org/v1/netlib), one thread a call, products split over the worker pool"
 	openblas.SetThreads(1)
 	gonumTiles = false
 }

@@ -255,7 +255,7 @@ settings apply to them too.`,
 	fl.Float64Var(&opts.Training.ValSplit, "val-split", 0.1, "fraction of the training data held out for validation")
 	fl.IntVar(&opts.Training.Patience, "patience", 0, "stop after `N` epochs without a lower validation loss (0: never)")
 	fl.IntVar(&opts.Opset, "opset", export.DefaultOpset, "ONNX opset of the exported graphs")
-	fl.IntVar(&opts.Threads, "threads", 0, "threads for matrix products (0: all cores)")
+	fl.IntVar(&opts.Threads, "threads", 0, "threads for training: matrix products and every parallel loop (0: all cores)")
 	fl.StringVar(&opts.Out, "out", "", "output `DIR`")
 	fl.BoolVar(&opts.Resume, "resume", false, "continue the checkpoint in --out")
 	fl.StringVar(&opts.Init, "init", "", "start from the model in `DIR` (from train or convert) and fine-tune it")
