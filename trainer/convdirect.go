@@ -11,10 +11,12 @@ package trainer
 // (the Wp − OW columns at the end of each row are scratch). Backward runs
 // the same shifts: dot products for dW, axpys for dx.
 
-// directMaxOut is the most output channels the direct path takes: up to
-// here it beats im2col and a matrix product (BenchmarkConvTrainStep: the
-// 16→1 output layer of the Keras-style autoencoder, 28×28, batch 128, goes
-// from about 20 ms to about 4 ms a step).
+// directMaxOut is the most output channels the direct path takes: about
+// where it stops beating im2col and a matrix product. Forward and backward
+// of a 3×3 convolution, 16 input channels at 28×28, batch 128, OpenBLAS, 2
+// threads: 1 output 5.6 ms direct against 20.7 ms by im2col, 2 outputs
+// 10.6 against 20.8, 4 outputs 19.5 against 22.5, 8 outputs 37.4 against
+// 26.5.
 const directMaxOut = 4
 
 func (c *Conv) direct() bool {
