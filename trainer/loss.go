@@ -134,6 +134,12 @@ func (j *lossJob) bceLogits(lo, hi int) float64 {
 	// so the float64 product stays finite): one logarithm a thousand
 	// elements, and a more exact sum than one logarithm each.
 	var sum float64
+	if j.weight == nil && j.grad != nil {
+		// The SSE kernel, where the build has one, takes all but the last
+		// few elements.
+		s, done := bceLogitsSSE(j.grad.Data[lo:hi], z, target, scale)
+		sum, z, target, lo = s, z[done:], target[done:], lo+done
+	}
 	prod, factors := 1.0, 0
 	for i, x := range z {
 		t := target[i]
