@@ -16,5 +16,6 @@ func init() {
 	blas32.Use(netlib.Implementation{})
 	BLAS = "OpenBLAS (through gonum.org/v1/netlib), one thread a call, products split over the worker pool"
 	openblas.SetThreads(1)
+	openblas.StopThreads()
 	gonumTiles = false
 }

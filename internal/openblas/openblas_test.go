@@ -11,6 +11,31 @@ import (
 	"gonum.org/v1/netlib/blas/netlib"
 )
 
+// TestStopThreads stops the pool and checks that products still come out
+// right, with one thread and with the pool started again for two.
+func TestStopThreads(t *testing.T) {
+	old := Threads()
+	defer SetThreads(old)
+	SetThreads(1)
+	t.Logf("pool threads stopped: %v", StopThreads())
+	impl := netlib.Implementation{}
+	for _, threads := range []int{1, 2} {
+		SetThreads(threads)
+		const n = 256
+		a, b, c := fill(n*n), fill(n*n), make([]float32, n*n)
+		impl.Sgemm(blas.NoTrans, blas.NoTrans, n, n, n, 1, a, n, b, n, 0, c, n)
+		for _, at := range [][2]int{{0, 0}, {17, 200}, {255, 255}} {
+			var want float32
+			for k := 0; k < n; k++ {
+				want += a[at[0]*n+k] * b[k*n+at[1]]
+			}
+			if d := c[at[0]*n+at[1]] - want; d > 1e-3 || d < -1e-3 {
+				t.Errorf("%d threads: c%v = %v, want %v", threads, at, c[at[0]*n+at[1]], want)
+			}
+		}
+	}
+}
+
 func TestSetThreads(t *testing.T) {
 	old := Threads()
 	defer SetThreads(old)
