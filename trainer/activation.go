@@ -84,11 +84,7 @@ func (a *Activation) forward(y, x []float32) {
 	case "identity":
 		copy(y, x)
 	case "relu":
-		y = y[:len(x)]
-		for i, v := range x {
-			// Without a branch: the sign of v is no better than a coin toss.
-			y[i] = math.Float32frombits(math.Float32bits(v) &^ signMask(v))
-		}
+		relu(y, x)
 	case "leaky_relu":
 		s := float32(a.Alpha)
 		for i, v := range x {
@@ -156,15 +152,7 @@ func (a *Activation) backward(out, g, x, y []float32) {
 	case "identity":
 		copy(out, g)
 	case "relu":
-		out, g = out[:len(y)], g[:len(y)]
-		for i, v := range y {
-			// y = relu(x) is +0 where x ≤ 0: its bits say where to pass g.
-			keep := uint32(0)
-			if math.Float32bits(v) != 0 {
-				keep = ^uint32(0)
-			}
-			out[i] = math.Float32frombits(math.Float32bits(g[i]) & keep)
-		}
+		reluBack(out, g, y)
 	case "leaky_relu":
 		s := float32(a.Alpha)
 		for i, v := range x {
@@ -228,3 +216,26 @@ func (a *Activation) Spec() LayerSpec {
 }
 
 var _ Layer = (*Activation)(nil)
+
+// reluGo writes max(x, 0) into y without a branch (the sign of x is no
+// better than a coin toss): x with its bits cleared where the sign is set,
+// so −0 gives +0 and NaN stays NaN.
+func reluGo(y, x []float32) {
+	y = y[:len(x)]
+	for i, v := range x {
+		y[i] = math.Float32frombits(math.Float32bits(v) &^ signMask(v))
+	}
+}
+
+// reluBackGo writes g where y is not +0, else 0: y = relu(x) is +0
+// exactly where x ≤ 0.
+func reluBackGo(out, g, y []float32) {
+	out, g = out[:len(y)], g[:len(y)]
+	for i, v := range y {
+		keep := uint32(0)
+		if math.Float32bits(v) != 0 {
+			keep = ^uint32(0)
+		}
+		out[i] = math.Float32frombits(math.Float32bits(g[i]) & keep)
+	}
+}
