@@ -1,6 +1,7 @@
 //go:build !noasm
 
 #include "textflag.h"
+#include "exp_amd64.h"
 
 // func bceSSE(grad, z, t []float32, c *[16][4]uint32, acc *[8]float32)
 // len(z) is a multiple of 4 (at most 256); grad and t are as long. The
@@ -28,63 +29,10 @@ loop:
 	MOVAPS X0, X1
 	ORPS   X12, X1  // a = −|z|
 
-	// e = exp32(a), as in sigmoidSSE.
-	MOVAPS X1, X2
-	MULPS  X8, X2
-	ADDPS  X9, X2
-	SUBPS  X9, X2
-	CVTTPS2PL X2, X3
-	MOVUPS 32(AX), X4
-	MULPS  X2, X4
-	MOVAPS X1, X5
-	SUBPS  X4, X5
-	MOVUPS 48(AX), X4
-	MULPS  X2, X4
-	SUBPS  X4, X5
-	MOVUPS 64(AX), X6
-	MULPS  X5, X6
-	MOVUPS 80(AX), X7
-	ADDPS  X7, X6
-	MULPS  X5, X6
-	MOVUPS 96(AX), X7
-	ADDPS  X7, X6
-	MULPS  X5, X6
-	MOVUPS 112(AX), X7
-	ADDPS  X7, X6
-	MULPS  X5, X6
-	MOVUPS 128(AX), X7
-	ADDPS  X7, X6
-	MULPS  X5, X6
-	MOVUPS 144(AX), X7
-	ADDPS  X7, X6
-	MULPS  X5, X6
-	MULPS  X5, X6
-	ADDPS  X5, X6
-	ADDPS  X10, X6
-	MOVUPS 208(AX), X7
-	PADDL  X7, X3
-	PSLLL  $23, X3
-	MULPS  X3, X6
-	MOVUPS 192(AX), X7
-	MULPS  X7, X6
-	MOVAPS X1, X7
-	CMPPS  X11, X7, $5
-	ANDPS  X7, X6   // e
+	EXP_NEG          // X6 = e = e^−|z|
+	SIGMOID_FROM_EXP // X7 = σ(z), X5 = 1 + e
 
-	// grad = (σ(z) − t)·scale, σ = (z < 0 ? e : 1)/(1 + e), NaN kept.
-	MOVAPS X0, X7
-	PSRAL  $31, X7
-	MOVAPS X7, X4
-	ANDPS  X6, X4
-	ANDNPS X10, X7
-	ORPS   X4, X7
-	MOVAPS X6, X5
-	ADDPS  X10, X5  // 1 + e
-	DIVPS  X5, X7
-	MOVAPS X0, X4
-	CMPPS  X0, X4, $3
-	ANDPS  X0, X4
-	ORPS   X4, X7   // σ
+	// grad = (σ(z) − t)·scale.
 	MOVUPS (R8), X13 // t
 	SUBPS  X13, X7
 	MOVUPS 240(AX), X4
