@@ -103,25 +103,40 @@ func (j *gemmJob) run(lo, hi int) {
 
 // product computes the block [r0, r1) × [c0, c1) of c.
 func (j *gemmJob) product(r0, r1, c0, c1 int) {
-	th, tw := r1-r0, c1-c0
-	if gonumTiles {
-		th, tw = 64, 192
+	a, b := operands(j.tA, j.tB, j.a, j.b, r0, r1, c0, c1)
+	gemmSerial(j.tA, j.tB, j.alpha, a, b, j.beta, sub(j.c, r0, r1, c0, c1))
+}
+
+// operands returns the parts of op(a) and op(b) that the block [r0, r1) ×
+// [c0, c1) of their product needs: rows of op(a), columns of op(b).
+func operands(tA, tB blas.Transpose, a, b blas32.General, r0, r1, c0, c1 int) (blas32.General, blas32.General) {
+	if tA == blas.NoTrans {
+		a = sub(a, r0, r1, 0, a.Cols)
+	} else {
+		a = sub(a, 0, a.Rows, r0, r1)
 	}
-	for r := r0; r < r1; r += th {
-		for c := c0; c < c1; c += tw {
-			re, ce := min(r+th, r1), min(c+tw, c1)
-			a, b := j.a, j.b
-			if j.tA == blas.NoTrans {
-				a = sub(a, r, re, 0, a.Cols)
-			} else {
-				a = sub(a, 0, a.Rows, r, re)
-			}
-			if j.tB == blas.NoTrans {
-				b = sub(b, 0, b.Rows, c, ce)
-			} else {
-				b = sub(b, c, ce, 0, b.Cols)
-			}
-			blas32.Gemm(j.tA, j.tB, j.alpha, a, b, j.beta, sub(j.c, r, re, c, ce))
+	if tB == blas.NoTrans {
+		b = sub(b, 0, b.Rows, c0, c1)
+	} else {
+		b = sub(b, c0, c1, 0, b.Cols)
+	}
+	return a, b
+}
+
+// gemmSerial computes c = alpha·op(a)·op(b) + beta·c on this goroutine:
+// one BLAS call with OpenBLAS (one thread), tiles that gonum runs serially
+// with gonum.
+func gemmSerial(tA, tB blas.Transpose, alpha float32, a, b blas32.General, beta float32, c blas32.General) {
+	if !gonumTiles {
+		blas32.Gemm(tA, tB, alpha, a, b, beta, c)
+		return
+	}
+	const th, tw = 64, 192
+	for r := 0; r < c.Rows; r += th {
+		for col := 0; col < c.Cols; col += tw {
+			re, ce := min(r+th, c.Rows), min(col+tw, c.Cols)
+			ta, tb := operands(tA, tB, a, b, r, re, col, ce)
+			blas32.Gemm(tA, tB, alpha, ta, tb, beta, sub(c, r, re, col, ce))
 		}
 	}
 }

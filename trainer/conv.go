@@ -3,7 +3,6 @@ package trainer
 import (
 	"fmt"
 
-	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas32"
 )
 
@@ -11,8 +10,9 @@ import (
 // nn.Conv1d and nn.Conv2d compute it: input (N, In, L) or (N, In, H, W),
 // output (N, Out, L′) or (N, Out, H′, W′), weight (Out, In/Groups, k) or
 // (Out, In/Groups, kh, kw), bias (Out). Padding may differ before and after
-// each axis. It is computed as im2col and one matrix product per group for
-// the whole batch.
+// each axis. It is computed sample by sample, as im2col and one matrix
+// product per group (convsample.go), or, for few output channels, from
+// shifted input planes (convdirect.go).
 type Conv struct {
 	Dims             int // 1 or 2
 	In, Out, Groups  int
@@ -21,13 +21,11 @@ type Conv struct {
 	W, B             *Param
 	x                *Tensor
 	geo              geometry
-	col, tmp         []float32 // the batch's column matrix, and one group's output or gradient
-	colValid         bool      // col holds the last Forward's column matrix
 	inShape, outDims []int
-	job              convJob
 	shapes           shapeCache
 	djob             directJob     // the direct path's loop
-	scratch          []convScratch // the direct path's buffers, one a worker
+	sjob             sampleJob     // the per-sample path's loop
+	scratch          []convScratch // the direct and per-sample paths' buffers, one a worker
 }
 
 // NewConv returns a convolution with zero weights. kernel, stride, dilation
@@ -111,12 +109,8 @@ func general(rows, cols int, data []float32) blas32.General {
 	return blas32.General{Rows: rows, Cols: cols, Stride: cols, Data: data}
 }
 
-// Forward computes dst = conv(x) + b. For each group, the column matrices
-// of all samples form one (C·k, N·P) matrix, so that one matrix product
-// serves the batch. (Taking the batch in chunks that fit the cache was
-// slower: BenchmarkConvTrainStep 67 ms whole, 75–95 ms in chunks of
-// 256 KB–16 MB.) It panics with ErrShape if x is not (N, In, …) of the
-// layer's rank or is smaller than the window.
+// Forward computes dst = conv(x) + b. It panics with ErrShape if x is not
+// (N, In, …) of the layer's rank or is smaller than the window.
 func (c *Conv) Forward(dst, x *Tensor) {
 	c.setup(x)
 	dst.Resize(c.outDims...)
@@ -125,28 +119,7 @@ func (c *Conv) Forward(dst, x *Tensor) {
 		c.forwardDirect(dst, x)
 		return
 	}
-	g := &c.geo
-	n := x.Rows()
-	p := g.OH * g.OW
-	og := c.Out / c.Groups
-	rows, np := g.rows(), n*p
-	col := resize(&c.col, rows*np)
-	y := resize(&c.tmp, og*np)
-	c.x = x
-	j := &c.job
-	*j = convJob{c: c, x: x.Data, y: y, col: col, out: dst.Data, np: np}
-	for gr := 0; gr < c.Groups; gr++ {
-		j.gr = gr
-		j.op = convIm2col
-		parallelFor(n, 1, j)
-		w := c.W.Value.Data[gr*og*rows : (gr+1)*og*rows]
-		gemm(blas.NoTrans, blas.NoTrans, 1, general(og, rows, w), general(rows, np, col), 0, general(og, np, y))
-		// y is (og, N·P); dst is (N, Out, P): move each sample's block, with the bias.
-		j.op = convScatter
-		parallelFor(n, 1, j)
-	}
-	*j = convJob{}
-	c.colValid = c.Groups == 1 // the column matrix of x, for Backward
+	c.forwardPerSample(dst, x)
 }
 
 // resize returns (*buf)[:n], growing *buf when it is too short.
@@ -159,16 +132,13 @@ func resize(buf *[]float32, n int) []float32 {
 }
 
 // Backward adds dW += dY·colᵀ and db += Σ dY, and writes dx = col2im(Wᵀ·dY)
-// if dx is not nil, one matrix product per group for the whole batch.
+// if dx is not nil.
 func (c *Conv) Backward(dx, dy *Tensor) {
 	g := &c.geo
 	n := c.x.Rows()
 	if dy.Len() != n*c.Out*g.OH*g.OW {
 		panic(ErrShape)
 	}
-	p := g.OH * g.OW
-	og := c.Out / c.Groups
-	rows, np := g.rows(), n*p
 	if dx != nil {
 		dx.Resize(c.x.Shape...)
 		dx.Zero()
@@ -177,81 +147,7 @@ func (c *Conv) Backward(dx, dy *Tensor) {
 		c.backwardDirect(dx, dy)
 		return
 	}
-	col := resize(&c.col, rows*np)
-	d := resize(&c.tmp, og*np)
-	j := &c.job
-	*j = convJob{c: c, x: c.x.Data, y: d, col: col, out: dy.Data, np: np}
-	if dx != nil {
-		j.dx = dx.Data
-	}
-	for gr := 0; gr < c.Groups; gr++ {
-		j.gr = gr
-		// d is dY of this group as (og, N·P).
-		j.op = convGather
-		parallelFor(n, 1, j)
-		for o := 0; o < og; o++ {
-			c.B.Grad.Data[gr*og+o] += sum32(d[o*np : (o+1)*np])
-		}
-		if c.Groups > 1 || !c.colValid {
-			j.op = convIm2col
-			parallelFor(n, 1, j)
-		}
-		c.colValid = false // overwritten by dcol below, or by the next group
-		dw := c.W.Grad.Data[gr*og*rows : (gr+1)*og*rows]
-		gemm(blas.NoTrans, blas.Trans, 1, general(og, np, d), general(rows, np, col), 1, general(og, rows, dw))
-		if dx != nil {
-			w := c.W.Value.Data[gr*og*rows : (gr+1)*og*rows]
-			gemm(blas.Trans, blas.NoTrans, 1, general(og, rows, w), general(og, np, d), 0, general(rows, np, col))
-			j.op = convCol2im
-			parallelFor(n, 1, j)
-		}
-	}
-	*j = convJob{}
-}
-
-// The parallel loops of a convolution, over the samples of the batch.
-const (
-	convIm2col  = iota // x → col
-	convScatter        // y (og, samples·P) + bias → out (N, Out, P)
-	convGather         // out (N, Out, P) → y (og, samples·P)
-	convCol2im         // col → dx
-)
-
-// convJob is one of a convolution's parallel loops for group gr, with
-// column matrices np wide; the layer holds it, so that passing it
-// allocates nothing.
-type convJob struct {
-	c              *Conv
-	op, gr, np     int
-	x, y, col, out []float32
-	dx             []float32
-}
-
-func (j *convJob) run(lo, hi int) {
-	c, g := j.c, &j.c.geo
-	inPlane, p := g.C*g.IH*g.IW, g.OH*g.OW
-	og, np := c.Out/c.Groups, j.np
-	for s := lo; s < hi; s++ {
-		switch j.op {
-		case convIm2col:
-			g.im2colAt(j.col, np, s*p, j.x[(s*c.Groups+j.gr)*inPlane:])
-		case convScatter:
-			for o := 0; o < og; o++ {
-				b := c.B.Value.Data[j.gr*og+o]
-				src := j.y[o*np+s*p : o*np+(s+1)*p]
-				out := j.out[(s*c.Out+j.gr*og+o)*p : (s*c.Out+j.gr*og+o+1)*p]
-				for k, v := range src {
-					out[k] = v + b
-				}
-			}
-		case convGather:
-			for o := 0; o < og; o++ {
-				copy(j.y[o*np+s*p:o*np+(s+1)*p], j.out[(s*c.Out+j.gr*og+o)*p:(s*c.Out+j.gr*og+o+1)*p])
-			}
-		case convCol2im:
-			g.col2imAt(j.dx[(s*c.Groups+j.gr)*inPlane:(s*c.Groups+j.gr+1)*inPlane], j.col, np, s*p)
-		}
-	}
+	c.backwardPerSample(dx, dy)
 }
 
 // Params are W and b.

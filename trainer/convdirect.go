@@ -35,6 +35,7 @@ func (c *Conv) directGeometry() (hp, wp, l int) {
 type convScratch struct {
 	xpad, dxpad []float32 // C padded planes
 	acc         []float32 // Out output planes in padded rows
+	col         []float32 // one sample's column matrix (the per-sample path)
 	dw, db      []float32 // the worker's share of the parameter gradients
 }
 
@@ -56,17 +57,23 @@ func (c *Conv) backwardDirect(dx, dy *Tensor) {
 	if dx != nil {
 		j.dx = dx.Data
 	}
-	j.parts = c.runDirect(j)
-	// Each part's gradients, added in part order: the same bits for the
-	// same thread count.
-	for p := range c.scratch[:j.parts] {
+	c.addPartials(c.runDirect(j))
+}
+
+// addPartials adds the workers' shares of dW and db to the gradients, in
+// worker order: the same bits for the same thread count.
+func (c *Conv) addPartials(parts int) {
+	for p := range c.scratch[:parts] {
 		sc := &c.scratch[p]
-		for i, v := range sc.dw {
-			c.W.Grad.Data[i] += v
-		}
-		for i, v := range sc.db {
-			c.B.Grad.Data[i] += v
-		}
+		axpy(c.W.Grad.Data, sc.dw, 1)
+		axpy(c.B.Grad.Data, sc.db, 1)
+	}
+}
+
+// growScratch makes sure there are buffers for n workers.
+func (c *Conv) growScratch(n int) {
+	if len(c.scratch) < n {
+		c.scratch = append(c.scratch, make([]convScratch, n-len(c.scratch))...)
 	}
 }
 
@@ -74,9 +81,7 @@ func (c *Conv) backwardDirect(dx, dy *Tensor) {
 // the batch into.
 func (c *Conv) runDirect(j directJob) int {
 	j.parts = min(j.n, parallelWorkers())
-	if len(c.scratch) < j.parts {
-		c.scratch = append(c.scratch, make([]convScratch, j.parts-len(c.scratch))...)
-	}
+	c.growScratch(j.parts)
 	c.djob = j
 	parallelFor(j.parts, 1, &c.djob)
 	c.djob = directJob{}

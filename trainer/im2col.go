@@ -22,20 +22,13 @@ func (g *geometry) rows() int { return g.C * g.KH * g.KW }
 // OH·OW): col[(c·KH + i)·KW + j][oh·OW + ow] = img[c][oh·SH − PT + i·DH][ow·SW
 // − PL + j·DW], and 0 where that falls in the padding.
 func (g *geometry) im2col(col, img []float32) {
-	g.im2colAt(col, g.OH*g.OW, 0, img)
-}
-
-// im2colAt is im2col into the columns [off, off + OH·OW) of a column
-// matrix whose rows are ld long (the batch's matrix: one block of columns
-// per sample).
-func (g *geometry) im2colAt(col []float32, ld, off int, img []float32) {
 	p := g.OH * g.OW
 	for c := 0; c < g.C; c++ {
 		plane := img[c*g.IH*g.IW : (c+1)*g.IH*g.IW]
 		for i := 0; i < g.KH; i++ {
 			for j := 0; j < g.KW; j++ {
 				r := (c*g.KH+i)*g.KW + j
-				row := col[r*ld+off : r*ld+off+p]
+				row := col[r*p : (r+1)*p]
 				x0 := -g.PL + j*g.DW
 				lo, hi := g.validRange(x0)
 				if g.contiguous() {
@@ -80,19 +73,13 @@ func (g *geometry) validRange(x0 int) (lo, hi int) {
 // col2im adds the column matrix col back into img, the adjoint of im2col:
 // every column entry is added to the pixel it was read from.
 func (g *geometry) col2im(img, col []float32) {
-	g.col2imAt(img, col, g.OH*g.OW, 0)
-}
-
-// col2imAt is col2im from the columns [off, off + OH·OW) of a column matrix
-// whose rows are ld long.
-func (g *geometry) col2imAt(img, col []float32, ld, off int) {
 	p := g.OH * g.OW
 	for c := 0; c < g.C; c++ {
 		plane := img[c*g.IH*g.IW : (c+1)*g.IH*g.IW]
 		for i := 0; i < g.KH; i++ {
 			for j := 0; j < g.KW; j++ {
 				r := (c*g.KH+i)*g.KW + j
-				row := col[r*ld+off : r*ld+off+p]
+				row := col[r*p : (r+1)*p]
 				x0 := -g.PL + j*g.DW
 				lo, hi := g.validRange(x0)
 				if lo >= hi {
