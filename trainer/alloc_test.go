@@ -7,7 +7,7 @@ import (
 
 // TestTrainingStepsDoNotAllocate checks that a training step (forward,
 // loss, backward, Adam) allocates nothing once its buffers exist, for the
-// three workloads of the benchmarks, at a batch large enough for the
+// three workloads of the benchmarks and the other conv decoders, at a batch large enough for the
 // parallel loops and the split matrix products to run on the worker pool.
 func TestTrainingStepsDoNotAllocate(t *testing.T) {
 	if testing.Short() {
@@ -16,7 +16,9 @@ func TestTrainingStepsDoNotAllocate(t *testing.T) {
 	mlp, _ := MLP{Variant: "ae", Input: 784, Hidden: []int{512, 256}, Latent: 32}.Config()
 	vae, _ := MLP{Variant: "vae", Input: 784, Hidden: []int{400}, Latent: 20, Loss: BCE}.Config()
 	conv, _ := ConvNet{Variant: "conv", Input: []int{1, 28, 28}, Channels: []int{16, 8, 8}, Kernel: 3, Loss: BCE}.Config()
-	for name, c := range map[string]Config{"mlp": mlp, "vae": vae, "conv": conv} {
+	transposed, _ := ConvNet{Variant: "conv", Input: []int{1, 28, 28}, Channels: []int{16, 8}, Kernel: 3, Decoder: "transposed", Loss: BCE}.Config()
+	unpool, _ := ConvNet{Variant: "conv", Input: []int{1, 28, 28}, Channels: []int{8, 8}, Kernel: 3, Decoder: "unpool"}.Config()
+	for name, c := range map[string]Config{"mlp": mlp, "vae": vae, "conv": conv, "transposed": transposed, "unpool": unpool} {
 		t.Run(name, func(t *testing.T) {
 			m, err := Build(c)
 			if err != nil {

@@ -62,19 +62,23 @@ func (c *Conv) backwardDirect(dx, dy *Tensor) {
 
 // addPartials adds the workers' shares of dW and db to the gradients, in
 // worker order: the same bits for the same thread count.
-func (c *Conv) addPartials(parts int) {
-	for p := range c.scratch[:parts] {
-		sc := &c.scratch[p]
-		axpy(c.W.Grad.Data, sc.dw, 1)
-		axpy(c.B.Grad.Data, sc.db, 1)
+func (c *Conv) addPartials(parts int) { addPartials(c.scratch[:parts], c.W, c.B) }
+
+func addPartials(scratch []convScratch, w, b *Param) {
+	for p := range scratch {
+		axpy(w.Grad.Data, scratch[p].dw, 1)
+		axpy(b.Grad.Data, scratch[p].db, 1)
 	}
 }
 
 // growScratch makes sure there are buffers for n workers.
-func (c *Conv) growScratch(n int) {
-	if len(c.scratch) < n {
-		c.scratch = append(c.scratch, make([]convScratch, n-len(c.scratch))...)
+func (c *Conv) growScratch(n int) { c.scratch = growScratch(c.scratch, n) }
+
+func growScratch(s []convScratch, n int) []convScratch {
+	if len(s) < n {
+		s = append(s, make([]convScratch, n-len(s))...)
 	}
+	return s
 }
 
 // runDirect runs j over the worker pool and returns how many parts it cut

@@ -21,8 +21,9 @@ type ConvTranspose struct {
 	W, B            *Param
 	x               *Tensor
 	geo             geometry // the convolution this layer is the adjoint of: from the output to the input
-	col             []float32
 	shapes          shapeCache
+	job             transposeJob
+	scratch         []convScratch // per-worker buffers
 }
 
 // NewConvTranspose returns a transposed convolution with zero weights;
@@ -84,32 +85,10 @@ func (c *ConvTranspose) Forward(dst, x *Tensor) {
 		panic(ErrShape)
 	}
 	c.geo = geometry{C: c.Out / c.Groups, IH: oh, IW: ow, OH: h, OW: w, KH: c.K[0], KW: c.K[1], SH: c.S[0], SW: c.S[1], DH: c.D[0], DW: c.D[1], PT: c.PadBeg[0], PL: c.PadBeg[1]}
-	g := &c.geo
-	rows, p := g.rows(), h*w
-	if cap(c.col) < rows*p {
-		c.col = make([]float32, rows*p)
-	}
-	c.col = c.col[:rows*p]
 	n := x.Rows()
 	dst.Resize(c.shapes.get(x.Shape, c.OutShape)...)
-	ig, og := c.In/c.Groups, c.Out/c.Groups
-	outPlane := oh * ow
-	for s := 0; s < n; s++ {
-		for o := 0; o < c.Out; o++ {
-			b := c.B.Value.Data[o]
-			row := dst.Data[(s*c.Out+o)*outPlane : (s*c.Out+o+1)*outPlane]
-			for i := range row {
-				row[i] = b
-			}
-		}
-		for gr := 0; gr < c.Groups; gr++ {
-			xg := x.Data[(s*c.In+gr*ig)*p : (s*c.In+(gr+1)*ig)*p]
-			wg := c.W.Value.Data[gr*ig*rows : (gr+1)*ig*rows]
-			gemm(blas.Trans, blas.NoTrans, 1, general(ig, rows, wg), general(ig, p, xg), 0, general(rows, p, c.col))
-			g.col2im(dst.Data[(s*c.Out+gr*og)*outPlane:(s*c.Out+(gr+1)*og)*outPlane], c.col)
-		}
-	}
 	c.x = x
+	c.run(transposeJob{c: c, x: x.Data, y: dst.Data, n: n})
 }
 
 // Backward adds dW += x·im2col(dY)ᵀ and db += Σ dY, and writes
@@ -117,31 +96,77 @@ func (c *ConvTranspose) Forward(dst, x *Tensor) {
 func (c *ConvTranspose) Backward(dx, dy *Tensor) {
 	g := &c.geo
 	n := c.x.Rows()
-	outPlane, p := g.IH*g.IW, g.OH*g.OW
-	if dy.Len() != n*c.Out*outPlane {
+	if dy.Len() != n*c.Out*g.IH*g.IW {
 		panic(ErrShape)
 	}
-	ig, og := c.In/c.Groups, c.Out/c.Groups
-	rows := g.rows()
+	j := transposeJob{c: c, backward: true, x: c.x.Data, y: dy.Data, n: n}
 	if dx != nil {
 		dx.Resize(c.x.Shape...)
+		j.dx = dx.Data
 	}
-	for s := 0; s < n; s++ {
-		for o := 0; o < c.Out; o++ {
-			var sum float32
-			for _, v := range dy.Data[(s*c.Out+o)*outPlane : (s*c.Out+o+1)*outPlane] {
-				sum += v
-			}
-			c.B.Grad.Data[o] += sum
+	addPartials(c.scratch[:c.run(j)], c.W, c.B)
+}
+
+// run runs j over the worker pool, the batch cut into parts (one a
+// worker), and returns how many parts.
+func (c *ConvTranspose) run(j transposeJob) int {
+	j.parts = min(j.n, parallelWorkers())
+	c.scratch = growScratch(c.scratch, j.parts)
+	c.job = j
+	parallelFor(j.parts, 1, &c.job)
+	c.job = transposeJob{}
+	return j.parts
+}
+
+// transposeJob is a transposed convolution's pass over a share of the
+// batch a worker: sample by sample, one product per group into the
+// worker's column matrix, then col2im into the output (Forward); im2col of
+// dY, the worker's share of dW and db, and dx (Backward).
+type transposeJob struct {
+	c        *ConvTranspose
+	backward bool
+	x, y, dx []float32 // x; the output (Forward) or its gradient (Backward); dx or nil
+	n, parts int
+}
+
+func (j *transposeJob) run(lo, hi int) {
+	c, g := j.c, &j.c.geo
+	outPlane, p := g.IH*g.IW, g.OH*g.OW
+	ig, og, rows := c.In/c.Groups, c.Out/c.Groups, g.rows()
+	for part := lo; part < hi; part++ {
+		sc := &c.scratch[part]
+		col := resize(&sc.col, rows*p)
+		if j.backward {
+			clear(resize(&sc.dw, len(c.W.Grad.Data)))
+			clear(resize(&sc.db, c.Out))
 		}
-		for gr := 0; gr < c.Groups; gr++ {
-			g.im2col(c.col, dy.Data[(s*c.Out+gr*og)*outPlane:])
-			xg := c.x.Data[(s*c.In+gr*ig)*p : (s*c.In+(gr+1)*ig)*p]
-			dw := c.W.Grad.Data[gr*ig*rows : (gr+1)*ig*rows]
-			gemm(blas.NoTrans, blas.Trans, 1, general(ig, p, xg), general(rows, p, c.col), 1, general(ig, rows, dw))
-			if dx != nil {
-				wg := c.W.Value.Data[gr*ig*rows : (gr+1)*ig*rows]
-				gemm(blas.NoTrans, blas.NoTrans, 1, general(ig, rows, wg), general(rows, p, c.col), 0, general(ig, p, dx.Data[(s*c.In+gr*ig)*p:(s*c.In+(gr+1)*ig)*p]))
+		for s := part * j.n / j.parts; s < (part+1)*j.n/j.parts; s++ {
+			for o := 0; o < c.Out; o++ {
+				plane := j.y[(s*c.Out+o)*outPlane : (s*c.Out+o+1)*outPlane]
+				if j.backward {
+					sc.db[o] += sum32(plane)
+					continue
+				}
+				b := c.B.Value.Data[o]
+				for i := range plane {
+					plane[i] = b
+				}
+			}
+			for gr := 0; gr < c.Groups; gr++ {
+				xg := general(ig, p, j.x[(s*c.In+gr*ig)*p:(s*c.In+(gr+1)*ig)*p])
+				w := general(ig, rows, c.W.Value.Data[gr*ig*rows:(gr+1)*ig*rows])
+				y := j.y[(s*c.Out+gr*og)*outPlane:]
+				if !j.backward {
+					gemmSerial(blas.Trans, blas.NoTrans, 1, w, xg, 0, general(rows, p, col))
+					g.col2im(y[:og*outPlane], col)
+					continue
+				}
+				g.im2col(col, y)
+				dw := general(ig, rows, sc.dw[gr*ig*rows:(gr+1)*ig*rows])
+				gemmSerial(blas.NoTrans, blas.Trans, 1, xg, general(rows, p, col), 1, dw)
+				if j.dx != nil {
+					gemmSerial(blas.NoTrans, blas.NoTrans, 1, w, general(rows, p, col), 0, general(ig, p, j.dx[(s*c.In+gr*ig)*p:(s*c.In+(gr+1)*ig)*p]))
+				}
 			}
 		}
 	}
