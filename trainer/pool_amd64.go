@@ -14,14 +14,29 @@ func pool2x2SSE(out []float32, idx []int, r0, r1 []float32, at, w int) int
 // pool2x2 pools len(out) 2×2 windows side by side, the first with its top
 // left corner at in[at], rows w apart.
 func pool2x2(out []float32, idx []int, in []float32, at, w int) {
-	for len(out) >= 4 {
-		n := len(out) &^ 3
-		done := pool2x2SSE(out[:n], idx[:n], in[at:at+2*n], in[at+w:at+w+2*n], at, w)
+	if len(out) < 4 {
+		pool2x2Go(out, idx, in, at, w)
+		return
+	}
+	n := len(out) &^ 3
+	pool2x2Blocks(out[:n], idx[:n], in, at, w)
+	if n < len(out) {
+		// The last few windows: the last four again, overlapping some
+		// already pooled (which come out the same).
+		k := len(out) - 4
+		pool2x2Blocks(out[k:], idx[k:], in, at+2*k, w)
+	}
+}
+
+// pool2x2Blocks pools len(out), a multiple of 4, windows with the kernel,
+// and fours that hold a NaN or an infinity with pool2x2Go.
+func pool2x2Blocks(out []float32, idx []int, in []float32, at, w int) {
+	for len(out) > 0 {
+		done := pool2x2SSE(out, idx, in[at:at+2*len(out)], in[at+w:at+w+2*len(out)], at, w)
 		out, idx, at = out[done:], idx[done:], at+2*done
-		if done < n { // four windows with a NaN or an infinity
+		if len(out) > 0 {
 			pool2x2Go(out[:4], idx[:4], in, at, w)
 			out, idx, at = out[4:], idx[4:], at+8
 		}
 	}
-	pool2x2Go(out, idx, in, at, w)
 }
