@@ -23,8 +23,7 @@ type Conv struct {
 	geo              geometry
 	inShape, outDims []int
 	shapes           shapeCache
-	djob             directJob     // the direct path's loop
-	sjob             sampleJob     // the per-sample path's loop
+	job              convJob       // the pass over the batch in progress
 	scratch          []convScratch // the direct and per-sample paths' buffers, one a worker
 }
 
@@ -115,11 +114,9 @@ func (c *Conv) Forward(dst, x *Tensor) {
 	c.setup(x)
 	dst.Resize(c.outDims...)
 	c.x = x
-	if c.direct() {
-		c.forwardDirect(dst, x)
-		return
-	}
-	c.forwardPerSample(dst, x)
+	c.job = convJob{c, c.direct(), forwardPass(x, dst)}
+	runPass(&c.job, &c.job.batchPass, &c.scratch)
+	c.job = convJob{}
 }
 
 // resize returns (*buf)[:n], growing *buf when it is too short.
@@ -143,11 +140,26 @@ func (c *Conv) Backward(dx, dy *Tensor) {
 		dx.Resize(c.x.Shape...)
 		dx.Zero()
 	}
-	if c.direct() {
-		c.backwardDirect(dx, dy)
-		return
+	c.job = convJob{c, c.direct(), backwardPass(c.x, dy, dx)}
+	parts := runPass(&c.job, &c.job.batchPass, &c.scratch)
+	c.job = convJob{}
+	addPartials(c.scratch[:parts], c.W, c.B)
+}
+
+// convJob is a convolution's pass over the batch, by the direct path
+// (convdirect.go) or sample by sample (convsample.go); the layer holds it.
+type convJob struct {
+	c      *Conv
+	direct bool
+	batchPass
+}
+
+func (j *convJob) run(lo, hi int) {
+	if j.direct {
+		j.runDirect(lo, hi)
+	} else {
+		j.runPerSample(lo, hi)
 	}
-	c.backwardPerSample(dx, dy)
 }
 
 // Params are W and b.

@@ -31,81 +31,18 @@ func (c *Conv) directGeometry() (hp, wp, l int) {
 	return hp, wp, (g.OH-1)*wp + g.OW
 }
 
-// convScratch is one worker's buffers on the direct path.
-type convScratch struct {
-	xpad, dxpad []float32 // C padded planes
-	acc         []float32 // Out output planes in padded rows
-	col         []float32 // one sample's column matrix (the per-sample path)
-	dw, db      []float32 // the worker's share of the parameter gradients
-}
-
-// directJob runs the direct path over the batch, cut into parts (one a
-// worker); the layer holds it.
-type directJob struct {
-	c        *Conv
-	backward bool
-	x, y, dx []float32 // x; the output (Forward) or its gradient (Backward); dx or nil
-	n, parts int
-}
-
-func (c *Conv) forwardDirect(dst, x *Tensor) {
-	c.runDirect(directJob{c: c, x: x.Data, y: dst.Data, n: x.Rows()})
-}
-
-func (c *Conv) backwardDirect(dx, dy *Tensor) {
-	j := directJob{c: c, backward: true, x: c.x.Data, y: dy.Data, n: c.x.Rows()}
-	if dx != nil {
-		j.dx = dx.Data
-	}
-	c.addPartials(c.runDirect(j))
-}
-
-// addPartials adds the workers' shares of dW and db to the gradients, in
-// worker order: the same bits for the same thread count.
-func (c *Conv) addPartials(parts int) { addPartials(c.scratch[:parts], c.W, c.B) }
-
-func addPartials(scratch []convScratch, w, b *Param) {
-	for p := range scratch {
-		axpy(w.Grad.Data, scratch[p].dw, 1)
-		axpy(b.Grad.Data, scratch[p].db, 1)
-	}
-}
-
-// growScratch makes sure there are buffers for n workers.
-func (c *Conv) growScratch(n int) { c.scratch = growScratch(c.scratch, n) }
-
-func growScratch(s []convScratch, n int) []convScratch {
-	if len(s) < n {
-		s = append(s, make([]convScratch, n-len(s))...)
-	}
-	return s
-}
-
-// runDirect runs j over the worker pool and returns how many parts it cut
-// the batch into.
-func (c *Conv) runDirect(j directJob) int {
-	j.parts = min(j.n, parallelWorkers())
-	c.growScratch(j.parts)
-	c.djob = j
-	parallelFor(j.parts, 1, &c.djob)
-	c.djob = directJob{}
-	return j.parts
-}
-
-func (j *directJob) run(lo, hi int) {
+// runDirect is the direct path's share of parts [lo, hi) of a pass.
+func (j *convJob) runDirect(lo, hi int) {
 	c, g := j.c, &j.c.geo
 	hp, wp, l := c.directGeometry()
 	plane, outPlane := g.IH*g.IW, g.OH*g.OW
 	taps := g.KH * g.KW
 	for p := lo; p < hi; p++ {
-		sc := &c.scratch[p]
+		sc := j.begin(c.scratch, p, c.W, c.B)
 		xpad := resize(&sc.xpad, g.C*hp*wp)
 		acc := resize(&sc.acc, c.Out*l)
-		if j.backward {
-			clear(resize(&sc.dw, len(c.W.Grad.Data)))
-			clear(resize(&sc.db, c.Out))
-		}
-		for s := p * j.n / j.parts; s < (p+1)*j.n/j.parts; s++ {
+		first, end := j.samples(p)
+		for s := first; s < end; s++ {
 			// The sample's planes, zero-padded.
 			clear(xpad)
 			for ci := 0; ci < g.C; ci++ {

@@ -15,52 +15,17 @@ import "gonum.org/v1/gonum/blas"
 // 128) to 64→64 at 16×16 (65.6 against 74.1), and about even at 128→128 at
 // 4×4 (20.8 against 20.1).
 
-// sampleJob runs the per-sample path over the batch, cut into parts (one a
-// worker); the layer holds it.
-type sampleJob struct {
-	c        *Conv
-	backward bool
-	x, y, dx []float32 // x; the output (Forward) or its gradient (Backward); dx or nil
-	n, parts int
-}
-
-func (c *Conv) forwardPerSample(dst, x *Tensor) {
-	c.sjob = sampleJob{c: c, x: x.Data, y: dst.Data, n: x.Rows()}
-	c.runPerSample()
-}
-
-func (c *Conv) backwardPerSample(dx, dy *Tensor) {
-	c.sjob = sampleJob{c: c, backward: true, x: c.x.Data, y: dy.Data, n: c.x.Rows()}
-	if dx != nil {
-		c.sjob.dx = dx.Data
-	}
-	c.addPartials(c.runPerSample())
-}
-
-// runPerSample runs c.sjob over the worker pool and returns how many parts
-// it cut the batch into.
-func (c *Conv) runPerSample() int {
-	j := &c.sjob
-	j.parts = min(j.n, parallelWorkers())
-	c.growScratch(j.parts)
-	parallelFor(j.parts, 1, j)
-	parts := j.parts
-	*j = sampleJob{}
-	return parts
-}
-
-func (j *sampleJob) run(lo, hi int) {
+// runPerSample is the per-sample path's share of parts [lo, hi) of a
+// pass.
+func (j *convJob) runPerSample(lo, hi int) {
 	c, g := j.c, &j.c.geo
 	inPlane, p := g.C*g.IH*g.IW, g.OH*g.OW
 	og, rows := c.Out/c.Groups, g.rows()
 	for part := lo; part < hi; part++ {
-		sc := &c.scratch[part]
+		sc := j.begin(c.scratch, part, c.W, c.B)
 		col := resize(&sc.col, rows*p)
-		if j.backward {
-			clear(resize(&sc.dw, len(c.W.Grad.Data)))
-			clear(resize(&sc.db, c.Out))
-		}
-		for s := part * j.n / j.parts; s < (part+1)*j.n/j.parts; s++ {
+		first, end := j.samples(part)
+		for s := first; s < end; s++ {
 			for gr := 0; gr < c.Groups; gr++ {
 				g.im2col(col, j.x[(s*c.Groups+gr)*inPlane:])
 				w := general(og, rows, c.W.Value.Data[gr*og*rows:(gr+1)*og*rows])

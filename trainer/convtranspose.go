@@ -85,37 +85,27 @@ func (c *ConvTranspose) Forward(dst, x *Tensor) {
 		panic(ErrShape)
 	}
 	c.geo = geometry{C: c.Out / c.Groups, IH: oh, IW: ow, OH: h, OW: w, KH: c.K[0], KW: c.K[1], SH: c.S[0], SW: c.S[1], DH: c.D[0], DW: c.D[1], PT: c.PadBeg[0], PL: c.PadBeg[1]}
-	n := x.Rows()
 	dst.Resize(c.shapes.get(x.Shape, c.OutShape)...)
 	c.x = x
-	c.run(transposeJob{c: c, x: x.Data, y: dst.Data, n: n})
+	c.job = transposeJob{c, forwardPass(x, dst)}
+	runPass(&c.job, &c.job.batchPass, &c.scratch)
+	c.job = transposeJob{}
 }
 
 // Backward adds dW += x·im2col(dY)ᵀ and db += Σ dY, and writes
 // dx = W·im2col(dY) if dx is not nil.
 func (c *ConvTranspose) Backward(dx, dy *Tensor) {
 	g := &c.geo
-	n := c.x.Rows()
-	if dy.Len() != n*c.Out*g.IH*g.IW {
+	if dy.Len() != c.x.Rows()*c.Out*g.IH*g.IW {
 		panic(ErrShape)
 	}
-	j := transposeJob{c: c, backward: true, x: c.x.Data, y: dy.Data, n: n}
 	if dx != nil {
 		dx.Resize(c.x.Shape...)
-		j.dx = dx.Data
 	}
-	addPartials(c.scratch[:c.run(j)], c.W, c.B)
-}
-
-// run runs j over the worker pool, the batch cut into parts (one a
-// worker), and returns how many parts.
-func (c *ConvTranspose) run(j transposeJob) int {
-	j.parts = min(j.n, parallelWorkers())
-	c.scratch = growScratch(c.scratch, j.parts)
-	c.job = j
-	parallelFor(j.parts, 1, &c.job)
+	c.job = transposeJob{c, backwardPass(c.x, dy, dx)}
+	parts := runPass(&c.job, &c.job.batchPass, &c.scratch)
 	c.job = transposeJob{}
-	return j.parts
+	addPartials(c.scratch[:parts], c.W, c.B)
 }
 
 // transposeJob is a transposed convolution's pass over a share of the
@@ -123,10 +113,8 @@ func (c *ConvTranspose) run(j transposeJob) int {
 // worker's column matrix, then col2im into the output (Forward); im2col of
 // dY, the worker's share of dW and db, and dx (Backward).
 type transposeJob struct {
-	c        *ConvTranspose
-	backward bool
-	x, y, dx []float32 // x; the output (Forward) or its gradient (Backward); dx or nil
-	n, parts int
+	c *ConvTranspose
+	batchPass
 }
 
 func (j *transposeJob) run(lo, hi int) {
@@ -134,13 +122,10 @@ func (j *transposeJob) run(lo, hi int) {
 	outPlane, p := g.IH*g.IW, g.OH*g.OW
 	ig, og, rows := c.In/c.Groups, c.Out/c.Groups, g.rows()
 	for part := lo; part < hi; part++ {
-		sc := &c.scratch[part]
+		sc := j.begin(c.scratch, part, c.W, c.B)
 		col := resize(&sc.col, rows*p)
-		if j.backward {
-			clear(resize(&sc.dw, len(c.W.Grad.Data)))
-			clear(resize(&sc.db, c.Out))
-		}
-		for s := part * j.n / j.parts; s < (part+1)*j.n/j.parts; s++ {
+		first, end := j.samples(part)
+		for s := first; s < end; s++ {
 			for o := 0; o < c.Out; o++ {
 				plane := j.y[(s*c.Out+o)*outPlane : (s*c.Out+o+1)*outPlane]
 				if j.backward {
