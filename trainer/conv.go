@@ -14,17 +14,16 @@ import (
 // product per group (convsample.go), or, for few output channels, from
 // shifted input planes (convdirect.go).
 type Conv struct {
-	Dims             int // 1 or 2
-	In, Out, Groups  int
-	K, S, D          [2]int // kernel, stride, dilation: (height, width); height 1 for 1-D
-	PadBeg, PadEnd   [2]int
-	W, B             *Param
-	x                *Tensor
-	geo              geometry
-	inShape, outDims []int
-	shapes           shapeCache
-	job              convJob       // the pass over the batch in progress
-	scratch          []convScratch // the direct and per-sample paths' buffers, one a worker
+	Dims            int // 1 or 2
+	In, Out, Groups int
+	K, S, D         [2]int // kernel, stride, dilation: (height, width); height 1 for 1-D
+	PadBeg, PadEnd  [2]int
+	W, B            *Param
+	x               *Tensor
+	geo             geometry
+	shapes          shapeCache
+	job             convJob       // the pass over the batch in progress
+	scratch         []convScratch // the direct and per-sample paths' buffers, one a worker
 }
 
 // NewConv returns a convolution with zero weights. kernel, stride, dilation
@@ -92,16 +91,23 @@ func (c *Conv) OutShape(in []int) []int {
 }
 
 func (c *Conv) setup(x *Tensor) {
-	if len(x.Shape) != c.Dims+2 || x.Shape[1] != c.In {
+	h, w, oh, ow := windowInput(x, c.Dims, c.In, c.outHW)
+	c.geo = geometry{C: c.In / c.Groups, IH: h, IW: w, OH: oh, OW: ow, KH: c.K[0], KW: c.K[1], SH: c.S[0], SW: c.S[1], DH: c.D[0], DW: c.D[1], PT: c.PadBeg[0], PL: c.PadBeg[1]}
+}
+
+// windowInput checks that x is (N, in, …) with dims spatial axes and that
+// outHW gives the output a positive size, and returns the input's and the
+// output's (height, width). It panics with ErrShape otherwise.
+func windowInput(x *Tensor, dims, in int, outHW func(h, w int) (int, int)) (h, w, oh, ow int) {
+	if len(x.Shape) != dims+2 || x.Shape[1] != in {
 		panic(ErrShape)
 	}
-	h, w := spatial(c.Dims, x.Shape[1:])
-	oh, ow := c.outHW(h, w)
+	h, w = spatial(dims, x.Shape[1:])
+	oh, ow = outHW(h, w)
 	if oh <= 0 || ow <= 0 {
 		panic(ErrShape)
 	}
-	c.geo = geometry{C: c.In / c.Groups, IH: h, IW: w, OH: oh, OW: ow, KH: c.K[0], KW: c.K[1], SH: c.S[0], SW: c.S[1], DH: c.D[0], DW: c.D[1], PT: c.PadBeg[0], PL: c.PadBeg[1]}
-	c.outDims = c.shapes.get(x.Shape, c.OutShape)
+	return h, w, oh, ow
 }
 
 func general(rows, cols int, data []float32) blas32.General {
@@ -112,7 +118,7 @@ func general(rows, cols int, data []float32) blas32.General {
 // (N, In, …) of the layer's rank or is smaller than the window.
 func (c *Conv) Forward(dst, x *Tensor) {
 	c.setup(x)
-	dst.Resize(c.outDims...)
+	dst.Resize(c.shapes.get(x.Shape, c.OutShape)...)
 	c.x = x
 	c.job = convJob{c, c.direct(), forwardPass(x, dst)}
 	runPass(&c.job, &c.job.batchPass, &c.scratch)

@@ -76,14 +76,7 @@ func (c *ConvTranspose) OutShape(in []int) []int {
 // Forward computes dst = convᵀ(x) + b. It panics with ErrShape if x is not
 // (N, In, …) of the layer's rank.
 func (c *ConvTranspose) Forward(dst, x *Tensor) {
-	if len(x.Shape) != c.Dims+2 || x.Shape[1] != c.In {
-		panic(ErrShape)
-	}
-	h, w := spatial(c.Dims, x.Shape[1:])
-	oh, ow := c.outHW(h, w)
-	if oh <= 0 || ow <= 0 {
-		panic(ErrShape)
-	}
+	h, w, oh, ow := windowInput(x, c.Dims, c.In, c.outHW)
 	c.geo = geometry{C: c.Out / c.Groups, IH: oh, IW: ow, OH: h, OW: w, KH: c.K[0], KW: c.K[1], SH: c.S[0], SW: c.S[1], DH: c.D[0], DW: c.D[1], PT: c.PadBeg[0], PL: c.PadBeg[1]}
 	dst.Resize(c.shapes.get(x.Shape, c.OutShape)...)
 	c.x = x
