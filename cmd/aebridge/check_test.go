@@ -46,20 +46,9 @@ func TestNewCmdCheck(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f, _, _ := testFactory()
-			var got *checkOptions
-			cmd := newCmdCheck(f, func(o *checkOptions) error { got = o; return nil })
-			cmd.SetArgs(tt.args)
-			cmd.SilenceUsage, cmd.SilenceErrors = true, true
-			err := cmd.Execute()
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Errorf("got %v, want error containing %q", err, tt.wantErr)
-				}
+			got := parseArgs(t, newCmdCheck, tt.args, tt.wantErr)
+			if got == nil {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			got.IO = nil
 			if strings.Join(got.Backends, ",") != strings.Join(tt.want.Backends, ",") || got.Model != tt.want.Model || got.Atol != tt.want.Atol || got.Rtol != tt.want.Rtol ||

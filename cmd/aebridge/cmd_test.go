@@ -2,7 +2,10 @@ package main
 
 import (
 	"bytes"
+	"strings"
 	"testing"
+
+	"github.com/spf13/cobra"
 
 	"github.com/aebridge/aebridge/internal/npy"
 	"github.com/aebridge/aebridge/runtime"
@@ -15,6 +18,31 @@ func testFactory() (*factory, *bytes.Buffer, *bytes.Buffer) {
 	out, errOut := &bytes.Buffer{}, &bytes.Buffer{}
 	f := newFactory(&bytes.Buffer{}, out, errOut)
 	return f, out, errOut
+}
+
+// parseArgs runs the command newCmd makes on args, with a run function that
+// only records the parsed options, and returns them. With wantErr, the
+// command must fail with an error containing it, and parseArgs returns nil;
+// so it does, after failing the test, on any other error.
+func parseArgs[O any](t *testing.T, newCmd func(*factory, func(*O) error) *cobra.Command, args []string, wantErr string) *O {
+	t.Helper()
+	f, _, _ := testFactory()
+	var got *O
+	cmd := newCmd(f, func(o *O) error { got = o; return nil })
+	cmd.SetArgs(args)
+	cmd.SilenceUsage, cmd.SilenceErrors = true, true
+	err := cmd.Execute()
+	switch {
+	case wantErr != "":
+		if err == nil || !strings.Contains(err.Error(), wantErr) {
+			t.Errorf("%v: got %v, want an error containing %q", args, err, wantErr)
+		}
+		return nil
+	case err != nil:
+		t.Errorf("%v: %v", args, err)
+		return nil
+	}
+	return got
 }
 
 func TestMainExitStatus(t *testing.T) {

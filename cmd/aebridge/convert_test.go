@@ -26,14 +26,7 @@ func TestNewCmdConvert(t *testing.T) {
 		{[]string{"--to-safetensors", "w.safetensors"}, "--to-safetensors takes a model directory or ONNX file"},
 	}
 	for _, tt := range tests {
-		f, _, _ := testFactory()
-		cmd := newCmdConvert(f, func(*convertOptions) error { return nil })
-		cmd.SetArgs(tt.args)
-		cmd.SilenceUsage, cmd.SilenceErrors = true, true
-		err := cmd.Execute()
-		if (tt.wantErr == "") != (err == nil) || err != nil && !strings.Contains(err.Error(), tt.wantErr) {
-			t.Errorf("%v: got %v, want %q", tt.args, err, tt.wantErr)
-		}
+		parseArgs(t, newCmdConvert, tt.args, tt.wantErr)
 	}
 }
 

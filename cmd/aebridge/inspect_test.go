@@ -15,13 +15,9 @@ func TestNewCmdInspect(t *testing.T) {
 		{[]string{"m.onnx", "--json"}, inspectOptions{Model: "m.onnx", JSON: true}},
 	}
 	for _, tt := range tests {
-		f, _, _ := testFactory()
-		var got *inspectOptions
-		cmd := newCmdInspect(f, func(o *inspectOptions) error { got = o; return nil })
-		cmd.SetArgs(tt.args)
-		cmd.SilenceUsage, cmd.SilenceErrors = true, true
-		if err := cmd.Execute(); err != nil {
-			t.Fatal(err)
+		got := parseArgs(t, newCmdInspect, tt.args, "")
+		if got == nil {
+			continue
 		}
 		if got.Model != tt.want.Model || got.JSON != tt.want.JSON {
 			t.Errorf("args %v: got %+v, want %+v", tt.args, *got, tt.want)

@@ -31,20 +31,9 @@ func TestNewCmdRun(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f, _, _ := testFactory()
-			var got *runOptions
-			cmd := newCmdRun(f, func(o *runOptions) error { got = o; return nil })
-			cmd.SetArgs(tt.args)
-			cmd.SilenceUsage, cmd.SilenceErrors = true, true
-			err := cmd.Execute()
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Errorf("got %v, want error containing %q", err, tt.wantErr)
-				}
+			got := parseArgs(t, newCmdRun, tt.args, tt.wantErr)
+			if got == nil {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			got.IO = nil
 			if !reflect.DeepEqual(*got, tt.want) {

@@ -28,20 +28,9 @@ func TestNewCmdSample(t *testing.T) {
 		{[]string{"d", "--out", "g.png", "--class", "-2"}, 0, "--class -2 must not be negative"},
 	}
 	for _, tt := range tests {
-		f, _, _ := testFactory()
-		var got *sampleOptions
-		cmd := newCmdSample(f, func(o *sampleOptions) error { got = o; return nil })
-		cmd.SetArgs(tt.args)
-		cmd.SilenceUsage, cmd.SilenceErrors = true, true
-		err := cmd.Execute()
-		if tt.wantErr != "" {
-			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-				t.Errorf("%v: got %v, want %q", tt.args, err, tt.wantErr)
-			}
-			continue
-		}
-		if err != nil || got.Class != tt.class || got.N != 64 {
-			t.Errorf("%v: got %+v, %v", tt.args, got, err)
+		got := parseArgs(t, newCmdSample, tt.args, tt.wantErr)
+		if got != nil && (got.Class != tt.class || got.N != 64) {
+			t.Errorf("%v: got %+v", tt.args, got)
 		}
 	}
 }
