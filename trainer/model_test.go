@@ -38,21 +38,8 @@ func TestModelGradientsAgainstFiniteDifferences(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := tt.mlp.Config()
-			if err != nil {
-				t.Fatal(err)
-			}
-			m, err := Build(c)
-			if err != nil {
-				t.Fatal(err)
-			}
-			m.Init(11)
 			rng := rand.New(rand.NewPCG(9, 10))
-			for _, p := range m.Params() { // non-zero biases too
-				for i := range p.Value.Data {
-					p.Value.Data[i] += float32(0.1 * (2*rng.Float64() - 1))
-				}
-			}
+			m, c := perturbedMLP(t, tt.mlp, 11, rng, 0.2)
 			const batch = 3
 			x := randTensor(rng, 0.05, 0.95, batch, c.Input[0])
 			const lambda = 0.01

@@ -152,3 +152,25 @@ func assertClose(t *testing.T, what string, got []float32, want []float64, atol,
 	}
 	t.Logf("%s: max |Δ| = %.3g", what, maxDiff)
 }
+
+// perturbedMLP builds mlp, initialises it with seed and adds to every
+// parameter (biases too, so that none is zero) a uniform draw of rng from
+// [−spread/2, spread/2).
+func perturbedMLP(t *testing.T, mlp MLP, seed uint64, rng *rand.Rand, spread float64) (*Model, Config) {
+	t.Helper()
+	c, err := mlp.Config()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := Build(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Init(seed)
+	for _, p := range m.Params() {
+		for i := range p.Value.Data {
+			p.Value.Data[i] += float32(spread * (rng.Float64() - 0.5))
+		}
+	}
+	return m, c
+}

@@ -166,21 +166,8 @@ func TestContractivePenaltyAgainstBruteForceJacobian(t *testing.T) {
 	const lambda = 0.5
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := tt.mlp.Config()
-			if err != nil {
-				t.Fatal(err)
-			}
-			m, err := Build(c)
-			if err != nil {
-				t.Fatal(err)
-			}
-			m.Init(3)
 			rng := rand.New(rand.NewPCG(25, 26))
-			for _, p := range m.Params() {
-				for i := range p.Value.Data {
-					p.Value.Data[i] += float32(0.3 * (rng.Float64() - 0.5))
-				}
-			}
+			m, c := perturbedMLP(t, tt.mlp, 3, rng, 0.3)
 			const n = 3
 			x := randTensor(rng, -1, 1, n, c.Input[0])
 			m.ZeroGrad()

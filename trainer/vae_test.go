@@ -91,21 +91,8 @@ func TestVAEGradientsWithFixedNoise(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := tt.mlp.Config()
-			if err != nil {
-				t.Fatal(err)
-			}
-			m, err := Build(c)
-			if err != nil {
-				t.Fatal(err)
-			}
-			m.Init(2)
 			rng := rand.New(rand.NewPCG(63, 64))
-			for _, p := range m.Params() {
-				for i := range p.Value.Data {
-					p.Value.Data[i] += float32(0.2 * (rng.Float64() - 0.5))
-				}
-			}
+			m, c := perturbedMLP(t, tt.mlp, 2, rng, 0.2)
 			const n = 3
 			x := randTensor(rng, 0.05, 0.95, n, c.Input[0])
 			eps := randTensor(rng, -1.5, 1.5, n, c.Variational.Latent)
