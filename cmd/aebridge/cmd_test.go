@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/aebridge/aebridge/internal/npy"
 	"github.com/aebridge/aebridge/runtime"
@@ -103,4 +104,27 @@ func ios(names ...string) []runtime.IO {
 		out[i] = runtime.IO{Name: n}
 	}
 	return out
+}
+
+// TestFlagValueNames checks that every flag's value name in the help pages
+// is one word: pflag takes the first backquoted text of a usage string as
+// the value name, so "the copy `make setup` installs" showed as
+// "--onnxruntime make setup".
+func TestFlagValueNames(t *testing.T) {
+	f, _, _ := testFactory()
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		check := func(fl *pflag.Flag) {
+			name, _ := pflag.UnquoteUsage(fl)
+			if strings.ContainsAny(name, " \t") {
+				t.Errorf("%s --%s: got value name %q, want one word", c.CommandPath(), fl.Name, name)
+			}
+		}
+		c.LocalFlags().VisitAll(check)
+		c.PersistentFlags().VisitAll(check)
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(newRootCmd(f))
 }

@@ -50,7 +50,7 @@ Runtime.`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
 	}
-	root.PersistentFlags().StringVar(&f.Library, "onnxruntime", "", "path of the ONNX Runtime shared library (default: $ONNXRUNTIME_SHARED_LIBRARY_PATH, then the copy `make setup` installs)")
+	root.PersistentFlags().StringVar(&f.Library, "onnxruntime", "", "`path` of the ONNX Runtime shared library (default: $ONNXRUNTIME_SHARED_LIBRARY_PATH, then the copy that make setup installs)")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &flagError{err} })
 	root.AddCommand(
 		newCmdTrain(f, nil),
