@@ -22,7 +22,7 @@ export ONNXRUNTIME_SHARED_LIBRARY_PATH ?= $(abspath $(ORT_LIB))
 export AEBRIDGE_DATA ?= $(abspath $(DATA_DIR))
 export AEBRIDGE_PYTHON ?= $(PYTHON)
 
-.PHONY: all setup apt ort data build test demo bench proto clean fixtures
+.PHONY: all setup apt ort data build test demo bench fuzz proto clean fixtures
 
 all: build
 
@@ -69,6 +69,10 @@ bench: setup
 	go test -run '^$$' -bench . -benchtime 2000x ./runtime/
 	go test -run '^$$' -bench . -tags openblas ./internal/check/
 	scripts/bench.sh
+
+## fuzz: every go fuzz target for FUZZTIME each (default 5m; see scripts/fuzz.sh)
+fuzz: setup
+	scripts/fuzz.sh
 
 ## demo: the main job end to end
 demo: setup build
