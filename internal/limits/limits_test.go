@@ -1,0 +1,43 @@
+package limits
+
+import (
+	"errors"
+	"testing"
+)
+
+func TestElements(t *testing.T) {
+	tests := []struct {
+		name    string
+		dims    []int64
+		want    int64
+		tooBig  bool
+		wantErr bool
+	}{
+		{"scalar", nil, 1, false, false},
+		{"matrix", []int64{3, 4}, 12, false, false},
+		{"zero", []int64{0, 1 << 40}, 0, true, true}, // checked as it goes: 1<<40 alone is too large
+		{"at the limit", []int64{1 << 16, 1 << 15}, 1 << 31, false, false},
+		{"past the limit", []int64{1<<31 + 1}, 0, true, true},
+		{"wraps to zero in 64 bits", []int64{1 << 32, 1 << 32}, 0, true, true},
+		{"2^62+1", []int64{1<<62 + 1}, 0, true, true},
+		{"negative", []int64{2, -1}, 0, false, true},
+		{"rank", make([]int64, MaxRank+1), 0, true, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := Elements(tt.dims)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("Elements(%v): got error %v, want error %v", tt.dims, err, tt.wantErr)
+			}
+			if got != tt.want {
+				t.Errorf("Elements(%v): got %d, want %d", tt.dims, got, tt.want)
+			}
+			if errors.Is(err, ErrTooLarge) != tt.tooBig {
+				t.Errorf("Elements(%v): got %v, want ErrTooLarge %v", tt.dims, err, tt.tooBig)
+			}
+		})
+	}
+	if n, err := ElementsInt([]int{2, 3, 5}); n != 30 || err != nil {
+		t.Errorf("ElementsInt: got %d, %v, want 30, nil", n, err)
+	}
+}
