@@ -175,7 +175,7 @@ func Load(spec string) (train, test *Set, err error) {
 
 // LoadLabels reads class labels for n samples from a .npy file: N integer
 // values, or an N×K one-hot (or score) array whose largest column is the
-// class.
+// class. NaN and ±Inf are refused.
 func LoadLabels(path string, n int) ([]int, error) {
 	a, err := npy.ReadFile(path)
 	if err != nil {
@@ -195,6 +195,12 @@ func LoadLabels(path string, n int) ([]int, error) {
 		return labels, nil
 	}
 	k := a.Shape[1]
+	if k == 0 {
+		return nil, fmt.Errorf("dataset: %s: labels of shape %v have no columns to pick a class from", path, a.Shape)
+	}
+	if err := checkFinite(path, a.Shape[1:], a.Data); err != nil {
+		return nil, err
+	}
 	for i := range labels {
 		row := a.Data[i*k : (i+1)*k]
 		best := 0

@@ -28,6 +28,12 @@ const (
 	// model described by a config or by metadata may have: 2³⁰, 4 GiB of
 	// float32.
 	MaxParams = 1 << 30
+
+	// MaxDecompressedBytes is the most bytes a reader inflates from a
+	// compressed stream, whose size nothing on disk bounds: 1 GiB, about
+	// twice the largest IDX file in use (EMNIST ByClass, 547 MB). A header
+	// claiming more is refused before anything is inflated.
+	MaxDecompressedBytes = 1 << 30
 )
 
 // ErrTooLarge reports a claimed size past a limit of this package.
