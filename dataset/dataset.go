@@ -5,7 +5,11 @@
 //
 // Every loader returns float32 samples; 8-bit image data (uint8 .npy, ubyte
 // IDX, the MNIST caches) is scaled to [0, 1] by dividing by 255, and other
-// data is kept as stored.
+// data is kept as stored. Loaders refuse NaN and ±Inf, naming the file, the
+// sample and the position, and refuse arrays of rank below 2 (there must be
+// a sample dimension and at least one more). Sizes claimed by a file are
+// checked against the bytes it holds before anything is allocated; the
+// internal/limits package doc lists the limits each loader applies.
 package dataset
 
 import (

@@ -102,6 +102,23 @@ func TestLoadIDXRefusesClaimsPastTheBytesPresent(t *testing.T) {
 	}
 }
 
+// TestLoadIDXAtTheRankLimit reads an IDX file of MaxRank dimensions, the
+// most it may have.
+func TestLoadIDXAtTheRankLimit(t *testing.T) {
+	dims := make([]uint32, limits.MaxRank)
+	for i := range dims {
+		dims[i] = 1
+	}
+	dims[0] = 2
+	s, err := LoadIDX(write(t, "r-idx32-ubyte", idx(0x08, dims, []byte{0, 255})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Shape) != limits.MaxRank-1 || s.Len() != 2 || s.X[1] != 1 {
+		t.Errorf("got shape %v, %d samples, %v; want rank %d, 2 samples, [0 1]", s.Shape, s.Len(), s.X, limits.MaxRank-1)
+	}
+}
+
 // TestLoadIDXGzipErrors checks that a corrupt checksum and bytes after the
 // gzip stream are reported, not ignored.
 func TestLoadIDXGzipErrors(t *testing.T) {

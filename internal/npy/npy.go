@@ -6,6 +6,11 @@
 // and big-endian float32, float64 and uint8 data (plus the other integer
 // types), in C or Fortran order, and returns float32 values in C order.
 // Write writes float32 arrays in version 1.0, C order.
+//
+// Nothing is sized from a header before it is checked: the element count
+// against limits.MaxTensorElements (overflow-checked) and then against the
+// bytes the file holds, or, from a stream, the buffer grows as bytes arrive.
+// The internal/limits package doc lists the limits each reader applies.
 package npy
 
 import (

@@ -91,6 +91,19 @@ func TestReadFileRefusesClaimsPastTheFile(t *testing.T) {
 	}
 }
 
+// TestDecodeAtTheRankLimit decodes a tensor of MaxRank dimensions, the
+// most a shape may have.
+func TestDecodeAtTheRankLimit(t *testing.T) {
+	shape := strings.Repeat("1,", limits.MaxRank-1) + "2"
+	tensors, _, err := Decode(file(`{"w":{"dtype":"F32","shape":[`+shape+`],"data_offsets":[0,8]}}`, make([]byte, 8)), "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := tensors["w"]; len(w.Shape) != limits.MaxRank || len(w.Data) != 2 {
+		t.Errorf("got shape %v and %d values, want rank %d and 2 values", w.Shape, len(w.Data), limits.MaxRank)
+	}
+}
+
 // FuzzDecode decodes arbitrary bytes: a failure is a *FormatError; a
 // success re-encodes to the same tensors and metadata, and allocation stays
 // in proportion to the input.
