@@ -91,6 +91,48 @@ func TestReadFileRefusesClaimsPastTheFile(t *testing.T) {
 	}
 }
 
+// TestDecodeEntries checks what FuzzDecode found: an empty tensor overlaps
+// nothing (our own writer puts one at the offset of the next), and an entry
+// lacking a field is refused rather than read as a scalar at offset 0.
+func TestDecodeEntries(t *testing.T) {
+	four := make([]byte, 4)
+	tests := []struct {
+		name, header string
+		wantSub      string // "" for success
+	}{
+		{"empty tensor at another's start", `{"a":{"dtype":"F32","shape":[0],"data_offsets":[0,0]},"b":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}`, ""},
+		{"empty tensor inside another", `{"a":{"dtype":"F16","shape":[2],"data_offsets":[0,4]},"z":{"dtype":"F16","shape":[3,0],"data_offsets":[2,2]}}`, ""},
+		{"no shape", `{"b":{"dtype":"F16","data_offsets":[2,4]}}`, `tensor "b": header entry has no "shape"`},
+		{"null data_offsets", `{"b":{"dtype":"F32","shape":[1],"data_offsets":null}}`, `tensor "b": header entry has no "data_offsets"`},
+		{"no dtype", `{"b":{"shape":[1],"data_offsets":[0,4]}}`, `tensor "b": header entry has no "dtype"`},
+		{"null entry", `{"b":null}`, `tensor "b": header entry has no "dtype"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, _, err := Decode(file(tt.header, four), "x.safetensors")
+			if tt.wantSub == "" {
+				if err != nil {
+					t.Errorf("got %v, want no error", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantSub) || !strings.Contains(err.Error(), "x.safetensors") {
+				t.Errorf("got %v, want an error naming x.safetensors and %q", err, tt.wantSub)
+			}
+		})
+	}
+	// Written by WriteFile, an empty tensor sorts before a full one at the
+	// same offset.
+	path := filepath.Join(t.TempDir(), "e.safetensors")
+	in := map[string]Tensor{"Z": {Shape: []int{0}}, "b": {Shape: []int{1}, Data: []float32{2}}}
+	if err := WriteFile(path, in, nil); err != nil {
+		t.Fatal(err)
+	}
+	if out, _, err := ReadFile(path); err != nil || len(out["Z"].Data) != 0 || out["b"].Data[0] != 2 {
+		t.Errorf("got %v, %v; want Z empty and b [2]", out, err)
+	}
+}
+
 // TestDecodeAtTheRankLimit decodes a tensor of MaxRank dimensions, the
 // most a shape may have.
 func TestDecodeAtTheRankLimit(t *testing.T) {

@@ -218,6 +218,13 @@ func Decode(b []byte, name string) (map[string]Tensor, map[string]string, error)
 		if err := json.Unmarshal(r, &e); err != nil {
 			return nil, nil, bad(n, "bad header entry: %v", err)
 		}
+		var present map[string]json.RawMessage
+		_ = json.Unmarshal(r, &present) // an object, as the line above showed
+		for _, field := range []string{"dtype", "shape", "data_offsets"} {
+			if v, ok := present[field]; !ok || string(v) == "null" {
+				return nil, nil, bad(n, "header entry has no %q", field)
+			}
+		}
 		size := map[string]int{"F32": 4, "F64": 8, "F16": 2, "BF16": 2}[e.DType]
 		if size == 0 {
 			return nil, nil, bad(n, "unsupported dtype %q (want F32, F64, F16 or BF16)", e.DType)
@@ -235,7 +242,9 @@ func Decode(b []byte, name string) (map[string]Tensor, map[string]string, error)
 		if hi-lo != need {
 			return nil, nil, bad(n, "data_offsets [%d, %d] hold %d bytes; shape %v of %s needs %d", lo, hi, hi-lo, e.Shape, e.DType, need)
 		}
-		spans = append(spans, span{n, lo, hi})
+		if lo < hi { // an empty tensor overlaps nothing
+			spans = append(spans, span{n, lo, hi})
+		}
 		out := make([]float32, count)
 		src := data[lo:hi]
 		for i := range out {
