@@ -5,7 +5,11 @@
 //
 // Every loader returns float32 samples; 8-bit image data (uint8 .npy, ubyte
 // IDX, the MNIST caches) is scaled to [0, 1] by dividing by 255, and other
-// data is kept as stored.
+// data is kept as stored. Loaders refuse NaN and ±Inf, naming the file, the
+// sample and the position, and refuse arrays of rank below 2 (there must be
+// a sample dimension and at least one more). Sizes claimed by a file are
+// checked against the bytes it holds before anything is allocated; the
+// internal/limits package doc lists the limits each loader applies.
 package dataset
 
 import (
@@ -175,7 +179,7 @@ func Load(spec string) (train, test *Set, err error) {
 
 // LoadLabels reads class labels for n samples from a .npy file: N integer
 // values, or an N×K one-hot (or score) array whose largest column is the
-// class.
+// class. NaN and ±Inf are refused.
 func LoadLabels(path string, n int) ([]int, error) {
 	a, err := npy.ReadFile(path)
 	if err != nil {
@@ -195,6 +199,12 @@ func LoadLabels(path string, n int) ([]int, error) {
 		return labels, nil
 	}
 	k := a.Shape[1]
+	if k == 0 {
+		return nil, fmt.Errorf("dataset: %s: labels of shape %v have no columns to pick a class from", path, a.Shape)
+	}
+	if err := checkFinite(path, a.Shape[1:], a.Data); err != nil {
+		return nil, err
+	}
 	for i := range labels {
 		row := a.Data[i*k : (i+1)*k]
 		best := 0

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/aebridge/aebridge/internal/limits"
 	ort "github.com/yalue/onnxruntime_go"
 )
 
@@ -441,10 +442,19 @@ func (m *Model) release(out []Tensor) {
 	}
 }
 
+// maxPrealloc is the most elements run allocates for an output from the
+// shape the file declares for it (64 MiB of float32), unless the inputs
+// hold as many: a declared shape is a claim that nothing in the file backs,
+// so past this ONNX Runtime allocates the output it actually computes.
+const maxPrealloc = 1 << 24
+
 // outputShape returns output j's shape when the inputs determine it: a
 // float32 output whose dimensions are fixed, except perhaps a first one
 // named like the first input's first dimension ("batch"), which takes that
-// input's size.
+// input's size; and whose element count is at most maxPrealloc or the
+// inputs' element count, whichever is larger. Otherwise ONNX Runtime is left
+// to allocate the output, so that a declared shape such as [10¹²] costs
+// nothing.
 func (m *Model) outputShape(j int, inputs []Tensor) ([]int64, bool) {
 	o := m.info.Outputs[j]
 	if o.Type != "float32" || !o.HasShape || len(o.Shape) == 0 || len(inputs) == 0 || len(inputs[0].Shape) == 0 {
@@ -461,6 +471,17 @@ func (m *Model) outputShape(j int, inputs []Tensor) ([]int64, bool) {
 		default:
 			return nil, false
 		}
+	}
+	n, err := limits.Elements(shape)
+	if err != nil {
+		return nil, false
+	}
+	var given int64
+	for _, t := range inputs {
+		given += int64(len(t.Data))
+	}
+	if n > max(maxPrealloc, given) {
+		return nil, false
 	}
 	return shape, true
 }

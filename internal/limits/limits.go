@@ -7,6 +7,39 @@
 // declared output shape, a compressed stream, a layer width in a config) against
 // the limits below. Counts are multiplied with Elements, which reports
 // overflow instead of wrapping.
+//
+// # What each reader applies
+//
+// The data readers, and so the largest tensor a hostile file can make
+// aebridge allocate:
+//
+//   - .npy (internal/npy, and dataset.LoadNPY, LoadLabels): rank at most
+//     MaxRank, elements at most MaxTensorElements, and the bytes the header
+//     claims must be exactly those after it in the file (shorter: "data
+//     truncated", longer: "trailing data"), checked before anything is
+//     sized from the header; the header length must fit the file and be at
+//     most 16 MiB. From a stream of unknown size (npy.Read) the buffer grows
+//     as bytes arrive, at most 1 MiB ahead of them. A file thus yields at
+//     most 4 bytes of float32 per byte it holds (uint8 data), twice that in
+//     Fortran order while reordering.
+//   - safetensors (internal/safetensors): the 8-byte header length must fit
+//     the file and be at most 100 MiB, checked before the header is read;
+//     each tensor has rank at most MaxRank and at most MaxTensorElements
+//     elements, and its data_offsets must satisfy 0 ≤ begin ≤ end ≤ the data
+//     length and end − begin = elements × dtype size, with no two tensors
+//     overlapping: at most 2 bytes of float32 per byte of file (F16, BF16).
+//   - IDX (dataset.LoadIDX): rank at most MaxRank, elements at most
+//     MaxTensorElements; a plain file's claim must be exactly the bytes
+//     after its header. A gzipped file's claim must be at most
+//     MaxDecompressedBytes; its buffer grows as bytes are inflated, and
+//     inflating stops one byte past the claim ("trailing data"), so a
+//     decompression bomb costs at most the claim.
+//   - CSV (dataset.LoadCSV): nothing is claimed; lines may be up to
+//     256 MiB, and what is kept grows with the rows read.
+//   - Declared graph output shapes (runtime.Model.Run): an output is
+//     preallocated from its declared shape only up to 2²⁴ elements or the
+//     inputs' element count, whichever is larger; past that ONNX Runtime
+//     allocates what the graph computes.
 package limits
 
 import (
@@ -28,6 +61,12 @@ const (
 	// model described by a config or by metadata may have: 2³⁰, 4 GiB of
 	// float32.
 	MaxParams = 1 << 30
+
+	// MaxDecompressedBytes is the most bytes a reader inflates from a
+	// compressed stream, whose size nothing on disk bounds: 1 GiB, about
+	// twice the largest IDX file in use (EMNIST ByClass, 547 MB). A header
+	// claiming more is refused before anything is inflated.
+	MaxDecompressedBytes = 1 << 30
 )
 
 // ErrTooLarge reports a claimed size past a limit of this package.

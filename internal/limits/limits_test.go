@@ -41,3 +41,15 @@ func TestElements(t *testing.T) {
 		t.Errorf("ElementsInt: got %d, %v, want 30, nil", n, err)
 	}
 }
+
+// TestLimitsNest checks the limits against each other: a decompressed
+// stream at its limit holds no more bytes than a tensor at its limit has
+// elements, so a reader refusing the former never sizes past the latter.
+func TestLimitsNest(t *testing.T) {
+	if MaxDecompressedBytes > MaxTensorElements {
+		t.Errorf("MaxDecompressedBytes: got %d, want at most MaxTensorElements (%d)", MaxDecompressedBytes, MaxTensorElements)
+	}
+	if MaxParams > MaxTensorElements {
+		t.Errorf("MaxParams: got %d, want at most MaxTensorElements (%d)", MaxParams, MaxTensorElements)
+	}
+}

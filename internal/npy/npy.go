@@ -6,6 +6,11 @@
 // and big-endian float32, float64 and uint8 data (plus the other integer
 // types), in C or Fortran order, and returns float32 values in C order.
 // Write writes float32 arrays in version 1.0, C order.
+//
+// Nothing is sized from a header before it is checked: the element count
+// against limits.MaxTensorElements (overflow-checked) and then against the
+// bytes the file holds, or, from a stream, the buffer grows as bytes arrive.
+// The internal/limits package doc lists the limits each reader applies.
 package npy
 
 import (
@@ -18,10 +23,12 @@ import (
 	"math"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/aebridge/aebridge/internal/atomicfile"
+	"github.com/aebridge/aebridge/internal/limits"
 )
 
 // Array is an n-dimensional array read from or written to a .npy file.
@@ -38,6 +45,7 @@ type Array struct {
 type FormatError struct {
 	File   string // the file name, or "" when reading a stream
 	Reason string
+	Err    error // the cause, such as limits.ErrTooLarge, or nil
 }
 
 func (e *FormatError) Error() string {
@@ -47,11 +55,18 @@ func (e *FormatError) Error() string {
 	return "npy: " + e.File + ": " + e.Reason
 }
 
+// Unwrap returns the cause, if any.
+func (e *FormatError) Unwrap() error { return e.Err }
+
 var magic = []byte("\x93NUMPY")
 
-// maxElements bounds the element count a header may announce, so that a
-// corrupt header cannot make Read allocate without limit.
-const maxElements = 1 << 34
+// maxHeader bounds the header length a version 2.0 or 3.0 file may claim
+// (16 MiB); version 1.0 headers are at most 64 KiB by construction.
+const maxHeader = 1 << 24
+
+// chunk is the most Read allocates ahead of the bytes that have arrived
+// when it does not know how many the stream holds.
+const chunk = 1 << 20
 
 var (
 	descrRE   = regexp.MustCompile(`'descr'\s*:\s*'([^']*)'`)
@@ -95,14 +110,22 @@ func parseDescr(descr string) (dtype, error) {
 	return dtype{name: name, size: size, order: order, kind: kind}, nil
 }
 
-// ReadFile reads the .npy file at path.
+// ReadFile reads the .npy file at path. The data the header claims must
+// be exactly the bytes the file holds after the header: a shorter file is
+// "data truncated", a longer one "trailing data", both reported before any
+// buffer is sized from the header. The element count is bounded by
+// limits.MaxTensorElements and the rank by limits.MaxRank.
 func ReadFile(path string) (*Array, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("npy: %w", err)
 	}
 	defer f.Close()
-	a, err := Read(bufio.NewReaderSize(f, 1<<20))
+	size := int64(-1)
+	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+		size = st.Size()
+	}
+	a, err := read(bufio.NewReaderSize(f, 1<<16), size)
 	var fe *FormatError
 	if errors.As(err, &fe) && fe.File == "" {
 		fe.File = path
@@ -110,8 +133,18 @@ func ReadFile(path string) (*Array, error) {
 	return a, err
 }
 
-// Read reads one .npy array from r.
+// Read reads one .npy array from r, which may hold more after it. Not
+// knowing how many bytes r holds, it allocates as they arrive, at most 1 MiB
+// or as much again as has arrived ahead of them, never from the header's
+// claim alone; the element count is bounded by limits.MaxTensorElements and
+// the rank by limits.MaxRank.
 func Read(r io.Reader) (*Array, error) {
+	return read(r, -1)
+}
+
+// read reads an array from r, a stream of size bytes, or of unknown size
+// when size < 0.
+func read(r io.Reader, size int64) (*Array, error) {
 	var pre [8]byte
 	if _, err := io.ReadFull(r, pre[:]); err != nil {
 		return nil, &FormatError{Reason: "too short for a .npy header"}
@@ -119,34 +152,41 @@ func Read(r io.Reader) (*Array, error) {
 	if !bytes.Equal(pre[:6], magic) {
 		return nil, &FormatError{Reason: fmt.Sprintf("bad magic %q, not a .npy file", pre[:6])}
 	}
-	var hlen int
+	var hlen int64
+	off := int64(len(pre))
 	switch pre[6] {
 	case 1:
 		var b [2]byte
 		if _, err := io.ReadFull(r, b[:]); err != nil {
 			return nil, &FormatError{Reason: "truncated header length"}
 		}
-		hlen = int(binary.LittleEndian.Uint16(b[:]))
+		hlen = int64(binary.LittleEndian.Uint16(b[:]))
+		off += 2
 	case 2, 3:
 		var b [4]byte
 		if _, err := io.ReadFull(r, b[:]); err != nil {
 			return nil, &FormatError{Reason: "truncated header length"}
 		}
-		hlen = int(binary.LittleEndian.Uint32(b[:]))
-		if hlen > 1<<24 {
-			return nil, &FormatError{Reason: fmt.Sprintf("header length %d too large", hlen)}
+		hlen = int64(binary.LittleEndian.Uint32(b[:]))
+		off += 4
+		if hlen > maxHeader {
+			return nil, &FormatError{Reason: fmt.Sprintf("header length %d is past the limit of %d bytes", hlen, maxHeader)}
 		}
 	default:
 		return nil, &FormatError{Reason: fmt.Sprintf("unsupported format version %d.%d", pre[6], pre[7])}
 	}
-	hb := make([]byte, hlen)
-	if _, err := io.ReadFull(r, hb); err != nil {
-		return nil, &FormatError{Reason: "truncated header"}
+	if size >= 0 && hlen > size-off {
+		return nil, &FormatError{Reason: fmt.Sprintf("header length %d does not fit a file of %d bytes", hlen, size)}
 	}
+	hb, err := readN(r, hlen, size >= 0)
+	if err != nil {
+		return nil, &FormatError{Reason: fmt.Sprintf("truncated header: header length %d, %d bytes follow", hlen, len(hb))}
+	}
+	off += hlen
 	header := string(hb)
 	m := descrRE.FindStringSubmatch(header)
 	if m == nil {
-		return nil, &FormatError{Reason: fmt.Sprintf("header %q has no 'descr'", strings.TrimSpace(header))}
+		return nil, &FormatError{Reason: fmt.Sprintf("header %s has no 'descr'", quote(header))}
 	}
 	dt, err := parseDescr(m[1])
 	if err != nil {
@@ -154,40 +194,87 @@ func Read(r io.Reader) (*Array, error) {
 	}
 	fm := fortranRE.FindStringSubmatch(header)
 	if fm == nil {
-		return nil, &FormatError{Reason: fmt.Sprintf("header %q has no 'fortran_order'", strings.TrimSpace(header))}
+		return nil, &FormatError{Reason: fmt.Sprintf("header %s has no 'fortran_order'", quote(header))}
 	}
 	fortran := fm[1] == "True"
 	sm := shapeRE.FindStringSubmatch(header)
 	if sm == nil {
-		return nil, &FormatError{Reason: fmt.Sprintf("header %q has no 'shape'", strings.TrimSpace(header))}
+		return nil, &FormatError{Reason: fmt.Sprintf("header %s has no 'shape'", quote(header))}
 	}
 	var shape []int
-	n := 1
 	for _, f := range strings.Split(sm[1], ",") {
 		f = strings.TrimSpace(f)
 		if f == "" {
 			continue
 		}
+		if len(shape) == limits.MaxRank {
+			return nil, &FormatError{Reason: fmt.Sprintf("shape (%s) has more than %d dimensions", clip(sm[1]), limits.MaxRank), Err: limits.ErrTooLarge}
+		}
 		f = strings.TrimSuffix(f, "L")
 		d, err := strconv.Atoi(f)
 		if err != nil || d < 0 {
-			return nil, &FormatError{Reason: fmt.Sprintf("bad dimension %q in shape (%s)", f, sm[1])}
+			return nil, &FormatError{Reason: fmt.Sprintf("bad dimension %s in shape (%s)", quote(f), clip(sm[1]))}
 		}
 		shape = append(shape, d)
-		if d > 0 && n > maxElements/d {
-			return nil, &FormatError{Reason: fmt.Sprintf("shape (%s) too large", sm[1])}
-		}
-		n *= d
 	}
-	raw := make([]byte, n*dt.size)
-	if got, err := io.ReadFull(r, raw); err != nil {
-		return nil, &FormatError{Reason: fmt.Sprintf("data truncated: shape (%s) of %s needs %d bytes, file has %d", sm[1], dt.name, len(raw), got)}
+	n, err := limits.ElementsInt(shape)
+	if err != nil {
+		return nil, &FormatError{Reason: fmt.Sprintf("shape (%s): %v", clip(sm[1]), err), Err: err}
+	}
+	need := int64(n) * int64(dt.size) // at most 2³¹ × 8
+	if size >= 0 {
+		switch have := size - off; {
+		case have < need:
+			return nil, &FormatError{Reason: fmt.Sprintf("data truncated: shape (%s) of %s needs %d bytes, file has %d", sm[1], dt.name, need, have)}
+		case have > need:
+			return nil, &FormatError{Reason: fmt.Sprintf("trailing data: shape (%s) of %s needs %d bytes, file has %d", sm[1], dt.name, need, have)}
+		}
+	}
+	raw, err := readN(r, need, size >= 0)
+	if err != nil {
+		return nil, &FormatError{Reason: fmt.Sprintf("data truncated: shape (%s) of %s needs %d bytes, file has %d", sm[1], dt.name, need, len(raw))}
 	}
 	data := decode(raw, dt, n)
 	if fortran && len(shape) > 1 {
 		data = fromFortran(data, shape)
 	}
 	return &Array{Shape: shape, DType: dt.name, Data: data}, nil
+}
+
+// readN reads n bytes from r. When known, r has been checked to hold them
+// and one buffer of n bytes is read into; otherwise the buffer grows as bytes
+// arrive. On a short read it returns the bytes read and an error.
+func readN(r io.Reader, n int64, known bool) ([]byte, error) {
+	if known {
+		b := make([]byte, n)
+		got, err := io.ReadFull(r, b)
+		return b[:got], err
+	}
+	b := make([]byte, 0, min(n, chunk))
+	for int64(len(b)) < n {
+		if len(b) == cap(b) {
+			b = slices.Grow(b, int(min(n-int64(len(b)), max(int64(len(b)), chunk))))
+		}
+		got, err := io.ReadFull(r, b[len(b):int(min(int64(cap(b)), n))])
+		b = b[:len(b)+got]
+		if err != nil {
+			return b, err
+		}
+	}
+	return b, nil
+}
+
+// quote quotes s for an error message, cut to its first 200 bytes.
+func quote(s string) string {
+	return strconv.Quote(clip(strings.TrimSpace(s)))
+}
+
+// clip cuts s to its first 200 bytes for an error message.
+func clip(s string) string {
+	if len(s) > 200 {
+		return s[:200] + "…"
+	}
+	return s
 }
 
 func decode(raw []byte, dt dtype, n int) []float32 {
@@ -254,13 +341,12 @@ func fromFortran(data []float32, shape []int) []float32 {
 // .npy array. It returns an error if the shape's element count is not
 // len(data).
 func Write(w io.Writer, shape []int, data []float32) error {
-	n := 1
+	n, err := limits.ElementsInt(shape)
+	if err != nil {
+		return fmt.Errorf("npy: %w", err)
+	}
 	dims := make([]string, len(shape))
 	for i, d := range shape {
-		if d < 0 {
-			return fmt.Errorf("npy: negative dimension %d in shape %v", d, shape)
-		}
-		n *= d
 		dims[i] = strconv.Itoa(d)
 	}
 	if n != len(data) {
@@ -292,7 +378,7 @@ func Write(w io.Writer, shape []int, data []float32) error {
 	for i, v := range data {
 		binary.LittleEndian.PutUint32(body[4*i:], math.Float32bits(v))
 	}
-	_, err := w.Write(body)
+	_, err = w.Write(body)
 	return err
 }
 
