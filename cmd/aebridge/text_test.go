@@ -50,12 +50,12 @@ const (
 	escDomain   = "d\x1b[K"
 )
 
-// writeHostileModel writes an ONNX model y = Identity(x), x and y float32
-// [b 4] with the dimension named escDim, the output named escOutput, and
-// escProducer and metadata escKey = escValue. With strangeOp the node is
-// escOp in the domain escDomain instead, which no backend runs but
-// inspect describes.
-func writeHostileModel(t *testing.T, dir string, strangeOp bool) string {
+// writeHostileModel writes an ONNX model y = op(x) to dir/hostile.onnx, x
+// and y float32 [b 4] with the dimension named escDim, the output named
+// escOutput, the producer escProducer and metadata escKey = escValue. The
+// op is in domain ("" for ONNX's, opset 13), e.g. escOp in escDomain, which
+// no backend runs but inspect describes.
+func writeHostileModel(t *testing.T, dir, op, domain string) string {
 	t.Helper()
 	vi := func(name string) *onnxpb.ValueInfoProto {
 		return &onnxpb.ValueInfoProto{Name: proto.String(name), Type: &onnxpb.TypeProto{Value: &onnxpb.TypeProto_TensorType{TensorType: &onnxpb.TypeProto_Tensor{
@@ -65,11 +65,11 @@ func writeHostileModel(t *testing.T, dir string, strangeOp bool) string {
 				{Value: &onnxpb.TensorShapeProto_Dimension_DimValue{DimValue: 4}},
 			}}}}}}
 	}
-	node := &onnxpb.NodeProto{OpType: proto.String("Identity"), Input: []string{"x"}, Output: []string{escOutput}}
+	node := &onnxpb.NodeProto{OpType: proto.String(op), Input: []string{"x"}, Output: []string{escOutput}}
 	opsets := []*onnxpb.OperatorSetIdProto{{Version: proto.Int64(13)}}
-	if strangeOp {
-		node.OpType, node.Domain = proto.String(escOp), proto.String(escDomain)
-		opsets = append(opsets, &onnxpb.OperatorSetIdProto{Domain: proto.String(escDomain), Version: proto.Int64(1)})
+	if domain != "" {
+		node.Domain = proto.String(domain)
+		opsets = append(opsets, &onnxpb.OperatorSetIdProto{Domain: proto.String(domain), Version: proto.Int64(1)})
 	}
 	m := &onnxpb.ModelProto{
 		IrVersion: proto.Int64(7), ProducerName: proto.String(escProducer), OpsetImport: opsets,
@@ -102,7 +102,7 @@ func assertNoControl(t *testing.T, out string) {
 
 func TestRunRunPrintsHostileNamesEscaped(t *testing.T) {
 	dir := t.TempDir()
-	model := writeHostileModel(t, dir, false)
+	model := writeHostileModel(t, dir, "Identity", "")
 	x := filepath.Join(dir, "x.npy")
 	writeNPYArray(t, x, []int{2, 4}, []float32{1, 2, 3, 4, 5, 6, 7, 8})
 	f, out, _ := testFactory()
@@ -120,7 +120,7 @@ func TestRunRunPrintsHostileNamesEscaped(t *testing.T) {
 }
 
 func TestInspectRunPrintsHostileStringsEscaped(t *testing.T) {
-	model := writeHostileModel(t, t.TempDir(), true)
+	model := writeHostileModel(t, t.TempDir(), escOp, escDomain)
 	f, out, _ := testFactory()
 	if err := inspectRun(&inspectOptions{IO: f.IO, Model: model}); err != nil {
 		t.Fatal(err)
