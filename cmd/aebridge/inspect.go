@@ -27,8 +27,8 @@ func newCmdInspect(f *factory, runF func(*inspectOptions) error) *cobra.Command 
 inputs and outputs (dynamic dimensions by the names the file gives them),
 parameter count, a histogram of operators, and custom metadata. Weights held
 in external data files are not read. Names and text from the file that hold
-control characters or invalid UTF-8 are printed quoted, with those escaped
-(--json escapes them as JSON does).`,
+control characters, other unprintable characters or invalid UTF-8 are printed
+quoted, with those escaped (--json writes them as \uXXXX escapes).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Model = args[0]
@@ -49,9 +49,12 @@ func inspectRun(opts *inspectOptions) error {
 	}
 	out := opts.IO.Out
 	if opts.JSON {
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(info)
+		js, err := json.MarshalIndent(info, "", "  ")
+		if err != nil {
+			return err
+		}
+		_, err = out.Write(append(jsonPrintable(js), '\n'))
+		return err
 	}
 	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	var by []string

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/aebridge/aebridge/runtime"
@@ -42,4 +44,27 @@ func shapeText(io runtime.IO) string {
 		}
 	}
 	return "[" + strings.Join(dims, " ") + "]"
+}
+
+// jsonPrintable escapes, as \uXXXX, the runes of JSON text js that are
+// neither printable nor a newline: encoding/json escapes C0 controls but
+// lets C1 controls such as U+009B (CSI), DEL and format characters through.
+// Outside strings JSON text holds only printable ASCII and newlines, so
+// every rune escaped here is inside a string, and the text still decodes
+// to the same values.
+func jsonPrintable(js []byte) []byte {
+	out := make([]byte, 0, len(js))
+	for _, r := range string(js) {
+		if r == '\n' || unicode.IsPrint(r) {
+			out = utf8.AppendRune(out, r)
+			continue
+		}
+		if r > 0xffff {
+			r1, r2 := utf16.EncodeRune(r)
+			out = fmt.Appendf(out, `\u%04x\u%04x`, r1, r2)
+			continue
+		}
+		out = fmt.Appendf(out, `\u%04x`, r)
+	}
+	return out
 }

@@ -1,13 +1,16 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
 
 	"github.com/aebridge/aebridge/internal/onnxpb"
+	"github.com/aebridge/aebridge/runtime"
 )
 
 func TestPrintable(t *testing.T) {
@@ -45,7 +48,7 @@ const (
 	escDim      = "b\x1b[1A"
 	escProducer = "\x1b[31mtorch"
 	escKey      = "k\x1b[8m"
-	escValue    = "v\x1b[0m\r"
+	escValue    = "v\x1b[0m\r\u009b2J\x7f\u202e"
 	escOp       = "\x1b[5mIdentity"
 	escDomain   = "d\x1b[K"
 )
@@ -138,9 +141,53 @@ func TestInspectRunPrintsHostileStringsEscaped(t *testing.T) {
 		"operators (1 nodes)\n" +
 		`  "d\x1b[K::\x1b[5mIdentity"  1` + "\n" +
 		"metadata\n" +
-		`  "k\x1b[8m"  "v\x1b[0m\r"` + "\n"
+		`  "k\x1b[8m"  "v\x1b[0m\r\u009b2J\x7f\u202e"` + "\n"
 	if out.String() != want {
 		t.Errorf("got:\n%s\nwant:\n%s", out.String(), want)
 	}
 	assertNoControl(t, out.String())
+}
+
+func TestInspectRunJSONEscapesHostileStrings(t *testing.T) {
+	model := writeHostileModel(t, t.TempDir(), escOp, escDomain)
+	f, out, _ := testFactory()
+	if err := inspectRun(&inspectOptions{IO: f.IO, Model: model, JSON: true}); err != nil {
+		t.Fatal(err)
+	}
+	assertNoControl(t, out.String())
+	var got runtime.Info
+	if err := json.Unmarshal(out.Bytes(), &got); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if got.Producer != escProducer || got.Outputs[0].Name != escOutput || got.Metadata[escKey] != escValue || got.Ops[escDomain+"::"+escOp] != 1 {
+		t.Errorf("got producer %q, output %q, metadata %q, ops %v; want %q, %q, %q = %q, %q",
+			got.Producer, got.Outputs[0].Name, got.Metadata, got.Ops, escProducer, escOutput, escKey, escValue, escDomain+"::"+escOp)
+	}
+}
+
+func TestJSONPrintable(t *testing.T) {
+	tests := []struct {
+		name, in, want string
+	}{
+		{"plain", `{"a": "b"}`, `{"a": "b"}`},
+		{"newlines kept", "{\n  \"a\": 1\n}", "{\n  \"a\": 1\n}"},
+		{"C1 CSI", "\"a\u009b2J\"", `"a\u009b2J"`},
+		{"DEL", "\"a\x7f\"", `"a\u007f"`},
+		{"right-to-left override", "\"\u202e\"", `"\u202e"`},
+		{"beyond the BMP, unassigned", "\"\U000e0001\"", `"\udb40\udc01"`},
+		{"printable beyond the BMP", "\"\U0001f600\"", "\"\U0001f600\""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := string(jsonPrintable([]byte(tt.in))); got != tt.want {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+			var a, b any
+			if json.Unmarshal([]byte(tt.in), &a) == nil {
+				if err := json.Unmarshal(jsonPrintable([]byte(tt.in)), &b); err != nil || !reflect.DeepEqual(a, b) {
+					t.Errorf("decodes to %v (%v), want %v", b, err, a)
+				}
+			}
+		})
+	}
 }
