@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"strings"
 
@@ -13,6 +14,9 @@ import (
 	"github.com/aebridge/aebridge/runtime"
 )
 
+// defaultBackends are the backends check runs when --backends is not given.
+var defaultBackends = []string{"ort", "go"}
+
 type checkOptions struct {
 	IO       *iostreams
 	Library  string
@@ -20,8 +24,13 @@ type checkOptions struct {
 	Inputs   []string
 	Expect   []string
 	Backends []string
-	Atol     float64
-	Rtol     float64
+	// BackendsGiven is whether --backends named the backends: then one
+	// that cannot run fails the check, unless AllowSkip.
+	BackendsGiven  bool
+	AllowSkip      bool
+	AllowNonFinite bool
+	Atol           float64
+	Rtol           float64
 }
 
 func newCmdCheck(f *factory, runF func(*checkOptions) error) *cobra.Command {
@@ -40,16 +49,28 @@ For each output it prints the largest and mean absolute error, the largest
 relative error, the worst element and pass or fail. An element fails only
 when its error exceeds both --atol and --rtol × |reference| (Polygraphy's
 rule); the reference is the second backend of a pair, or the expected
-output. The exit status is 0 only if every comparison passes.`,
+output. A NaN or an infinity in any output or expected value fails, and each
+output's NaN, +Inf and -Inf are counted per backend; --allow-nonfinite lets
+NaN match NaN, +Inf match +Inf and -Inf match -Inf at the same positions.
+Outputs that are empty, missing from a backend or of different shapes fail.
+
+A backend that cannot open or run the model is reported as SKIPPED with its
+reason, and the other comparisons still run. With the default backends
+(ort,go) a skipped backend does not fail the check by itself; a backend
+named in --backends that cannot run fails it, unless --allow-skip is given.
+If nothing at all could be compared (fewer than two backends ran and no
+--expect), the check fails. The exit status is 0 only if every comparison
+passes.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Model = args[0]
 			opts.Library = f.Library
+			opts.BackendsGiven = cmd.Flags().Changed("backends")
 			if len(opts.Inputs) == 0 {
 				return &flagError{errors.New("at least one --input is required")}
 			}
-			if opts.Atol < 0 || opts.Rtol < 0 {
-				return &flagError{fmt.Errorf("--atol %v and --rtol %v must not be negative", opts.Atol, opts.Rtol)}
+			if !(opts.Atol >= 0 && opts.Rtol >= 0) || math.IsInf(opts.Atol, 0) || math.IsInf(opts.Rtol, 0) {
+				return &flagError{fmt.Errorf("--atol %v and --rtol %v must be finite and not negative", opts.Atol, opts.Rtol)}
 			}
 			seen := map[string]bool{}
 			for _, b := range opts.Backends {
@@ -73,100 +94,221 @@ output. The exit status is 0 only if every comparison passes.`,
 	fl := cmd.Flags()
 	fl.StringArrayVarP(&opts.Inputs, "input", "i", nil, "input `FILE.npy`, in the model's input order (repeat)")
 	fl.StringArrayVar(&opts.Expect, "expect", nil, "expected output `FILE.npy`, in the model's output order (repeat)")
-	fl.StringSliceVar(&opts.Backends, "backends", []string{"ort", "go"}, "backends to run: ort, go, onnx-go")
+	fl.StringSliceVar(&opts.Backends, "backends", defaultBackends, "backends to run: ort, go, onnx-go; one named here that cannot run fails the check")
+	fl.BoolVar(&opts.AllowSkip, "allow-skip", false, "let backends named in --backends that cannot run be skipped")
+	fl.BoolVar(&opts.AllowNonFinite, "allow-nonfinite", false, "let NaN, +Inf and -Inf match the same value at the same position")
 	fl.Float64Var(&opts.Atol, "atol", 1e-5, "absolute tolerance")
 	fl.Float64Var(&opts.Rtol, "rtol", 1e-5, "relative tolerance")
 	return cmd
 }
 
+// checkResult is what one backend gave.
+type checkResult struct {
+	backend string
+	names   []string // its outputs, in the model's order
+	outputs map[string]runtime.Tensor
+}
+
 func checkRun(opts *checkOptions) error {
-	backends, err := openBackends(opts)
+	st, err := os.Stat(opts.Model)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		for _, b := range backends {
-			b.Close()
-		}
-	}()
 	inputs := make([]runtime.Tensor, len(opts.Inputs))
 	for i, path := range opts.Inputs {
 		if inputs[i], err = readTensor(path); err != nil {
 			return err
 		}
 	}
-	names := backends[0].OutputNames()
-	if len(opts.Expect) > len(names) {
-		return fmt.Errorf("%d --expect files for a model with %d outputs (%s)", len(opts.Expect), len(names), strings.Join(names, ", "))
-	}
-	results := make([]map[string]runtime.Tensor, len(backends))
-	for i, b := range backends {
-		if results[i], err = b.Run(inputs); err != nil {
-			return fmt.Errorf("backend %s: %w", b.Name(), err)
+	expect := make([]runtime.Tensor, len(opts.Expect))
+	for i, path := range opts.Expect {
+		if expect[i], err = readTensor(path); err != nil {
+			return err
 		}
 	}
 	out := opts.IO.Out
-	failed := 0
-	report := func(label string, got, want runtime.Tensor) error {
-		s, err := check.Compare(got, want, opts.Atol, opts.Rtol)
+	var results []checkResult
+	var skipped []string
+	for _, name := range opts.Backends {
+		r, err := runCheckBackend(opts, st.IsDir(), name, inputs)
 		if err != nil {
-			return fmt.Errorf("%s: %w", label, err)
+			fmt.Fprintf(out, "backend %s SKIPPED: %s\n", name, printable(strings.TrimPrefix(err.Error(), "check: ")))
+			skipped = append(skipped, name)
+			continue
 		}
+		results = append(results, r)
+	}
+	return checkReport(opts, results, skipped, expect)
+}
+
+// checkReport compares what the backends that ran gave with each other
+// and with expect, writes the report, and returns the check's verdict.
+// skipped lists the backends that could not run.
+func checkReport(opts *checkOptions, results []checkResult, skipped []string, expect []runtime.Tensor) error {
+	out := opts.IO.Out
+	// The outputs: the first backend's, then any other backend names.
+	var names []string
+	listed := map[string]bool{}
+	for _, r := range results {
+		for _, n := range r.names {
+			if !listed[n] {
+				listed[n] = true
+				names = append(names, n)
+			}
+		}
+	}
+	if len(results) > 0 && len(expect) > len(names) {
+		return fmt.Errorf("%d --expect files for a model with %d outputs (%s)", len(expect), len(names), quotedList(names))
+	}
+
+	// Labels are padded to the longest, "onnx-go vs expect" at most.
+	width := 14
+	for i, a := range results {
+		for _, b := range results[i+1:] {
+			width = max(width, len(a.backend+" vs "+b.backend))
+		}
+		if len(expect) > 0 {
+			width = max(width, len(a.backend+" vs expect"))
+		}
+	}
+	tol := check.Tolerance{Atol: opts.Atol, Rtol: opts.Rtol, AllowNonFinite: opts.AllowNonFinite}
+	compared, failed := 0, 0
+	fail := func(label, why string) {
+		compared++
+		failed++
+		fmt.Fprintf(out, "  %-*s FAIL: %s\n", width, label, why)
+	}
+	compare := func(label string, got, want runtime.Tensor) {
+		s, err := tol.Compare(got, want)
+		if err != nil {
+			fail(label, strings.TrimPrefix(err.Error(), "check: "))
+			return
+		}
+		compared++
 		verdict := "PASS"
 		if !s.Pass {
-			verdict = fmt.Sprintf("FAIL (%d of %d elements)", s.Failed, len(got.Data))
+			verdict = fmt.Sprintf("FAIL (%d of %d elements)", s.Failed, s.Elements)
+			if s.NonFinite > 0 {
+				verdict = fmt.Sprintf("FAIL (%d of %d elements, %d with NaN or Inf)", s.Failed, s.Elements, s.NonFinite)
+			}
 			failed++
 		}
-		fmt.Fprintf(out, "  %-14s max abs %.3e  mean abs %.3e  max rel %.3e  worst %v: %.7g vs %.7g  %s\n",
-			label, s.MaxAbs, s.MeanAbs, s.MaxRel, unravel(s.Worst, got.Shape), s.Got, s.Want, verdict)
-		return nil
+		fmt.Fprintf(out, "  %-*s max abs %.3e  mean abs %.3e  max rel %.3e  worst %v: %.7g vs %.7g  %s\n",
+			width, label, s.MaxAbs, s.MeanAbs, s.MaxRel, unravel(s.Worst, got.Shape), s.Got, s.Want, verdict)
+	}
+	countNonFinite := func(label string, t runtime.Tensor) {
+		if n := check.CountNonFinite(t.Data); n.Total() > 0 {
+			fmt.Fprintf(out, "  %-*s %d NaN, %d +Inf, %d -Inf in %d elements\n", width, label, n.NaN, n.PosInf, n.NegInf, len(t.Data))
+		}
 	}
 	for j, name := range names {
-		ref, ok := results[0][name]
-		if !ok {
-			return fmt.Errorf("backend %s gave no output %q", backends[0].Name(), name)
-		}
-		fmt.Fprintf(out, "output %s %v\n", name, ref.Shape)
-		for a := 0; a < len(backends); a++ {
-			for b := a + 1; b < len(backends); b++ {
-				got, ok := results[a][name]
-				want, ok2 := results[b][name]
-				if !ok || !ok2 {
-					return fmt.Errorf("output %q is missing from backend %s or %s", name, backends[a].Name(), backends[b].Name())
-				}
-				if err := report(backends[a].Name()+" vs "+backends[b].Name(), got, want); err != nil {
-					return err
-				}
+		header := "output " + printable(name)
+		for _, r := range results {
+			if t, ok := r.outputs[name]; ok {
+				header += fmt.Sprintf(" %v", t.Shape)
+				break
 			}
 		}
-		if j < len(opts.Expect) {
-			want, err := readTensor(opts.Expect[j])
-			if err != nil {
-				return err
+		fmt.Fprintln(out, header)
+		before := compared
+		for _, r := range results {
+			if t, ok := r.outputs[name]; ok {
+				countNonFinite(r.backend, t)
 			}
-			for i, b := range backends {
-				if err := report(b.Name()+" vs expect", results[i][name], want); err != nil {
-					return err
+		}
+		if j < len(expect) {
+			countNonFinite("expect", expect[j])
+		}
+		for a := 0; a < len(results); a++ {
+			for b := a + 1; b < len(results); b++ {
+				label := results[a].backend + " vs " + results[b].backend
+				got, ok := results[a].outputs[name]
+				want, ok2 := results[b].outputs[name]
+				switch {
+				case !ok:
+					fail(label, "no output from "+results[a].backend)
+				case !ok2:
+					fail(label, "no output from "+results[b].backend)
+				default:
+					compare(label, got, want)
 				}
 			}
+		}
+		if j < len(expect) {
+			for _, r := range results {
+				label := r.backend + " vs expect"
+				if got, ok := r.outputs[name]; ok {
+					compare(label, got, expect[j])
+				} else {
+					fail(label, "no output from "+r.backend)
+				}
+			}
+		}
+		if compared == before {
+			fmt.Fprintf(out, "  not compared: one backend ran and no --expect for this output\n")
 		}
 	}
+
+	settings := fmt.Sprintf("atol %g, rtol %g", opts.Atol, opts.Rtol)
+	if opts.AllowNonFinite {
+		settings += ", matching NaN and Inf allowed"
+	}
+	var problems []string
 	if failed > 0 {
-		return fmt.Errorf("check: %d comparison(s) failed (atol %g, rtol %g)", failed, opts.Atol, opts.Rtol)
+		problems = append(problems, fmt.Sprintf("%d comparison(s) failed", failed))
 	}
-	fmt.Fprintf(out, "all comparisons pass (atol %g, rtol %g)\n", opts.Atol, opts.Rtol)
+	if opts.BackendsGiven && !opts.AllowSkip && len(skipped) > 0 {
+		problems = append(problems, fmt.Sprintf("%s named in --backends could not run, and --allow-skip was not given", strings.Join(skipped, ", ")))
+	}
+	if compared == 0 {
+		switch {
+		case len(results) == 0:
+			problems = append(problems, "nothing was compared: no backend ran")
+		case len(names) == 0:
+			problems = append(problems, "nothing was compared: the backends gave no outputs")
+		case len(results) == 1 && len(expect) == 0:
+			problems = append(problems, fmt.Sprintf("nothing was compared: only %s ran, and no --expect was given", results[0].backend))
+		default:
+			problems = append(problems, "nothing was compared")
+		}
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("check: %s (%s)", strings.Join(problems, "; "), settings)
+	}
+	summary := fmt.Sprintf("all comparisons pass (%s)", settings)
+	if len(skipped) > 0 {
+		summary += "; skipped: " + strings.Join(skipped, ", ")
+	}
+	fmt.Fprintln(out, summary)
 	return nil
 }
 
-func openBackends(opts *checkOptions) ([]check.Backend, error) {
-	st, err := os.Stat(opts.Model)
+// runCheckBackend opens the backend name on the model and runs it on inputs.
+func runCheckBackend(opts *checkOptions, dir bool, name string, inputs []runtime.Tensor) (checkResult, error) {
+	open := check.OpenFile
+	if dir {
+		open = check.OpenDir
+	}
+	bs, err := open(opts.Model, []string{name}, runtime.WithLibrary(opts.Library))
 	if err != nil {
-		return nil, err
+		return checkResult{}, err
 	}
-	if st.IsDir() {
-		return check.OpenDir(opts.Model, opts.Backends, runtime.WithLibrary(opts.Library))
+	b := bs[0]
+	defer b.Close()
+	outputs, err := b.Run(inputs)
+	if err != nil {
+		return checkResult{}, err
 	}
-	return check.OpenFile(opts.Model, opts.Backends, runtime.WithLibrary(opts.Library))
+	return checkResult{backend: b.Name(), names: b.OutputNames(), outputs: outputs}, nil
+}
+
+// quotedList quotes each name and joins them with commas.
+func quotedList(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = fmt.Sprintf("%q", n)
+	}
+	return strings.Join(q, ", ")
 }
 
 func readTensor(path string) (runtime.Tensor, error) {

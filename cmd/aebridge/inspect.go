@@ -26,7 +26,9 @@ func newCmdInspect(f *factory, runF func(*inspectOptions) error) *cobra.Command 
 		Long: `Describe an ONNX model file without running it: producer, IR version, opsets,
 inputs and outputs (dynamic dimensions by the names the file gives them),
 parameter count, a histogram of operators, and custom metadata. Weights held
-in external data files are not read.`,
+in external data files are not read. Names and text from the file that hold
+control characters, other unprintable characters or invalid UTF-8 are printed
+quoted, with those escaped (--json writes them as \uXXXX escapes).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Model = args[0]
@@ -47,12 +49,21 @@ func inspectRun(opts *inspectOptions) error {
 	}
 	out := opts.IO.Out
 	if opts.JSON {
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(info)
+		js, err := json.MarshalIndent(info, "", "  ")
+		if err != nil {
+			return err
+		}
+		_, err = out.Write(append(jsonPrintable(js), '\n'))
+		return err
 	}
 	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-	producer := strings.TrimSpace(info.Producer + " " + info.ProducerVersion)
+	var by []string
+	for _, p := range []string{info.Producer, info.ProducerVersion} {
+		if p != "" {
+			by = append(by, printable(p))
+		}
+	}
+	producer := strings.Join(by, " ")
 	if producer == "" {
 		producer = "(not given)"
 	}
@@ -62,11 +73,15 @@ func inspectRun(opts *inspectOptions) error {
 		if d == "" {
 			d = "ai.onnx"
 		}
-		opsets = append(opsets, fmt.Sprintf("%s %d", d, o.Version))
+		opsets = append(opsets, fmt.Sprintf("%s %d", printable(d), o.Version))
 	}
 	external := "(none)"
 	if len(info.ExternalData) > 0 {
-		external = strings.Join(info.ExternalData, ", ")
+		files := make([]string, len(info.ExternalData))
+		for i, f := range info.ExternalData {
+			files[i] = printable(f)
+		}
+		external = strings.Join(files, ", ")
 	}
 	fmt.Fprintf(w, "model\t%s\n", info.Path)
 	fmt.Fprintf(w, "producer\t%s\n", producer)
@@ -81,7 +96,7 @@ func inspectRun(opts *inspectOptions) error {
 	}{{"inputs", info.Inputs}, {"outputs", info.Outputs}} {
 		fmt.Fprintln(out, part.title)
 		for _, io := range part.ios {
-			fmt.Fprintf(w, "  %s\t%s\t%s\n", io.Name, io.Type, io.ShapeString())
+			fmt.Fprintf(w, "  %s\t%s\t%s\n", printable(io.Name), printable(io.Type), shapeText(io))
 		}
 		w.Flush()
 	}
@@ -97,7 +112,7 @@ func inspectRun(opts *inspectOptions) error {
 		return ops[i] < ops[j]
 	})
 	for _, op := range ops {
-		fmt.Fprintf(w, "  %s\t%d\n", op, info.Ops[op])
+		fmt.Fprintf(w, "  %s\t%d\n", printable(op), info.Ops[op])
 	}
 	w.Flush()
 	if len(info.Metadata) > 0 {
@@ -108,7 +123,7 @@ func inspectRun(opts *inspectOptions) error {
 		}
 		sort.Strings(keys)
 		for _, k := range keys {
-			fmt.Fprintf(w, "  %s\t%s\n", k, info.Metadata[k])
+			fmt.Fprintf(w, "  %s\t%s\n", printable(k), printable(info.Metadata[k]))
 		}
 		w.Flush()
 	}

@@ -143,7 +143,7 @@ func runRun(opts *runOptions) error {
 		if err := npy.WriteFile(paths[io.Name], shape, t.Data); err != nil {
 			return err
 		}
-		fmt.Fprintf(opts.IO.Out, "%s %v -> %s\n", io.Name, t.Shape, paths[io.Name])
+		fmt.Fprintf(opts.IO.Out, "%s %v -> %s\n", printable(io.Name), t.Shape, paths[io.Name])
 	}
 	return nil
 }
@@ -203,7 +203,7 @@ func bindInputs(ios []runtime.IO, args []string) (map[string]string, error) {
 			continue
 		}
 		if len(positional) == 0 {
-			return nil, &flagError{fmt.Errorf("no --input for the model's input %q %s (its inputs: %s)", io.Name, io.ShapeString(), ioList(ios))}
+			return nil, &flagError{fmt.Errorf("no --input for the model's input %q %s (its inputs: %s)", io.Name, shapeText(io), ioList(ios))}
 		}
 		files[io.Name], positional = positional[0], positional[1:]
 	}

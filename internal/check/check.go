@@ -4,7 +4,9 @@
 //
 // An element fails a comparison only when its error exceeds both the
 // absolute tolerance and the relative one times the reference's magnitude
-// (Polygraphy's rule): |a − b| > atol and |a − b| > rtol·|b|.
+// (Polygraphy's rule): |a − b| > atol and |a − b| > rtol·|b|. A NaN or an
+// infinity on either side fails unless the caller allows the same
+// non-finite value at the same position on both.
 package check
 
 import (
@@ -12,7 +14,9 @@ import (
 	"math"
 	"math/rand/v2"
 	"path/filepath"
+	"slices"
 
+	"github.com/aebridge/aebridge/internal/limits"
 	"github.com/aebridge/aebridge/runtime"
 	"github.com/aebridge/aebridge/trainer"
 )
@@ -25,54 +29,126 @@ type Backend interface {
 	Close() error
 }
 
+// Tolerance is how far a candidate may stray from a reference. An element
+// fails when its error exceeds both Atol and Rtol times the reference's
+// magnitude (Polygraphy's rule): |a − b| > Atol and |a − b| > Rtol·|b|.
+//
+// NaN and infinities fail wherever they appear, in the candidate or the
+// reference, unless AllowNonFinite is set; then NaN matches NaN, +Inf
+// matches +Inf and −Inf matches −Inf at the same position, and any other
+// pairing with a non-finite value still fails.
+type Tolerance struct {
+	Atol, Rtol     float64
+	AllowNonFinite bool
+}
+
+// NonFinite counts the NaN and infinite elements of a tensor.
+type NonFinite struct {
+	NaN, PosInf, NegInf int
+}
+
+// Total is the number of non-finite elements.
+func (n NonFinite) Total() int { return n.NaN + n.PosInf + n.NegInf }
+
+// CountNonFinite counts the NaN, +Inf and −Inf elements of data.
+func CountNonFinite(data []float32) NonFinite {
+	var n NonFinite
+	for _, v := range data {
+		switch f := float64(v); {
+		case math.IsNaN(f):
+			n.NaN++
+		case math.IsInf(f, 1):
+			n.PosInf++
+		case math.IsInf(f, -1):
+			n.NegInf++
+		}
+	}
+	return n
+}
+
 // Stats is the comparison of one output between a candidate and a
 // reference.
 type Stats struct {
-	MaxAbs, MeanAbs, MaxRel float64
+	Elements                int     // elements compared
+	MaxAbs, MeanAbs, MaxRel float64 // +Inf when an element fails for a NaN or an infinity
 	Worst                   int     // flat index of the element with the largest error relative to its tolerance
 	Got, Want               float32 // the candidate's and the reference's values there
-	Failed                  int     // elements that fail the tolerance
-	Pass                    bool
+	Failed                  int     // elements that fail, NonFinite included
+	NonFinite               int     // elements that fail because one side or both is NaN or infinite
+	Pass                    bool    // no element fails
 }
 
-// Compare compares got with the reference want under atol and rtol. It
-// returns an error if their shapes differ.
+// Compare compares got with the reference want under atol and rtol, with
+// NaN and infinities failing: it is Tolerance{Atol: atol, Rtol: rtol}.Compare.
 func Compare(got, want runtime.Tensor, atol, rtol float64) (Stats, error) {
-	if fmt.Sprint(got.Shape) != fmt.Sprint(want.Shape) || len(got.Data) != len(want.Data) {
+	return Tolerance{Atol: atol, Rtol: rtol}.Compare(got, want)
+}
+
+// Compare compares got with the reference want. It returns an error, and
+// Stats that do not pass, if a tolerance is negative or not finite, if a tensor's
+// data does not fill its shape, if the shapes differ, or if the tensors
+// have no elements: none of these is a comparison that passed.
+func (tol Tolerance) Compare(got, want runtime.Tensor) (Stats, error) {
+	if !(tol.Atol >= 0 && tol.Rtol >= 0) || math.IsInf(tol.Atol, 1) || math.IsInf(tol.Rtol, 1) {
+		return Stats{}, fmt.Errorf("check: tolerances atol %v and rtol %v must be finite and not negative", tol.Atol, tol.Rtol)
+	}
+	for _, t := range []struct {
+		side string
+		t    runtime.Tensor
+	}{{"candidate", got}, {"reference", want}} {
+		n, err := limits.Elements(t.t.Shape)
+		if err != nil {
+			return Stats{}, fmt.Errorf("check: %s: %w", t.side, err)
+		}
+		if n != int64(len(t.t.Data)) {
+			return Stats{}, fmt.Errorf("check: %s of shape %v holds %d values, want %d", t.side, t.t.Shape, len(t.t.Data), n)
+		}
+		if n == 0 {
+			return Stats{}, fmt.Errorf("check: %s of shape %v has no elements: nothing to compare", t.side, t.t.Shape)
+		}
+	}
+	if !slices.Equal(got.Shape, want.Shape) {
 		return Stats{}, fmt.Errorf("check: shapes differ: %v against %v", got.Shape, want.Shape)
 	}
-	var s Stats
+	s := Stats{Elements: len(got.Data)}
 	var sum float64
 	worstRatio := -1.0
 	for i, g := range got.Data {
 		w := want.Data[i]
-		d := math.Abs(float64(g) - float64(w))
-		if math.IsNaN(d) && !(math.IsNaN(float64(g)) && math.IsNaN(float64(w))) {
-			d = math.Inf(1)
-		} else if math.IsNaN(d) {
-			d = 0 // NaN in both: equal for this purpose
+		g64, w64 := float64(g), float64(w)
+		var d, ratio float64
+		if finite(g64) && finite(w64) {
+			d = math.Abs(g64 - w64)
+			limit := math.Max(tol.Atol, tol.Rtol*math.Abs(w64))
+			if d > limit {
+				s.Failed++
+			}
+			if ref := math.Abs(w64); ref > 0 {
+				s.MaxRel = math.Max(s.MaxRel, d/ref)
+			} else if d > 0 {
+				s.MaxRel = math.Inf(1)
+			}
+			ratio = d / math.Max(limit, math.SmallestNonzeroFloat64)
+		} else if tol.AllowNonFinite && (math.IsNaN(g64) && math.IsNaN(w64) || g64 == w64) {
+			// The same NaN or infinity on both sides, as allowed: no error.
+		} else {
+			d, ratio = math.Inf(1), math.Inf(1)
+			s.MaxRel = d
+			s.Failed++
+			s.NonFinite++
 		}
 		sum += d
 		s.MaxAbs = math.Max(s.MaxAbs, d)
-		if ref := math.Abs(float64(w)); ref > 0 {
-			s.MaxRel = math.Max(s.MaxRel, d/ref)
-		} else if d > 0 {
-			s.MaxRel = math.Inf(1)
-		}
-		tol := math.Max(atol, rtol*math.Abs(float64(w)))
-		if d > tol {
-			s.Failed++
-		}
-		if ratio := d / math.Max(tol, math.SmallestNonzeroFloat64); ratio > worstRatio {
+		if ratio > worstRatio {
 			worstRatio, s.Worst, s.Got, s.Want = ratio, i, g, w
 		}
 	}
-	if len(got.Data) > 0 {
-		s.MeanAbs = sum / float64(len(got.Data))
-	}
+	s.MeanAbs = sum / float64(len(got.Data))
 	s.Pass = s.Failed == 0
 	return s, nil
 }
+
+func finite(f float64) bool { return !math.IsNaN(f) && !math.IsInf(f, 0) }
 
 // ORT runs an ONNX file through ONNX Runtime.
 type ORT struct {
