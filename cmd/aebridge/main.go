@@ -30,7 +30,7 @@ func mainRun(args []string, in io.Reader, out, errOut io.Writer) int {
 	if err == nil {
 		return 0
 	}
-	fmt.Fprintln(errOut, "aebridge: "+err.Error())
+	fmt.Fprintln(errOut, "aebridge: "+errorText(err.Error()))
 	var fe *flagError
 	if errors.As(err, &fe) {
 		fmt.Fprintf(errOut, "Run '%s --help' for usage.\n", cmd.CommandPath())

@@ -31,6 +31,29 @@ func printable(s string) string {
 	return s
 }
 
+// errorText returns an error message for printing to a terminal: like
+// printable, but line by line, keeping newlines and tabs (messages list
+// nodes one a line) and escaping, without quotes, every other control
+// character, invalid byte and non-printable rune. Errors carry names and
+// paths from files, so a file cannot reach the terminal through them.
+func errorText(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && n == 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case r == '\n' || r == '\t' || unicode.IsPrint(r):
+			b.WriteString(s[i : i+n])
+		default:
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+		}
+		i += n
+	}
+	return b.String()
+}
+
 // shapeText is io.ShapeString with the file's dimension names printable.
 func shapeText(io runtime.IO) string {
 	if !io.HasShape {

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
@@ -189,5 +191,37 @@ func TestJSONPrintable(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestErrorText(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"plain message", "plain message"},
+		{"two\nlines\tand a tab", "two\nlines\tand a tab"},
+		{"name \x1b[2J here", `name \x1b[2J here`},
+		{"bell\a and CSI \u009b", `bell\a and CSI \u009b`},
+		{"bad byte \xff end", `bad byte \xff end`},
+		{"ünïcode ok", "ünïcode ok"},
+	}
+	for _, tt := range tests {
+		if got := errorText(tt.in); got != tt.want {
+			t.Errorf("errorText(%q): got %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+// TestMainEscapesErrors checks that an error carrying a path from the
+// command line or a name from a file reaches stderr escaped.
+func TestMainEscapesErrors(t *testing.T) {
+	var out, errOut bytes.Buffer
+	code := mainRun([]string{"inspect", filepath.Join(t.TempDir(), "\x1b]0;owned\a.onnx")}, &bytes.Buffer{}, &out, &errOut)
+	if code != 1 {
+		t.Errorf("exit status: got %d, want 1", code)
+	}
+	if strings.ContainsAny(errOut.String(), "\x1b\a") {
+		t.Errorf("stderr: got %q, want no raw escape or bell", errOut.String())
+	}
+	if !strings.Contains(errOut.String(), `\x1b]0;owned\a.onnx`) {
+		t.Errorf("stderr: got %q, want the escaped file name", errOut.String())
 	}
 }
