@@ -495,14 +495,15 @@ func fit(opts *trainOptions, m *trainer.Model, cfg trainer.TrainConfig, data *tr
 	}
 	defer metrics.Close()
 	fo := trainer.FitOptions{Dir: opts.Out, Resume: opts.Resume, Metrics: metrics, Condition: data.trainCond}
-	if opts.Progress {
-		fo.Progress = opts.IO.ErrOut
-	}
+	fo.OnProgress = func(p trainer.Progress) { drawProgress(opts.IO.ErrOut, opts.Progress, cfg.ValSplit > 0, p) }
 	fmt.Fprintf(out, "training on %s: %d samples of %d features (%d held out for validation), %d epochs, batch %d\n",
 		cfg.Data, train.Rows(), train.Cols(), int(math.Round(float64(train.Rows())*cfg.ValSplit)), cfg.Epochs, cfg.Batch)
 	res, err := trainer.Fit(m, train, cfg, fo)
 	if err != nil {
 		return err
+	}
+	for _, w := range res.Warnings {
+		fmt.Fprintf(opts.IO.ErrOut, "warning: %s\n", w)
 	}
 	if res.Stopped {
 		fmt.Fprintf(out, "stopped early after epoch %d; keeping epoch %d\n", res.Epochs, res.BestEpoch)
@@ -537,6 +538,28 @@ func fit(opts *trainOptions, m *trainer.Model, cfg trainer.TrainConfig, data *tr
 	}
 	fmt.Fprintf(out, "wrote %s: config.json model.safetensors model.onnx encoder.onnx decoder.onnx metrics.jsonl\n", opts.Out)
 	return nil
+}
+
+// drawProgress shows training progress on w: on a terminal, a bar redrawn
+// after every step and a line per epoch; elsewhere, the lines alone.
+func drawProgress(w io.Writer, terminal, val bool, p trainer.Progress) {
+	if p.Metrics == nil {
+		if terminal {
+			const width = 30
+			fill := width * p.Step / p.Steps
+			fmt.Fprintf(w, "\r\033[Kepoch %d/%d [%s%s] %3d%%  loss %.5f", p.Epoch, p.Epochs,
+				strings.Repeat("=", fill), strings.Repeat(" ", width-fill), 100*p.Step/p.Steps, p.Loss)
+		}
+		return
+	}
+	if terminal {
+		fmt.Fprint(w, "\r\033[K")
+	}
+	fmt.Fprintf(w, "epoch %d/%d  train loss %.5f", p.Epoch, p.Epochs, p.Metrics.TrainLoss)
+	if val {
+		fmt.Fprintf(w, "  val loss %.5f", p.Metrics.ValLoss)
+	}
+	fmt.Fprintf(w, "  %.1fs\n", p.Metrics.Seconds)
 }
 
 func featuresOf(m *trainer.Model) int {

@@ -2,10 +2,13 @@ package main
 
 import (
 	"bufio"
+	"bytes"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/aebridge/aebridge/trainer"
@@ -210,5 +213,103 @@ func TestTrainRunConvolutional(t *testing.T) {
 	f, out, _ = testFactory()
 	if err := checkRun(&checkOptions{IO: f.IO, Model: dir, Inputs: []string{x}, Backends: []string{"ort", "go"}, Atol: 1e-5, Rtol: 1e-5}); err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
+	}
+}
+
+// tinyRun writes 200 random rows of 16 features to a .npy file and returns
+// the command line of a fast 3-epoch run on them into dir.
+func tinyRun(t *testing.T, dir string) []string {
+	t.Helper()
+	x := filepath.Join(t.TempDir(), "x.npy")
+	rng := rand.New(rand.NewPCG(5, 6))
+	data := make([]float32, 200*16)
+	for i := range data {
+		data[i] = rng.Float32()
+	}
+	writeNPYArray(t, x, []int{200, 16}, data)
+	return []string{"train", "--data", x, "--out", dir, "--hidden", "8", "--latent", "2", "--epochs", "3", "--batch", "16", "--val-split", "0.25", "--seed", "3"}
+}
+
+// runMain runs the command line in this process and returns its exit
+// status, standard output and standard error.
+func runMain(args ...string) (int, string, string) {
+	var out, errOut bytes.Buffer
+	code := mainRun(args, &bytes.Buffer{}, &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+// dirFiles returns the content and modification time of every file in dir.
+func dirFiles(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string]string{}
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		info, err := e.Info()
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[e.Name()] = info.ModTime().String() + "\n" + string(b)
+	}
+	return files
+}
+
+// matchLines checks text against the patterns, one a line; a pattern is
+// literal text where "#" stands for a number.
+func matchLines(t *testing.T, what, text string, patterns ...string) {
+	t.Helper()
+	var re []string
+	for _, p := range patterns {
+		re = append(re, strings.ReplaceAll(regexp.QuoteMeta(p), "#", `[0-9]+(\.[0-9]+)?(e[-+][0-9]+)?`))
+	}
+	want := "^" + strings.Join(re, "\n") + "\n$"
+	if len(patterns) == 0 {
+		want = "^$"
+	}
+	if !regexp.MustCompile(want).MatchString(text) {
+		t.Errorf("%s: got\n%s\nwant lines matching\n%s", what, text, strings.Join(patterns, "\n"))
+	}
+}
+
+// TestTrainProgress: without a terminal, the command prints one plain line
+// per epoch; on one, a bar redrawn in place.
+func TestTrainProgress(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "run")
+	code, _, errOut := runMain(tinyRun(t, dir)...)
+	if code != 0 {
+		t.Fatal(errOut)
+	}
+	if strings.ContainsAny(errOut, "\r\033") {
+		t.Errorf("escape sequences in %q", errOut)
+	}
+	matchLines(t, "errors", errOut, "epoch 1/3  train loss #  val loss #  #s", "epoch 2/3  train loss #  val loss #  #s", "epoch 3/3  train loss #  val loss #  #s")
+
+	var b strings.Builder
+	drawProgress(&b, true, true, trainer.Progress{Epoch: 1, Epochs: 2, Step: 3, Steps: 6, Loss: 0.25})
+	drawProgress(&b, true, true, trainer.Progress{Epoch: 1, Epochs: 2, Step: 6, Steps: 6, Loss: 0.2, Metrics: &trainer.EpochMetrics{TrainLoss: 0.2, ValLoss: 0.3, Seconds: 1.25}})
+	want := "\r\033[Kepoch 1/2 [===============               ]  50%  loss 0.25000\r\033[Kepoch 1/2  train loss 0.20000  val loss 0.30000  1.2s\n"
+	if b.String() != want {
+		t.Errorf("terminal: got %q, want %q", b.String(), want)
+	}
+}
+
+// TestTrainWarnsOfDivergence: a run whose loss ends above where it began
+// finishes, with a warning on standard error.
+func TestTrainWarnsOfDivergence(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "run")
+	code, out, errOut := runMain(append(tinyRun(t, dir), "--optimizer", "sgd", "--lr", "1e6")...)
+	if code != 0 {
+		t.Fatalf("status %d: %s", code, errOut)
+	}
+	matchLines(t, "errors", errOut, "epoch 1/3  train loss #  val loss #  #s", "epoch 2/3  train loss #  val loss #  #s", "epoch 3/3  train loss #  val loss #  #s",
+		"warning: the loss on the training data ended above where it began (# per element before training, # with the final weights): the run diverged; try a lower learning rate")
+	if !strings.Contains(out, "wrote "+dir) {
+		t.Errorf("output: %s", out)
 	}
 }
