@@ -602,3 +602,29 @@ func TestTrainRemovesStaleTemps(t *testing.T) {
 		}
 	}
 }
+
+// TestTrainKeepsTheEpochItNames: an early-stopped run says which epoch it
+// keeps, and its model holds that epoch's weights: those a run of exactly
+// that many epochs ends with (the epochs do not depend on the target).
+func TestTrainKeepsTheEpochItNames(t *testing.T) {
+	stopped, short := filepath.Join(t.TempDir(), "stopped"), filepath.Join(t.TempDir(), "short")
+	args := tinyRun(t, stopped)
+	code, out, errOut := runMain(append(args, "--epochs", "8", "--lr", "0.3", "--patience", "1")...)
+	if code != 0 || !strings.Contains(out, "stopped early after epoch 3; keeping epoch 2\n") {
+		t.Fatalf("got %s%s, want a stop after epoch 3 keeping epoch 2", out, errOut)
+	}
+	if code, _, errOut := runMain(append(args, "--out", short, "--epochs", "2", "--lr", "0.3")...); code != 0 {
+		t.Fatal(errOut)
+	}
+	a, err := os.ReadFile(filepath.Join(stopped, "model.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(short, "model.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(a, b) {
+		t.Error("the weights kept are not those of epoch 2")
+	}
+}
