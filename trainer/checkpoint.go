@@ -144,3 +144,118 @@ func Load(dir string) (*Model, *File, error) {
 	}
 	return m, f, nil
 }
+
+// ErrNoCheckpoint reports a directory that holds no complete checkpoint:
+// training never finished its first epoch there (or never started).
+var ErrNoCheckpoint = errors.New("no checkpoint")
+
+// Checkpoint is what a checkpoint directory records about its run.
+type Checkpoint struct {
+	Epoch   int  // the last epoch the checkpoint holds
+	Stopped bool // early stopping ended the run at Epoch
+	// File is the model and the training configuration the checkpoint was
+	// written with (Training.Epochs is the run's target).
+	File *File
+}
+
+// ReadCheckpoint reads the checkpoint in dir. Its train_state.safetensors
+// is written last, atomically, and records the configuration itself, so a
+// directory either holds a complete checkpoint or none: then the error
+// wraps ErrNoCheckpoint.
+func ReadCheckpoint(dir string) (*Checkpoint, error) {
+	path := filepath.Join(dir, StateFile)
+	_, meta, err := safetensors.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("trainer: %w yet in %s (no %s)", ErrNoCheckpoint, dir, StateFile)
+	}
+	if err != nil {
+		return nil, err
+	}
+	var st fitState
+	if err := st.parseMeta(path, meta); err != nil {
+		return nil, err
+	}
+	f, err := checkpointConfig(dir, path, meta)
+	if err != nil {
+		return nil, err
+	}
+	return &Checkpoint{Epoch: st.epoch, Stopped: st.stopped, File: f}, nil
+}
+
+// checkpointConfig returns the configuration a state file records, or, for
+// checkpoints of earlier versions that did not record it, dir's
+// config.json.
+func checkpointConfig(dir, path string, meta map[string]string) (*File, error) {
+	s, ok := meta[metaConfig]
+	if !ok {
+		return ReadConfig(dir)
+	}
+	var f File
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&f); err != nil {
+		return nil, fmt.Errorf("trainer: %s: metadata %q: %w", path, metaConfig, err)
+	}
+	return &f, nil
+}
+
+// metaConfig is the state file's metadata key holding config.json's content.
+const metaConfig = "config"
+
+// writeCheckpoint writes the checkpoint of an epoch into dir: config.json
+// and model.safetensors first, train_state.safetensors, the file that
+// makes the checkpoint, last. Each is written atomically, so a kill at any
+// moment leaves either the previous checkpoint (with possibly newer model
+// files beside it, which resuming does not read) or the new one.
+func writeCheckpoint(dir string, m *Model, cfg *TrainConfig, st *fitState, opt Optimizer, best map[string][]float32) error {
+	if err := Save(dir, m, cfg); err != nil {
+		return err
+	}
+	checkpointHook(ConfigFile)
+	b, err := json.Marshal(File{Version: Version, Model: m.Config, Training: cfg})
+	if err != nil {
+		return fmt.Errorf("trainer: %w", err)
+	}
+	if err := st.save(filepath.Join(dir, StateFile), m, opt, best, string(b)); err != nil {
+		return err
+	}
+	checkpointHook(StateFile)
+	return nil
+}
+
+// checkpointHook is called after each file of a checkpoint; the kill tests
+// set it to end the process there.
+var checkpointHook = func(file string) {}
+
+// RemoveStaleTemps removes, from dir, the temporary files that atomic
+// writes of the named files leave when the process is killed
+// (".NAME.tmpDIGITS", as internal/atomicfile names them). A missing dir is
+// no error.
+func RemoveStaleTemps(dir string, names ...string) error {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("trainer: %w", err)
+	}
+	for _, e := range entries {
+		if !e.Type().IsRegular() || !isTempOf(e.Name(), names) {
+			continue
+		}
+		if err := os.Remove(filepath.Join(dir, e.Name())); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("trainer: remove a stale temporary file: %w", err)
+		}
+	}
+	return nil
+}
+
+func isTempOf(file string, names []string) bool {
+	for _, n := range names {
+		rest, ok := strings.CutPrefix(file, "."+n+".tmp")
+		if ok && rest != "" && strings.Trim(rest, "0123456789") == "" {
+			return true
+		}
+	}
+	return false
+}

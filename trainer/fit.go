@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -106,22 +107,39 @@ type EpochMetrics struct {
 // FitOptions are Fit's side channels.
 type FitOptions struct {
 	// Dir, if set, receives a checkpoint after every epoch: config.json and
-	// model.safetensors (the current weights) and train_state.safetensors
-	// (optimizer state, best weights, progress), each written atomically.
+	// model.safetensors (the current weights), then
+	// train_state.safetensors (optimizer state, best weights, progress and
+	// the configuration), each written atomically. The state file, written
+	// last, makes the checkpoint: a run killed at any moment leaves either
+	// a complete checkpoint or, before the first one, none (ReadCheckpoint
+	// then reports ErrNoCheckpoint). A run that does not resume removes
+	// Dir's earlier state file first, and every run removes the temporary
+	// files that killed writes left there.
 	Dir string
 	// Resume continues from Dir's train_state.safetensors: the result is the
 	// same as that of an uninterrupted run.
 	Resume bool
 	// Metrics receives one JSON line per epoch; nil for none.
 	Metrics io.Writer
-	// Progress receives a progress bar; nil for none.
-	Progress io.Writer
+	// OnProgress, if set, is called after every optimizer step and once at
+	// the end of each epoch, after its checkpoint (Progress.Metrics set).
+	OnProgress func(Progress)
 	// OnEpoch, if set, is called after each epoch's checkpoint; an error
 	// stops training and is returned.
 	OnEpoch func(EpochMetrics) error
 	// Condition holds a conditional model's conditioning inputs, one row
 	// per data row.
 	Condition *Tensor
+}
+
+// Progress is an event of FitOptions.OnProgress.
+type Progress struct {
+	Epoch, Epochs int     // the epoch, from 1, and the last one of the run
+	Step, Steps   int     // optimizer steps done in this epoch, of Steps
+	Loss          float64 // the epoch's mean training loss per element so far
+	// Metrics is set on the event that ends an epoch, after its checkpoint:
+	// the epoch's line of metrics.
+	Metrics *EpochMetrics
 }
 
 // Result summarises a training run.
@@ -131,6 +149,9 @@ type Result struct {
 	BestVal   float64        // its validation loss per element
 	Stopped   bool           // training stopped early
 	History   []EpochMetrics // the epochs run by this call
+	// Warnings are the signs of a run gone wrong that did not stop it:
+	// a loss on the training data that ended above where it began.
+	Warnings []string
 }
 
 // Split divides data, (N, features), into training and validation parts by a
@@ -169,9 +190,18 @@ func Fit(m *Model, data *Tensor, cfg TrainConfig, opts FitOptions) (*Result, err
 	if data.Cols() != product(m.Config.Input) {
 		return nil, fmt.Errorf("trainer: data has %d features per sample, the model takes %d", data.Cols(), product(m.Config.Input))
 	}
+	if data.Rows() == 0 {
+		return nil, errors.New("trainer: no training data (0 samples)")
+	}
 	cond := opts.Condition
 	if (cond != nil) != (m.Config.Condition > 0) || (cond != nil && (cond.Rows() != data.Rows() || cond.Cols() != m.Config.Condition)) {
 		return nil, fmt.Errorf("trainer: the model takes a condition of %d features; given %v for %d samples", m.Config.Condition, shapeOf(cond), data.Rows())
+	}
+	if err := checkFinite(data, "data"); err != nil {
+		return nil, err
+	}
+	if err := checkFinite(cond, "condition"); err != nil {
+		return nil, err
 	}
 	train, val := data, (*Tensor)(nil)
 	trainCond, valCond := cond, (*Tensor)(nil)
@@ -190,15 +220,33 @@ func Fit(m *Model, data *Tensor, cfg TrainConfig, opts FitOptions) (*Result, err
 	if err != nil {
 		return nil, err
 	}
-	st := fitState{bestVal: math.Inf(1)}
+	st := fitState{bestVal: math.Inf(1), initialLoss: math.NaN()}
 	best := map[string][]float32{}
-	if opts.Resume {
-		if opts.Dir == "" {
-			return nil, errors.New("trainer: resume needs the checkpoint directory")
-		}
-		if err := st.load(filepath.Join(opts.Dir, StateFile), m, opt, best); err != nil {
+	if opts.Dir != "" {
+		if err := RemoveStaleTemps(opts.Dir, ConfigFile, WeightsFile, StateFile); err != nil {
 			return nil, err
 		}
+	}
+	switch {
+	case opts.Resume && opts.Dir == "":
+		return nil, errors.New("trainer: resume needs the checkpoint directory")
+	case opts.Resume:
+		path := filepath.Join(opts.Dir, StateFile)
+		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("trainer: %w yet in %s (no %s)", ErrNoCheckpoint, opts.Dir, StateFile)
+		}
+		if err := st.load(path, m, opt, best); err != nil {
+			return nil, err
+		}
+	default:
+		if opts.Dir != "" {
+			// The state of an earlier run would make a checkpoint of a run
+			// killed before its first one.
+			if err := os.Remove(filepath.Join(opts.Dir, StateFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return nil, fmt.Errorf("trainer: %w", err)
+			}
+		}
+		st.initialLoss = probeLoss(m, train, trainCond, cfg)
 	}
 	res := &Result{Epochs: st.epoch, BestEpoch: st.bestEpoch, BestVal: st.bestVal}
 	d := train.Cols()
@@ -213,7 +261,7 @@ func Fit(m *Model, data *Tensor, cfg TrainConfig, opts FitOptions) (*Result, err
 		// stream, so that they do not change the order of the batches.
 		rng := rand.New(rand.NewPCG(cfg.Seed^0x6e6f697365, uint64(epoch)))
 		var sum, pen, kl float64
-		steps := 0
+		steps, nSteps := 0, (len(order)+cfg.Batch-1)/cfg.Batch
 		for lo := 0; lo < len(order); lo += cfg.Batch {
 			hi := min(lo+cfg.Batch, len(order))
 			batch.Resize(hi-lo, d)
@@ -247,16 +295,21 @@ func Fit(m *Model, data *Tensor, cfg TrainConfig, opts FitOptions) (*Result, err
 			steps++
 			L2Penalty(m.Params(), cfg.WeightDecay)
 			opt.Step(m.Params())
-			if opts.Progress != nil {
-				progress(opts.Progress, epoch, cfg.Epochs, hi, len(order), sum/float64(hi*d))
+			if opts.OnProgress != nil {
+				opts.OnProgress(Progress{Epoch: epoch, Epochs: cfg.Epochs, Step: steps, Steps: nSteps, Loss: sum / float64(hi*d)})
 			}
 		}
 		loopSeconds := time.Since(start).Seconds()
-		if math.IsNaN(sum) || math.IsInf(sum, 0) {
-			return nil, fmt.Errorf("trainer: epoch %d: the loss diverged (%v); lower the learning rate", epoch, sum)
+		if err := checkLoss(epoch, "training loss", sum); err != nil {
+			return nil, err
 		}
-		em := EpochMetrics{Epoch: epoch, TrainLoss: sum / float64(train.Len()), TrainLossPerSample: sum / float64(train.Rows()), Penalty: pen / float64(steps),
-			GFLOPPerSecond: 3 * float64(m.FLOPs()) * float64(train.Rows()) / loopSeconds / 1e9}
+		if err := checkLoss(epoch, "training penalty", pen); err != nil {
+			return nil, err
+		}
+		em := EpochMetrics{Epoch: epoch, TrainLoss: sum / float64(train.Len()), TrainLossPerSample: sum / float64(train.Rows()), Penalty: pen / float64(steps)}
+		if loopSeconds > 0 {
+			em.GFLOPPerSecond = 3 * float64(m.FLOPs()) * float64(train.Rows()) / loopSeconds / 1e9
+		}
 		if variational {
 			em.Penalty = 0
 			em.KLPerSample = kl / float64(train.Rows())
@@ -272,6 +325,9 @@ func Fit(m *Model, data *Tensor, cfg TrainConfig, opts FitOptions) (*Result, err
 				vs := evaluate(m, val, cfg.Batch)
 				em.ValLoss, em.ValLossPerSample = vs/float64(val.Len()), vs/float64(val.Rows())
 			}
+			if err := checkLoss(epoch, "validation loss", em.ValLossPerSample); err != nil {
+				return nil, err
+			}
 			if em.ValLoss < st.bestVal {
 				st.bestVal, st.bestEpoch, st.bad = em.ValLoss, epoch, 0
 				em.Best = true
@@ -285,29 +341,25 @@ func Fit(m *Model, data *Tensor, cfg TrainConfig, opts FitOptions) (*Result, err
 		}
 		em.Seconds = time.Since(start).Seconds()
 		st.epoch = epoch
-		if opts.Progress != nil {
-			fmt.Fprintf(opts.Progress, "\r\033[Kepoch %d/%d  train loss %.5f", epoch, cfg.Epochs, em.TrainLoss)
-			if val != nil {
-				fmt.Fprintf(opts.Progress, "  val loss %.5f", em.ValLoss)
-			}
-			fmt.Fprintf(opts.Progress, "  %.1fs\n", em.Seconds)
-		}
 		if opts.Metrics != nil {
-			b, _ := json.Marshal(em)
+			b, err := json.Marshal(em)
+			if err != nil {
+				return nil, fmt.Errorf("trainer: epoch %d: metrics: %w", epoch, err)
+			}
 			if _, err := opts.Metrics.Write(append(b, '\n')); err != nil {
 				return nil, fmt.Errorf("trainer: write metrics: %w", err)
 			}
 		}
 		if opts.Dir != "" {
-			if err := st.save(filepath.Join(opts.Dir, StateFile), m, opt, best); err != nil {
-				return nil, err
-			}
-			if err := Save(opts.Dir, m, &cfg); err != nil {
+			if err := writeCheckpoint(opts.Dir, m, &cfg, &st, opt, best); err != nil {
 				return nil, err
 			}
 		}
 		res.History = append(res.History, em)
 		res.Epochs, res.BestEpoch, res.BestVal, res.Stopped = st.epoch, st.bestEpoch, st.bestVal, st.stopped
+		if opts.OnProgress != nil {
+			opts.OnProgress(Progress{Epoch: epoch, Epochs: cfg.Epochs, Step: steps, Steps: nSteps, Loss: em.TrainLoss, Metrics: &em})
+		}
 		if opts.OnEpoch != nil {
 			if err := opts.OnEpoch(em); err != nil {
 				return res, err
@@ -320,7 +372,56 @@ func Fit(m *Model, data *Tensor, cfg TrainConfig, opts FitOptions) (*Result, err
 			copy(p.Value.Data, best[p.Name])
 		}
 	}
+	if final := probeLoss(m, train, trainCond, cfg); final > st.initialLoss {
+		res.Warnings = append(res.Warnings, fmt.Sprintf("the loss on the training data ended above where it began (%.6g per element before training, %.6g with the final weights): the run diverged; try a lower learning rate", st.initialLoss, final))
+	}
 	return res, nil
+}
+
+// probeRows is how many training rows probeLoss evaluates.
+const probeRows = 2048
+
+// probeLoss is m's loss per element (for variational models, the negative
+// ELBO per element) on the first rows of the training data, where Fit
+// compares the weights it ends with to those it began with. It draws from
+// a stream of its own, so it does not change training.
+func probeLoss(m *Model, train, cond *Tensor, cfg TrainConfig) float64 {
+	n := min(train.Rows(), probeRows)
+	d := train.Cols()
+	x := &Tensor{Shape: []int{n, d}, Data: train.Data[:n*d]}
+	if m.Config.Variational != nil {
+		var c *Tensor
+		if cond != nil {
+			k := cond.Cols()
+			c = &Tensor{Shape: []int{n, k}, Data: cond.Data[:n*k]}
+		}
+		recon, kl := EvaluateVAE(m, x, c, cfg.Batch, rand.New(rand.NewPCG(cfg.Seed^0x70726f6265, 0)))
+		return (recon + kl) / float64(d)
+	}
+	return evaluate(m, x, cfg.Batch) / float64(x.Len())
+}
+
+// checkLoss reports a loss (or penalty) sum that is not a finite number.
+func checkLoss(epoch int, what string, v float64) error {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return fmt.Errorf("trainer: epoch %d: %s is %v: training diverged (try a lower learning rate)", epoch, what, v)
+	}
+	return nil
+}
+
+// checkFinite reports the first value of t, (N, features), that is NaN or
+// infinite, by row and column; what names the tensor.
+func checkFinite(t *Tensor, what string) error {
+	if t == nil {
+		return nil
+	}
+	for i, v := range t.Data {
+		if f := float64(v); math.IsNaN(f) || math.IsInf(f, 0) {
+			d := t.Cols()
+			return fmt.Errorf("trainer: %s row %d, column %d: %v is not a finite number", what, i/d, i%d, v)
+		}
+	}
+	return nil
 }
 
 // klWeight is β, with 0 taken as 1.
@@ -356,25 +457,13 @@ func Evaluate(m *Model, data *Tensor, batch int) (perElement, perSample float64)
 	return s / float64(data.Len()), s / float64(data.Rows())
 }
 
-func progress(w io.Writer, epoch, epochs, done, total int, loss float64) {
-	const width = 30
-	fill := width * done / total
-	fmt.Fprintf(w, "\r\033[Kepoch %d/%d [%s%s] %3d%%  loss %.5f", epoch, epochs,
-		strings.Repeat("=", fill), strings.Repeat(" ", width-fill), 100*done/total, loss)
-}
-
 // CheckpointEpoch returns the last epoch the checkpoint in dir holds.
 func CheckpointEpoch(dir string) (int, error) {
-	path := filepath.Join(dir, StateFile)
-	_, meta, err := safetensors.ReadFile(path)
+	c, err := ReadCheckpoint(dir)
 	if err != nil {
 		return 0, err
 	}
-	e, err := strconv.Atoi(meta["epoch"])
-	if err != nil {
-		return 0, fmt.Errorf("trainer: %s: metadata \"epoch\" = %q is not an integer", path, meta["epoch"])
-	}
-	return e, nil
+	return c.Epoch, nil
 }
 
 // fitState is the progress a checkpoint records beside the weights.
@@ -382,9 +471,13 @@ type fitState struct {
 	epoch, bestEpoch, bad int
 	bestVal               float64
 	stopped               bool
+	steps                 int     // optimizer steps taken
+	initialLoss           float64 // probeLoss before training; NaN if unknown
 }
 
-func (s *fitState) save(path string, m *Model, opt Optimizer, best map[string][]float32) error {
+// save writes the state file; config is config.json's content, recorded so
+// that the state file alone makes a checkpoint.
+func (s *fitState) save(path string, m *Model, opt Optimizer, best map[string][]float32, config string) error {
 	tensors := map[string]safetensors.Tensor{}
 	for _, p := range m.state() {
 		tensors["model."+p.Name] = safetensors.Tensor{Shape: p.Value.Shape, Data: p.Value.Data}
@@ -399,7 +492,10 @@ func (s *fitState) save(path string, m *Model, opt Optimizer, best map[string][]
 	meta := map[string]string{
 		"epoch": strconv.Itoa(s.epoch), "best_epoch": strconv.Itoa(s.bestEpoch), "bad_epochs": strconv.Itoa(s.bad),
 		"best_val": strconv.FormatFloat(s.bestVal, 'g', -1, 64), "stopped": strconv.FormatBool(s.stopped),
-		"optimizer_steps": strconv.Itoa(steps),
+		"optimizer_steps": strconv.Itoa(steps), metaConfig: config,
+	}
+	if !math.IsNaN(s.initialLoss) {
+		meta["initial_loss"] = strconv.FormatFloat(s.initialLoss, 'g', -1, 64)
 	}
 	return safetensors.WriteFile(path, tensors, meta)
 }
@@ -426,19 +522,34 @@ func (s *fitState) load(path string, m *Model, opt Optimizer, best map[string][]
 	if err := m.LoadStateDict(weights, path); err != nil {
 		return err
 	}
-	ints := map[string]*int{"epoch": &s.epoch, "best_epoch": &s.bestEpoch, "bad_epochs": &s.bad}
-	steps := 0
-	ints["optimizer_steps"] = &steps
-	for k, p := range ints {
-		v, err := strconv.Atoi(meta[k])
-		if err != nil {
-			return fmt.Errorf("trainer: %s: metadata %q = %q is not an integer", path, k, meta[k])
-		}
-		*p = v
+	if err := s.parseMeta(path, meta); err != nil {
+		return err
 	}
+	return opt.SetState(bufs, s.steps)
+}
+
+// parseMeta reads the progress from a state file's metadata.
+func (s *fitState) parseMeta(path string, meta map[string]string) error {
+	for _, f := range []struct {
+		key string
+		p   *int
+	}{{"epoch", &s.epoch}, {"best_epoch", &s.bestEpoch}, {"bad_epochs", &s.bad}, {"optimizer_steps", &s.steps}} {
+		v, err := strconv.Atoi(meta[f.key])
+		if err != nil || v < 0 {
+			return fmt.Errorf("trainer: %s: metadata %q = %q is not a count", path, f.key, meta[f.key])
+		}
+		*f.p = v
+	}
+	var err error
 	if s.bestVal, err = strconv.ParseFloat(meta["best_val"], 64); err != nil {
 		return fmt.Errorf("trainer: %s: metadata \"best_val\" = %q is not a number", path, meta["best_val"])
 	}
 	s.stopped = meta["stopped"] == "true"
-	return opt.SetState(bufs, steps)
+	s.initialLoss = math.NaN()
+	if v, ok := meta["initial_loss"]; ok {
+		if s.initialLoss, err = strconv.ParseFloat(v, 64); err != nil {
+			return fmt.Errorf("trainer: %s: metadata \"initial_loss\" = %q is not a number", path, v)
+		}
+	}
+	return nil
 }

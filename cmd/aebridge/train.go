@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -34,6 +36,10 @@ type trainOptions struct {
 	Arch     string // variational variants: mlp or conv
 	Init     string // a model directory to start from (fine-tuning)
 	lossSet  bool   // --loss was given
+
+	// epochsSet: --epochs was given (a resumed run keeps its target
+	// otherwise).
+	epochsSet bool
 }
 
 // trainModelFlags are the flags that describe the model or how it trains;
@@ -74,8 +80,10 @@ func newCmdTrain(f *factory, runF func(*trainOptions) error) *cobra.Command {
 model.safetensors (the model), model.onnx, encoder.onnx and decoder.onnx
 (its ONNX graphs), metrics.jsonl (one JSON line per epoch) and
 train_state.safetensors (what --resume needs). A checkpoint is written after
-every epoch; --resume continues one, giving the weights an uninterrupted run
-would have given (only --epochs may change).
+every epoch; --resume continues one to the number of epochs it was started
+with, or to --epochs, giving the weights an uninterrupted run would have
+given (only --epochs may change). A run killed before its first checkpoint
+leaves none: start it again without --resume.
 
 Variants: ae (deep under- or over-complete), tied (decoder weights are the
 transposed encoder weights; --tied ties any variant), linear (identity
@@ -119,6 +127,7 @@ settings apply to them too.`,
 				}
 			}
 			if opts.Resume {
+				opts.epochsSet = cmd.Flags().Changed("epochs")
 				for _, name := range trainModelFlags {
 					if cmd.Flags().Changed(name) {
 						return &flagError{fmt.Errorf("--%s cannot be changed on --resume: the checkpoint's configuration is used (only --epochs may change)", name)}
@@ -257,7 +266,7 @@ settings apply to them too.`,
 	fl.IntVar(&opts.Opset, "opset", export.DefaultOpset, "ONNX opset of the exported graphs")
 	fl.IntVar(&opts.Threads, "threads", 0, "threads for training: matrix products and every parallel loop (0: all cores)")
 	fl.StringVar(&opts.Out, "out", "", "output `DIR`")
-	fl.BoolVar(&opts.Resume, "resume", false, "continue the checkpoint in --out")
+	fl.BoolVar(&opts.Resume, "resume", false, "continue the checkpoint in --out to its epochs (or to --epochs)")
 	fl.StringVar(&opts.Init, "init", "", "start from the model in `DIR` (from train or convert) and fine-tune it")
 	return cmd
 }
@@ -402,21 +411,7 @@ func trainRun(opts *trainOptions) error {
 	var m *trainer.Model
 	cfg := opts.Training
 	if opts.Resume {
-		loaded, f, err := trainer.Load(opts.Out)
-		if err != nil {
-			return err
-		}
-		if f.Training == nil {
-			return fmt.Errorf("%s has no training configuration to resume", filepath.Join(opts.Out, trainer.ConfigFile))
-		}
-		epochs := cfg.Epochs
-		cfg = *f.Training
-		cfg.Epochs = epochs
-		data, err := loadData(cfg, loaded.Config.Condition > 0)
-		if err != nil {
-			return err
-		}
-		return fit(opts, loaded, cfg, data)
+		return resume(opts)
 	}
 	if opts.Init != "" {
 		return fineTune(opts, cfg)
@@ -435,7 +430,44 @@ func trainRun(opts *trainOptions) error {
 	}
 	m.Init(cfg.Seed)
 	fmt.Fprint(out, m)
-	return fit(opts, m, cfg, data)
+	return fit(opts, m, cfg, data, nil)
+}
+
+// resume continues the checkpoint in opts.Out to its recorded target, or
+// to --epochs.
+func resume(opts *trainOptions) error {
+	ck, err := trainer.ReadCheckpoint(opts.Out)
+	if errors.Is(err, trainer.ErrNoCheckpoint) {
+		return fmt.Errorf("no checkpoint yet in %s: start without --resume", opts.Out)
+	}
+	if err != nil {
+		return err
+	}
+	if ck.File.Training == nil {
+		return fmt.Errorf("the checkpoint in %s has no training configuration to resume", opts.Out)
+	}
+	cfg := *ck.File.Training
+	if opts.epochsSet {
+		if opts.Training.Epochs < ck.Epoch {
+			return fmt.Errorf("--epochs %d is below the %d epochs the checkpoint in %s holds", opts.Training.Epochs, ck.Epoch, opts.Out)
+		}
+		if opts.Training.Epochs > ck.Epoch {
+			cfg.Epochs = opts.Training.Epochs
+		}
+	}
+	m, err := trainer.Build(ck.File.Model)
+	if err != nil {
+		return fmt.Errorf("%w (in the checkpoint in %s)", err, opts.Out)
+	}
+	data, err := loadData(cfg, m.Config.Condition > 0)
+	if err != nil {
+		return err
+	}
+	if cfg.Epochs <= ck.Epoch || ck.Stopped {
+		// Nothing to train: the recorded configuration stands.
+		return fit(opts, m, *ck.File.Training, data, ck)
+	}
+	return fit(opts, m, cfg, data, nil)
 }
 
 // fineTune trains the model of opts.Init further, as a new run in opts.Out.
@@ -473,10 +505,18 @@ func fineTune(opts *trainOptions, cfg trainer.TrainConfig) error {
 		pe, _ := trainer.Evaluate(m, data.test, 256)
 		fmt.Fprintf(opts.IO.Out, "test loss before (%s): %.6f per element\n", m.Config.Loss, pe)
 	}
-	return fit(opts, m, cfg, data)
+	return fit(opts, m, cfg, data, nil)
 }
 
-func fit(opts *trainOptions, m *trainer.Model, cfg trainer.TrainConfig, data *trainData) error {
+// outputFiles are the files of a run that the command writes itself
+// (the trainer writes config.json, model.safetensors and the state file).
+var outputFiles = []string{"metrics.jsonl", "model.onnx", "encoder.onnx", "decoder.onnx"}
+
+// fit trains m and writes the run's files. done, if set, is the checkpoint
+// of a resumed run that has no epoch left to train: fit then only writes
+// the final files that a kill after the last checkpoint left missing or
+// stale, and says there is nothing to do when none is.
+func fit(opts *trainOptions, m *trainer.Model, cfg trainer.TrainConfig, data *trainData, done *trainer.Checkpoint) error {
 	out := opts.IO.Out
 	train, test := data.train, data.test
 	if data.trainCond != nil && data.classes != m.Config.Condition {
@@ -488,23 +528,52 @@ func fit(opts *trainOptions, m *trainer.Model, cfg trainer.TrainConfig, data *tr
 	if err := os.MkdirAll(opts.Out, 0o755); err != nil {
 		return err
 	}
-	metricsPath := filepath.Join(opts.Out, "metrics.jsonl")
-	metrics, err := openMetrics(metricsPath, opts.Resume)
-	if err != nil {
+	if err := trainer.RemoveStaleTemps(opts.Out, outputFiles...); err != nil {
 		return err
 	}
-	defer metrics.Close()
-	fo := trainer.FitOptions{Dir: opts.Out, Resume: opts.Resume, Metrics: metrics, Condition: data.trainCond}
-	if opts.Progress {
-		fo.Progress = opts.IO.ErrOut
+	fo := trainer.FitOptions{Dir: opts.Out, Resume: opts.Resume, Condition: data.trainCond}
+	if done == nil {
+		if !opts.Resume {
+			// Before metrics.jsonl is cut: a kill in between must not
+			// leave an earlier run's checkpoint beside the new metrics.
+			if err := os.Remove(filepath.Join(opts.Out, trainer.StateFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return err
+			}
+		}
+		metrics, err := openMetrics(filepath.Join(opts.Out, "metrics.jsonl"), opts.Resume)
+		if err != nil {
+			return err
+		}
+		defer metrics.Close()
+		fo.Metrics = metrics
+		fo.OnProgress = func(p trainer.Progress) { drawProgress(opts.IO.ErrOut, opts.Progress, cfg.ValSplit > 0, p) }
+		fmt.Fprintf(out, "training on %s: %d samples of %d features (%d held out for validation), %d epochs, batch %d\n",
+			cfg.Data, train.Rows(), train.Cols(), int(math.Round(float64(train.Rows())*cfg.ValSplit)), cfg.Epochs, cfg.Batch)
 	}
-	fmt.Fprintf(out, "training on %s: %d samples of %d features (%d held out for validation), %d epochs, batch %d\n",
-		cfg.Data, train.Rows(), train.Cols(), int(math.Round(float64(train.Rows())*cfg.ValSplit)), cfg.Epochs, cfg.Batch)
 	res, err := trainer.Fit(m, train, cfg, fo)
 	if err != nil {
 		return err
 	}
-	if res.Stopped {
+	for _, w := range res.Warnings {
+		fmt.Fprintf(opts.IO.ErrOut, "warning: %s\n", w)
+	}
+	w := export.Writer{Opset: opts.Opset, Training: &cfg}
+	if done != nil {
+		current, err := outputsCurrent(opts.Out, m, &cfg, w)
+		if err != nil {
+			return err
+		}
+		if current {
+			if done.Stopped {
+				fmt.Fprintf(out, "nothing to do: the run in %s stopped early after epoch %d, keeping epoch %d\n", opts.Out, res.Epochs, res.BestEpoch)
+			} else {
+				fmt.Fprintf(out, "nothing to do: %s holds all %d epochs\n", opts.Out, res.Epochs)
+			}
+			return nil
+		}
+		fmt.Fprintf(out, "finishing %s: its run was interrupted after the checkpoint of its last epoch, %d\n", opts.Out, res.Epochs)
+	}
+	if res.Stopped && done == nil {
 		fmt.Fprintf(out, "stopped early after epoch %d; keeping epoch %d\n", res.Epochs, res.BestEpoch)
 	}
 	if n := len(res.History); n > 0 {
@@ -526,17 +595,77 @@ func fit(opts *trainOptions, m *trainer.Model, cfg trainer.TrainConfig, data *tr
 		pe, ps := trainer.Evaluate(m, test, 256)
 		fmt.Fprintf(out, "test loss (%s): %.6f per element, %.4f per sample (%d samples)\n", m.Config.Loss, pe, ps, test.Rows())
 	}
-	w := export.Writer{Opset: opts.Opset, Training: &cfg}
-	for _, p := range []struct {
-		part export.Part
-		file string
-	}{{export.Full, "model.onnx"}, {export.Encoder, "encoder.onnx"}, {export.Decoder, "decoder.onnx"}} {
+	for _, p := range graphFiles {
 		if err := w.WriteFile(filepath.Join(opts.Out, p.file), m, p.part); err != nil {
 			return err
 		}
 	}
 	fmt.Fprintf(out, "wrote %s: config.json model.safetensors model.onnx encoder.onnx decoder.onnx metrics.jsonl\n", opts.Out)
 	return nil
+}
+
+// graphFiles are the ONNX graphs a run exports.
+var graphFiles = []struct {
+	part export.Part
+	file string
+}{{export.Full, "model.onnx"}, {export.Encoder, "encoder.onnx"}, {export.Decoder, "decoder.onnx"}}
+
+// outputsCurrent reports whether dir already holds the final files of the
+// run of m: the configuration, m's weights and its ONNX graphs.
+func outputsCurrent(dir string, m *trainer.Model, cfg *trainer.TrainConfig, w export.Writer) (bool, error) {
+	saved, f, err := trainer.Load(dir)
+	if err != nil {
+		return false, nil // missing or unreadable: written anew
+	}
+	want, err := json.Marshal(trainer.File{Version: trainer.Version, Model: m.Config, Training: cfg})
+	if err != nil {
+		return false, err
+	}
+	got, err := json.Marshal(f)
+	if err != nil || !bytes.Equal(got, want) {
+		return false, err
+	}
+	a, b := m.StateDict(), saved.StateDict()
+	for name, t := range a {
+		for i, v := range t.Data {
+			if math.Float32bits(v) != math.Float32bits(b[name].Data[i]) {
+				return false, nil
+			}
+		}
+	}
+	for _, p := range graphFiles {
+		want, err := w.Marshal(m, p.part)
+		if err != nil {
+			return false, err
+		}
+		got, err := os.ReadFile(filepath.Join(dir, p.file))
+		if err != nil || !bytes.Equal(got, want) {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// drawProgress shows training progress on w: on a terminal, a bar redrawn
+// after every step and a line per epoch; elsewhere, the lines alone.
+func drawProgress(w io.Writer, terminal, val bool, p trainer.Progress) {
+	if p.Metrics == nil {
+		if terminal {
+			const width = 30
+			fill := width * p.Step / p.Steps
+			fmt.Fprintf(w, "\r\033[Kepoch %d/%d [%s%s] %3d%%  loss %.5f", p.Epoch, p.Epochs,
+				strings.Repeat("=", fill), strings.Repeat(" ", width-fill), 100*p.Step/p.Steps, p.Loss)
+		}
+		return
+	}
+	if terminal {
+		fmt.Fprint(w, "\r\033[K")
+	}
+	fmt.Fprintf(w, "epoch %d/%d  train loss %.5f", p.Epoch, p.Epochs, p.Metrics.TrainLoss)
+	if val {
+		fmt.Fprintf(w, "  val loss %.5f", p.Metrics.ValLoss)
+	}
+	fmt.Fprintf(w, "  %.1fs\n", p.Metrics.Seconds)
 }
 
 func featuresOf(m *trainer.Model) int {

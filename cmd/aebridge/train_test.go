@@ -2,11 +2,20 @@ package main
 
 import (
 	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/aebridge/aebridge/trainer"
 )
@@ -111,8 +120,13 @@ func TestNewCmdTrain(t *testing.T) {
 		{name: "labels on ae", args: []string{"--data", "x.npy", "--out", "d", "--labels", "y.npy"}, wantErr: "--arch and --labels apply to --variant vae, beta-vae and cvae"},
 		{name: "conv vae with unpool", args: []string{"--data", "x.npy", "--out", "d", "--variant", "vae", "--arch", "conv", "--decoder", "unpool"}, wantErr: "a convolutional VAE needs --latent > 0 and a decoder that starts from z alone"},
 		{name: "resume", args: []string{"--resume", "--out", "d", "--epochs", "30"}, check: func(t *testing.T, o *trainOptions) {
-			if !o.Resume || o.Training.Epochs != 30 {
-				t.Errorf("got resume %v epochs %d", o.Resume, o.Training.Epochs)
+			if !o.Resume || o.Training.Epochs != 30 || !o.epochsSet {
+				t.Errorf("got resume %v epochs %d (given %v)", o.Resume, o.Training.Epochs, o.epochsSet)
+			}
+		}},
+		{name: "resume to the recorded epochs", args: []string{"--resume", "--out", "d"}, check: func(t *testing.T, o *trainOptions) {
+			if !o.Resume || o.epochsSet {
+				t.Errorf("got resume %v, epochs given %v; want true, false", o.Resume, o.epochsSet)
 			}
 		}},
 	}
@@ -210,5 +224,407 @@ func TestTrainRunConvolutional(t *testing.T) {
 	f, out, _ = testFactory()
 	if err := checkRun(&checkOptions{IO: f.IO, Model: dir, Inputs: []string{x}, Backends: []string{"ort", "go"}, Atol: 1e-5, Rtol: 1e-5}); err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
+	}
+}
+
+// tinyRun writes 200 random rows of 16 features to a .npy file and returns
+// the command line of a fast 3-epoch run on them into dir.
+func tinyRun(t *testing.T, dir string) []string {
+	t.Helper()
+	x := filepath.Join(t.TempDir(), "x.npy")
+	rng := rand.New(rand.NewPCG(5, 6))
+	data := make([]float32, 200*16)
+	for i := range data {
+		data[i] = rng.Float32()
+	}
+	writeNPYArray(t, x, []int{200, 16}, data)
+	return []string{"train", "--data", x, "--out", dir, "--hidden", "8", "--latent", "2", "--epochs", "3", "--batch", "16", "--val-split", "0.25", "--seed", "3"}
+}
+
+// runMain runs the command line in this process and returns its exit
+// status, standard output and standard error.
+func runMain(args ...string) (int, string, string) {
+	var out, errOut bytes.Buffer
+	code := mainRun(args, &bytes.Buffer{}, &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+// dirFiles returns the content and modification time of every file in dir.
+func dirFiles(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string]string{}
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		info, err := e.Info()
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[e.Name()] = info.ModTime().String() + "\n" + string(b)
+	}
+	return files
+}
+
+// matchLines checks text against the patterns, one a line; a pattern is
+// literal text where "#" stands for a number.
+func matchLines(t *testing.T, what, text string, patterns ...string) {
+	t.Helper()
+	var re []string
+	for _, p := range patterns {
+		re = append(re, strings.ReplaceAll(regexp.QuoteMeta(p), "#", `[0-9]+(\.[0-9]+)?(e[-+][0-9]+)?`))
+	}
+	want := "^" + strings.Join(re, "\n") + "\n$"
+	if len(patterns) == 0 {
+		want = "^$"
+	}
+	if !regexp.MustCompile(want).MatchString(text) {
+		t.Errorf("%s: got\n%s\nwant lines matching\n%s", what, text, strings.Join(patterns, "\n"))
+	}
+}
+
+// TestTrainResumeTargets: --resume continues to the recorded number of
+// epochs unless --epochs says otherwise; a target below what is done is an
+// error and one equal to it leaves the directory untouched.
+func TestTrainResumeTargets(t *testing.T) {
+	// A complete 3-epoch run, one stopped early at epoch 3 of 8, and one
+	// stopped by the library after its first checkpoint.
+	complete, stopped := filepath.Join(t.TempDir(), "run"), filepath.Join(t.TempDir(), "stopped")
+	args := tinyRun(t, complete)
+	if code, _, errOut := runMain(args...); code != 0 {
+		t.Fatal(errOut)
+	}
+	if code, out, errOut := runMain(append(args[:len(args):len(args)], "--out", stopped, "--epochs", "8", "--lr", "0.3", "--patience", "1")...); code != 0 || !strings.Contains(out, "stopped early after epoch 3; keeping epoch 2\n") {
+		t.Fatalf("the early-stopped run: %s%s", out, errOut)
+	}
+	data := args[2]
+	tests := []struct {
+		name    string
+		partial bool   // start from the checkpoint of epoch 1 of 3
+		from    string // else a copy of this run
+		remove  string // a file to remove from the copy, as a kill would leave it missing
+		args    []string
+		code    int
+		out     []string // want, "#" for a number
+		errOut  []string
+		epochs  int // epochs the checkpoint holds afterwards; 0: the directory must be unchanged
+	}{
+		{name: "to the recorded target", partial: true, args: []string{"--resume"}, epochs: 3, out: []string{
+			"training on " + data + ": 200 samples of 16 features (50 held out for validation), 3 epochs, batch 16",
+			"epoch 3: train loss #, best validation loss # (epoch #)",
+			"wrote DIR: config.json model.safetensors model.onnx encoder.onnx decoder.onnx metrics.jsonl"},
+			errOut: []string{"epoch 2/3  train loss #  val loss #  #s", "epoch 3/3  train loss #  val loss #  #s"}},
+		{name: "past the recorded target", args: []string{"--resume", "--epochs", "5"}, epochs: 5, out: []string{
+			"training on " + data + ": 200 samples of 16 features (50 held out for validation), 5 epochs, batch 16",
+			"epoch 5: train loss #, best validation loss # (epoch #)",
+			"wrote DIR: config.json model.safetensors model.onnx encoder.onnx decoder.onnx metrics.jsonl"},
+			errOut: []string{"epoch 4/5  train loss #  val loss #  #s", "epoch 5/5  train loss #  val loss #  #s"}},
+		{name: "nothing left", args: []string{"--resume"}, out: []string{"nothing to do: DIR holds all 3 epochs"}},
+		{name: "stopped early", from: stopped, args: []string{"--resume", "--epochs", "20"}, out: []string{"nothing to do: the run in DIR stopped early after epoch 3, keeping epoch 2"}},
+		{name: "killed before the final files", remove: "encoder.onnx", args: []string{"--resume"}, epochs: 3, out: []string{
+			"finishing DIR: its run was interrupted after the checkpoint of its last epoch, 3",
+			"wrote DIR: config.json model.safetensors model.onnx encoder.onnx decoder.onnx metrics.jsonl"}},
+		{name: "target reached", args: []string{"--resume", "--epochs", "3"}, out: []string{"nothing to do: DIR holds all 3 epochs"}},
+		{name: "target below what is done", args: []string{"--resume", "--epochs", "2"}, code: 1,
+			errOut: []string{"aebridge: --epochs 2 is below the 3 epochs the checkpoint in DIR holds"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "run")
+			switch {
+			case tt.partial:
+				stopAfterFirstEpoch(t, args, dir)
+			case tt.from != "":
+				if err := os.CopyFS(dir, os.DirFS(tt.from)); err != nil {
+					t.Fatal(err)
+				}
+			default:
+				if err := os.CopyFS(dir, os.DirFS(complete)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if tt.remove != "" {
+				if err := os.Remove(filepath.Join(dir, tt.remove)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			before := dirFiles(t, dir)
+			code, out, errOut := runMain(append([]string{"train", "--out", dir}, tt.args...)...)
+			if code != tt.code {
+				t.Fatalf("exit status: got %d, want %d\n%s", code, tt.code, errOut)
+			}
+			fill := func(p []string) []string {
+				var r []string
+				for _, s := range p {
+					r = append(r, strings.ReplaceAll(s, "DIR", dir))
+				}
+				return r
+			}
+			matchLines(t, "output", out, fill(tt.out)...)
+			matchLines(t, "errors", errOut, fill(tt.errOut)...)
+			if tt.epochs == 0 {
+				if after := dirFiles(t, dir); !reflect.DeepEqual(after, before) {
+					t.Errorf("the directory changed")
+				}
+				return
+			}
+			ck, err := trainer.ReadCheckpoint(dir)
+			if err != nil || ck.Epoch != tt.epochs || ck.File.Training.Epochs != tt.epochs {
+				t.Errorf("checkpoint: got %+v, %v; want %d epochs of %d", ck, err, tt.epochs, tt.epochs)
+			}
+			b, err := os.ReadFile(filepath.Join(dir, "metrics.jsonl"))
+			if n := strings.Count(string(b), "\n"); err != nil || n != tt.epochs {
+				t.Errorf("metrics.jsonl: got %d lines (%v), want %d", n, err, tt.epochs)
+			}
+			if tt.remove != "" {
+				after := dirFiles(t, dir)
+				for name, content := range dirFiles(t, complete) {
+					_, got, _ := strings.Cut(after[name], "\n")
+					if _, want, _ := strings.Cut(content, "\n"); got != want {
+						t.Errorf("%s differs from the uninterrupted run's", name)
+					}
+				}
+			}
+		})
+	}
+}
+
+// stopAfterFirstEpoch leaves in dir the checkpoint of epoch 1 of the run
+// of args, as an interruption after it would: it trains the model the
+// command builds, with the command's configuration, through the library.
+func stopAfterFirstEpoch(t *testing.T, args []string, dir string) {
+	t.Helper()
+	opts := parseArgs(t, newCmdTrain, append(args[1:len(args):len(args)], "--out", dir), "")
+	data, err := loadData(opts.Training, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := opts.modelConfig(data.shape)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := trainer.Build(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Init(opts.Training.Seed)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	metrics, err := os.Create(filepath.Join(dir, "metrics.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer metrics.Close()
+	stop := errors.New("stop")
+	_, err = trainer.Fit(m, data.train, opts.Training, trainer.FitOptions{Dir: dir, Metrics: metrics, OnEpoch: func(trainer.EpochMetrics) error { return stop }})
+	if !errors.Is(err, stop) {
+		t.Fatal(err)
+	}
+}
+
+func TestTrainResumeWithoutCheckpoint(t *testing.T) {
+	for _, files := range [][]string{nil, {"config.json"}, {"config.json", "model.safetensors", ".train_state.safetensors.tmp123"}} {
+		t.Run(fmt.Sprintf("%d files", len(files)), func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "run")
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			for _, f := range files {
+				if err := os.WriteFile(filepath.Join(dir, f), []byte("{}"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			code, out, errOut := runMain("train", "--resume", "--out", dir)
+			want := "aebridge: no checkpoint yet in " + dir + ": start without --resume\n"
+			if code != 1 || out != "" || errOut != want {
+				t.Errorf("got status %d, output %q, errors %q; want 1, none, %q", code, out, errOut, want)
+			}
+		})
+	}
+}
+
+// TestTrainProgress: without a terminal, the command prints one plain line
+// per epoch; on one, a bar redrawn in place.
+func TestTrainProgress(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "run")
+	code, _, errOut := runMain(tinyRun(t, dir)...)
+	if code != 0 {
+		t.Fatal(errOut)
+	}
+	if strings.ContainsAny(errOut, "\r\033") {
+		t.Errorf("escape sequences in %q", errOut)
+	}
+	matchLines(t, "errors", errOut, "epoch 1/3  train loss #  val loss #  #s", "epoch 2/3  train loss #  val loss #  #s", "epoch 3/3  train loss #  val loss #  #s")
+
+	var b strings.Builder
+	drawProgress(&b, true, true, trainer.Progress{Epoch: 1, Epochs: 2, Step: 3, Steps: 6, Loss: 0.25})
+	drawProgress(&b, true, true, trainer.Progress{Epoch: 1, Epochs: 2, Step: 6, Steps: 6, Loss: 0.2, Metrics: &trainer.EpochMetrics{TrainLoss: 0.2, ValLoss: 0.3, Seconds: 1.25}})
+	want := "\r\033[Kepoch 1/2 [===============               ]  50%  loss 0.25000\r\033[Kepoch 1/2  train loss 0.20000  val loss 0.30000  1.2s\n"
+	if b.String() != want {
+		t.Errorf("terminal: got %q, want %q", b.String(), want)
+	}
+}
+
+// TestTrainWarnsOfDivergence: a run whose loss ends above where it began
+// finishes, with a warning on standard error.
+func TestTrainWarnsOfDivergence(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "run")
+	code, out, errOut := runMain(append(tinyRun(t, dir), "--optimizer", "sgd", "--lr", "1e6")...)
+	if code != 0 {
+		t.Fatalf("status %d: %s", code, errOut)
+	}
+	matchLines(t, "errors", errOut, "epoch 1/3  train loss #  val loss #  #s", "epoch 2/3  train loss #  val loss #  #s", "epoch 3/3  train loss #  val loss #  #s",
+		"warning: the loss on the training data ended above where it began (# per element before training, # with the final weights): the run diverged; try a lower learning rate")
+	if !strings.Contains(out, "wrote "+dir) {
+		t.Errorf("output: %s", out)
+	}
+}
+
+// TestTrainKilledThenResumed kills a training process (this test binary,
+// re-executed as the command) with SIGKILL at several moments, then runs
+// --resume: it finishes with the files of an uninterrupted run, or says
+// that there is no checkpoint yet.
+func TestTrainKilledThenResumed(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts processes")
+	}
+	ref := filepath.Join(t.TempDir(), "run")
+	args := tinyRun(t, ref)
+	if code, _, errOut := runMain(args...); code != 0 {
+		t.Fatal(errOut)
+	}
+	final := []string{"config.json", "model.safetensors", "model.onnx", "encoder.onnx", "decoder.onnx"}
+	// Kill after the child has printed this many epoch lines (3: during
+	// the final writes), or after a delay from its start.
+	moments := []string{"lines 0", "lines 1", "lines 2", "lines 3", "5ms", "30ms", "80ms"}
+	for _, at := range moments {
+		t.Run(at, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "run")
+			child := exec.Command(os.Args[0], "-test.run=^TestTrainChild$", "-test.count=1")
+			child.Env = append(os.Environ(), "AEBRIDGE_TRAIN_CHILD="+strings.Join(append(args[:len(args):len(args)], "--out", dir), "\x1f"))
+			stderr, err := child.StderrPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := child.Start(); err != nil {
+				t.Fatal(err)
+			}
+			var n int
+			if _, err := fmt.Sscanf(at, "lines %d", &n); err == nil {
+				sc := bufio.NewScanner(stderr)
+				for i := 0; i < n && sc.Scan(); i++ {
+				}
+			} else {
+				d, err := time.ParseDuration(at)
+				if err != nil {
+					t.Fatal(err)
+				}
+				time.Sleep(d)
+			}
+			child.Process.Signal(syscall.SIGKILL)
+			go io.Copy(io.Discard, stderr)
+			child.Wait()
+
+			code, out, errOut := runMain("train", "--resume", "--out", dir)
+			if code != 0 {
+				if want := "aebridge: no checkpoint yet in " + dir + ": start without --resume\n"; errOut != want {
+					t.Fatalf("resume: status %d, errors %q; want 0 or %q", code, errOut, want)
+				}
+				t.Logf("killed before the first checkpoint")
+				return
+			}
+			t.Logf("resumed: %s", strings.SplitN(out, "\n", 2)[0])
+			for _, name := range final {
+				want, err := os.ReadFile(filepath.Join(ref, name))
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := os.ReadFile(filepath.Join(dir, name))
+				if err != nil || !bytes.Equal(got, want) {
+					t.Errorf("%s differs from the uninterrupted run's (%v)", name, err)
+				}
+			}
+			entries, _ := os.ReadDir(dir)
+			for _, e := range entries {
+				if strings.HasPrefix(e.Name(), ".") {
+					t.Errorf("stale temporary file %s", e.Name())
+				}
+			}
+			b, err := os.ReadFile(filepath.Join(dir, "metrics.jsonl"))
+			if n := strings.Count(string(b), "\n"); err != nil || n != 3 {
+				t.Errorf("metrics.jsonl: %d lines (%v), want 3", n, err)
+			}
+		})
+	}
+}
+
+// TestTrainChild is the process TestTrainKilledThenResumed kills.
+func TestTrainChild(t *testing.T) {
+	env := os.Getenv("AEBRIDGE_TRAIN_CHILD")
+	if env == "" {
+		t.Skip("run by TestTrainKilledThenResumed")
+	}
+	os.Exit(mainRun(strings.Split(env, "\x1f"), os.Stdin, os.Stdout, os.Stderr))
+}
+
+// TestTrainRemovesStaleTemps: a run removes the temporary files that
+// killed atomic writes of its files left, and nothing else.
+func TestTrainRemovesStaleTemps(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "run")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	stale := []string{".metrics.jsonl.tmp1", ".model.onnx.tmp22", ".encoder.onnx.tmp333", ".decoder.onnx.tmp4444",
+		".config.json.tmp5", ".model.safetensors.tmp66", ".train_state.safetensors.tmp777"}
+	kept := []string{".keep", ".model.onnx.tmpx", "notes.txt"}
+	for _, name := range append(stale, kept...) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if code, _, errOut := runMain(tinyRun(t, dir)...); code != 0 {
+		t.Fatal(errOut)
+	}
+	for _, name := range stale {
+		if _, err := os.Stat(filepath.Join(dir, name)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s: got %v, want it removed", name, err)
+		}
+	}
+	for _, name := range kept {
+		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
+			t.Errorf("%s: got %v, want it kept", name, err)
+		}
+	}
+}
+
+// TestTrainKeepsTheEpochItNames: an early-stopped run says which epoch it
+// keeps, and its model holds that epoch's weights: those a run of exactly
+// that many epochs ends with (the epochs do not depend on the target).
+func TestTrainKeepsTheEpochItNames(t *testing.T) {
+	stopped, short := filepath.Join(t.TempDir(), "stopped"), filepath.Join(t.TempDir(), "short")
+	args := tinyRun(t, stopped)
+	code, out, errOut := runMain(append(args, "--epochs", "8", "--lr", "0.3", "--patience", "1")...)
+	if code != 0 || !strings.Contains(out, "stopped early after epoch 3; keeping epoch 2\n") {
+		t.Fatalf("got %s%s, want a stop after epoch 3 keeping epoch 2", out, errOut)
+	}
+	if code, _, errOut := runMain(append(args, "--out", short, "--epochs", "2", "--lr", "0.3")...); code != 0 {
+		t.Fatal(errOut)
+	}
+	a, err := os.ReadFile(filepath.Join(stopped, "model.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(short, "model.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(a, b) {
+		t.Error("the weights kept are not those of epoch 2")
 	}
 }
