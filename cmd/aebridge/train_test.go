@@ -271,9 +271,9 @@ func dirFiles(t *testing.T, dir string) map[string]string {
 	return files
 }
 
-// matchLines checks text against the patterns, one a line; a pattern is
+// matchOutput checks text against the patterns, one a line; a pattern is
 // literal text where "#" stands for a number.
-func matchLines(t *testing.T, what, text string, patterns ...string) {
+func matchOutput(t *testing.T, what, text string, patterns ...string) {
 	t.Helper()
 	var re []string
 	for _, p := range patterns {
@@ -365,8 +365,8 @@ func TestTrainResumeTargets(t *testing.T) {
 				}
 				return r
 			}
-			matchLines(t, "output", out, fill(tt.out)...)
-			matchLines(t, "errors", errOut, fill(tt.errOut)...)
+			matchOutput(t, "output", out, fill(tt.out)...)
+			matchOutput(t, "errors", errOut, fill(tt.errOut)...)
 			if tt.epochs == 0 {
 				if after := dirFiles(t, dir); !reflect.DeepEqual(after, before) {
 					t.Errorf("the directory changed")
@@ -460,7 +460,7 @@ func TestTrainProgress(t *testing.T) {
 	if strings.ContainsAny(errOut, "\r\033") {
 		t.Errorf("escape sequences in %q", errOut)
 	}
-	matchLines(t, "errors", errOut, "epoch 1/3  train loss #  val loss #  #s", "epoch 2/3  train loss #  val loss #  #s", "epoch 3/3  train loss #  val loss #  #s")
+	matchOutput(t, "errors", errOut, "epoch 1/3  train loss #  val loss #  #s", "epoch 2/3  train loss #  val loss #  #s", "epoch 3/3  train loss #  val loss #  #s")
 
 	var b strings.Builder
 	drawProgress(&b, true, true, trainer.Progress{Epoch: 1, Epochs: 2, Step: 3, Steps: 6, Loss: 0.25})
@@ -479,7 +479,7 @@ func TestTrainWarnsOfDivergence(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("status %d: %s", code, errOut)
 	}
-	matchLines(t, "errors", errOut, "epoch 1/3  train loss #  val loss #  #s", "epoch 2/3  train loss #  val loss #  #s", "epoch 3/3  train loss #  val loss #  #s",
+	matchOutput(t, "errors", errOut, "epoch 1/3  train loss #  val loss #  #s", "epoch 2/3  train loss #  val loss #  #s", "epoch 3/3  train loss #  val loss #  #s",
 		"warning: the loss on the training data ended above where it began (# per element before training, # with the final weights): the run diverged; try a lower learning rate")
 	if !strings.Contains(out, "wrote "+dir) {
 		t.Errorf("output: %s", out)
