@@ -256,11 +256,7 @@ func metadata(m *trainer.Model, part Part, tc *trainer.TrainConfig, inputRange [
 			if len(inputRange) != 2 || !(inputRange[0] <= inputRange[1]) || math.IsInf(inputRange[0], 0) || math.IsInf(inputRange[1], 0) {
 				return nil, fmt.Errorf("export: input range %v: want [min, max] of finite numbers, min ≤ max", inputRange)
 			}
-			r, err := json.Marshal(inputRange)
-			if err != nil {
-				return nil, err
-			}
-			kv = append(kv, [2]string{InputRangeKey, string(r)})
+			kv = append(kv, [2]string{InputRangeKey, "[" + shortFloat(inputRange[0]) + "," + shortFloat(inputRange[1]) + "]"})
 		}
 	}
 	out := make([]*onnxpb.StringStringEntryProto, len(kv))
@@ -268,6 +264,15 @@ func metadata(m *trainer.Model, part Part, tc *trainer.TrainConfig, inputRange [
 		out[i] = &onnxpb.StringStringEntryProto{Key: proto.String(p[0]), Value: proto.String(p[1])}
 	}
 	return out, nil
+}
+
+// shortFloat formats v in the fewest digits that read back to it, as a
+// float32 where v is one (0.2, not 0.20000000298023224).
+func shortFloat(v float64) string {
+	if float64(float32(v)) == v {
+		return strconv.FormatFloat(v, 'g', -1, 32)
+	}
+	return strconv.FormatFloat(v, 'g', -1, 64)
 }
 
 func product(s []int) int {

@@ -22,6 +22,7 @@ type checkOptions struct {
 	Backends []string
 	Atol     float64
 	Rtol     float64
+	RawInput bool
 }
 
 func newCmdCheck(f *factory, runF func(*checkOptions) error) *cobra.Command {
@@ -40,7 +41,10 @@ For each output it prints the largest and mean absolute error, the largest
 relative error, the worst element and pass or fail. An element fails only
 when its error exceeds both --atol and --rtol × |reference| (Polygraphy's
 rule); the reference is the second backend of a pair, or the expected
-output. The exit status is 0 only if every comparison passes.`,
+output. The exit status is 0 only if every comparison passes.
+
+Inputs follow run's input-scaling rule (see aebridge run --help): a uint8
+.npy is divided by 255 for a model trained here, unless --raw-input.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Model = args[0]
@@ -76,6 +80,7 @@ output. The exit status is 0 only if every comparison passes.`,
 	fl.StringSliceVar(&opts.Backends, "backends", []string{"ort", "go"}, "backends to run: ort, go, onnx-go")
 	fl.Float64Var(&opts.Atol, "atol", 1e-5, "absolute tolerance")
 	fl.Float64Var(&opts.Rtol, "rtol", 1e-5, "relative tolerance")
+	fl.BoolVar(&opts.RawInput, "raw-input", false, "feed uint8 input unscaled, even to a model that divides it by 255")
 	return cmd
 }
 
@@ -89,9 +94,13 @@ func checkRun(opts *checkOptions) error {
 			b.Close()
 		}
 	}()
+	rule, err := checkInputRule(opts)
+	if err != nil {
+		return err
+	}
 	inputs := make([]runtime.Tensor, len(opts.Inputs))
 	for i, path := range opts.Inputs {
-		if inputs[i], err = readTensor(path); err != nil {
+		if inputs[i], err = rule.read(path, i); err != nil {
 			return err
 		}
 	}
@@ -167,6 +176,20 @@ func openBackends(opts *checkOptions) ([]check.Backend, error) {
 		return check.OpenDir(opts.Model, opts.Backends, runtime.WithLibrary(opts.Library))
 	}
 	return check.OpenFile(opts.Model, opts.Backends, runtime.WithLibrary(opts.Library))
+}
+
+// checkInputRule is the input-scaling rule of the model checked: that of
+// its ONNX file (a directory's model.onnx; none when a directory has none).
+func checkInputRule(opts *checkOptions) (*inputRule, error) {
+	path := modelFile(opts.Model, "model.onnx")
+	if path != opts.Model && !fileExists(path) {
+		return newInputRule(opts.Model, nil, opts.RawInput, opts.IO)
+	}
+	info, err := runtime.Inspect(path)
+	if err != nil {
+		return nil, err
+	}
+	return newInputRule(path, info, opts.RawInput, opts.IO)
 }
 
 func readTensor(path string) (runtime.Tensor, error) {

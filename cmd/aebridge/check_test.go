@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/aebridge/aebridge/internal/npy"
+	"github.com/aebridge/aebridge/trainer"
 )
 
 // writeNPY writes a float32 array filled with v.
@@ -43,6 +44,7 @@ func TestNewCmdCheck(t *testing.T) {
 		{name: "unknown backend", args: []string{"m.onnx", "-i", "x.npy", "--backends", "ort,tvm"}, wantErr: `unknown backend "tvm"`},
 		{name: "three backends", args: []string{"m.onnx", "-i", "x.npy", "--backends", "ort,go,onnx-go"}, want: checkOptions{Model: "m.onnx", Inputs: []string{"x.npy"}, Backends: []string{"ort", "go", "onnx-go"}, Atol: 1e-5, Rtol: 1e-5}},
 		{name: "no input", args: []string{"m.onnx"}, wantErr: "at least one --input is required"},
+		{name: "raw input", args: []string{"d", "-i", "x.npy", "--raw-input"}, want: checkOptions{Model: "d", Inputs: []string{"x.npy"}, Backends: []string{"ort", "go"}, Atol: 1e-5, Rtol: 1e-5, RawInput: true}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -52,7 +54,7 @@ func TestNewCmdCheck(t *testing.T) {
 			}
 			got.IO = nil
 			if strings.Join(got.Backends, ",") != strings.Join(tt.want.Backends, ",") || got.Model != tt.want.Model || got.Atol != tt.want.Atol || got.Rtol != tt.want.Rtol ||
-				strings.Join(got.Inputs, ",") != strings.Join(tt.want.Inputs, ",") || strings.Join(got.Expect, ",") != strings.Join(tt.want.Expect, ",") {
+				strings.Join(got.Inputs, ",") != strings.Join(tt.want.Inputs, ",") || strings.Join(got.Expect, ",") != strings.Join(tt.want.Expect, ",") || got.RawInput != tt.want.RawInput {
 				t.Errorf("got %+v, want %+v", *got, tt.want)
 			}
 		})
@@ -103,5 +105,36 @@ func TestCheckRunAgainstPyTorchOutputs(t *testing.T) {
 	opts = &checkOptions{IO: f.IO, Model: filepath.Join(fixtures, "conv_transposed_ae.opset13.onnx"), Inputs: []string{filepath.Join(fixtures, "conv_transposed_ae.in0.npy")}, Backends: []string{"ort", "onnx-go"}, Atol: 1e-5, Rtol: 1e-5}
 	if err := checkRun(opts); err == nil || !strings.Contains(err.Error(), "onnx-go") {
 		t.Errorf("onnx-go on ConvTranspose: got %v", err)
+	}
+}
+
+// TestCheckRunScalesUint8Input checks that check feeds a uint8 input to a
+// model trained here divided by 255, as run does: both backends match the
+// output run gives for the input divided by 255 in float32.
+func TestCheckRunScalesUint8Input(t *testing.T) {
+	dir := newModelDir(t, mlpConfig(t, trainer.MLP{Variant: "ae", Input: 16, Hidden: []int{8}, Latent: 3}))
+	tmp := t.TempDir()
+	raw, scaled := make([]uint8, 2*16), make([]float32, 2*16)
+	for i := range raw {
+		raw[i] = uint8(250 - 17*i)
+		scaled[i] = float32(raw[i]) / 255
+	}
+	u8, f32 := filepath.Join(tmp, "u8.npy"), filepath.Join(tmp, "f32.npy")
+	writeUint8NPY(t, u8, []int{2, 16}, raw)
+	writeNPYArray(t, f32, []int{2, 16}, scaled)
+	want, _ := runOutput(t, filepath.Join(dir, "model.onnx"), false, f32)
+	expect := filepath.Join(tmp, "expect.npy")
+	writeNPYArray(t, expect, want.Shape, want.Data)
+
+	f, out, errOut := testFactory()
+	opts := &checkOptions{IO: f.IO, Model: dir, Inputs: []string{u8}, Expect: []string{expect}, Backends: []string{"ort", "go"}, Atol: 1e-5, Rtol: 1e-5}
+	if err := checkRun(opts); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if got, want := errOut.String(), u8+": uint8 values divided by 255 for input \"x\", as "+filepath.Join(dir, "model.onnx")+" asks (--raw-input feeds them unscaled)\n"; got != want {
+		t.Errorf("stderr: got %q, want %q", got, want)
+	}
+	if n := strings.Count(out.String(), "PASS"); n != 3 {
+		t.Errorf("got %d passing comparisons, want 3:\n%s", n, out)
 	}
 }

@@ -526,7 +526,7 @@ func fit(opts *trainOptions, m *trainer.Model, cfg trainer.TrainConfig, data *tr
 		pe, ps := trainer.Evaluate(m, test, 256)
 		fmt.Fprintf(out, "test loss (%s): %.6f per element, %.4f per sample (%d samples)\n", m.Config.Loss, pe, ps, test.Rows())
 	}
-	w := export.Writer{Opset: opts.Opset, Training: &cfg}
+	w := export.Writer{Opset: opts.Opset, Training: &cfg, InputRange: valueRange(train.Data)}
 	for _, p := range []struct {
 		part export.Part
 		file string

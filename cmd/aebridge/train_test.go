@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"testing"
 
+	"github.com/aebridge/aebridge/runtime"
 	"github.com/aebridge/aebridge/trainer"
 )
 
@@ -210,5 +211,44 @@ func TestTrainRunConvolutional(t *testing.T) {
 	f, out, _ = testFactory()
 	if err := checkRun(&checkOptions{IO: f.IO, Model: dir, Inputs: []string{x}, Backends: []string{"ort", "go"}, Atol: 1e-5, Rtol: 1e-5}); err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
+	}
+}
+
+// TestTrainRecordsInputScaling trains on a uint8 .npy (scaled by 1/255 on
+// loading) and checks that the exported graphs record the rule and the
+// range of the values trained on.
+func TestTrainRecordsInputScaling(t *testing.T) {
+	tmp := t.TempDir()
+	data := make([]uint8, 40*16)
+	for i := range data {
+		data[i] = uint8(51 + i%103) // 51 to 153: [0.2, 0.6] once scaled
+	}
+	x := filepath.Join(tmp, "x.npy")
+	writeUint8NPY(t, x, []int{40, 16}, data)
+	dir := filepath.Join(tmp, "run")
+	f, _, _ := testFactory()
+	opts := &trainOptions{IO: f.IO, Out: dir, Opset: 13,
+		Model:    trainer.MLP{Variant: "ae", Hidden: []int{8}, Latent: 2},
+		Training: trainer.TrainConfig{Optimizer: trainer.OptimizerConfig{Name: "adam", LR: 1e-3}, Epochs: 1, Batch: 8, Seed: 1, Data: x},
+	}
+	if err := trainRun(opts); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"model.onnx": "[0.2,0.6]", "encoder.onnx": "[0.2,0.6]", "decoder.onnx": ""}
+	for file, wantRange := range want {
+		info, err := runtime.Inspect(filepath.Join(dir, file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantScale := "1/255"
+		if wantRange == "" {
+			wantScale = ""
+		}
+		if got := info.Metadata[runtime.InputScaleKey]; got != wantScale {
+			t.Errorf("%s: %s: got %q, want %q", file, runtime.InputScaleKey, got, wantScale)
+		}
+		if got := info.Metadata[runtime.InputRangeKey]; got != wantRange {
+			t.Errorf("%s: %s: got %q, want %q", file, runtime.InputRangeKey, got, wantRange)
+		}
 	}
 }
