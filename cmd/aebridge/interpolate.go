@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/aebridge/aebridge/internal/npy"
 	"github.com/aebridge/aebridge/runtime"
 )
 
@@ -18,6 +19,7 @@ type interpolateOptions struct {
 	Steps    int
 	Class    int
 	Out, NPY string
+	Codes    string // write the interpolated codes here
 	Shape    []int
 	RawInput bool
 }
@@ -67,6 +69,7 @@ a uint8 .npy is divided by 255 for a model trained here, unless
 	fl.IntVar(&opts.Class, "class", 0, "class k for a conditional model")
 	fl.StringVarP(&opts.Out, "out", "o", "", "PNG strip to write")
 	fl.StringVar(&opts.NPY, "npy", "", "write the decoded points to this .npy file")
+	fl.StringVar(&opts.Codes, "codes", "", "write the interpolated codes to this .npy `FILE`")
 	fl.IntSliceVar(&opts.Shape, "shape", nil, "image shape C,H,W of a sample (default: from the output)")
 	fl.BoolVar(&opts.RawInput, "raw-input", false, "feed uint8 input unscaled, even to a model that divides it by 255")
 	return cmd
@@ -102,9 +105,19 @@ func interpolateRun(opts *interpolateOptions) error {
 	if err != nil {
 		return err
 	}
-	_, x, err := runtime.Interpolate(enc, dec, a, b, opts.Steps, opts.Class)
+	z, x, err := runtime.Interpolate(enc, dec, a, b, opts.Steps, opts.Class)
 	if err != nil {
 		return err
+	}
+	if opts.Codes != "" {
+		dims := make([]int, len(z.Shape))
+		for i, d := range z.Shape {
+			dims[i] = int(d)
+		}
+		if err := npy.WriteFile(opts.Codes, dims, z.Data); err != nil {
+			return err
+		}
+		fmt.Fprintf(opts.IO.Out, "wrote %s %v\n", opts.Codes, z.Shape)
 	}
 	return writeImages(opts.IO, x, opts.Out, opts.NPY, opts.Shape, opts.Steps)
 }
