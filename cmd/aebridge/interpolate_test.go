@@ -141,3 +141,31 @@ func TestInterpolateRunRefusesUnpoolingDecoder(t *testing.T) {
 		t.Errorf("got %v, want %q", err, want)
 	}
 }
+
+func TestNewCmdInterpolate(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		want    interpolateOptions
+		wantErr string
+	}{
+		{name: "defaults", args: []string{"d", "--from", "a.npy", "--to", "b.npy", "--out", "s.png"},
+			want: interpolateOptions{Model: "d", From: "a.npy", To: "b.npy", Steps: 10, Class: -1, Out: "s.png"}},
+		{name: "codes and raw input", args: []string{"d", "--from", "a.npy", "--to", "b.npy", "--npy", "x.npy", "--codes", "z.npy", "--raw-input", "--class", "3"},
+			want: interpolateOptions{Model: "d", From: "a.npy", To: "b.npy", Steps: 10, Class: 3, NPY: "x.npy", Codes: "z.npy", RawInput: true}},
+		{name: "one step", args: []string{"d", "--from", "a.npy", "--to", "b.npy", "--out", "s.png", "--steps", "1"}, wantErr: "--steps 1: want at least 2"},
+		{name: "no output", args: []string{"d", "--from", "a.npy", "--to", "b.npy"}, wantErr: "give --out strip.png, --npy out.npy or both"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := parseArgs(t, newCmdInterpolate, tt.args, tt.wantErr)
+			if got == nil {
+				return
+			}
+			got.IO = nil
+			if !reflect.DeepEqual(*got, tt.want) {
+				t.Errorf("got %+v, want %+v", *got, tt.want)
+			}
+		})
+	}
+}
