@@ -45,6 +45,18 @@ func TestNewCmdTrain(t *testing.T) {
 		{name: "bad activation", args: []string{"--data", "mnist", "--out", "d", "--activation", "swish"}, wantErr: `unknown activation "swish"`},
 		{name: "linear with relu", args: []string{"--data", "mnist", "--out", "d", "--variant", "linear", "--activation", "relu"}, wantErr: "variant linear uses identity activations"},
 		{name: "bad variant", args: []string{"--data", "mnist", "--out", "d", "--variant", "gan"}, wantErr: `unknown variant "gan"`},
+		{name: "bad variant lists them all", args: []string{"--data", "mnist", "--out", "d", "--variant", "foo"},
+			wantErr: `--variant: unknown variant "foo" (want one of ae, tied, linear, sparse-l1, sparse-kl, denoising, contractive, vae, beta-vae, cvae, conv, conv1d)`},
+		{name: "negative limit", args: []string{"--data", "mnist", "--out", "d", "--limit", "-3"}, wantErr: "--limit must not be negative, got -3 (0: all samples)"},
+		{name: "latent 0", args: []string{"--data", "mnist", "--out", "d", "--latent", "0"}, wantErr: "--latent must be at least 1, got 0"},
+		{name: "latent 0 on a VAE", args: []string{"--data", "mnist", "--out", "d", "--variant", "vae", "--latent", "0"}, wantErr: "--latent must be at least 1, got 0"},
+		{name: "latent 0 on a conv VAE", args: []string{"--data", "mnist", "--out", "d", "--variant", "vae", "--arch", "conv", "--latent", "0"}, wantErr: "--latent must be at least 1, got 0"},
+		{name: "negative latent on conv", args: []string{"--data", "mnist", "--out", "d", "--variant", "conv", "--latent", "-2"}, wantErr: "--latent must not be negative, got -2 (0: no dense bottleneck)"},
+		{name: "latent 0 on conv", args: []string{"--data", "x.npy", "--out", "d", "--variant", "conv", "--latent", "0"}, check: func(t *testing.T, o *trainOptions) {
+			if o.Model.Latent != 0 {
+				t.Errorf("latent: got %d, want 0", o.Model.Latent)
+			}
+		}},
 		{name: "bad loss", args: []string{"--data", "mnist", "--out", "d", "--loss", "l1"}, wantErr: `unknown loss "l1"`},
 		{name: "bad lr", args: []string{"--data", "mnist", "--out", "d", "--lr", "-1"}, wantErr: "learning rate -1 must be positive"},
 		{name: "patience without validation", args: []string{"--data", "mnist", "--out", "d", "--patience", "3", "--val-split", "0"}, wantErr: "early stopping (patience 3) needs a validation split"},
@@ -250,5 +262,32 @@ func TestTrainRecordsInputScaling(t *testing.T) {
 		if got := info.Metadata[runtime.InputRangeKey]; got != wantRange {
 			t.Errorf("%s: %s: got %q, want %q", file, runtime.InputRangeKey, got, wantRange)
 		}
+	}
+}
+
+// TestTrainVariantsAreBuilt checks that every variant --variant lists is
+// one the trainer builds: the MLP ones through trainer.MLP, the others
+// through trainer.ConvNet.
+func TestTrainVariantsAreBuilt(t *testing.T) {
+	for _, v := range trainVariants() {
+		t.Run(v, func(t *testing.T) {
+			var err error
+			if convVariant(v) {
+				input := []int{1, 8, 8}
+				if v == "conv1d" {
+					input = []int{1, 16}
+				}
+				_, err = trainer.ConvNet{Variant: v, Input: input, Channels: []int{2}, Kernel: 3}.Config()
+			} else {
+				o := trainer.MLP{Variant: v, Input: 8, Latent: 2}
+				if v == "cvae" {
+					o.Condition = 2
+				}
+				_, err = o.Config()
+			}
+			if err != nil {
+				t.Errorf("got %v, want the trainer to build variant %s", err, v)
+			}
+		})
 	}
 }
