@@ -40,16 +40,17 @@ func newCmdRun(f *factory, runF func(*runOptions) error) *cobra.Command {
 		Long: `Run an ONNX model on inputs read from .npy files (float32, float64 or
 integer arrays, fed as float32) and write its outputs as float32 .npy files.
 
-Input scaling, the rule of train, run, check and interpolate: train divides
-uint8 data by 255 (to [0, 1]) and records that in the model's metadata
-(aebridge.input_scale "1/255", and aebridge.input_range, the range of the
-values it trained on). A uint8 .npy fed to the data input of such a model
-(or of any aebridge export of a full model or an encoder) is divided by 255
-the same way, and a line on stderr says so; --raw-input feeds it unscaled.
-A model that records no rule (a PyTorch export) gets uint8 values unchanged,
-as floats from 0 to 255, with a warning. Float input is never scaled; it
-gets a warning when it lies far outside the recorded range (above 1.5 for
-a model trained on [0, 1]).
+Input scaling, one rule for train, run, check and interpolate: train
+divides uint8 data by 255, to [0, 1], and records that in the model.onnx and
+encoder.onnx it writes (metadata aebridge.input_scale = "1/255", and
+aebridge.input_range, the range of the values it trained on). A uint8 .npy
+fed to the data input of such a model (or of an aebridge export older than
+the key) is divided by 255 in float32, as train does, and a line on stderr
+says so; --raw-input feeds it unscaled. A model that records no rule (a
+PyTorch export; aebridge.input_scale = "none" for one converted) gets uint8
+values unchanged, as floats from 0 to 255, with a warning. Float input is
+never scaled, but gets a warning when it lies far outside the recorded range
+(beyond half its width: above 1.5 for [0, 1]).
 
 Inputs given as FILE.npy bind to the model's inputs in order; NAME=FILE.npy
 binds to the input NAME. --output names the file for a model with one output;
