@@ -14,5 +14,5 @@
 // otherwise) and, when known, the range of the values trained on
 // (aebridge.input_range); runtime's Info.InputScaling reads them.
 //
-// The zero Encoder writes opset 13; Encoder.Opset picks another (11 to 18).
+// The zero Writer writes opset 13; Writer.Opset picks another (11 to 18).
 package export
