@@ -205,3 +205,53 @@ func TestMetadataDescribesTheModel(t *testing.T) {
 		t.Errorf("output: got %s %s", info.Outputs[0].Name, info.Outputs[0].ShapeString())
 	}
 }
+
+// TestMetadataRecordsInputScaling checks the input-scaling rule each part
+// records, and that runtime reads it back.
+func TestMetadataRecordsInputScaling(t *testing.T) {
+	m := build(t, "deep", variants[0].mlp)
+	tc := &trainer.TrainConfig{Optimizer: trainer.OptimizerConfig{Name: "adam", LR: 1e-3}, Epochs: 1, Batch: 8, Seed: 1}
+	tests := []struct {
+		name      string
+		w         export.Writer
+		part      export.Part
+		wantScale string // "" for no key
+		wantRange string
+		want      runtime.InputScaling
+	}{
+		{"trained here, full", export.Writer{Training: tc, InputRange: []float64{0, 1}}, export.Full, "1/255", "[0,1]", runtime.InputScaling{Input: "x", Divisor: 255, Range: []float64{0, 1}}},
+		{"trained here, encoder", export.Writer{Training: tc, InputRange: []float64{-0.5, 2.25}}, export.Encoder, "1/255", "[-0.5,2.25]", runtime.InputScaling{Input: "x", Divisor: 255, Range: []float64{-0.5, 2.25}}},
+		{"trained here, no range", export.Writer{Training: tc}, export.Full, "1/255", "", runtime.InputScaling{Input: "x", Divisor: 255}},
+		{"trained elsewhere", export.Writer{}, export.Encoder, "none", "", runtime.InputScaling{Input: "x"}},
+		{"decoder", export.Writer{Training: tc, InputRange: []float64{0, 1}}, export.Decoder, "", "", runtime.InputScaling{}},
+	}
+	if export.InputScaleKey != runtime.InputScaleKey || export.InputRangeKey != runtime.InputRangeKey {
+		t.Fatalf("keys: export writes %q, %q; runtime reads %q, %q", export.InputScaleKey, export.InputRangeKey, runtime.InputScaleKey, runtime.InputRangeKey)
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "m.onnx")
+			if err := tt.w.WriteFile(path, m, tt.part); err != nil {
+				t.Fatal(err)
+			}
+			info, err := runtime.Inspect(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := info.Metadata[export.InputScaleKey]; got != tt.wantScale {
+				t.Errorf("%s: got %q, want %q", export.InputScaleKey, got, tt.wantScale)
+			}
+			if got := info.Metadata[export.InputRangeKey]; got != tt.wantRange {
+				t.Errorf("%s: got %q, want %q", export.InputRangeKey, got, tt.wantRange)
+			}
+			got, err := info.InputScaling()
+			if err != nil || fmt.Sprint(got) != fmt.Sprint(tt.want) {
+				t.Errorf("InputScaling: got %+v, %v, want %+v", got, err, tt.want)
+			}
+		})
+	}
+	_, err := export.Writer{Training: tc, InputRange: []float64{1, 0}}.Marshal(m, export.Full)
+	if want := "export: input range [1 0]: want [min, max] of finite numbers, min ≤ max"; err == nil || err.Error() != want {
+		t.Errorf("reversed range: got %v, want %q", err, want)
+	}
+}

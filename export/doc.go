@@ -9,7 +9,10 @@
 // dynamic, named "batch". Custom metadata records the variant, the input
 // shape, the code size, the loss, the model and training configuration as
 // JSON, and the aebridge version, so that convert can read the model back
-// exactly.
+// exactly. The full model and the encoder also record how to feed them
+// 8-bit data (aebridge.input_scale "1/255" for a model trained here, "none"
+// otherwise) and, when known, the range of the values trained on
+// (aebridge.input_range); runtime's Info.InputScaling reads them.
 //
-// The zero Encoder writes opset 13; Encoder.Opset picks another (11 to 18).
+// The zero Writer writes opset 13; Writer.Opset picks another (11 to 18).
 package export

@@ -56,10 +56,26 @@ const (
 
 // Writer turns trainer models into ONNX. Its zero value writes opset 13
 // with no training configuration recorded.
+//
+// The full model and the encoder also record the input-scaling rule (see
+// runtime.InputScaling): a model with Training was trained here, on data
+// that aebridge's loaders scale (uint8 divided by 255), so its
+// runtime.InputScaleKey is "1/255"; without Training (a model from convert,
+// trained elsewhere) it is "none". InputRange, when set, is recorded as
+// runtime.InputRangeKey.
 type Writer struct {
 	Opset    int                  // 0 means DefaultOpset
 	Training *trainer.TrainConfig // recorded in the metadata when not nil
+	// InputRange is [min, max] of the (scaled) values the model was
+	// trained on, or nil when unknown.
+	InputRange []float64
 }
+
+// The metadata keys of the input-scaling rule, as runtime reads them.
+const (
+	InputScaleKey = "aebridge.input_scale"
+	InputRangeKey = "aebridge.input_range"
+)
 
 // WriteFile writes part of m to path atomically with the zero Writer.
 func WriteFile(path string, m *trainer.Model, part Part) error {
@@ -180,7 +196,7 @@ func (w Writer) model(m *trainer.Model, part Part) (*onnxpb.ModelProto, error) {
 	if g.err != nil {
 		return nil, g.err
 	}
-	meta, err := metadata(m, part, w.Training)
+	meta, err := metadata(m, part, w.Training, w.InputRange)
 	if err != nil {
 		return nil, err
 	}
@@ -204,7 +220,7 @@ func (w Writer) model(m *trainer.Model, part Part) (*onnxpb.ModelProto, error) {
 
 // metadata records what convert needs to rebuild the model, and what a
 // reader wants to know, as metadata_props.
-func metadata(m *trainer.Model, part Part, tc *trainer.TrainConfig) ([]*onnxpb.StringStringEntryProto, error) {
+func metadata(m *trainer.Model, part Part, tc *trainer.TrainConfig, inputRange []float64) ([]*onnxpb.StringStringEntryProto, error) {
 	c := m.Config
 	shape, err := json.Marshal(c.Input)
 	if err != nil {
@@ -230,11 +246,33 @@ func metadata(m *trainer.Model, part Part, tc *trainer.TrainConfig) ([]*onnxpb.S
 		}
 		kv = append(kv, [2]string{"training", string(training)})
 	}
+	if part != Decoder { // the graphs whose first input is the data x
+		scale := "none"
+		if tc != nil {
+			scale = "1/255"
+		}
+		kv = append(kv, [2]string{InputScaleKey, scale})
+		if inputRange != nil {
+			if len(inputRange) != 2 || !(inputRange[0] <= inputRange[1]) || math.IsInf(inputRange[0], 0) || math.IsInf(inputRange[1], 0) {
+				return nil, fmt.Errorf("export: input range %v: want [min, max] of finite numbers, min ≤ max", inputRange)
+			}
+			kv = append(kv, [2]string{InputRangeKey, "[" + shortFloat(inputRange[0]) + "," + shortFloat(inputRange[1]) + "]"})
+		}
+	}
 	out := make([]*onnxpb.StringStringEntryProto, len(kv))
 	for i, p := range kv {
 		out[i] = &onnxpb.StringStringEntryProto{Key: proto.String(p[0]), Value: proto.String(p[1])}
 	}
 	return out, nil
+}
+
+// shortFloat formats v in the fewest digits that read back to it, as a
+// float32 where v is one (0.2, not 0.20000000298023224).
+func shortFloat(v float64) string {
+	if float64(float32(v)) == v {
+		return strconv.FormatFloat(v, 'g', -1, 32)
+	}
+	return strconv.FormatFloat(v, 'g', -1, 64)
 }
 
 func product(s []int) int {

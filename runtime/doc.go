@@ -2,7 +2,9 @@
 // Keras' — through ONNX Runtime, for Go programs that embed them.
 //
 // Open loads a model and describes it (Model.Info: inputs and outputs with
-// their dynamic dimensions, opsets, producer, custom metadata). Run feeds
+// their dynamic dimensions, opsets, producer, custom metadata;
+// Info.InputScaling reads the rule aebridge's exports record for feeding
+// 8-bit data, divided by 255 as they were trained). Run feeds
 // float32 tensors of any batch size and checks them against the model's
 // description before ONNX Runtime sees them. Reconstruct and Score are the
 // autoencoder helpers: a reconstruction, and a per-sample reconstruction

@@ -1,8 +1,11 @@
 package runtime
 
 import (
+	"encoding/json"
 	"fmt"
+	"math"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/aebridge/aebridge/internal/onnxfile"
@@ -167,4 +170,73 @@ func ioOf(vi *onnxpb.ValueInfoProto) IO {
 		}
 	}
 	return io
+}
+
+// The metadata keys that carry a model's input-scaling rule. aebridge's
+// exporter writes them on the graphs whose first input is the data (the full
+// model and the encoder); see InputScaling.
+const (
+	// InputScaleKey says how 8-bit (uint8) input is scaled before it is fed:
+	// "1/255" (divided by 255, as aebridge's trainer scales its data) or
+	// "none" (fed unchanged).
+	InputScaleKey = "aebridge.input_scale"
+	// InputRangeKey gives the range of the values the model was trained on,
+	// as a JSON pair "[0,1]".
+	InputRangeKey = "aebridge.input_range"
+)
+
+// InputScaling is a model's rule for feeding its data input, read from its
+// metadata.
+type InputScaling struct {
+	// Input is the input the rule is for (the model's first input), or ""
+	// when the model records no rule.
+	Input string
+	// Divisor divides uint8 values before they are fed to Input (255);
+	// 0 means they are fed unchanged.
+	Divisor float32
+	// Range is [min, max] of the values the model was trained on, or nil
+	// when the model does not record it.
+	Range []float64
+}
+
+// InputScaling reads the model's input-scaling rule: the InputScaleKey and
+// InputRangeKey metadata when present. A model aebridge exported before it
+// recorded the rule (producer "aebridge", a graph other than a decoder,
+// first input "x") gets aebridge's rule, uint8 divided by 255. Any other
+// model records no rule: the zero InputScaling. A malformed value is an
+// error naming the key and the value.
+func (info *Info) InputScaling() (InputScaling, error) {
+	var s InputScaling
+	if len(info.Inputs) == 0 {
+		return s, nil
+	}
+	first := info.Inputs[0].Name
+	v, ok := info.Metadata[InputScaleKey]
+	if !ok {
+		if info.Producer == "aebridge" && info.Metadata["part"] != "decoder" && first == "x" {
+			s.Input, s.Divisor = first, 255
+		}
+		return s, nil
+	}
+	s.Input = first
+	switch num, isRatio := strings.CutPrefix(v, "1/"); {
+	case v == "none":
+	case isRatio:
+		d, err := strconv.ParseFloat(num, 32)
+		if err != nil || !(d > 0) || math.IsInf(d, 0) {
+			return InputScaling{}, fmt.Errorf("runtime: %s: metadata %s = %q: want \"1/255\" or \"none\"", info.Path, InputScaleKey, v)
+		}
+		s.Divisor = float32(d)
+	default:
+		return InputScaling{}, fmt.Errorf("runtime: %s: metadata %s = %q: want \"1/255\" or \"none\"", info.Path, InputScaleKey, v)
+	}
+	if r, ok := info.Metadata[InputRangeKey]; ok {
+		var pair []float64
+		if err := json.Unmarshal([]byte(r), &pair); err != nil || len(pair) != 2 || !(pair[0] <= pair[1]) ||
+			math.IsInf(pair[0], 0) || math.IsInf(pair[1], 0) {
+			return InputScaling{}, fmt.Errorf("runtime: %s: metadata %s = %q: want a pair [min,max] of finite numbers, min ≤ max", info.Path, InputRangeKey, r)
+		}
+		s.Range = pair
+	}
+	return s, nil
 }

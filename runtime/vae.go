@@ -3,6 +3,9 @@ package runtime
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
+
+	"github.com/aebridge/aebridge/internal/limits"
 )
 
 // Helpers for variational autoencoders exported as an encoder (x [, c] →
@@ -45,6 +48,9 @@ func (m *Model) decode(z Tensor, class int) (Tensor, error) {
 			return Tensor{}, fmt.Errorf("runtime: %s takes no condition; it cannot decode class %d", m.info.Path, class)
 		}
 	case 2:
+		if c := m.info.Inputs[1]; !c.HasShape || len(c.Shape) != 2 {
+			return Tensor{}, fmt.Errorf("runtime: %s: the second input %q %s is not a (batch, classes) condition: the decoder needs more than a code (an unpooling decoder, the encoder's pooling indices) and cannot decode codes alone", m.info.Path, c.Name, c.ShapeString())
+		}
 		if class < 0 {
 			return Tensor{}, fmt.Errorf("runtime: %s is conditional (inputs %s): give a class", m.info.Path, ioNames(m.info.Inputs))
 		}
@@ -86,36 +92,35 @@ func (m *Model) Sample(n, class int, seed uint64) (z, x Tensor, err error) {
 }
 
 // Interpolate encodes a and b (one sample each, with or without the batch
-// dimension) with enc, takes their codes — enc's output named "mu", or its
-// first output — and decodes steps codes evenly spaced from a's to b's
-// (both included) with dec. class conditions conditional models (< 0 for
-// none). It returns the codes and the decoded samples.
+// dimension, or flat where enc's input has a fixed shape: 784 values for
+// a (1, 28, 28) image) with enc, takes their codes — enc's output named
+// "mu", or its first output — and decodes steps codes evenly spaced from
+// a's to b's (both included) with dec. class conditions conditional models
+// (< 0 for none). It returns the codes, (steps, code…) in the shape dec
+// takes, and the decoded samples.
 func Interpolate(enc, dec *Model, a, b Tensor, steps, class int) (z, x Tensor, err error) {
 	if steps < 2 {
 		return Tensor{}, Tensor{}, fmt.Errorf("runtime: interpolation needs at least 2 steps, got %d", steps)
 	}
-	code := func(s Tensor, which string) ([]float32, error) {
-		in := enc.info.Inputs[0]
-		if in.HasShape && len(s.Shape) == len(in.Shape)-1 {
-			s = Tensor{Shape: append([]int64{1}, s.Shape...), Data: s.Data}
-		}
+	code := func(s Tensor, which string) (Tensor, error) {
+		s = enc.oneSample(s)
 		if len(s.Shape) == 0 || s.Shape[0] != 1 {
-			return nil, fmt.Errorf("runtime: the %s sample has shape %v; give one sample", which, s.Shape)
+			return Tensor{}, fmt.Errorf("runtime: the %s sample has shape %v; give one sample", which, s.Shape)
 		}
 		inputs := []Tensor{s}
 		if len(enc.info.Inputs) == 2 {
 			if class < 0 {
-				return nil, fmt.Errorf("runtime: %s is conditional (inputs %s): give a class", enc.info.Path, ioNames(enc.info.Inputs))
+				return Tensor{}, fmt.Errorf("runtime: %s is conditional (inputs %s): give a class", enc.info.Path, ioNames(enc.info.Inputs))
 			}
 			c, err := enc.condition(1, 1, class)
 			if err != nil {
-				return nil, err
+				return Tensor{}, err
 			}
 			inputs = append(inputs, c)
 		}
 		out, err := enc.Run(inputs...)
 		if err != nil {
-			return nil, err
+			return Tensor{}, err
 		}
 		k := 0
 		for i, o := range enc.info.Outputs {
@@ -123,7 +128,7 @@ func Interpolate(enc, dec *Model, a, b Tensor, steps, class int) (z, x Tensor, e
 				k = i
 			}
 		}
-		return out[k].Data, nil
+		return out[k], nil
 	}
 	za, err := code(a, "first")
 	if err != nil {
@@ -133,14 +138,64 @@ func Interpolate(enc, dec *Model, a, b Tensor, steps, class int) (z, x Tensor, e
 	if err != nil {
 		return Tensor{}, Tensor{}, err
 	}
-	k := len(za)
-	z = Tensor{Shape: []int64{int64(steps), int64(k)}, Data: make([]float32, steps*k)}
+	if !slices.Equal(za.Shape, zb.Shape) || len(za.Shape) == 0 {
+		return Tensor{}, Tensor{}, fmt.Errorf("runtime: %s gives codes of shapes %v and %v for the two samples", enc.info.Path, za.Shape, zb.Shape)
+	}
+	k := len(za.Data)
+	z = Tensor{Shape: append([]int64{int64(steps)}, za.Shape[1:]...), Data: make([]float32, steps*k)}
 	for s := 0; s < steps; s++ {
 		t := float32(s) / float32(steps-1)
 		for j := 0; j < k; j++ {
-			z.Data[s*k+j] = (1-t)*za[j] + t*zb[j]
+			z.Data[s*k+j] = (1-t)*za.Data[j] + t*zb.Data[j]
 		}
+	}
+	if dims, n, ok := fixedSample(dec.info.Inputs[0]); ok && n == int64(k) {
+		z.Shape = append([]int64{int64(steps)}, dims...) // as the decoder takes it
 	}
 	x, err = dec.decode(z, class)
 	return z, x, err
+}
+
+// oneSample gives a single sample s the shape of m's first input, (1,
+// dims…), when that shape is fixed and s is one sample of it: flat, with or
+// without leading 1s (784, (1, 784), (28, 28) for (1, 28, 28)); or adds
+// the batch dimension to a sample given without it. Anything else is
+// returned as it is.
+func (m *Model) oneSample(s Tensor) Tensor {
+	in := m.info.Inputs[0]
+	if dims, n, ok := fixedSample(in); ok && n == int64(len(s.Data)) {
+		got, want := trimOnes(s.Shape), trimOnes(dims)
+		if slices.Equal(got, want) || (len(got) == 1 && got[0] == int64(len(s.Data))) || len(got) == 0 {
+			return Tensor{Shape: append([]int64{1}, dims...), Data: s.Data}
+		}
+	}
+	if in.HasShape && len(s.Shape) == len(in.Shape)-1 {
+		return Tensor{Shape: append([]int64{1}, s.Shape...), Data: s.Data}
+	}
+	return s
+}
+
+// fixedSample returns the per-sample dimensions of io, (batch, dims…),
+// and their product, when they are all fixed (and the product within
+// limits).
+func fixedSample(io IO) ([]int64, int64, bool) {
+	if !io.HasShape || len(io.Shape) < 2 {
+		return nil, 0, false
+	}
+	dims := make([]int64, len(io.Shape)-1)
+	for i, d := range io.Shape[1:] {
+		if d.Size <= 0 {
+			return nil, 0, false
+		}
+		dims[i] = d.Size
+	}
+	n, err := limits.Elements(dims)
+	return dims, n, err == nil
+}
+
+func trimOnes(s []int64) []int64 {
+	for len(s) > 0 && s[0] == 1 {
+		s = s[1:]
+	}
+	return s
 }

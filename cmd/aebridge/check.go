@@ -31,6 +31,7 @@ type checkOptions struct {
 	AllowNonFinite bool
 	Atol           float64
 	Rtol           float64
+	RawInput       bool
 }
 
 func newCmdCheck(f *factory, runF func(*checkOptions) error) *cobra.Command {
@@ -60,7 +61,10 @@ reason, and the other comparisons still run. With the default backends
 named in --backends that cannot run fails it, unless --allow-skip is given.
 If nothing at all could be compared (fewer than two backends ran and no
 --expect), the check fails. The exit status is 0 only if every comparison
-passes.`,
+passes.
+
+Inputs follow run's input-scaling rule (see aebridge run --help): a uint8
+.npy is divided by 255 for a model trained here, unless --raw-input.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Model = args[0]
@@ -99,6 +103,7 @@ passes.`,
 	fl.BoolVar(&opts.AllowNonFinite, "allow-nonfinite", false, "let NaN, +Inf and -Inf match the same value at the same position")
 	fl.Float64Var(&opts.Atol, "atol", 1e-5, "absolute tolerance")
 	fl.Float64Var(&opts.Rtol, "rtol", 1e-5, "relative tolerance")
+	fl.BoolVar(&opts.RawInput, "raw-input", false, "feed uint8 input unscaled, even to a model that divides it by 255")
 	return cmd
 }
 
@@ -114,9 +119,13 @@ func checkRun(opts *checkOptions) error {
 	if err != nil {
 		return err
 	}
+	rule, err := checkInputRule(opts)
+	if err != nil {
+		return err
+	}
 	inputs := make([]runtime.Tensor, len(opts.Inputs))
 	for i, path := range opts.Inputs {
-		if inputs[i], err = readTensor(path); err != nil {
+		if inputs[i], err = rule.read(path, i); err != nil {
 			return err
 		}
 	}
@@ -314,6 +323,20 @@ func quotedList(names []string) string {
 		q[i] = fmt.Sprintf("%q", n)
 	}
 	return strings.Join(q, ", ")
+}
+
+// checkInputRule is the input-scaling rule of the model checked: that of
+// its ONNX file (a directory's model.onnx; none when a directory has none).
+func checkInputRule(opts *checkOptions) (*inputRule, error) {
+	path := modelFile(opts.Model, "model.onnx")
+	if path != opts.Model && !fileExists(path) {
+		return newInputRule(opts.Model, nil, opts.RawInput, opts.IO)
+	}
+	info, err := runtime.Inspect(path)
+	if err != nil {
+		return nil, err
+	}
+	return newInputRule(path, info, opts.RawInput, opts.IO)
 }
 
 func readTensor(path string) (runtime.Tensor, error) {

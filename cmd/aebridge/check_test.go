@@ -11,6 +11,7 @@ import (
 
 	"github.com/aebridge/aebridge/internal/npy"
 	"github.com/aebridge/aebridge/runtime"
+	"github.com/aebridge/aebridge/trainer"
 )
 
 // writeNPY writes a float32 array filled with v.
@@ -56,6 +57,7 @@ func TestNewCmdCheck(t *testing.T) {
 		{name: "NaN atol", args: []string{"m.onnx", "-i", "x.npy", "--atol", "NaN"}, wantErr: "--atol NaN and --rtol 1e-05 must be finite and not negative"},
 		{name: "infinite rtol", args: []string{"m.onnx", "-i", "x.npy", "--rtol", "inf"}, wantErr: "--atol 1e-05 and --rtol +Inf must be finite and not negative"},
 		{name: "negative atol", args: []string{"m.onnx", "-i", "x.npy", "--atol", "-1"}, wantErr: "must be finite and not negative"},
+		{name: "raw input", args: []string{"d", "-i", "x.npy", "--raw-input"}, want: checkOptions{Model: "d", Inputs: []string{"x.npy"}, Backends: []string{"ort", "go"}, Atol: 1e-5, Rtol: 1e-5, RawInput: true}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -374,5 +376,34 @@ func TestCheckRunAgainstPyTorchOutputs(t *testing.T) {
 	}
 	if n := strings.Count(out.String(), "PASS"); n != 12 {
 		t.Errorf("got %d passing comparisons, want 12 (3 pairs and 3 against PyTorch, for 2 outputs):\n%s", n, out)
+	}
+}
+
+// TestCheckRunScalesUint8Input checks that check feeds a uint8 input to a
+// model trained here divided by 255, as run does: both backends match the
+// output run gives for the input divided by 255 in float32 (unscaled, the
+// check fails).
+func TestCheckRunScalesUint8Input(t *testing.T) {
+	dir := newModelDir(t, mlpConfig(t, trainer.MLP{Variant: "ae", Input: 16, Hidden: []int{8}, Latent: 3}))
+	tmp := t.TempDir()
+	raw, scaled := make([]uint8, 2*16), make([]float32, 2*16)
+	for i := range raw {
+		raw[i] = uint8(250 - 17*i)
+		scaled[i] = float32(raw[i]) / 255
+	}
+	u8, f32 := filepath.Join(tmp, "u8.npy"), filepath.Join(tmp, "f32.npy")
+	writeUint8NPY(t, u8, []int{2, 16}, raw)
+	writeNPYArray(t, f32, []int{2, 16}, scaled)
+	want, _ := runOutput(t, filepath.Join(dir, "model.onnx"), false, f32)
+	expect := filepath.Join(tmp, "expect.npy")
+	writeNPYArray(t, expect, want.Shape, want.Data)
+
+	f, out, errOut := testFactory()
+	opts := &checkOptions{IO: f.IO, Model: dir, Inputs: []string{u8}, Expect: []string{expect}, Backends: []string{"ort", "go"}, Atol: 1e-5, Rtol: 1e-5}
+	if err := checkRun(opts); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if got, want := errOut.String(), u8+": uint8 values divided by 255 for input \"x\", as "+filepath.Join(dir, "model.onnx")+" asks (--raw-input feeds them unscaled)\n"; got != want {
+		t.Errorf("stderr: got %q, want %q", got, want)
 	}
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/aebridge/aebridge/internal/npy"
 	"github.com/aebridge/aebridge/runtime"
 )
 
@@ -18,7 +19,9 @@ type interpolateOptions struct {
 	Steps    int
 	Class    int
 	Out, NPY string
+	Codes    string // write the interpolated codes here
 	Shape    []int
+	RawInput bool
 }
 
 func newCmdInterpolate(f *factory, runF func(*interpolateOptions) error) *cobra.Command {
@@ -30,7 +33,12 @@ func newCmdInterpolate(f *factory, runF func(*interpolateOptions) error) *cobra.
 "mu", or its first output), and decode --steps codes evenly spaced between
 them, ends included. Uses DIR/encoder.onnx and DIR/decoder.onnx of a model
 directory, or an encoder file with --decoder — PyTorch exports too. A
-conditional model gets the one-hot --class.`,
+conditional model gets the one-hot --class. A flat sample (784 values) is
+reshaped to a convolutional encoder's image shape (1×28×28).
+
+--from and --to follow run's input-scaling rule (see aebridge run --help):
+a uint8 .npy is divided by 255 for a model trained here, unless
+--raw-input.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Model = args[0]
@@ -61,7 +69,9 @@ conditional model gets the one-hot --class.`,
 	fl.IntVar(&opts.Class, "class", 0, "class k for a conditional model")
 	fl.StringVarP(&opts.Out, "out", "o", "", "PNG strip to write")
 	fl.StringVar(&opts.NPY, "npy", "", "write the decoded points to this .npy file")
+	fl.StringVar(&opts.Codes, "codes", "", "write the interpolated codes to this .npy `FILE`")
 	fl.IntSliceVar(&opts.Shape, "shape", nil, "image shape C,H,W of a sample (default: from the output)")
+	fl.BoolVar(&opts.RawInput, "raw-input", false, "feed uint8 input unscaled, even to a model that divides it by 255")
 	return cmd
 }
 
@@ -83,17 +93,31 @@ func interpolateRun(opts *interpolateOptions) error {
 		return err
 	}
 	defer dec.Close()
-	a, err := readTensor(opts.From)
+	rule, err := newInputRule(enc.Info().Path, enc.Info(), opts.RawInput, opts.IO)
 	if err != nil {
 		return err
 	}
-	b, err := readTensor(opts.To)
+	a, err := rule.read(opts.From, 0)
 	if err != nil {
 		return err
 	}
-	_, x, err := runtime.Interpolate(enc, dec, a, b, opts.Steps, opts.Class)
+	b, err := rule.read(opts.To, 0)
 	if err != nil {
 		return err
+	}
+	z, x, err := runtime.Interpolate(enc, dec, a, b, opts.Steps, opts.Class)
+	if err != nil {
+		return err
+	}
+	if opts.Codes != "" {
+		dims := make([]int, len(z.Shape))
+		for i, d := range z.Shape {
+			dims[i] = int(d)
+		}
+		if err := npy.WriteFile(opts.Codes, dims, z.Data); err != nil {
+			return err
+		}
+		fmt.Fprintf(opts.IO.Out, "wrote %s %v\n", opts.Codes, z.Shape)
 	}
 	return writeImages(opts.IO, x, opts.Out, opts.NPY, opts.Shape, opts.Steps)
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -28,6 +29,7 @@ type runOptions struct {
 	Threads       int
 	Batch         int
 	Backend       string
+	RawInput      bool
 }
 
 func newCmdRun(f *factory, runF func(*runOptions) error) *cobra.Command {
@@ -36,8 +38,19 @@ func newCmdRun(f *factory, runF func(*runOptions) error) *cobra.Command {
 		Use:   "run MODEL --input FILE.npy [--input NAME=FILE.npy ...] (--output FILE.npy | --out-dir DIR)",
 		Short: "Run an ONNX model on .npy inputs through ONNX Runtime",
 		Long: `Run an ONNX model on inputs read from .npy files (float32, float64 or
-integer arrays, fed as float32 without scaling) and write its outputs as
-float32 .npy files.
+integer arrays, fed as float32) and write its outputs as float32 .npy files.
+
+Input scaling, one rule for train, run, check and interpolate: train
+divides uint8 data by 255, to [0, 1], and records that in the model.onnx and
+encoder.onnx it writes (metadata aebridge.input_scale = "1/255", and
+aebridge.input_range, the range of the values it trained on). A uint8 .npy
+fed to the data input of such a model (or of an aebridge export older than
+the key) is divided by 255 in float32, as train does, and a line on stderr
+says so; --raw-input feeds it unscaled. A model that records no rule (a
+PyTorch export; aebridge.input_scale = "none" for one converted) gets uint8
+values unchanged, as floats from 0 to 255, with a warning. Float input is
+never scaled, but gets a warning when it lies far outside the recorded range
+(beyond half its width: above 1.5 for [0, 1]).
 
 Inputs given as FILE.npy bind to the model's inputs in order; NAME=FILE.npy
 binds to the input NAME. --output names the file for a model with one output;
@@ -87,6 +100,7 @@ the graphs it supports).`,
 	fl.IntVar(&opts.Threads, "threads", 0, "ONNX Runtime intra-op threads (0: one per core)")
 	fl.IntVar(&opts.Batch, "batch", 0, "run at most `N` samples per ONNX Runtime call (0: all at once)")
 	fl.StringVar(&opts.Backend, "backend", "ort", "ort, go or onnx-go")
+	fl.BoolVar(&opts.RawInput, "raw-input", false, "feed uint8 input unscaled, even to a model that divides it by 255")
 	return cmd
 }
 
@@ -102,9 +116,13 @@ func runRun(opts *runOptions) error {
 	if err != nil {
 		return err
 	}
+	rule, err := newInputRule(opts.Model, info, opts.RawInput, opts.IO)
+	if err != nil {
+		return err
+	}
 	inputs := make([]runtime.Tensor, len(info.Inputs))
 	for i, io := range info.Inputs {
-		if inputs[i], err = readTensor(files[io.Name]); err != nil {
+		if inputs[i], err = rule.read(files[io.Name], i); err != nil {
 			return err
 		}
 	}
@@ -259,4 +277,94 @@ func outputPaths(ios []runtime.IO, output, dir string) (map[string]string, error
 		paths[io.Name] = filepath.Join(dir, base+".npy")
 	}
 	return paths, nil
+}
+
+// inputRule feeds .npy files to a model by its input-scaling rule
+// (runtime.InputScaling), the one aebridge's trainer applies to its data:
+// uint8 values are divided by 255 for the data input of a model that asks
+// for it (aebridge's own), and fed unchanged, with a warning, to a model
+// that records no rule (a PyTorch export); input outside the range the
+// model records it was trained on gets a warning. Every line goes to
+// stderr.
+type inputRule struct {
+	model   string
+	inputs  []runtime.IO // the model's inputs, or nil when unknown
+	scaling runtime.InputScaling
+	raw     bool // --raw-input: feed uint8 values unscaled
+	io      *iostreams
+}
+
+// newInputRule reads the rule of the model info describes; info may be nil
+// (a model directory without model.onnx), which gives no rule.
+func newInputRule(model string, info *runtime.Info, raw bool, io *iostreams) (*inputRule, error) {
+	r := &inputRule{model: model, raw: raw, io: io}
+	if info == nil {
+		return r, nil
+	}
+	s, err := info.InputScaling()
+	if err != nil {
+		return nil, err
+	}
+	r.inputs, r.scaling = info.Inputs, s
+	return r, nil
+}
+
+// read reads the .npy file at path as the model's input k (its position).
+func (r *inputRule) read(path string, k int) (runtime.Tensor, error) {
+	a, err := npy.ReadFile(path)
+	if err != nil {
+		return runtime.Tensor{}, err
+	}
+	name := fmt.Sprintf("#%d", k)
+	if k < len(r.inputs) {
+		name = fmt.Sprintf("%q", r.inputs[k].Name)
+	}
+	data := r.scaling.Input != "" && k < len(r.inputs) && r.inputs[k].Name == r.scaling.Input // the input the rule is for
+	if a.DType == "uint8" && !r.raw {
+		if data && r.scaling.Divisor > 0 {
+			for i := range a.Data {
+				a.Data[i] /= r.scaling.Divisor
+			}
+			fmt.Fprintf(r.io.ErrOut, "%s: uint8 values divided by %g for input %s, as %s asks (--raw-input feeds them unscaled)\n", path, r.scaling.Divisor, name, r.model)
+		} else {
+			fmt.Fprintf(r.io.ErrOut, "warning: %s: uint8 values fed unchanged (0 to 255) to input %s: %s records no input scaling for it; divide by 255 first if it was trained on [0, 1]\n", path, name, r.model)
+		}
+	}
+	if vr := valueRange(a.Data); data && r.scaling.Range != nil && vr != nil {
+		lo, hi := r.scaling.Range[0], r.scaling.Range[1]
+		w := hi - lo
+		if w == 0 {
+			w = 1
+		}
+		if vr[0] < lo-w/2 || vr[1] > hi+w/2 {
+			fmt.Fprintf(r.io.ErrOut, "warning: %s: input %s gets values from %g to %g, far outside [%g, %g], the range %s was trained on: is it unscaled?\n", path, name, vr[0], vr[1], lo, hi, r.model)
+		}
+	}
+	shape := make([]int64, len(a.Shape))
+	for i, d := range a.Shape {
+		shape[i] = int64(d)
+	}
+	return runtime.Tensor{Shape: shape, Data: a.Data}, nil
+}
+
+// valueRange is [min, max] of data (NaNs left out), the range export
+// records for the input-scaling rule, or nil when data has no finite bounds.
+func valueRange(data []float32) []float64 {
+	if len(data) == 0 {
+		return nil
+	}
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, v := range data {
+		f := float64(v)
+		if f < lo {
+			lo = f
+		}
+		if f > hi {
+			hi = f
+		}
+	}
+	if lo > hi || math.IsInf(lo, 0) || math.IsInf(hi, 0) { // all NaN, or infinite
+		return nil
+	}
+	return []float64{lo, hi}
 }

@@ -1,11 +1,18 @@
 package main
 
 import (
+	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/aebridge/aebridge/export"
+	"github.com/aebridge/aebridge/internal/npy"
+	"github.com/aebridge/aebridge/trainer"
 )
 
 func TestNewCmdRun(t *testing.T) {
@@ -19,6 +26,8 @@ func TestNewCmdRun(t *testing.T) {
 			want: runOptions{Model: "m.onnx", Inputs: []string{"x.npy"}, Output: "y.npy", Provider: "cpu", Backend: "ort"}},
 		{name: "go backend", args: []string{"m.onnx", "-i", "x.npy", "-o", "y.npy", "--backend", "go"},
 			want: runOptions{Model: "m.onnx", Inputs: []string{"x.npy"}, Output: "y.npy", Provider: "cpu", Backend: "go"}},
+		{name: "raw input", args: []string{"m.onnx", "-i", "x.npy", "-o", "y.npy", "--raw-input"},
+			want: runOptions{Model: "m.onnx", Inputs: []string{"x.npy"}, Output: "y.npy", Provider: "cpu", Backend: "ort", RawInput: true}},
 		{name: "threads with go", args: []string{"m.onnx", "-i", "x.npy", "-o", "y.npy", "--backend", "go", "--threads", "2"}, wantErr: "apply to --backend ort"},
 		{name: "bad backend", args: []string{"m.onnx", "-i", "x.npy", "-o", "y.npy", "--backend", "tvm"}, wantErr: `--backend "tvm": want ort, go or onnx-go`},
 		{name: "named inputs and options", args: []string{"m.onnx", "--input", "z=z.npy", "--input", "c=c.npy", "--out-dir", "out", "--provider", "cuda", "--device", "1", "--allow-cpu-fallback", "--threads", "2", "--batch", "64"},
@@ -135,5 +144,141 @@ func TestOutputPathsSanitiseNames(t *testing.T) {
 	}
 	if _, err := outputPaths(ios("a:b", "a/b"), "", "d"); err == nil || !strings.Contains(err.Error(), "would both be written to a_b.npy") {
 		t.Errorf("collision: got %v", err)
+	}
+}
+
+// writeUint8NPY writes a uint8 .npy file of the given shape.
+func writeUint8NPY(t *testing.T, path string, shape []int, data []uint8) {
+	t.Helper()
+	dims := make([]string, len(shape))
+	for i, d := range shape {
+		dims[i] = strconv.Itoa(d)
+	}
+	tuple := strings.Join(dims, ", ")
+	if len(shape) == 1 {
+		tuple += ","
+	}
+	header := fmt.Sprintf("{'descr': '|u1', 'fortran_order': False, 'shape': (%s), }", tuple)
+	pad := 64 - (10+len(header)+1)%64
+	header += strings.Repeat(" ", pad%64) + "\n"
+	b := append([]byte("\x93NUMPY\x01\x00"), byte(len(header)), byte(len(header)>>8))
+	b = append(append(b, header...), data...)
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// newModelDir builds the model c describes with random weights and writes
+// it as train does: config.json, model.safetensors and the three graphs,
+// recording a training configuration and the input range [0, 1].
+func newModelDir(t *testing.T, c trainer.Config) string {
+	t.Helper()
+	m, err := trainer.Build(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Init(7)
+	dir := t.TempDir()
+	tc := &trainer.TrainConfig{Optimizer: trainer.OptimizerConfig{Name: "adam", LR: 1e-3}, Epochs: 1, Batch: 8, Seed: 1, Data: "mnist"}
+	if err := trainer.Save(dir, m, tc); err != nil {
+		t.Fatal(err)
+	}
+	w := export.Writer{Training: tc, InputRange: []float64{0, 1}}
+	for part, file := range map[export.Part]string{export.Full: "model.onnx", export.Encoder: "encoder.onnx", export.Decoder: "decoder.onnx"} {
+		if err := w.WriteFile(filepath.Join(dir, file), m, part); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func mlpConfig(t *testing.T, o trainer.MLP) trainer.Config {
+	t.Helper()
+	c, err := o.Config()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// runOutput runs model, with one output, on the inputs and returns the
+// output and what went to stderr.
+func runOutput(t *testing.T, model string, raw bool, inputs ...string) (*npy.Array, string) {
+	t.Helper()
+	dir := t.TempDir()
+	f, _, errOut := testFactory()
+	out := filepath.Join(dir, "out.npy")
+	opts := &runOptions{IO: f.IO, Model: model, Inputs: inputs, Output: out, Provider: "cpu", Backend: "ort", RawInput: raw}
+	if err := runRun(opts); err != nil {
+		t.Fatal(err)
+	}
+	return readNPY(t, out), errOut.String()
+}
+
+func sameBits(a, b []float32) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// TestRunScalesUint8Input checks the input-scaling rule: a uint8 .npy fed
+// to an aebridge model is divided by 255 as train divides its data (the
+// output is bit for bit that of the same values divided by 255 in float32),
+// and fed unchanged to a PyTorch export, with the stderr lines that say so.
+func TestRunScalesUint8Input(t *testing.T) {
+	dir := t.TempDir()
+	const n, d = 3, 64
+	raw := make([]uint8, n*d)
+	asFloat, scaled := make([]float32, n*d), make([]float32, n*d)
+	for i := range raw {
+		raw[i] = uint8(i * 37 % 256)
+		if i == 5 {
+			raw[i] = 255
+		}
+		asFloat[i] = float32(raw[i])
+		scaled[i] = float32(raw[i]) / 255
+	}
+	u8, f32, f32raw := filepath.Join(dir, "u8.npy"), filepath.Join(dir, "scaled.npy"), filepath.Join(dir, "raw.npy")
+	writeUint8NPY(t, u8, []int{n, d}, raw)
+	writeNPYArray(t, f32, []int{n, d}, scaled)
+	writeNPYArray(t, f32raw, []int{n, d}, asFloat)
+
+	ours := filepath.Join(newModelDir(t, mlpConfig(t, trainer.MLP{Variant: "ae", Input: d, Hidden: []int{16}, Latent: 4})), "model.onnx")
+	pytorch := filepath.Join(fixtures, "mlp_ae.opset13.onnx")
+	rangeWarning := "warning: %s: input \"x\" gets values from 0 to 255, far outside [0, 1], the range " + ours + " was trained on: is it unscaled?\n"
+	tests := []struct {
+		name    string
+		model   string
+		input   string
+		raw     bool
+		same    string // the float32 input that must give the same output
+		wantErr string // stderr
+	}{
+		{"aebridge model, uint8", ours, u8, false, f32,
+			u8 + ": uint8 values divided by 255 for input \"x\", as " + ours + " asks (--raw-input feeds them unscaled)\n"},
+		{"aebridge model, scaled float", ours, f32, false, f32, ""},
+		{"aebridge model, unscaled float", ours, f32raw, false, f32raw, fmt.Sprintf(rangeWarning, f32raw)},
+		{"aebridge model, uint8 with --raw-input", ours, u8, true, f32raw, fmt.Sprintf(rangeWarning, u8)},
+		{"pytorch model, uint8", pytorch, u8, false, f32raw,
+			"warning: " + u8 + ": uint8 values fed unchanged (0 to 255) to input \"x\": " + pytorch + " records no input scaling for it; divide by 255 first if it was trained on [0, 1]\n"},
+		{"pytorch model, float", pytorch, f32raw, false, f32raw, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, stderr := runOutput(t, tt.model, tt.raw, tt.input)
+			if stderr != tt.wantErr {
+				t.Errorf("stderr: got %q, want %q", stderr, tt.wantErr)
+			}
+			want, _ := runOutput(t, tt.model, false, tt.same)
+			if !sameBits(got.Data, want.Data) {
+				t.Errorf("output: got %v, want %v (the output for %s), bit for bit", got.Data[:4], want.Data[:4], tt.same)
+			}
+		})
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/aebridge/aebridge/internal/imgrid"
+	"github.com/aebridge/aebridge/internal/limits"
 	"github.com/aebridge/aebridge/internal/npy"
 	"github.com/aebridge/aebridge/runtime"
 )
@@ -32,8 +33,10 @@ func newCmdSample(f *factory, runF func(*sampleOptions) error) *cobra.Command {
 		Use:   "sample DIR|DECODER.onnx --n 64 [--class k] --out grid.png [--npy out.npy]",
 		Short: "Draw codes from N(0, I) and decode them with a VAE decoder",
 		Long: `Draw --n codes z ~ N(0, I) (seeded by --seed) and decode them with the
-decoder of a trained model directory (DIR/decoder.onnx) or any decoder ONNX
-file whose first input is z (batch, latent) — a PyTorch export too. A
+decoder of a trained VAE or CVAE directory (DIR/decoder.onnx) or any decoder
+ONNX file whose first input is z (batch, latent) — a PyTorch export too.
+A plain autoencoder, an encoder or a whole model is refused: their codes do
+not follow N(0, I), or they are not decoders. A
 conditional decoder's second input gets the one-hot --class. Writes a PNG
 grid of the samples (image shape from the output, or --shape C,H,W) and,
 with --npy, the samples as an array.`,
@@ -79,7 +82,11 @@ func modelFile(path, name string) string {
 }
 
 func sampleRun(opts *sampleOptions) error {
-	dec, err := runtime.Open(modelFile(opts.Model, "decoder.onnx"), runtime.WithLibrary(opts.Library))
+	path := modelFile(opts.Model, "decoder.onnx")
+	if err := checkGenerative(opts.Model, path); err != nil {
+		return err
+	}
+	dec, err := runtime.Open(path, runtime.WithLibrary(opts.Library))
 	if err != nil {
 		return err
 	}
@@ -89,6 +96,61 @@ func sampleRun(opts *sampleOptions) error {
 		return err
 	}
 	return writeImages(opts.IO, x, opts.Out, opts.NPY, opts.Shape, opts.Cols)
+}
+
+// checkGenerative checks that path (model's decoder file) is a generative
+// decoder: for aebridge's exports, the decoder of a VAE or CVAE, as the
+// metadata says; for other files, a graph that takes fewer values than it
+// gives (not an encoder or a whole autoencoder).
+func checkGenerative(model, path string) error {
+	info, err := runtime.Inspect(path)
+	if err != nil {
+		return err
+	}
+	in, out := sampleSize(info.Inputs), sampleSize(info.Outputs)
+	sizes := func(what string) error {
+		return fmt.Errorf("%s takes %d values and gives %d: that is %s", path, in, out, what)
+	}
+	variant, part := info.Metadata["variant"], info.Metadata["part"]
+	if info.Producer == "aebridge" && variant != "" {
+		switch {
+		case part == "encoder":
+			return sizes("an encoder, give the decoder")
+		case part == "full":
+			return sizes("a whole autoencoder, give its decoder")
+		case !vaeVariant(variant):
+			return fmt.Errorf("sample needs a VAE or CVAE decoder: %s is variant %s", model, variant)
+		}
+		return nil
+	}
+	switch {
+	case in <= 0 || out <= 0: // shapes not given: let the run say
+	case in > out:
+		return sizes("an encoder, give the decoder")
+	case in == out:
+		return sizes("a whole autoencoder, give its decoder")
+	}
+	return nil
+}
+
+// sampleSize is the number of values per sample of the first of ios, or 0
+// when its shape is not fixed.
+func sampleSize(ios []runtime.IO) int {
+	if len(ios) == 0 || !ios[0].HasShape || len(ios[0].Shape) < 2 {
+		return 0
+	}
+	dims := make([]int64, len(ios[0].Shape)-1)
+	for i, d := range ios[0].Shape[1:] {
+		if d.Size <= 0 {
+			return 0
+		}
+		dims[i] = d.Size
+	}
+	n, err := limits.Elements(dims)
+	if err != nil {
+		return 0
+	}
+	return int(n)
 }
 
 // writeImages writes samples as a PNG grid and/or a .npy array.

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
@@ -131,5 +132,48 @@ func TestVAEMatchesPyTorchExample(t *testing.T) {
 	t.Logf("test ELBO per sample: PyTorch %.3f, aebridge %.3f (%.2f %%)", ref.TestELBO, ours, 100*(ours-ref.TestELBO)/math.Abs(ref.TestELBO))
 	if math.Abs(ours-ref.TestELBO) > 0.02*math.Abs(ref.TestELBO) {
 		t.Errorf("test ELBO %.3f is not within 2 %% of PyTorch's %.3f", ours, ref.TestELBO)
+	}
+}
+
+// TestSampleRunNeedsAGenerativeDecoder checks that sample refuses, with a
+// message saying what it needs, what is not the decoder of a VAE or CVAE.
+func TestSampleRunNeedsAGenerativeDecoder(t *testing.T) {
+	ae := newModelDir(t, mlpConfig(t, trainer.MLP{Variant: "ae", Input: 16, Hidden: []int{8}, Latent: 3}))
+	vae := newModelDir(t, mlpConfig(t, trainer.MLP{Variant: "vae", Input: 16, Hidden: []int{8}, Latent: 3, Loss: trainer.BCE}))
+	tests := []struct {
+		name    string
+		model   string
+		wantErr string // "" for success
+	}{
+		{"plain autoencoder directory", ae, "sample needs a VAE or CVAE decoder: " + ae + " is variant ae"},
+		{"plain autoencoder decoder file", filepath.Join(ae, "decoder.onnx"), "sample needs a VAE or CVAE decoder: " + filepath.Join(ae, "decoder.onnx") + " is variant ae"},
+		{"VAE encoder", filepath.Join(vae, "encoder.onnx"), filepath.Join(vae, "encoder.onnx") + " takes 16 values and gives 3: that is an encoder, give the decoder"},
+		{"VAE full model", filepath.Join(vae, "model.onnx"), filepath.Join(vae, "model.onnx") + " takes 16 values and gives 16: that is a whole autoencoder, give its decoder"},
+		{"PyTorch encoder", filepath.Join(fixtures, "vae_encoder.opset13.onnx"), filepath.Join(fixtures, "vae_encoder.opset13.onnx") + " takes 64 values and gives 4: that is an encoder, give the decoder"},
+		{"PyTorch autoencoder", filepath.Join(fixtures, "mlp_ae.opset13.onnx"), filepath.Join(fixtures, "mlp_ae.opset13.onnx") + " takes 64 values and gives 64: that is a whole autoencoder, give its decoder"},
+		{"VAE directory", vae, ""},
+		{"VAE decoder file", filepath.Join(vae, "decoder.onnx"), ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, _, _ := testFactory()
+			arr := filepath.Join(t.TempDir(), "s.npy")
+			err := sampleRun(&sampleOptions{IO: f.IO, Model: tt.model, N: 4, Class: -1, Seed: 1, NPY: arr, Cols: 2})
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if s := readNPY(t, arr); !reflect.DeepEqual(s.Shape, []int{4, 16}) {
+					t.Errorf("samples: got shape %v, want [4 16]", s.Shape)
+				}
+				return
+			}
+			if err == nil || err.Error() != tt.wantErr {
+				t.Errorf("got %v, want %q", err, tt.wantErr)
+			}
+			if _, err := os.Stat(arr); err == nil {
+				t.Errorf("a refused sample wrote %s", arr)
+			}
+		})
 	}
 }

@@ -57,8 +57,16 @@ var trainingFlags = []string{"data", "loss", "optimizer", "lr", "momentum", "nes
 // vaeVariant reports whether the variant is variational.
 func vaeVariant(v string) bool { return v == "vae" || v == "beta-vae" || v == "cvae" }
 
+// convVariants are the variants trainer.ConvNet builds. (trainer lists
+// only its MLP variants, in trainer.MLPVariants.)
+var convVariants = []string{"conv", "conv1d"}
+
+// trainVariants are the variants train accepts: the MLP family, then the
+// convolutional ones.
+func trainVariants() []string { return append(slices.Clone(trainer.MLPVariants), convVariants...) }
+
 // convVariant reports whether the variant is convolutional.
-func convVariant(v string) bool { return v == "conv" || v == "conv1d" }
+func convVariant(v string) bool { return slices.Contains(convVariants, v) }
 
 // usesConv reports whether the options describe a convolutional network.
 func (o *trainOptions) usesConv() bool {
@@ -136,6 +144,12 @@ settings apply to them too.`,
 			} else if opts.Training.Data == "" {
 				return &flagError{errors.New("--data is required (mnist, fashion-mnist, or a .npy, .csv or IDX file)")}
 			}
+			if !slices.Contains(trainVariants(), opts.Model.Variant) {
+				return &flagError{fmt.Errorf("--variant: unknown variant %q (want one of %s)", opts.Model.Variant, strings.Join(trainVariants(), ", "))}
+			}
+			if opts.Training.Limit < 0 {
+				return &flagError{fmt.Errorf("--limit must not be negative, got %d (0: all samples)", opts.Training.Limit)}
+			}
 			opts.lossSet = cmd.Flags().Changed("loss")
 			sizes, err := parseSizes(hidden)
 			if err != nil {
@@ -172,6 +186,12 @@ settings apply to them too.`,
 						return &flagError{fmt.Errorf("--%s applies to --variant conv and conv1d", name)}
 					}
 				}
+			}
+			switch {
+			case opts.usesConv() && !vaeVariant(opts.Model.Variant) && opts.Model.Latent < 0:
+				return &flagError{fmt.Errorf("--latent must not be negative, got %d (0: no dense bottleneck)", opts.Model.Latent)}
+			case (!opts.usesConv() || vaeVariant(opts.Model.Variant)) && opts.Model.Latent < 1:
+				return &flagError{fmt.Errorf("--latent must be at least 1, got %d", opts.Model.Latent)}
 			}
 			if opts.Model.Variant != "contractive" && !cmd.Flags().Changed("contractive-samples") {
 				opts.Training.Reg.ContractiveSamples = 0 // the default applies to contractive only
@@ -223,7 +243,7 @@ settings apply to them too.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&opts.Model.Variant, "variant", "ae", strings.Join(append(trainer.MLPVariants, "conv", "conv1d"), ", "))
+	fl.StringVar(&opts.Model.Variant, "variant", "ae", strings.Join(trainVariants(), ", "))
 	fl.StringVar(&opts.Arch, "arch", "mlp", "vae, beta-vae, cvae: mlp or conv encoder and decoder")
 	fl.Float64Var(&opts.Training.Reg.Beta, "beta", 0, "beta-vae (and cvae): weight β of the KL term (the VAE has β = 1)")
 	fl.StringVar(&opts.Training.Labels, "labels", "", "cvae: class labels for --data FILE, a .npy of N integers (mnist and fashion-mnist bring theirs)")
@@ -557,7 +577,7 @@ func fit(opts *trainOptions, m *trainer.Model, cfg trainer.TrainConfig, data *tr
 	for _, w := range res.Warnings {
 		fmt.Fprintf(opts.IO.ErrOut, "warning: %s\n", w)
 	}
-	w := export.Writer{Opset: opts.Opset, Training: &cfg}
+	w := export.Writer{Opset: opts.Opset, Training: &cfg, InputRange: valueRange(train.Data)}
 	if done != nil {
 		current, err := outputsCurrent(opts.Out, m, &cfg, w)
 		if err != nil {

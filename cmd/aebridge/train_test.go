@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aebridge/aebridge/runtime"
 	"github.com/aebridge/aebridge/trainer"
 )
 
@@ -53,6 +54,18 @@ func TestNewCmdTrain(t *testing.T) {
 		{name: "bad activation", args: []string{"--data", "mnist", "--out", "d", "--activation", "swish"}, wantErr: `unknown activation "swish"`},
 		{name: "linear with relu", args: []string{"--data", "mnist", "--out", "d", "--variant", "linear", "--activation", "relu"}, wantErr: "variant linear uses identity activations"},
 		{name: "bad variant", args: []string{"--data", "mnist", "--out", "d", "--variant", "gan"}, wantErr: `unknown variant "gan"`},
+		{name: "bad variant lists them all", args: []string{"--data", "mnist", "--out", "d", "--variant", "foo"},
+			wantErr: `--variant: unknown variant "foo" (want one of ae, tied, linear, sparse-l1, sparse-kl, denoising, contractive, vae, beta-vae, cvae, conv, conv1d)`},
+		{name: "negative limit", args: []string{"--data", "mnist", "--out", "d", "--limit", "-3"}, wantErr: "--limit must not be negative, got -3 (0: all samples)"},
+		{name: "latent 0", args: []string{"--data", "mnist", "--out", "d", "--latent", "0"}, wantErr: "--latent must be at least 1, got 0"},
+		{name: "latent 0 on a VAE", args: []string{"--data", "mnist", "--out", "d", "--variant", "vae", "--latent", "0"}, wantErr: "--latent must be at least 1, got 0"},
+		{name: "latent 0 on a conv VAE", args: []string{"--data", "mnist", "--out", "d", "--variant", "vae", "--arch", "conv", "--latent", "0"}, wantErr: "--latent must be at least 1, got 0"},
+		{name: "negative latent on conv", args: []string{"--data", "mnist", "--out", "d", "--variant", "conv", "--latent", "-2"}, wantErr: "--latent must not be negative, got -2 (0: no dense bottleneck)"},
+		{name: "latent 0 on conv", args: []string{"--data", "x.npy", "--out", "d", "--variant", "conv", "--latent", "0"}, check: func(t *testing.T, o *trainOptions) {
+			if o.Model.Latent != 0 {
+				t.Errorf("latent: got %d, want 0", o.Model.Latent)
+			}
+		}},
 		{name: "bad loss", args: []string{"--data", "mnist", "--out", "d", "--loss", "l1"}, wantErr: `unknown loss "l1"`},
 		{name: "bad lr", args: []string{"--data", "mnist", "--out", "d", "--lr", "-1"}, wantErr: "learning rate -1 must be positive"},
 		{name: "patience without validation", args: []string{"--data", "mnist", "--out", "d", "--patience", "3", "--val-split", "0"}, wantErr: "early stopping (patience 3) needs a validation split"},
@@ -224,6 +237,72 @@ func TestTrainRunConvolutional(t *testing.T) {
 	f, out, _ = testFactory()
 	if err := checkRun(&checkOptions{IO: f.IO, Model: dir, Inputs: []string{x}, Backends: []string{"ort", "go"}, Atol: 1e-5, Rtol: 1e-5}); err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
+	}
+}
+
+// TestTrainRecordsInputScaling trains on a uint8 .npy (scaled by 1/255 on
+// loading) and checks that the exported graphs record the rule and the
+// range of the values trained on.
+func TestTrainRecordsInputScaling(t *testing.T) {
+	tmp := t.TempDir()
+	data := make([]uint8, 40*16)
+	for i := range data {
+		data[i] = uint8(51 + i%103) // 51 to 153: [0.2, 0.6] once scaled
+	}
+	x := filepath.Join(tmp, "x.npy")
+	writeUint8NPY(t, x, []int{40, 16}, data)
+	dir := filepath.Join(tmp, "run")
+	f, _, _ := testFactory()
+	opts := &trainOptions{IO: f.IO, Out: dir, Opset: 13,
+		Model:    trainer.MLP{Variant: "ae", Hidden: []int{8}, Latent: 2},
+		Training: trainer.TrainConfig{Optimizer: trainer.OptimizerConfig{Name: "adam", LR: 1e-3}, Epochs: 1, Batch: 8, Seed: 1, Data: x},
+	}
+	if err := trainRun(opts); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"model.onnx": "[0.2,0.6]", "encoder.onnx": "[0.2,0.6]", "decoder.onnx": ""}
+	for file, wantRange := range want {
+		info, err := runtime.Inspect(filepath.Join(dir, file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantScale := "1/255"
+		if wantRange == "" {
+			wantScale = ""
+		}
+		if got := info.Metadata[runtime.InputScaleKey]; got != wantScale {
+			t.Errorf("%s: %s: got %q, want %q", file, runtime.InputScaleKey, got, wantScale)
+		}
+		if got := info.Metadata[runtime.InputRangeKey]; got != wantRange {
+			t.Errorf("%s: %s: got %q, want %q", file, runtime.InputRangeKey, got, wantRange)
+		}
+	}
+}
+
+// TestTrainVariantsAreBuilt checks that every variant --variant lists is
+// one the trainer builds: the MLP ones through trainer.MLP, the others
+// through trainer.ConvNet.
+func TestTrainVariantsAreBuilt(t *testing.T) {
+	for _, v := range trainVariants() {
+		t.Run(v, func(t *testing.T) {
+			var err error
+			if convVariant(v) {
+				input := []int{1, 8, 8}
+				if v == "conv1d" {
+					input = []int{1, 16}
+				}
+				_, err = trainer.ConvNet{Variant: v, Input: input, Channels: []int{2}, Kernel: 3}.Config()
+			} else {
+				o := trainer.MLP{Variant: v, Input: 8, Latent: 2}
+				if v == "cvae" {
+					o.Condition = 2
+				}
+				_, err = o.Config()
+			}
+			if err != nil {
+				t.Errorf("got %v, want the trainer to build variant %s", err, v)
+			}
+		})
 	}
 }
 
