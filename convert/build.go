@@ -107,7 +107,7 @@ func (im *importer) build(opts Options) (*Model, error) {
 	}
 	m, err := trainer.Build(c)
 	if err != nil {
-		return nil, fmt.Errorf("convert: %s: the imported layers do not form a model: %w", im.file, err)
+		return nil, bad("the imported layers do not form a trainer model: " + err.Error())
 	}
 	// The imported tensors take the model's shapes: biases stored (1, out)
 	// and the like hold the same values.
@@ -120,7 +120,7 @@ func (im *importer) build(opts Options) (*Model, error) {
 		sd[name] = safetensors.Tensor{Shape: w.Shape, Data: t.Data}
 	}
 	if err := m.LoadStateDict(sd, im.file); err != nil {
-		return nil, err
+		return nil, &FormatError{File: im.file, Reason: err.Error()}
 	}
 	res := &Model{Model: m, File: im.file, Inputs: []string{im.input}, Outputs: outputs}
 	if im.cond != "" {
@@ -164,7 +164,7 @@ func (m *Model) Run(inputs ...*trainer.Tensor) ([]*trainer.Tensor, error) {
 	}
 	want := product(m.Config.Input)
 	x := inputs[0]
-	if x.Len() == 0 || x.Len()%want != 0 || x.Shape[0]*want != x.Len() {
+	if len(x.Shape) == 0 || x.Len() == 0 || x.Len()%want != 0 || x.Shape[0]*want != x.Len() {
 		return nil, fmt.Errorf("convert: %s: input %q of shape %v does not hold samples of shape %v", m.File, m.Inputs[0], x.Shape, m.Config.Input)
 	}
 	if len(inputs) == 2 {

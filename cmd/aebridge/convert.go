@@ -101,7 +101,7 @@ func convertRun(opts *convertOptions) error {
 				return err
 			}
 		} else {
-			imported, err := convert.Decode(opts.Source, convert.Options{})
+			imported, err := convert.ReadFile(opts.Source, convert.Options{})
 			if err != nil {
 				return err
 			}
@@ -113,7 +113,7 @@ func convertRun(opts *convertOptions) error {
 		fmt.Fprintf(out, "wrote %s (%d tensors)\n", opts.ToSafetensors, len(m.StateDict()))
 		return nil
 	}
-	imported, err := convert.Decode(opts.Source, convert.Options{Code: opts.Code})
+	imported, err := convert.ReadFile(opts.Source, convert.Options{Code: opts.Code})
 	if err != nil {
 		return err
 	}

@@ -21,7 +21,7 @@ type Imported struct {
 
 // OpenImported converts the ONNX file at path.
 func OpenImported(path string) (*Imported, error) {
-	m, err := convert.Decode(path, convert.Options{})
+	m, err := convert.ReadFile(path, convert.Options{})
 	if err != nil {
 		return nil, err
 	}
