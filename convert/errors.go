@@ -62,3 +62,21 @@ func (e *FormatError) Error() string {
 	}
 	return s + ": " + e.Reason
 }
+
+// CodeError reports an Options.Code that names no tensor the graph can be
+// cut at into encoder and decoder. Candidates lists those it can be cut
+// at, each quoted with its per-sample shape.
+type CodeError struct {
+	File       string
+	Code       string
+	Reason     string
+	Candidates []string
+}
+
+func (e *CodeError) Error() string {
+	s := fmt.Sprintf("convert: %s: code %q %s", e.File, e.Code, e.Reason)
+	if len(e.Candidates) > 0 {
+		s += "; the graph can be cut at " + strings.Join(e.Candidates, ", ")
+	}
+	return s
+}
