@@ -132,6 +132,44 @@ func checkStored(t *onnxpb.TensorProto, n, size int) error {
 	return nil
 }
 
+// Check reports whether t's dims are within limits.MaxTensorElements and
+// agree with the values t stores inline, without allocating from the dims:
+// what a reader that trusts the dims (such as onnx-go) needs checked first.
+// It returns an error for external data that was not loaded and for
+// element types it does not know.
+func Check(t *onnxpb.TensorProto) error {
+	if t.GetDataLocation() == onnxpb.TensorProto_EXTERNAL {
+		return tensorError(t, "data is external and was not loaded")
+	}
+	n, err := checkedCount(t)
+	if err != nil {
+		return err
+	}
+	if onnxpb.TensorProto_DataType(t.GetDataType()) == onnxpb.TensorProto_STRING {
+		if len(t.StringData) != n {
+			return tensorError(t, "string_data holds %d values; dims %v need %d", len(t.StringData), t.Dims, n)
+		}
+		return nil
+	}
+	size := elemSize(t.GetDataType())
+	if size == 0 {
+		return tensorError(t, "unknown element type %s", DataTypeName(t.GetDataType()))
+	}
+	dt := onnxpb.TensorProto_DataType(t.GetDataType())
+	if t.RawData == nil && (dt == onnxpb.TensorProto_COMPLEX64 || dt == onnxpb.TensorProto_COMPLEX128) {
+		// Complex values are pairs in float_data or double_data.
+		got := len(t.FloatData)
+		if dt == onnxpb.TensorProto_COMPLEX128 {
+			got = len(t.DoubleData)
+		}
+		if got != 2*n {
+			return tensorError(t, "holds %d parts; dims %v of %s need %d", got, t.Dims, DataTypeName(t.GetDataType()), 2*n)
+		}
+		return nil
+	}
+	return checkStored(t, n, size)
+}
+
 func tensorError(t *onnxpb.TensorProto, format string, args ...any) error {
 	return &FormatError{File: "tensor", Tensor: t.GetName(), Reason: fmt.Sprintf(format, args...)}
 }

@@ -66,6 +66,9 @@ func TestHugeClaimedDimsAllocateNothing(t *testing.T) {
 			if n > allocLimit {
 				t.Errorf("allocated %d bytes, want under %d", n, allocLimit)
 			}
+			if err := Check(tt.t); !errors.As(err, &fe) || !strings.Contains(err.Error(), tt.wantSub) {
+				t.Errorf("Check: got %v, want a FormatError containing %q", err, tt.wantSub)
+			}
 		})
 	}
 }
