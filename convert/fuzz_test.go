@@ -8,6 +8,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/aebridge/aebridge/export"
 	"github.com/aebridge/aebridge/internal/onnxfile"
 	"github.com/aebridge/aebridge/internal/onnxpb"
 	"github.com/aebridge/aebridge/trainer"
@@ -229,6 +230,51 @@ func FuzzImport(f *testing.F) {
 	var models []*onnxpb.ModelProto
 	for _, name := range fuzzFixtures {
 		models = append(models, loadFixture(f, name))
+	}
+	// aebridge's own exports: with metadata (rebuilt from it), and without
+	// (the patterns of SiLU, tanh GELU, conditions and max-unpooling).
+	mlp := func(o trainer.MLP) (trainer.Config, error) { return o.Config() }
+	conv := func(o trainer.ConvNet) (trainer.Config, error) { return o.Config() }
+	for i, c := range []func() (trainer.Config, error){
+		func() (trainer.Config, error) {
+			return mlp(trainer.MLP{Variant: "ae", Input: 12, Hidden: []int{8}, Latent: 3, Activation: "silu"})
+		},
+		func() (trainer.Config, error) {
+			return mlp(trainer.MLP{Variant: "cvae", Input: 12, Hidden: []int{6}, Latent: 2, Condition: 3, Activation: "gelu"})
+		},
+		func() (trainer.Config, error) {
+			return conv(trainer.ConvNet{Variant: "conv", Input: []int{1, 8, 8}, Channels: []int{2, 2}, Kernel: 3, Decoder: "unpool", Latent: 4})
+		},
+	} {
+		cfg, err := c()
+		if err != nil {
+			f.Fatal(err)
+		}
+		if i == 1 {
+			cfg.Decoder = append(cfg.Decoder[:len(cfg.Decoder)-1:len(cfg.Decoder)-1], trainer.LayerSpec{Type: "gelu", Approximate: "tanh"})
+		}
+		m, err := trainer.Build(cfg)
+		if err != nil {
+			f.Fatal(err)
+		}
+		m.Init(1)
+		b, err := export.Writer{}.Marshal(m, export.Full)
+		if err != nil {
+			f.Fatal(err)
+		}
+		mp, err := onnxfile.Decode(b, "export.onnx")
+		if err != nil {
+			f.Fatal(err)
+		}
+		models = append(models, mp)
+		stripped := proto.Clone(mp).(*onnxpb.ModelProto)
+		stripped.MetadataProps = nil
+		models = append(models, stripped)
+	}
+	for i, mp := range models {
+		if _, err := fromProto(proto.Clone(mp).(*onnxpb.ModelProto), "seed.onnx", Options{}); err != nil {
+			f.Fatalf("seed %d does not import: %v", i, err)
+		}
 	}
 	for i := range models {
 		f.Add([]byte{0, byte(i)})                                     // the fixture itself

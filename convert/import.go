@@ -254,7 +254,7 @@ func (im *importer) walk() error {
 	for _, t := range im.g.Initializer {
 		k, err := konstOf(t)
 		if err != nil {
-			return &FormatError{File: im.file, Tensor: t.GetName(), Reason: err.Error()}
+			return &FormatError{File: im.file, Field: "initializer", Tensor: t.GetName(), Reason: err.Error()}
 		}
 		k.origin = t.GetName()
 		im.consts[t.GetName()] = k
@@ -447,13 +447,7 @@ func (im *importer) pass(out string) {
 // outShape computes a layer's per-sample output shape with the trainer's
 // own rules.
 func (im *importer) outShape(s trainer.LayerSpec, in []int) ([]int, error) {
-	if s.Type == "condition" || s.Type == "flatten" || s.Type == "unflatten" {
-		// No parameters: checked here rather than built.
-		if len(in) == 0 {
-			return nil, fmt.Errorf("no input shape")
-		}
-	}
-	switch s.Type {
+	switch s.Type { // layers without parameters: checked here rather than built
 	case "condition":
 		if len(in) != 1 || s.In <= 0 {
 			return nil, fmt.Errorf("a condition of %d features needs flat features", s.In)
@@ -545,9 +539,6 @@ func (im *importer) layerOp(i int, n *onnxpb.NodeProto, dynIn []string) error {
 	op := n.GetOpType()
 	out := n.Output[0]
 	x := im.current
-	bad := func(reason string) error {
-		return &FormatError{File: im.file, Node: nodeOf(n), Reason: reason}
-	}
 	act := func(kind string, alpha float64) bool {
 		return im.emit(n, layer{spec: trainer.LayerSpec{Type: kind, Alpha: alpha}}, out)
 	}
@@ -611,7 +602,7 @@ func (im *importer) layerOp(i int, n *onnxpb.NodeProto, dynIn []string) error {
 			return nil
 		}
 		if w.dims[1] != product(im.dyn[x]) {
-			return bad(fmt.Sprintf("weight %v does not take %d features", w.dims, product(im.dyn[x])))
+			return im.malformed(n, "input 1", "weight %v does not take %d features", w.dims, product(im.dyn[x]))
 		}
 		return im.dense(n, w, c, out)
 	case "MatMul":
