@@ -202,6 +202,16 @@ func (im *importer) checkNode(n *onnxpb.NodeProto) error {
 			return im.malformed(n, fmt.Sprintf("input %d", k), "required, but its name is empty")
 		}
 	}
+	if n.GetOpType() == "Slice" {
+		// Opsets before 10 give starts and ends as attributes, later
+		// ones as inputs 1 and 2.
+		switch {
+		case attr(n, "starts") != nil && attr(n, "ends") == nil:
+			return im.malformed(n, "attribute ends", "missing (starts is given)")
+		case attr(n, "starts") == nil && (len(n.Input) < 3 || n.Input[1] == "" || n.Input[2] == ""):
+			return im.malformed(n, fmt.Sprintf("input %d", min(len(n.Input), 2)), "missing: Slice needs starts and ends")
+		}
+	}
 	return nil
 }
 
@@ -684,6 +694,9 @@ func (im *importer) layerOp(i int, n *onnxpb.NodeProto, dynIn []string) error {
 	case "Reshape":
 		return im.reshape(n)
 	case "Concat":
+		if axis, r := attrInt(n, "axis", 1), int64(len(im.dyn[x])+1); axis < -r || axis >= r {
+			return im.malformed(n, "attribute axis", "%d is out of range for rank %d", axis, r)
+		}
 		if len(dynIn) != 2 || n.Input[0] != x || n.Input[1] != im.cond || attrInt(n, "axis", 1) != 1 && attrInt(n, "axis", 1) != -1 {
 			im.unsupported(n, "a concatenation other than [features, condition]")
 			return nil
@@ -859,6 +872,15 @@ func (im *importer) conv(n *onnxpb.NodeProto, op string) error {
 	pads, err := im.attrInts(n, "pads", make([]int, 2*dims), 2*dims)
 	if err != nil {
 		return err
+	}
+	for _, c := range []struct {
+		name string
+		v    []int
+		min  int
+	}{{"strides", stride, 1}, {"dilations", dilation, 1}, {"pads", pads, 0}} {
+		if slices.Min(c.v) < c.min {
+			return im.malformed(n, "attribute "+c.name, "%v: values must be at least %d", c.v, c.min)
+		}
 	}
 	if pads, err = im.takePad(n, pads); err != nil {
 		return err
@@ -1069,8 +1091,7 @@ func (im *importer) reshape(n *onnxpb.NodeProto) error {
 		return nil
 	}
 	if len(target) == 0 {
-		im.unsupported(n, "empty target shape")
-		return nil
+		return im.malformed(n, "input 1", "an empty target shape cannot hold a (batch, …) input")
 	}
 	// The first entry must keep the batch: the symbolic batch, 0 (copy) or
 	// −1 with the rest fixed.
@@ -1262,11 +1283,7 @@ func (im *importer) fold(n *onnxpb.NodeProto) error {
 		s, ok := sh(0)
 		var starts, ends, axes, steps []int64
 		if a := attr(n, "starts"); a != nil { // opset < 10
-			e := attr(n, "ends")
-			if e == nil {
-				return im.malformed(n, "attribute ends", "missing (starts is given)")
-			}
-			starts, ends = a.Ints, e.Ints
+			starts, ends = a.Ints, attr(n, "ends").Ints // checkNode saw both
 			if ax := attr(n, "axes"); ax != nil {
 				axes = ax.Ints
 			}

@@ -168,6 +168,29 @@ func TestMalformedGraphsGiveFormatErrors(t *testing.T) {
 			// (batch, −2, −4, 4, 4) holds the 128 features only by the sign.
 			c.Attribute[0].T = &onnxpb.TensorProto{Dims: []int64{5}, DataType: proto.Int32(int32(onnxpb.TensorProto_INT64)), Int64Data: []int64{-1, -2, -4, 4, 4}}
 		}, "/Reshape", "Reshape", "input 1", "entry -2"},
+		{"Slice with starts but no ends input", "mlp_ae.opset13.onnx", func(t *testing.T, mp *onnxpb.ModelProto) {
+			for _, n := range mp.Graph.Node {
+				if n.GetOpType() == "Relu" {
+					n.OpType, n.Name = proto.String("Slice"), proto.String("slice")
+					n.Input = append(n.Input, mp.Graph.Initializer[0].GetName())
+					return
+				}
+			}
+		}, "slice", "Slice", "input 2", "Slice needs starts and ends"},
+		{"Concat on axis -7 of a rank-2 tensor", "cvae_decoder.opset13.onnx", func(t *testing.T, mp *onnxpb.ModelProto) {
+			for _, n := range mp.Graph.Node {
+				if n.GetOpType() == "Concat" {
+					n.Name = proto.String("concat")
+					setInt(n, "axis", -7)
+				}
+			}
+		}, "concat", "Concat", "attribute axis", "-7 is out of range for rank 2"},
+		{"Conv with zero strides", "conv_keras_ae.opset13.onnx", func(t *testing.T, mp *onnxpb.ModelProto) {
+			setInts(nodeNamed(t, mp, "/net/net.0/Conv"), "strides", 0, 0)
+		}, "/net/net.0/Conv", "Conv", "attribute strides", "[0 0]: values must be at least 1"},
+		{"Reshape to an empty shape", "conv_unflatten_ae.opset13.onnx", func(t *testing.T, mp *onnxpb.ModelProto) {
+			nodeNamed(t, mp, "/Constant").Attribute[0].T = &onnxpb.TensorProto{Dims: []int64{0}, DataType: proto.Int32(int32(onnxpb.TensorProto_INT64))}
+		}, "/Reshape", "Reshape", "input 1", "empty target shape"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
