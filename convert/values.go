@@ -1,6 +1,7 @@
 package convert
 
 import (
+	"errors"
 	"fmt"
 	"math"
 
@@ -65,7 +66,18 @@ func (k *konst) scalar() (float64, bool) {
 	return 0, false
 }
 
+// konstOf reads a tensor; its error is onnxfile's reason alone, for the
+// caller to place.
 func konstOf(t *onnxpb.TensorProto) (*konst, error) {
+	k, err := readKonst(t)
+	var oe *onnxfile.FormatError
+	if errors.As(err, &oe) {
+		return nil, errors.New(oe.Reason)
+	}
+	return k, err
+}
+
+func readKonst(t *onnxpb.TensorProto) (*konst, error) {
 	dims := make([]int, len(t.Dims))
 	for i, d := range t.Dims {
 		dims[i] = int(d)

@@ -24,13 +24,16 @@ import (
 
 // FormatError reports a malformed or unsafe model file.
 type FormatError struct {
-	File   string // the model file
+	File   string // the model file; empty from Float32s, Int64s and Check
 	Tensor string // the tensor involved, if any
 	Reason string
 }
 
 func (e *FormatError) Error() string {
-	s := "onnxfile: " + e.File
+	s := "onnxfile"
+	if e.File != "" { // empty for a tensor read on its own
+		s += ": " + e.File
+	}
 	if e.Tensor != "" {
 		s += ": tensor " + strconv.Quote(e.Tensor)
 	}

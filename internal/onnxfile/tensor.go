@@ -171,7 +171,7 @@ func Check(t *onnxpb.TensorProto) error {
 }
 
 func tensorError(t *onnxpb.TensorProto, format string, args ...any) error {
-	return &FormatError{File: "tensor", Tensor: t.GetName(), Reason: fmt.Sprintf(format, args...)}
+	return &FormatError{Tensor: t.GetName(), Reason: fmt.Sprintf(format, args...)}
 }
 
 // Float32s returns t's values converted to float32, reading raw_data or the
