@@ -296,8 +296,7 @@ func FuzzImport(f *testing.F) {
 			}
 			return
 		}
-		per := product(m.Config.Input)
-		if per > 1<<16 {
+		if product(m.Config.Input) > 1<<16 || product(m.CodeShape()) > 1<<16 || product(m.OutputShape()) > 1<<16 {
 			return // too large to run here; the limits are checked on import
 		}
 		inputs := []*trainer.Tensor{trainer.NewTensor(append([]int{2}, m.Config.Input...)...)}
