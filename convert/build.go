@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/aebridge/aebridge/internal/onnxpb"
 	"github.com/aebridge/aebridge/internal/safetensors"
 	"github.com/aebridge/aebridge/trainer"
 )
@@ -63,15 +64,17 @@ func (im *importer) build(opts Options) (*Model, error) {
 		}
 		c.Variational = &trainer.Variational{In: features, Latent: heads[0].spec.Out}
 	case slices.Equal(out, in):
-		split = im.bottleneck(layers, opts.Code)
-		if split < 0 {
-			return nil, bad(fmt.Sprintf("no layer output is named %q", opts.Code))
+		if split = im.bottleneck(layers, opts.Code); split < 0 {
+			return nil, im.codeError(layers, opts.Code, "")
 		}
 	case product(out) < product(in):
 		c.Part = "encoder"
 	default:
 		c.Part = "decoder"
 		split = 0
+	}
+	if opts.Code != "" && c.Part != "" {
+		return nil, im.codeError(layers, opts.Code, "is no cut point: the graph is an "+c.Part+", not a full autoencoder")
 	}
 	names := make([]string, len(layers))
 	for i := range layers {
@@ -107,7 +110,7 @@ func (im *importer) build(opts Options) (*Model, error) {
 	}
 	m, err := trainer.Build(c)
 	if err != nil {
-		return nil, fmt.Errorf("convert: %s: the imported layers do not form a model: %w", im.file, err)
+		return nil, bad("the imported layers do not form a trainer model: " + err.Error())
 	}
 	// The imported tensors take the model's shapes: biases stored (1, out)
 	// and the like hold the same values.
@@ -120,7 +123,7 @@ func (im *importer) build(opts Options) (*Model, error) {
 		sd[name] = safetensors.Tensor{Shape: w.Shape, Data: t.Data}
 	}
 	if err := m.LoadStateDict(sd, im.file); err != nil {
-		return nil, err
+		return nil, &FormatError{File: im.file, Reason: err.Error()}
 	}
 	res := &Model{Model: m, File: im.file, Inputs: []string{im.input}, Outputs: outputs}
 	if im.cond != "" {
@@ -132,10 +135,11 @@ func (im *importer) build(opts Options) (*Model, error) {
 // bottleneck returns how many layers form the encoder: up to the layer
 // whose output is named code, or else to the narrowest layer output — the
 // last of a run of equally narrow outputs (a dense layer and its
-// activation), and the first such run. −1 if code names no output.
+// activation), and the first such run. −1 if code names no output that
+// leaves a decoder after it.
 func (im *importer) bottleneck(layers []layer, code string) int {
 	if code != "" {
-		for i, l := range layers {
+		for i, l := range layers[:max(0, len(layers)-1)] {
 			if l.out == code {
 				return i + 1
 			}
@@ -164,7 +168,7 @@ func (m *Model) Run(inputs ...*trainer.Tensor) ([]*trainer.Tensor, error) {
 	}
 	want := product(m.Config.Input)
 	x := inputs[0]
-	if x.Len() == 0 || x.Len()%want != 0 || x.Shape[0]*want != x.Len() {
+	if len(x.Shape) == 0 || x.Len() == 0 || x.Len()%want != 0 || x.Shape[0]*want != x.Len() {
 		return nil, fmt.Errorf("convert: %s: input %q of shape %v does not hold samples of shape %v", m.File, m.Inputs[0], x.Shape, m.Config.Input)
 	}
 	if len(inputs) == 2 {
@@ -179,4 +183,28 @@ func (m *Model) Run(inputs ...*trainer.Tensor) ([]*trainer.Tensor, error) {
 		return []*trainer.Tensor{mu.Clone(), lv.Clone()}, nil
 	}
 	return []*trainer.Tensor{m.Forward(x).Clone()}, nil
+}
+
+// codeError reports an Options.Code the graph cannot be cut at, listing the
+// layer outputs it can be cut at.
+func (im *importer) codeError(layers []layer, code, reason string) error {
+	e := &CodeError{File: im.file, Code: code, Reason: reason}
+	for _, l := range layers[:max(0, len(layers)-1)] {
+		e.Candidates = append(e.Candidates, fmt.Sprintf("%q %v", l.out, l.shape))
+	}
+	if reason != "" {
+		e.Candidates = nil
+		return e
+	}
+	known := slices.ContainsFunc(im.g.Input, func(vi *onnxpb.ValueInfoProto) bool { return vi.GetName() == code }) ||
+		slices.ContainsFunc(im.g.Node, func(n *onnxpb.NodeProto) bool { return slices.Contains(n.Output, code) })
+	switch {
+	case !known:
+		e.Reason = "is not a tensor of the graph"
+	case len(layers) > 0 && code == layers[len(layers)-1].out:
+		e.Reason = "is the model's output, which leaves no decoder"
+	default:
+		e.Reason = "is not the output of a layer (it is the input, or inside a layer's pattern)"
+	}
+	return e
 }

@@ -70,7 +70,7 @@ func TestPyTorchFixturesConvertAndMatch(t *testing.T) {
 				continue // PyTorch could not export this model at this opset
 			}
 			t.Run(file, func(t *testing.T) {
-				m, err := Decode(filepath.Join(fixtures, file), Options{})
+				m, err := ReadFile(filepath.Join(fixtures, file), Options{})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -106,7 +106,7 @@ func TestDynamoExportsConvert(t *testing.T) {
 	for _, name := range []string{"dynamo_mlp_ae", "dynamo_conv_bn_ae"} {
 		t.Run(name, func(t *testing.T) {
 			dir := "../testdata/torch2-dynamo"
-			m, err := Decode(filepath.Join(dir, name+".onnx"), Options{})
+			m, err := ReadFile(filepath.Join(dir, name+".onnx"), Options{})
 			if err != nil {
 				t.Fatal(err)
 			}

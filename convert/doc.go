@@ -3,7 +3,8 @@
 // Python can be inspected, fine-tuned, split and re-exported in Go; and it
 // moves weights between trainer models and safetensors files.
 //
-// Decode recognises the graphs PyTorch's TorchScript exporter (opsets
+// ReadFile (a path, with external data) and Decode (an io.Reader)
+// recognise the graphs PyTorch's TorchScript exporter (opsets
 // 9–17) and dynamo exporter (opsets 18–20, external data) write for
 // autoencoders: Gemm and MatMul (+ Add) dense layers, the transposed-weight
 // pattern of tied layers, the activations (ReLU, LeakyReLU, ELU, sigmoid,
@@ -20,5 +21,5 @@
 // *UnsupportedError listing every node it could not place.
 //
 // A graph written by aebridge carries its model description in its
-// metadata; Decode then rebuilds that description exactly.
+// metadata; ReadFile and Decode then rebuild that description exactly.
 package convert

@@ -21,7 +21,7 @@ func (n Node) String() string {
 	return s
 }
 
-// UnsupportedError reports a valid graph that uses what Decode does not
+// UnsupportedError reports a valid graph that uses what ReadFile and Decode do not
 // turn into trainer layers, listing every such node.
 type UnsupportedError struct {
 	File  string
@@ -37,19 +37,46 @@ func (e *UnsupportedError) Error() string {
 	return b.String()
 }
 
-// FormatError reports a malformed graph: a node whose inputs, attributes
-// or tensors are not what its operator requires.
+// FormatError reports a malformed graph: a node whose inputs, outputs,
+// attributes or tensors are not what its operator requires. Field names
+// the part of the node at fault ("input 1", "attribute strides",
+// "output 0") when there is one.
 type FormatError struct {
 	File   string
 	Node   Node
+	Field  string
 	Tensor string
 	Reason string
 }
 
 func (e *FormatError) Error() string {
-	s := fmt.Sprintf("convert: %s: node %s %q", e.File, e.Node.Op, e.Node.Name)
+	s := "convert: " + e.File
+	if e.Node.Op != "" || e.Node.Name != "" {
+		s += fmt.Sprintf(": node %s %q", e.Node.Op, e.Node.Name)
+	}
+	if e.Field != "" {
+		s += ": " + e.Field
+	}
 	if e.Tensor != "" {
-		s += fmt.Sprintf(", tensor %q", e.Tensor)
+		s += fmt.Sprintf(": tensor %q", e.Tensor)
 	}
 	return s + ": " + e.Reason
+}
+
+// CodeError reports an Options.Code that names no tensor the graph can be
+// cut at into encoder and decoder. Candidates lists those it can be cut
+// at, each quoted with its per-sample shape.
+type CodeError struct {
+	File       string
+	Code       string
+	Reason     string
+	Candidates []string
+}
+
+func (e *CodeError) Error() string {
+	s := fmt.Sprintf("convert: %s: code %q %s", e.File, e.Code, e.Reason)
+	if len(e.Candidates) > 0 {
+		s += "; the graph can be cut at " + strings.Join(e.Candidates, ", ")
+	}
+	return s
 }

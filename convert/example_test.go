@@ -3,14 +3,15 @@ package convert_test
 import (
 	"fmt"
 	"log"
+	"os"
 
 	"github.com/aebridge/aebridge/convert"
 )
 
 // Import a convolutional autoencoder exported by PyTorch (the view and
 // reshape chains included) and print the trainer's description of it.
-func ExampleDecode() {
-	m, err := convert.Decode("../testdata/pytorch/conv_dense_ae.opset13.onnx", convert.Options{})
+func ExampleReadFile() {
+	m, err := convert.ReadFile("../testdata/pytorch/conv_dense_ae.opset13.onnx", convert.Options{})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -29,4 +30,21 @@ func ExampleDecode() {
 	//   decoder.2  unflatten to [4 8 8]
 	//   decoder.3  conv_transpose2d 4→1 kernel [3 3] stride [2 2] padding [1 1 1 1] output padding [1 1]
 	//   decoder.4  sigmoid
+}
+
+// Decode reads a model from any io.Reader (here an open file); its tensors
+// must be inline, since a reader has no folder to find external data in.
+func ExampleDecode() {
+	f, err := os.Open("../testdata/pytorch/mlp_ae.opset13.onnx")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer f.Close()
+	m, err := convert.Decode(f, "mlp_ae.onnx", convert.Options{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("inputs", m.Inputs, "outputs", m.Outputs, "code", m.CodeShape())
+	// Output:
+	// inputs [x] outputs [y] code [8]
 }

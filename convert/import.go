@@ -3,10 +3,12 @@ package convert
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"slices"
 	"strings"
 
+	"github.com/aebridge/aebridge/internal/limits"
 	"github.com/aebridge/aebridge/internal/onnxfile"
 	"github.com/aebridge/aebridge/internal/onnxpb"
 	"github.com/aebridge/aebridge/internal/safetensors"
@@ -23,26 +25,53 @@ type Model struct {
 	File    string
 }
 
-// Options tune Decode.
+// Options tune ReadFile and Decode.
 type Options struct {
 	// Code names the tensor at which a full autoencoder graph is split into
 	// encoder and decoder; "" picks the narrowest layer output.
 	Code string
 }
 
-// Decode reads the ONNX file at path (with its external data) into a
-// trainer model.
-func Decode(path string, opts Options) (*Model, error) {
+// ReadFile reads the ONNX file at path, with the external data its tensors
+// reference from files beside it, into a trainer model.
+func ReadFile(path string, opts Options) (*Model, error) {
 	mp, err := onnxfile.Load(path)
 	if err != nil {
 		return nil, err
 	}
-	return Import(mp, path, opts)
+	return fromProto(mp, path, opts)
 }
 
-// Import turns a loaded ModelProto into a trainer model; name is used in
+// Decode reads a serialized ONNX model from r into a trainer model; name is
+// used in errors. Its tensors must be inline: a model with external data
+// needs ReadFile, which finds the side files beside the model.
+func Decode(r io.Reader, name string, opts Options) (*Model, error) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("convert: %s: %w", name, err)
+	}
+	mp, err := onnxfile.Decode(data, name)
+	if err != nil {
+		return nil, err
+	}
+	var external string
+	onnxfile.Tensors(mp, func(t *onnxpb.TensorProto) {
+		if external == "" && t.GetDataLocation() == onnxpb.TensorProto_EXTERNAL {
+			external = t.GetName()
+		}
+	})
+	if external != "" {
+		return nil, &FormatError{File: name, Tensor: external, Reason: "data is in an external file; read the model with ReadFile"}
+	}
+	return fromProto(mp, name, opts)
+}
+
+// fromProto turns a loaded ModelProto into a trainer model; name is used in
 // errors.
-func Import(mp *onnxpb.ModelProto, name string, opts Options) (*Model, error) {
+func fromProto(mp *onnxpb.ModelProto, name string, opts Options) (*Model, error) {
+	if mp.Graph == nil {
+		return nil, &FormatError{File: name, Reason: "model has no graph"}
+	}
 	if m, ok, err := fromMetadata(mp, name); ok || err != nil {
 		return m, err
 	}
@@ -128,16 +157,83 @@ func attr(n *onnxpb.NodeProto, name string) *onnxpb.AttributeProto {
 	return nil
 }
 
-func attrInts(n *onnxpb.NodeProto, name string, def []int) []int {
+// malformed returns a FormatError naming node n, its op and the field at
+// fault ("input 1", "attribute strides").
+func (im *importer) malformed(n *onnxpb.NodeProto, field, format string, args ...any) error {
+	return &FormatError{File: im.file, Node: nodeOf(n), Field: field, Reason: fmt.Sprintf(format, args...)}
+}
+
+// arity is how many inputs ONNX requires (the first) and allows (the
+// second; −1 for any number) for each operator the importer reads. Every
+// node of these operators is checked against it before any pattern
+// indexes its inputs.
+var arity = map[string][2]int{
+	"Identity": {1, 1}, "Dropout": {1, 3}, "Relu": {1, 1}, "Tanh": {1, 1}, "Softplus": {1, 1}, "LeakyRelu": {1, 1},
+	"Elu": {1, 1}, "Gelu": {1, 1}, "Sigmoid": {1, 1}, "Erf": {1, 1}, "Gemm": {2, 3}, "MatMul": {2, 2},
+	"Add": {2, 2}, "Sub": {2, 2}, "Mul": {2, 2}, "Div": {2, 2}, "Mod": {2, 2},
+	"Conv": {2, 3}, "ConvTranspose": {2, 3}, "BatchNormalization": {5, 5}, "MaxPool": {1, 1}, "AveragePool": {1, 1},
+	"MaxUnpool": {2, 3}, "Resize": {1, 4}, "Upsample": {1, 2}, "Flatten": {1, 1}, "Reshape": {2, 2}, "Concat": {1, -1},
+	"Pad": {1, 4}, "Shape": {1, 1}, "Gather": {2, 2}, "Slice": {1, 5}, "Unsqueeze": {1, 2}, "Squeeze": {1, 2},
+	"Cast": {1, 1}, "Constant": {0, 0}, "Transpose": {1, 1},
+}
+
+// checkNode checks what the patterns then index without looking: that the
+// node has a first output, and that the inputs its operator requires are
+// there and named.
+func (im *importer) checkNode(n *onnxpb.NodeProto) error {
+	if len(n.Output) == 0 || n.Output[0] == "" {
+		return im.malformed(n, "output 0", "missing: the node has no first output")
+	}
+	if d := n.GetDomain(); d != "" && d != "ai.onnx" {
+		return nil
+	}
+	a, ok := arity[n.GetOpType()]
+	if !ok {
+		return nil
+	}
+	if len(n.Input) < a[0] {
+		return im.malformed(n, fmt.Sprintf("input %d", len(n.Input)), "missing: %s takes at least %d inputs, the node has %d", n.GetOpType(), a[0], len(n.Input))
+	}
+	if a[1] >= 0 && len(n.Input) > a[1] {
+		return im.malformed(n, fmt.Sprintf("input %d", a[1]), "%s takes at most %d inputs, the node has %d", n.GetOpType(), a[1], len(n.Input))
+	}
+	for k := 0; k < a[0]; k++ {
+		if n.Input[k] == "" {
+			return im.malformed(n, fmt.Sprintf("input %d", k), "required, but its name is empty")
+		}
+	}
+	if n.GetOpType() == "Slice" {
+		// Opsets before 10 give starts and ends as attributes, later
+		// ones as inputs 1 and 2.
+		switch {
+		case attr(n, "starts") != nil && attr(n, "ends") == nil:
+			return im.malformed(n, "attribute ends", "missing (starts is given)")
+		case attr(n, "starts") == nil && (len(n.Input) < 3 || n.Input[1] == "" || n.Input[2] == ""):
+			return im.malformed(n, fmt.Sprintf("input %d", min(len(n.Input), 2)), "missing: Slice needs starts and ends")
+		}
+	}
+	return nil
+}
+
+// attrInts reads the ints attribute name of n, or def when n has none. It
+// returns a FormatError if the attribute does not hold want values (want <
+// 0: any number) or holds a value past ±limits.MaxTensorElements.
+func (im *importer) attrInts(n *onnxpb.NodeProto, name string, def []int, want int) ([]int, error) {
 	a := attr(n, name)
 	if a == nil {
-		return def
+		return def, nil
+	}
+	if want >= 0 && len(a.Ints) != want {
+		return nil, im.malformed(n, "attribute "+name, "%v has %d values, want %d", a.Ints, len(a.Ints), want)
 	}
 	out := make([]int, len(a.Ints))
 	for i, v := range a.Ints {
+		if v > limits.MaxTensorElements || v < -limits.MaxTensorElements {
+			return nil, im.malformed(n, "attribute "+name, "value %d out of range", v)
+		}
 		out[i] = int(v)
 	}
-	return out
+	return out, nil
 }
 
 func attrInt(n *onnxpb.NodeProto, name string, def int64) int64 {
@@ -168,7 +264,7 @@ func (im *importer) walk() error {
 	for _, t := range im.g.Initializer {
 		k, err := konstOf(t)
 		if err != nil {
-			return &FormatError{File: im.file, Tensor: t.GetName(), Reason: err.Error()}
+			return &FormatError{File: im.file, Field: "initializer", Tensor: t.GetName(), Reason: err.Error()}
 		}
 		k.origin = t.GetName()
 		im.consts[t.GetName()] = k
@@ -196,6 +292,9 @@ func (im *importer) walk() error {
 			}
 			ps = append(ps, int(v))
 		}
+		if _, err := limits.ElementsInt(ps); err != nil {
+			return &UnsupportedError{File: im.file, Nodes: []Node{{Op: "graph input", Name: vi.GetName(), Reason: "per-sample shape: " + err.Error()}}}
+		}
 		im.dyn[vi.GetName()] = ps
 		im.producer[vi.GetName()] = -1
 	}
@@ -217,11 +316,18 @@ func (im *importer) walk() error {
 		}
 	}
 	im.current = im.input
+	for _, n := range im.g.Node {
+		if err := im.checkNode(n); err != nil {
+			return err
+		}
+	}
 	// Constant nodes first: patterns look ahead at constants that the
 	// exporter may place after their first use.
 	for i, n := range im.g.Node {
 		if n.GetOpType() == "Constant" && len(n.Input) == 0 {
-			im.fold(n)
+			if err := im.fold(n); err != nil {
+				return err
+			}
 			im.done[i] = true
 		}
 	}
@@ -272,8 +378,7 @@ func (im *importer) node(i int, n *onnxpb.NodeProto) error {
 		}
 	}
 	if len(dynIn) == 0 {
-		im.fold(n)
-		return nil
+		return im.fold(n)
 	}
 	if op == "Shape" {
 		s := []dim{{batch: true}}
@@ -311,15 +416,28 @@ func (im *importer) isHeadInput(t string) bool {
 	return prev == t
 }
 
-// emit appends a layer whose output is the tensor out.
-func (im *importer) emit(l layer, out string) {
+// emit appends a layer, made from node n, whose output is the tensor out.
+// It reports n as unsupported and returns false when the trainer cannot
+// build the layer on the chain's shape, or its output is past
+// limits.MaxTensorElements.
+func (im *importer) emit(n *onnxpb.NodeProto, l layer, out string) bool {
 	l.out = out
 	in := im.dyn[im.current]
-	l.shape = im.outShape(l.spec, in)
+	shape, err := im.outShape(l.spec, in)
+	if err != nil {
+		im.unsupported(n, "no trainer layer for it on per-sample shape %v: %v", in, err)
+		return false
+	}
+	if _, err := limits.ElementsInt(shape); err != nil {
+		im.unsupported(n, "per-sample output: %v", err)
+		return false
+	}
+	l.shape = shape
 	im.layers = append(im.layers, l)
 	im.dyn[out] = l.shape
 	im.producer[out] = len(im.layers) - 1
 	im.current = out
+	return true
 }
 
 // pass makes out an alias of the chain's tensor (Identity, Dropout).
@@ -338,26 +456,26 @@ func (im *importer) pass(out string) {
 
 // outShape computes a layer's per-sample output shape with the trainer's
 // own rules.
-func (im *importer) outShape(s trainer.LayerSpec, in []int) []int {
-	switch s.Type {
-	case "dense":
-		return []int{s.Out}
+func (im *importer) outShape(s trainer.LayerSpec, in []int) ([]int, error) {
+	switch s.Type { // layers without parameters: checked here rather than built
 	case "condition":
-		return []int{product(in) + s.In}
+		if len(in) != 1 || s.In <= 0 {
+			return nil, fmt.Errorf("a condition of %d features needs flat features", s.In)
+		}
+		return []int{in[0] + s.In}, nil
 	case "flatten":
-		return []int{product(in)}
+		return []int{product(in)}, nil
 	case "unflatten":
-		return s.Shape
+		if n, err := limits.ElementsInt(s.Shape); err != nil || n != product(in) || len(s.Shape) == 0 || slices.Min(s.Shape) <= 0 {
+			return nil, fmt.Errorf("unflatten to %v does not hold the features of %v", s.Shape, in)
+		}
+		return s.Shape, nil
 	}
-	spec := s
-	if strings.Contains(s.Type, "unpool") {
-		return nil // set by the caller
-	}
-	c, err := trainer.Build(trainer.Config{Variant: "probe", Input: in, Encoder: []trainer.LayerSpec{spec}, Loss: trainer.MSE, Part: "encoder"})
+	c, err := trainer.Build(trainer.Config{Variant: "probe", Input: in, Encoder: []trainer.LayerSpec{s}, Loss: trainer.MSE, Part: "encoder"})
 	if err != nil {
-		return nil
+		return nil, err
 	}
-	return c.OutputShape()
+	return c.OutputShape(), nil
 }
 
 func product(s []int) int {
@@ -404,9 +522,10 @@ func (im *importer) constIn(n *onnxpb.NodeProto, k int) *konst {
 	return im.consts[n.Input[k]]
 }
 
-// dense appends a dense layer with weight w (out, in) and bias b (nil for
-// zero), recognising a weight tied to an earlier layer's.
-func (im *importer) dense(w *konst, b *konst, out string) {
+// dense appends a dense layer, made from node n, with weight w (out, in)
+// and bias b (nil for zero), recognising a weight tied to an earlier
+// layer's.
+func (im *importer) dense(n *onnxpb.NodeProto, w *konst, b *konst, out string) error {
 	l := layer{spec: trainer.LayerSpec{Type: "dense", In: w.dims[1], Out: w.dims[0]}, tensors: map[string]*konst{"weight": w}}
 	for j, prev := range im.layers {
 		pw := prev.tensors["weight"]
@@ -418,22 +537,20 @@ func (im *importer) dense(w *konst, b *konst, out string) {
 	if b == nil {
 		b = &konst{dims: []int{w.dims[0]}, f: make([]float32, w.dims[0])}
 	}
-	if b.size() != w.dims[0] {
-		return
+	if b.size() != w.dims[0] || b.isInt {
+		return im.malformed(n, "input 2", "bias %v does not fit weight (out, in) %v", b.dims, w.dims)
 	}
 	l.tensors["bias"] = &konst{dims: []int{w.dims[0]}, f: b.f}
-	im.emit(l, out)
+	im.emit(n, l, out)
+	return nil
 }
 
 func (im *importer) layerOp(i int, n *onnxpb.NodeProto, dynIn []string) error {
 	op := n.GetOpType()
 	out := n.Output[0]
 	x := im.current
-	bad := func(reason string) error {
-		return &FormatError{File: im.file, Node: nodeOf(n), Reason: reason}
-	}
-	act := func(kind string, alpha float64) {
-		im.emit(layer{spec: trainer.LayerSpec{Type: kind, Alpha: alpha}}, out)
+	act := func(kind string, alpha float64) bool {
+		return im.emit(n, layer{spec: trainer.LayerSpec{Type: kind, Alpha: alpha}}, out)
 	}
 	switch op {
 	case "Pad":
@@ -456,12 +573,14 @@ func (im *importer) layerOp(i int, n *onnxpb.NodeProto, dynIn []string) error {
 		act("elu", attrFloat(n, "alpha", 1))
 	case "Gelu":
 		approx := attrString(n, "approximate", "none")
-		im.emit(layer{spec: trainer.LayerSpec{Type: "gelu", Approximate: approx}}, out)
+		im.emit(n, layer{spec: trainer.LayerSpec{Type: "gelu", Approximate: approx}}, out)
 	case "Sigmoid":
 		// SiLU: x·σ(x).
 		if j, m := im.next(i); m != nil && m.GetOpType() == "Mul" && other(m, out) == x {
 			im.done[j] = true
-			act("silu", 0)
+			if !act("silu", 0) {
+				return nil
+			}
 			im.current, im.dyn[m.Output[0]] = m.Output[0], im.dyn[out]
 			im.layers[len(im.layers)-1].out = m.Output[0]
 			im.producer[m.Output[0]] = len(im.layers) - 1
@@ -477,7 +596,7 @@ func (im *importer) layerOp(i int, n *onnxpb.NodeProto, dynIn []string) error {
 		im.unsupported(n, "arithmetic on the features outside a known pattern")
 	case "Gemm":
 		w, c := im.constIn(n, 1), im.constIn(n, 2)
-		if w == nil || len(w.dims) != 2 {
+		if w == nil || len(w.dims) != 2 || w.size() == 0 {
 			im.unsupported(n, "needs a constant 2-D weight")
 			return nil
 		}
@@ -493,12 +612,12 @@ func (im *importer) layerOp(i int, n *onnxpb.NodeProto, dynIn []string) error {
 			return nil
 		}
 		if w.dims[1] != product(im.dyn[x]) {
-			return bad(fmt.Sprintf("weight %v does not take %d features", w.dims, product(im.dyn[x])))
+			return im.malformed(n, "input 1", "weight %v does not take %d features", w.dims, product(im.dyn[x]))
 		}
-		im.dense(w, c, out)
+		return im.dense(n, w, c, out)
 	case "MatMul":
 		w := im.constIn(n, 1)
-		if w == nil || len(w.dims) != 2 || n.Input[0] != x {
+		if w == nil || len(w.dims) != 2 || n.Input[0] != x || w.size() == 0 {
 			im.unsupported(n, "needs x times a constant 2-D weight")
 			return nil
 		}
@@ -511,7 +630,7 @@ func (im *importer) layerOp(i int, n *onnxpb.NodeProto, dynIn []string) error {
 				out = add.Output[0]
 			}
 		}
-		im.dense(wt, b, out)
+		return im.dense(n, wt, b, out)
 	case "Conv", "ConvTranspose":
 		return im.conv(n, op)
 	case "BatchNormalization":
@@ -527,13 +646,21 @@ func (im *importer) layerOp(i int, n *onnxpb.NodeProto, dynIn []string) error {
 			}
 		}
 		c := t[0].size()
-		im.emit(layer{spec: trainer.LayerSpec{Type: "batchnorm", In: c, Momentum: 0.1, Eps: attrFloat(n, "epsilon", 1e-5)},
+		if in := im.dyn[x]; len(in) == 0 || in[0] != c {
+			return im.malformed(n, "input 1", "scale of %d values for per-sample shape %v", c, in)
+		}
+		for k := 1; k < 4; k++ {
+			if t[k].size() != c {
+				return im.malformed(n, fmt.Sprintf("input %d", k+1), "%d values, want %d (the channels)", t[k].size(), c)
+			}
+		}
+		im.emit(n, layer{spec: trainer.LayerSpec{Type: "batchnorm", In: c, Momentum: 0.1, Eps: attrFloat(n, "epsilon", 1e-5)},
 			tensors: map[string]*konst{"weight": t[0], "bias": t[1], "running_mean": t[2], "running_var": t[3], "num_batches_tracked": {dims: []int{}, f: []float32{0}}}}, out)
 	case "MaxPool", "AveragePool":
 		return im.pool(n, op)
 	case "MaxUnpool":
 		pool, ok := im.producer[n.Input[1]]
-		if !ok || pool < 0 || !strings.HasPrefix(im.layers[pool].spec.Type, "maxpool") {
+		if !ok || pool < 0 || pool >= len(im.layers) || !strings.HasPrefix(im.layers[pool].spec.Type, "maxpool") {
 			im.unsupported(n, "indices that do not come from a MaxPool of the chain")
 			return nil
 		}
@@ -544,6 +671,10 @@ func (im *importer) layerOp(i int, n *onnxpb.NodeProto, dynIn []string) error {
 			in = im.dyn[im.input]
 		} else {
 			in = im.layers[pool-1].shape
+		}
+		if !slices.Equal(im.dyn[x], im.layers[pool].shape) {
+			im.unsupported(n, "input of per-sample shape %v, but the MaxPool's output is %v", im.dyn[x], im.layers[pool].shape)
+			return nil
 		}
 		l.shape = in
 		im.layers = append(im.layers, l)
@@ -559,15 +690,23 @@ func (im *importer) layerOp(i int, n *onnxpb.NodeProto, dynIn []string) error {
 			im.pass(out)
 			return nil
 		}
-		im.emit(layer{spec: trainer.LayerSpec{Type: "flatten"}}, out)
+		im.emit(n, layer{spec: trainer.LayerSpec{Type: "flatten"}}, out)
 	case "Reshape":
 		return im.reshape(n)
 	case "Concat":
+		if axis, r := attrInt(n, "axis", 1), int64(len(im.dyn[x])+1); axis < -r || axis >= r {
+			return im.malformed(n, "attribute axis", "%d is out of range for rank %d", axis, r)
+		}
 		if len(dynIn) != 2 || n.Input[0] != x || n.Input[1] != im.cond || attrInt(n, "axis", 1) != 1 && attrInt(n, "axis", 1) != -1 {
 			im.unsupported(n, "a concatenation other than [features, condition]")
 			return nil
 		}
-		im.emit(layer{spec: trainer.LayerSpec{Type: "condition", In: im.dyn[im.cond][0]}}, out)
+		cond := im.dyn[im.cond]
+		if len(cond) != 1 {
+			im.unsupported(n, "a condition of per-sample shape %v (want flat features)", cond)
+			return nil
+		}
+		im.emit(n, layer{spec: trainer.LayerSpec{Type: "condition", In: cond[0]}}, out)
 	default:
 		im.unsupported(n, "no trainer layer for this operator")
 	}
@@ -586,30 +725,40 @@ func (im *importer) padOp(i int, n *onnxpb.NodeProto) error {
 		pads = a.Ints
 	} else if k := im.constIn(n, 1); k != nil {
 		pads = k.ints()
+	} else {
+		im.unsupported(n, "pads that are not constant")
+		return nil
+	}
+	if len(n.Input) > 3 && n.Input[3] != "" {
+		im.unsupported(n, "axes (pad every axis instead)")
+		return nil
 	}
 	if v := im.constIn(n, 2); v != nil && !near(v, 0) || attrFloat(n, "value", 0) != 0 {
 		im.unsupported(n, "a padding value other than 0")
 		return nil
 	}
 	rank := len(im.dyn[im.current]) + 1
-	if len(pads) != 2*rank || pads[0] != 0 || pads[1] != 0 || pads[rank] != 0 || pads[rank+1] != 0 {
+	if len(pads) != 2*rank {
+		return im.malformed(n, "pads", "%d values for a tensor of rank %d (want %d)", len(pads), rank, 2*rank)
+	}
+	if !slices.ContainsFunc(pads, func(p int64) bool { return p != 0 }) {
+		im.pass(n.Output[0])
+		return nil
+	}
+	if rank < 3 || pads[0] != 0 || pads[1] != 0 || pads[rank] != 0 || pads[rank+1] != 0 {
 		im.unsupported(n, "pads %v: only the spatial axes may be padded", pads)
 		return nil
 	}
 	var spatial []int
-	for a := 2; a < rank; a++ {
-		spatial = append(spatial, int(pads[a]))
-	}
-	for a := 2; a < rank; a++ {
-		spatial = append(spatial, int(pads[rank+a]))
-	}
-	if slices.Max(spatial) == 0 {
-		im.pass(n.Output[0])
-		return nil
-	}
-	if slices.Min(spatial) < 0 {
-		im.unsupported(n, "negative pads %v", pads)
-		return nil
+	for _, p := range append(slices.Clone(pads[2:rank]), pads[rank+2:]...) {
+		if p < 0 {
+			im.unsupported(n, "negative pads %v", pads)
+			return nil
+		}
+		if p > limits.MaxTensorElements {
+			return im.malformed(n, "pads", "value %d out of range", p)
+		}
+		spatial = append(spatial, int(p))
 	}
 	if _, next := im.next(i); next == nil || (next.GetOpType() != "Conv" && next.GetOpType() != "AveragePool") {
 		im.unsupported(n, "padding that no convolution or average pooling takes")
@@ -622,17 +771,21 @@ func (im *importer) padOp(i int, n *onnxpb.NodeProto) error {
 	return nil
 }
 
-// takePad adds a pending zero padding to pads (begins, then ends).
-func (im *importer) takePad(pads []int) []int {
+// takePad adds a pending zero padding to pads (begins, then ends), which
+// node n has read from its attribute.
+func (im *importer) takePad(n *onnxpb.NodeProto, pads []int) ([]int, error) {
 	if im.pad == nil {
-		return pads
+		return pads, nil
+	}
+	if len(im.pad) != len(pads) {
+		return nil, im.malformed(n, "attribute pads", "%d values, but the Pad before it pads %d", len(pads), len(im.pad))
 	}
 	out := append([]int(nil), pads...)
 	for i := range out {
 		out[i] += im.pad[i]
 	}
 	im.pad = nil
-	return out
+	return out, nil
 }
 
 // gelu recognises the erf form of GELU that PyTorch (and aebridge) export,
@@ -664,7 +817,7 @@ func (im *importer) gelu(i int, n *onnxpb.NodeProto) bool {
 		for _, j := range idx {
 			im.done[j] = true
 		}
-		im.emit(layer{spec: trainer.LayerSpec{Type: "gelu", Approximate: "none"}}, mul2.Output[0])
+		im.emit(n, layer{spec: trainer.LayerSpec{Type: "gelu", Approximate: "none"}}, mul2.Output[0])
 		return true
 	}
 	// The tanh form, 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), starting
@@ -684,7 +837,7 @@ func (im *importer) gelu(i int, n *onnxpb.NodeProto) bool {
 		for _, j := range idx {
 			im.done[j] = true
 		}
-		im.emit(layer{spec: trainer.LayerSpec{Type: "gelu", Approximate: "tanh"}}, outOf(8))
+		im.emit(n, layer{spec: trainer.LayerSpec{Type: "gelu", Approximate: "tanh"}}, outOf(8))
 		return true
 	}
 	return false
@@ -692,20 +845,50 @@ func (im *importer) gelu(i int, n *onnxpb.NodeProto) bool {
 
 func (im *importer) conv(n *onnxpb.NodeProto, op string) error {
 	w, b := im.constIn(n, 1), im.constIn(n, 2)
-	if w == nil || (len(w.dims) != 3 && len(w.dims) != 4) {
+	if w == nil || (len(w.dims) != 3 && len(w.dims) != 4) || w.isInt {
 		im.unsupported(n, "needs a constant 3-D or 4-D weight")
 		return nil
 	}
 	dims := len(w.dims) - 2
 	in := im.dyn[im.current]
 	if len(in) != dims+1 {
-		return &FormatError{File: im.file, Node: nodeOf(n), Reason: fmt.Sprintf("input of per-sample shape %v for a %d-D weight", in, dims)}
+		return im.malformed(n, "input 0", "per-sample shape %v for a %d-D weight %v", in, dims, w.dims)
 	}
-	kernel := attrInts(n, "kernel_shape", w.dims[2:])
-	stride := attrInts(n, "strides", ones(dims))
-	dilation := attrInts(n, "dilations", ones(dims))
-	pads := im.takePad(attrInts(n, "pads", make([]int, 2*dims)))
-	group := int(attrInt(n, "group", 1))
+	kernel, err := im.attrInts(n, "kernel_shape", w.dims[2:], dims)
+	if err != nil {
+		return err
+	}
+	if !slices.Equal(kernel, w.dims[2:]) {
+		return im.malformed(n, "attribute kernel_shape", "%v, but the weight is %v", kernel, w.dims)
+	}
+	stride, err := im.attrInts(n, "strides", ones(dims), dims)
+	if err != nil {
+		return err
+	}
+	dilation, err := im.attrInts(n, "dilations", ones(dims), dims)
+	if err != nil {
+		return err
+	}
+	pads, err := im.attrInts(n, "pads", make([]int, 2*dims), 2*dims)
+	if err != nil {
+		return err
+	}
+	for _, c := range []struct {
+		name string
+		v    []int
+		min  int
+	}{{"strides", stride, 1}, {"dilations", dilation, 1}, {"pads", pads, 0}} {
+		if slices.Min(c.v) < c.min {
+			return im.malformed(n, "attribute "+c.name, "%v: values must be at least %d", c.v, c.min)
+		}
+	}
+	if pads, err = im.takePad(n, pads); err != nil {
+		return err
+	}
+	group := attrInt(n, "group", 1)
+	if group < 1 || group > int64(in[0]) {
+		return im.malformed(n, "attribute group", "%d groups for %d input channels", group, in[0])
+	}
 	switch ap := attrString(n, "auto_pad", "NOTSET"); ap {
 	case "NOTSET", "VALID":
 	default:
@@ -716,19 +899,32 @@ func (im *importer) conv(n *onnxpb.NodeProto, op string) error {
 		im.unsupported(n, "output_shape (give pads and output_padding)")
 		return nil
 	}
-	spec := trainer.LayerSpec{Kernel: kernel, Stride: stride, Dilation: dilation, Padding: pads, Groups: group}
+	spec := trainer.LayerSpec{Kernel: kernel, Stride: stride, Dilation: dilation, Padding: pads, Groups: int(group)}
 	if op == "Conv" {
+		// The weight is (out, in/group, kernel…).
+		if w.dims[1]*int(group) != in[0] {
+			return im.malformed(n, "input 1", "weight %v in %d groups does not take %d input channels", w.dims, group, in[0])
+		}
 		spec.Type = fmt.Sprintf("conv%dd", dims)
 		spec.In, spec.Out = in[0], w.dims[0]
 	} else {
+		// The weight is (in, out/group, kernel…).
+		if w.dims[0] != in[0] {
+			return im.malformed(n, "input 1", "weight %v does not take %d input channels", w.dims, in[0])
+		}
 		spec.Type = fmt.Sprintf("conv_transpose%dd", dims)
-		spec.In, spec.Out = in[0], w.dims[1]*group
-		spec.OutputPadding = attrInts(n, "output_padding", make([]int, dims))
+		spec.In, spec.Out = in[0], w.dims[1]*int(group)
+		if spec.OutputPadding, err = im.attrInts(n, "output_padding", make([]int, dims), dims); err != nil {
+			return err
+		}
 	}
 	if b == nil {
 		b = &konst{dims: []int{spec.Out}, f: make([]float32, spec.Out)}
 	}
-	im.emit(layer{spec: spec, tensors: map[string]*konst{"weight": w, "bias": b}}, n.Output[0])
+	if b.size() != spec.Out || b.isInt {
+		return im.malformed(n, "input 2", "bias %v for %d output channels", b.dims, spec.Out)
+	}
+	im.emit(n, layer{spec: spec, tensors: map[string]*konst{"weight": w, "bias": b}}, n.Output[0])
 	return nil
 }
 
@@ -747,12 +943,40 @@ func (im *importer) pool(n *onnxpb.NodeProto, op string) error {
 		im.unsupported(n, "pooling over %d axes", dims)
 		return nil
 	}
-	kernel := attrInts(n, "kernel_shape", nil)
-	stride := attrInts(n, "strides", ones(dims))
+	if attr(n, "kernel_shape") == nil {
+		return im.malformed(n, "attribute kernel_shape", "missing (it is required)")
+	}
+	kernel, err := im.attrInts(n, "kernel_shape", nil, dims)
+	if err != nil {
+		return err
+	}
+	stride, err := im.attrInts(n, "strides", ones(dims), dims)
+	if err != nil {
+		return err
+	}
+	dilation, err := im.attrInts(n, "dilations", ones(dims), dims)
+	if err != nil {
+		return err
+	}
+	pads, err := im.attrInts(n, "pads", make([]int, 2*dims), 2*dims)
+	if err != nil {
+		return err
+	}
+	if slices.Min(kernel) < 1 {
+		return im.malformed(n, "attribute kernel_shape", "%v must be positive", kernel)
+	}
+	if slices.Min(stride) < 1 {
+		return im.malformed(n, "attribute strides", "%v must be positive", stride)
+	}
+	if slices.Min(pads) < 0 {
+		return im.malformed(n, "attribute pads", "%v must not be negative", pads)
+	}
 	padded := im.pad != nil
-	pads := im.takePad(attrInts(n, "pads", make([]int, 2*dims)))
-	if len(kernel) != dims || slices.Max(attrInts(n, "dilations", ones(dims))) != 1 || attrInt(n, "storage_order", 0) != 0 {
-		im.unsupported(n, "kernel, dilation or storage order the trainer does not have")
+	if pads, err = im.takePad(n, pads); err != nil {
+		return err
+	}
+	if slices.Max(dilation) != 1 || slices.Min(dilation) != 1 || attrInt(n, "storage_order", 0) != 0 {
+		im.unsupported(n, "dilation or storage order the trainer does not have")
 		return nil
 	}
 	if ap := attrString(n, "auto_pad", "NOTSET"); ap != "NOTSET" && ap != "VALID" {
@@ -763,7 +987,7 @@ func (im *importer) pool(n *onnxpb.NodeProto, op string) error {
 		// ⌈⌉ becomes ⌊⌋ with enough padding after each axis.
 		for a := 0; a < dims; a++ {
 			span := in[1+a] + pads[a] + pads[dims+a] - kernel[a]
-			if r := span % stride[a]; r != 0 {
+			if r := span % stride[a]; span >= 0 && r != 0 {
 				pads[dims+a] += stride[a] - r
 			}
 		}
@@ -776,7 +1000,9 @@ func (im *importer) pool(n *onnxpb.NodeProto, op string) error {
 		// Zeros padded by a Pad node are counted like inputs.
 		spec.CountIncludePad = attrInt(n, "count_include_pad", 0) == 1 || padded
 	}
-	im.emit(layer{spec: spec}, n.Output[0])
+	if !im.emit(n, layer{spec: spec}, n.Output[0]) {
+		return nil
+	}
 	if len(n.Output) > 1 && n.Output[1] != "" {
 		im.producer[n.Output[1]] = len(im.layers) - 1 // the indices
 		im.dyn[n.Output[1]] = im.dyn[n.Output[0]]
@@ -787,6 +1013,10 @@ func (im *importer) pool(n *onnxpb.NodeProto, op string) error {
 func (im *importer) resize(n *onnxpb.NodeProto, op string) error {
 	in := im.dyn[im.current]
 	dims := len(in) - 1
+	if dims != 1 && dims != 2 {
+		im.unsupported(n, "resizing %d axes", dims)
+		return nil
+	}
 	if mode := attrString(n, "mode", "nearest"); mode != "nearest" {
 		im.unsupported(n, "mode %s (nearest only)", mode)
 		return nil
@@ -822,6 +1052,10 @@ func (im *importer) resize(n *onnxpb.NodeProto, op string) error {
 			} else if s, ok := im.shapes[n.Input[3]]; ok && len(s) == dims+2 {
 				scales = []float64{1, 1}
 				for a := 0; a < dims; a++ {
+					if s[a+2].batch {
+						im.unsupported(n, "sizes that depend on the batch")
+						return nil
+					}
 					scales = append(scales, float64(s[a+2].v)/float64(in[1+a]))
 				}
 			}
@@ -833,13 +1067,13 @@ func (im *importer) resize(n *onnxpb.NodeProto, op string) error {
 	}
 	var sc []int
 	for _, v := range scales[2:] {
-		if v < 1 || v != math.Trunc(v) {
+		if v < 1 || v != math.Trunc(v) || v > limits.MaxTensorElements {
 			im.unsupported(n, "scale %v is not a whole number", v)
 			return nil
 		}
 		sc = append(sc, int(v))
 	}
-	im.emit(layer{spec: trainer.LayerSpec{Type: fmt.Sprintf("upsample%dd", dims), Scale: sc}}, n.Output[0])
+	im.emit(n, layer{spec: trainer.LayerSpec{Type: fmt.Sprintf("upsample%dd", dims), Scale: sc}}, n.Output[0])
 	return nil
 }
 
@@ -857,8 +1091,7 @@ func (im *importer) reshape(n *onnxpb.NodeProto) error {
 		return nil
 	}
 	if len(target) == 0 {
-		im.unsupported(n, "empty target shape")
-		return nil
+		return im.malformed(n, "input 1", "an empty target shape cannot hold a (batch, …) input")
 	}
 	// The first entry must keep the batch: the symbolic batch, 0 (copy) or
 	// −1 with the rest fixed.
@@ -870,13 +1103,18 @@ func (im *importer) reshape(n *onnxpb.NodeProto) error {
 			im.unsupported(n, "the batch moves to axis %d", a+1)
 			return nil
 		case d.v == -1:
+			if infer >= 0 {
+				return im.malformed(n, "input 1", "target shape %v infers two axes", target)
+			}
 			infer = a
 			per = append(per, -1)
 		case d.v == 0:
-			if a+1 >= len(in)+1 {
-				return &FormatError{File: im.file, Node: nodeOf(n), Reason: "0 copies an axis the input does not have"}
+			if a >= len(in) {
+				return im.malformed(n, "input 1", "target shape %v: 0 copies axis %d, which the input (per-sample shape %v) does not have", target, a+1, in)
 			}
 			per = append(per, in[a])
+		case d.v < -1 || d.v > limits.MaxTensorElements:
+			return im.malformed(n, "input 1", "target shape %v: entry %d", target, d.v)
 		default:
 			per = append(per, int(d.v))
 		}
@@ -892,27 +1130,23 @@ func (im *importer) reshape(n *onnxpb.NodeProto) error {
 	}
 	total := product(in)
 	if infer >= 0 {
-		known := 1
-		for a, v := range per {
-			if a != infer {
-				known *= v
-			}
-		}
-		if known == 0 || total%known != 0 {
-			return &FormatError{File: im.file, Node: nodeOf(n), Reason: fmt.Sprintf("cannot reshape %v to %v", in, per)}
+		rest := slices.Delete(slices.Clone(per), infer, infer+1)
+		known, err := limits.ElementsInt(rest)
+		if err != nil || known == 0 || total%known != 0 {
+			return im.malformed(n, "input 1", "cannot reshape %v to %v", in, per)
 		}
 		per[infer] = total / known
 	}
-	if product(per) != total {
-		return &FormatError{File: im.file, Node: nodeOf(n), Reason: fmt.Sprintf("cannot reshape %v to %v", in, per)}
+	if got, err := limits.ElementsInt(per); err != nil || got != total {
+		return im.malformed(n, "input 1", "cannot reshape %v to %v", in, per)
 	}
 	switch {
 	case slices.Equal(per, in):
 		im.pass(n.Output[0])
 	case len(per) == 1:
-		im.emit(layer{spec: trainer.LayerSpec{Type: "flatten"}}, n.Output[0])
+		im.emit(n, layer{spec: trainer.LayerSpec{Type: "flatten"}}, n.Output[0])
 	default:
-		im.emit(layer{spec: trainer.LayerSpec{Type: "unflatten", Shape: per}}, n.Output[0])
+		im.emit(n, layer{spec: trainer.LayerSpec{Type: "unflatten", Shape: per}}, n.Output[0])
 	}
 	return nil
 }
@@ -937,7 +1171,9 @@ func (im *importer) secondHead(i int, n *onnxpb.NodeProto) error {
 }
 
 // fold evaluates a node on constants and shape values.
-func (im *importer) fold(n *onnxpb.NodeProto) {
+// It returns an error only for malformed nodes; others it cannot evaluate
+// are listed as unsupported.
+func (im *importer) fold(n *onnxpb.NodeProto) error {
 	op := n.GetOpType()
 	out := ""
 	if len(n.Output) > 0 {
@@ -970,15 +1206,13 @@ func (im *importer) fold(n *onnxpb.NodeProto) {
 	case "Constant":
 		a := n.Attribute
 		if len(a) != 1 {
-			im.unsupported(n, "constant without a single value")
-			return
+			return im.malformed(n, "attributes", "a Constant has one value attribute, this one %d", len(a))
 		}
 		switch {
 		case a[0].T != nil:
 			k, err := konstOf(a[0].T)
 			if err != nil {
-				im.unsupported(n, "%v", err)
-				return
+				return &FormatError{File: im.file, Node: nodeOf(n), Field: "attribute " + a[0].GetName(), Tensor: a[0].T.GetName(), Reason: err.Error()}
 			}
 			im.consts[out] = k
 		case a[0].GetName() == "value_float":
@@ -992,11 +1226,11 @@ func (im *importer) fold(n *onnxpb.NodeProto) {
 		default:
 			im.unsupported(n, "constant attribute %s", a[0].GetName())
 		}
-		return
+		return nil
 	case "Identity", "Cast":
-		if s, ok := im.shapes[n.Input[0]]; ok {
+		if s, ok := sh(0); ok && in(0) == nil {
 			im.shapes[out] = s
-			return
+			return nil
 		}
 		if k := in(0); k != nil {
 			c := *k
@@ -1015,14 +1249,17 @@ func (im *importer) fold(n *onnxpb.NodeProto) {
 				}
 			}
 			im.consts[out] = &c
-			return
+			return nil
 		}
 	case "Transpose":
 		if k := in(0); k != nil && len(k.dims) == 2 {
-			perm := attrInts(n, "perm", []int{1, 0})
+			perm, err := im.attrInts(n, "perm", []int{1, 0}, 2)
+			if err != nil {
+				return err
+			}
 			if slices.Equal(perm, []int{1, 0}) {
 				im.consts[out] = transpose2(k)
-				return
+				return nil
 			}
 		}
 	case "Gather":
@@ -1034,22 +1271,35 @@ func (im *importer) fold(n *onnxpb.NodeProto) {
 				if j < 0 {
 					j += int64(len(s))
 				}
-				if j < 0 || int(j) >= len(s) {
-					im.unsupported(n, "index %d out of range", j)
-					return
+				if j < 0 || j >= int64(len(s)) {
+					return im.malformed(n, "input 1", "index %d out of range for a shape of %d entries", j, len(s))
 				}
 				res = append(res, s[j])
 			}
 			im.shapes[out] = res
-			return
+			return nil
 		}
 	case "Slice":
 		s, ok := sh(0)
-		var starts, ends []int64
+		var starts, ends, axes, steps []int64
 		if a := attr(n, "starts"); a != nil { // opset < 10
-			starts, ends = a.Ints, attr(n, "ends").Ints
+			starts, ends = a.Ints, attr(n, "ends").Ints // checkNode saw both
+			if ax := attr(n, "axes"); ax != nil {
+				axes = ax.Ints
+			}
 		} else if st, en := in(1), in(2); st != nil && en != nil {
 			starts, ends = st.ints(), en.ints()
+			if k := in(3); k != nil {
+				axes = k.ints()
+			}
+			if k := in(4); k != nil {
+				steps = k.ints()
+			}
+		}
+		// A shape value has one axis: axes can only name it, and steps must be 1.
+		if len(axes) > 1 || len(axes) == 1 && axes[0] != 0 && axes[0] != -1 || len(steps) > 1 || len(steps) == 1 && steps[0] != 1 {
+			im.unsupported(n, "axes %v, steps %v on a shape value", axes, steps)
+			return nil
 		}
 		if ok && len(starts) == 1 && len(ends) == 1 {
 			lo, hi := starts[0], ends[0]
@@ -1062,12 +1312,12 @@ func (im *importer) fold(n *onnxpb.NodeProto) {
 			}
 			lo, hi = max(0, min(lo, L)), max(0, min(hi, L))
 			im.shapes[out] = slices.Clone(s[lo:max(lo, hi)])
-			return
+			return nil
 		}
 	case "Unsqueeze", "Squeeze":
 		if s, ok := sh(0); ok && (anyShape || in(0) == nil || len(in(0).dims) <= 1) {
 			im.shapes[out] = s
-			return
+			return nil
 		}
 		if k := in(0); k != nil {
 			c := *k
@@ -1082,7 +1332,7 @@ func (im *importer) fold(n *onnxpb.NodeProto) {
 				}
 			}
 			im.consts[out] = &c
-			return
+			return nil
 		}
 	case "Concat":
 		if anyShape || attrInt(n, "axis", 0) == 0 {
@@ -1106,34 +1356,42 @@ func (im *importer) fold(n *onnxpb.NodeProto) {
 					}
 					im.consts[out] = c
 				}
-				return
+				return nil
 			}
 		}
 	case "Add", "Sub", "Mul", "Div", "Mod":
 		a, aok := sh(0)
 		b, bok := sh(1)
-		if anyShape && aok && bok && (len(a) == len(b) || len(b) == 1 || len(a) == 1) {
-			var res []dim
-			for j := 0; j < max(len(a), len(b)); j++ {
+		if anyShape && aok && bok {
+			if len(a) != len(b) && len(a) != 1 && len(b) != 1 {
+				return im.malformed(n, "input 1", "shape values of %d and %d entries do not broadcast", len(a), len(b))
+			}
+			res := []dim{}
+			size := max(len(a), len(b))
+			if len(a) == 0 || len(b) == 0 {
+				size = 0 // (0,) broadcast with (1,) is (0,)
+			}
+			for j := 0; j < size; j++ {
 				x, y := a[min(j, len(a)-1)], b[min(j, len(b)-1)]
 				r, ok := arith(op, x, y)
 				if !ok {
 					im.unsupported(n, "arithmetic on the batch size")
-					return
+					return nil
 				}
 				res = append(res, r)
 			}
 			im.shapes[out] = res
-			return
+			return nil
 		}
 		if ka, kb := in(0), in(1); ka != nil && kb != nil && !anyShape {
 			if r := elementwise(op, ka, kb); r != nil {
 				im.consts[out] = r
-				return
+				return nil
 			}
 		}
 	}
 	im.unsupported(n, "cannot be evaluated on constants")
+	return nil
 }
 
 // arith applies a binary operator to shape entries; the batch passes only
@@ -1178,7 +1436,7 @@ func arith(op string, x, y dim) (dim, bool) {
 // elementwise folds a binary operator on constants of one shape, or with
 // a scalar.
 func elementwise(op string, a, b *konst) *konst {
-	if a.size() != b.size() && a.size() != 1 && b.size() != 1 {
+	if a.size() == 0 || b.size() == 0 || a.size() != b.size() && a.size() != 1 && b.size() != 1 {
 		return nil
 	}
 	dims := a.dims
@@ -1231,7 +1489,7 @@ func fromMetadata(mp *onnxpb.ModelProto, name string) (*Model, bool, error) {
 	}
 	m, err := trainer.Build(c)
 	if err != nil {
-		return nil, true, fmt.Errorf("convert: %s: metadata \"model\": %w", name, err)
+		return nil, true, &FormatError{File: name, Field: "metadata \"model\"", Reason: err.Error()}
 	}
 	inits := map[string]*onnxpb.TensorProto{}
 	for _, t := range mp.Graph.Initializer {
@@ -1254,7 +1512,7 @@ func fromMetadata(mp *onnxpb.ModelProto, name string) (*Model, bool, error) {
 		sd[pname] = safetensors.Tensor{Shape: t.Shape, Data: v}
 	}
 	if err := m.LoadStateDict(sd, name); err != nil {
-		return nil, true, err
+		return nil, true, &FormatError{File: name, Field: "initializers", Reason: err.Error()}
 	}
 	res := &Model{Model: m, File: name}
 	for _, vi := range mp.Graph.Input {

@@ -83,7 +83,7 @@ func TestRoundTripEveryVariant(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			back, err := Import(mp, name, Options{})
+			back, err := fromProto(mp, name, Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -127,7 +127,7 @@ func TestPatternImportOfOwnExports(t *testing.T) {
 			}
 			mp, _ := onnxfile.Decode(b, name)
 			mp.MetadataProps = nil
-			back, err := Import(mp, name, Options{})
+			back, err := fromProto(mp, name, Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -203,7 +203,7 @@ func TestUnsupportedGraphListsEveryNode(t *testing.T) {
 		Input:  []*onnxpb.ValueInfoProto{vi("x", 5, 2)},
 		Output: []*onnxpb.ValueInfoProto{vi("y", 5, 5)},
 	}}
-	_, err := Import(mp, "seq.onnx", Options{})
+	_, err := fromProto(mp, "seq.onnx", Options{})
 	var ue *UnsupportedError
 	if !errors.As(err, &ue) {
 		t.Fatalf("got %v, want an UnsupportedError", err)

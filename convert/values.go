@@ -1,6 +1,7 @@
 package convert
 
 import (
+	"errors"
 	"fmt"
 	"math"
 
@@ -43,26 +44,40 @@ func (k *konst) ints() []int64 {
 
 // floats returns the values as float64.
 func (k *konst) floats() []float64 {
-	out := make([]float64, k.size())
-	for i := range out {
-		if k.isInt {
-			out[i] = float64(k.i[i])
-		} else {
-			out[i] = float64(k.f[i])
+	if k.isInt {
+		out := make([]float64, len(k.i))
+		for i, v := range k.i {
+			out[i] = float64(v)
 		}
+		return out
+	}
+	out := make([]float64, len(k.f))
+	for i, v := range k.f {
+		out[i] = float64(v)
 	}
 	return out
 }
 
 // scalar returns a one-element constant's value.
 func (k *konst) scalar() (float64, bool) {
-	if k.size() != 1 {
-		return 0, false
+	if v := k.floats(); k.size() == 1 && len(v) == 1 {
+		return v[0], true
 	}
-	return k.floats()[0], true
+	return 0, false
 }
 
+// konstOf reads a tensor; its error is onnxfile's reason alone, for the
+// caller to place.
 func konstOf(t *onnxpb.TensorProto) (*konst, error) {
+	k, err := readKonst(t)
+	var oe *onnxfile.FormatError
+	if errors.As(err, &oe) {
+		return nil, errors.New(oe.Reason)
+	}
+	return k, err
+}
+
+func readKonst(t *onnxpb.TensorProto) (*konst, error) {
 	dims := make([]int, len(t.Dims))
 	for i, d := range t.Dims {
 		dims[i] = int(d)

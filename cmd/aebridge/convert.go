@@ -101,7 +101,7 @@ func convertRun(opts *convertOptions) error {
 				return err
 			}
 		} else {
-			imported, err := convert.Decode(opts.Source, convert.Options{})
+			imported, err := convert.ReadFile(opts.Source, convert.Options{})
 			if err != nil {
 				return err
 			}
@@ -113,9 +113,12 @@ func convertRun(opts *convertOptions) error {
 		fmt.Fprintf(out, "wrote %s (%d tensors)\n", opts.ToSafetensors, len(m.StateDict()))
 		return nil
 	}
-	imported, err := convert.Decode(opts.Source, convert.Options{Code: opts.Code})
+	imported, err := convert.ReadFile(opts.Source, convert.Options{Code: opts.Code})
 	if err != nil {
 		return err
+	}
+	if opts.Split && imported.Config.Part != "" {
+		return fmt.Errorf("--split needs a full autoencoder graph; %s is %s; nothing written", opts.Source, partName(imported.Config))
 	}
 	fmt.Fprint(out, imported.Model)
 	// The Go forward pass must agree with ONNX Runtime on the original.
@@ -141,6 +144,7 @@ func convertRun(opts *convertOptions) error {
 		return err
 	}
 	names := imported.Outputs
+	var report []string
 	for _, name := range names {
 		s, err := check.Compare(got[name], want[name], 1e-5, 1e-5)
 		if err != nil {
@@ -151,43 +155,128 @@ func convertRun(opts *convertOptions) error {
 		}
 		fmt.Fprintf(out, "Go forward pass against ONNX Runtime, output %s: max |Δ| %.3g\n", name, s.MaxAbs)
 	}
-	if err := trainer.Save(opts.Out, imported.Model, nil); err != nil {
-		return err
-	}
-	fmt.Fprintf(out, "wrote %s: config.json model.safetensors\n", opts.Out)
-	if !opts.Split {
-		return nil
-	}
-	if imported.Config.Part != "" {
-		return fmt.Errorf("--split needs a full autoencoder graph; %s is a %s", opts.Source, partName(imported.Config))
-	}
-	w := export.Writer{Opset: opts.Opset}
-	enc, dec := filepath.Join(opts.Out, "encoder.onnx"), filepath.Join(opts.Out, "decoder.onnx")
-	if err := w.WriteFile(enc, imported.Model, export.Encoder); err != nil {
-		return err
-	}
-	if err := w.WriteFile(dec, imported.Model, export.Decoder); err != nil {
-		return err
-	}
-	s, err := check.VerifySplit(opts.Source, enc, dec, inputs, 1e-5, 1e-5, runtime.WithLibrary(opts.Library))
+	// Everything is written into a staging folder beside --out and moved
+	// there only once every check has passed.
+	stage, err := newStaging(opts.Out)
 	if err != nil {
 		return err
 	}
-	if !s.Pass {
-		return fmt.Errorf("decoder(encoder(x)) differs from the model: max |Δ| %.3g", s.MaxAbs)
+	defer stage.discard()
+	if err := trainer.Save(stage.dir, imported.Model, nil); err != nil {
+		return err
 	}
-	fmt.Fprintf(out, "wrote %s and %s, cut at code %v; decoder(encoder(x)) against the model: max |Δ| %.3g\n", enc, dec, imported.CodeShape(), s.MaxAbs)
+	report = append(report, fmt.Sprintf("wrote %s: config.json model.safetensors\n", opts.Out))
+	if opts.Split {
+		w := export.Writer{Opset: opts.Opset}
+		enc, dec := filepath.Join(stage.dir, "encoder.onnx"), filepath.Join(stage.dir, "decoder.onnx")
+		if err := w.WriteFile(enc, imported.Model, export.Encoder); err != nil {
+			return err
+		}
+		if err := w.WriteFile(dec, imported.Model, export.Decoder); err != nil {
+			return err
+		}
+		s, err := check.VerifySplit(opts.Source, enc, dec, inputs, 1e-5, 1e-5, runtime.WithLibrary(opts.Library))
+		if err != nil {
+			return err
+		}
+		if !s.Pass {
+			return fmt.Errorf("decoder(encoder(x)) differs from the model: max |Δ| %.3g; nothing written", s.MaxAbs)
+		}
+		report = append(report, fmt.Sprintf("wrote %s and %s, cut at code %v; decoder(encoder(x)) against the model: max |Δ| %.3g\n",
+			filepath.Join(opts.Out, "encoder.onnx"), filepath.Join(opts.Out, "decoder.onnx"), imported.CodeShape(), s.MaxAbs))
+	}
+	if err := stage.commit(); err != nil {
+		return err
+	}
+	for _, line := range report {
+		fmt.Fprint(out, line)
+	}
 	return nil
 }
 
+// staging is a folder beside a model directory to write into, moved into
+// place by commit once everything in it has been checked, and removed by
+// discard otherwise.
+type staging struct {
+	dir, out string
+	done     bool
+}
+
+// newStaging makes a staging folder for the model directory out, in the
+// nearest folder above out that exists (so that moving it is a rename on
+// one file system). It creates nothing else. out may not exist, or be a
+// directory; anything else is refused at once.
+func newStaging(out string) (*staging, error) {
+	if st, err := os.Stat(out); err == nil && !st.IsDir() {
+		return nil, fmt.Errorf("--out %s exists and is not a directory", out)
+	}
+	abs, err := filepath.Abs(out)
+	if err != nil {
+		return nil, err
+	}
+	parent := filepath.Dir(abs)
+	for {
+		if st, err := os.Stat(parent); err == nil && st.IsDir() {
+			break
+		}
+		up := filepath.Dir(parent)
+		if up == parent {
+			return nil, fmt.Errorf("no folder above %s exists", out)
+		}
+		parent = up
+	}
+	dir, err := os.MkdirTemp(parent, "."+filepath.Base(abs)+".partial-")
+	if err != nil {
+		return nil, err
+	}
+	return &staging{dir: dir, out: abs}, nil
+}
+
+// commit moves the staged files into out: the whole folder if out does not
+// exist yet, else file by file (each a rename, replacing a file of that
+// name).
+func (s *staging) commit() error {
+	if _, err := os.Stat(s.out); os.IsNotExist(err) {
+		if err := os.MkdirAll(filepath.Dir(s.out), 0o755); err != nil {
+			return err
+		}
+		if err := os.Rename(s.dir, s.out); err != nil {
+			return err
+		}
+		s.done = true
+		return nil
+	}
+	entries, err := os.ReadDir(s.dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if err := os.Rename(filepath.Join(s.dir, e.Name()), filepath.Join(s.out, e.Name())); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// discard removes what is left of the staging folder.
+func (s *staging) discard() {
+	if !s.done {
+		os.RemoveAll(s.dir)
+	}
+}
+
+// partName names what a model is, with its article: "an encoder", "a
+// variational encoder".
 func partName(c trainer.Config) string {
 	switch {
 	case c.Variational != nil:
-		return "variational " + map[string]string{"": "autoencoder", "encoder": "encoder", "decoder": "decoder"}[c.Part]
+		return "a variational " + map[string]string{"": "autoencoder", "encoder": "encoder", "decoder": "decoder"}[c.Part]
+	case c.Part == "encoder":
+		return "an encoder"
 	case c.Part != "":
-		return c.Part
+		return "a " + c.Part
 	}
-	return "autoencoder"
+	return "an autoencoder"
 }
 
 func fromSafetensors(opts *convertOptions) error {
@@ -203,7 +292,15 @@ func fromSafetensors(opts *convertOptions) error {
 	if err != nil {
 		return err
 	}
-	if err := trainer.Save(opts.Out, m, f.Training); err != nil {
+	stage, err := newStaging(opts.Out)
+	if err != nil {
+		return err
+	}
+	defer stage.discard()
+	if err := trainer.Save(stage.dir, m, f.Training); err != nil {
+		return err
+	}
+	if err := stage.commit(); err != nil {
 		return err
 	}
 	var names []string

@@ -62,6 +62,68 @@ func TestConvertSplitsMLPConvAndVAEMeanGraphs(t *testing.T) {
 	}
 }
 
+// TestConvertWritesNothingOnFailure: a conversion that fails — a split of
+// a graph that is not a full autoencoder (the Keras-style conv fixture,
+// whose output is smaller than its input), or a --code that is no cut
+// point — leaves no output directory and no staging folder behind.
+func TestConvertWritesNothingOnFailure(t *testing.T) {
+	tests := []struct {
+		name, file, code, wantSub string
+	}{
+		{"split of an encoder graph", "conv_keras_ae.opset13.onnx", "", "conv_keras_ae.opset13.onnx is an encoder; nothing written"},
+		{"code that is no tensor", "mlp_ae.opset13.onnx", "h", `code "h" is not a tensor of the graph; the graph can be cut at "/encoder/encoder.0/Gemm_output_0" [32], "/encoder/encoder.1/Relu_output_0" [32], "/encoder/encoder.2/Gemm_output_0" [8]`},
+		{"code at the output", "mlp_ae.opset13.onnx", "y", `code "y" is the model's output, which leaves no decoder; the graph can be cut at`},
+		{"code at the input", "mlp_ae.opset13.onnx", "x", `code "x" is not the output of a layer`},
+		{"code in an encoder graph", "vae_encoder.opset13.onnx", "h", `code "h" is no cut point: the graph is an encoder, not a full autoencoder`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			parent := t.TempDir()
+			dir := filepath.Join(parent, "model")
+			f, _, _ := testFactory()
+			err := convertRun(&convertOptions{IO: f.IO, Source: filepath.Join(fixtures, tt.file), Out: dir, Split: true, Code: tt.code, Opset: 13})
+			if err == nil || !strings.Contains(err.Error(), tt.wantSub) {
+				t.Errorf("got %v, want an error containing %q", err, tt.wantSub)
+			}
+			if entries, _ := os.ReadDir(parent); len(entries) != 0 {
+				t.Errorf("got %v in the output's folder, want nothing", entries)
+			}
+		})
+	}
+}
+
+// TestConvertIntoExistingDirectory: converting into a directory that
+// exists adds the model's files beside what is there, and leaves no
+// staging folder.
+func TestConvertIntoExistingDirectory(t *testing.T) {
+	parent := t.TempDir()
+	dir := filepath.Join(parent, "model")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("mine"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, out, _ := testFactory()
+	if err := convertRun(&convertOptions{IO: f.IO, Source: filepath.Join(fixtures, "mlp_ae.opset13.onnx"), Out: dir, Split: true, Opset: 13}); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	var got []string
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		got = append(got, e.Name())
+	}
+	if want := []string{"config.json", "decoder.onnx", "encoder.onnx", "model.safetensors", "notes.txt"}; strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("got %v, want %v", got, want)
+	}
+	if entries, _ := os.ReadDir(parent); len(entries) != 1 {
+		t.Errorf("got %v in the output's folder, want only model", entries)
+	}
+	if !strings.Contains(out.String(), "wrote "+filepath.Join(dir, "encoder.onnx")+" and "+filepath.Join(dir, "decoder.onnx")) {
+		t.Errorf("output names the staging folder, not %s:\n%s", dir, out)
+	}
+}
+
 // TestFineTuneImportedPyTorchModel imports PyTorch's MLP autoencoder, trains
 // it on new data (8×8 crops of Fashion-MNIST images) and checks that the
 // loss falls and that the re-exported model runs in ONNX Runtime as it does

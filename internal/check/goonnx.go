@@ -9,6 +9,8 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/aebridge/aebridge/convert"
+	"github.com/aebridge/aebridge/internal/onnxfile"
+	"github.com/aebridge/aebridge/internal/onnxpb"
 	"github.com/aebridge/aebridge/runtime"
 	"github.com/aebridge/aebridge/trainer"
 )
@@ -21,7 +23,7 @@ type Imported struct {
 
 // OpenImported converts the ONNX file at path.
 func OpenImported(path string) (*Imported, error) {
-	m, err := convert.Decode(path, convert.Options{})
+	m, err := convert.ReadFile(path, convert.Options{})
 	if err != nil {
 		return nil, err
 	}
@@ -78,6 +80,24 @@ type OnnxGo struct {
 // OpenOnnxGo reads the ONNX file at path and checks that onnx-go can load
 // it.
 func OpenOnnxGo(path string) (*OnnxGo, error) {
+	// onnx-go allocates every tensor from its dims: check them against the
+	// bytes present first (LoadStructure also refuses a model that is not
+	// a regular file, which would block os.ReadFile).
+	mp, err := onnxfile.LoadStructure(path)
+	if err != nil {
+		return nil, err
+	}
+	var terr error
+	onnxfile.Tensors(mp, func(t *onnxpb.TensorProto) {
+		if terr == nil && t.GetDataLocation() != onnxpb.TensorProto_EXTERNAL {
+			if err := onnxfile.Check(t); err != nil {
+				terr = fmt.Errorf("check: onnx-go cannot read %s: %w", path, err)
+			}
+		}
+	})
+	if terr != nil {
+		return nil, terr
+	}
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
@@ -101,9 +121,14 @@ func OpenOnnxGo(path string) (*OnnxGo, error) {
 
 // load builds a fresh onnx-go graph: onnx-go's Gemm changes its bias in
 // place between runs (its issue #202), so every run gets its own.
-func (b *OnnxGo) load() (*onnx.Model, *gorgonnx.Graph, error) {
+func (b *OnnxGo) load() (m *onnx.Model, g *gorgonnx.Graph, err error) {
+	defer func() {
+		if r := recover(); r != nil { // onnx-go panics on some graphs it cannot read
+			m, g, err = nil, nil, fmt.Errorf("check: onnx-go cannot read %s: %v", b.path, r)
+		}
+	}()
 	backend := gorgonnx.NewGraph()
-	m := onnx.NewModel(backend)
+	m = onnx.NewModel(backend)
 	if err := m.UnmarshalBinary(b.data); err != nil {
 		return nil, nil, fmt.Errorf("check: onnx-go cannot run %s: %v", b.path, err)
 	}

@@ -18,18 +18,22 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/aebridge/aebridge/internal/atomicfile"
+	"github.com/aebridge/aebridge/internal/limits"
 	"github.com/aebridge/aebridge/internal/onnxpb"
 )
 
 // FormatError reports a malformed or unsafe model file.
 type FormatError struct {
-	File   string // the model file
+	File   string // the model file; empty from Float32s, Int64s and Check
 	Tensor string // the tensor involved, if any
 	Reason string
 }
 
 func (e *FormatError) Error() string {
-	s := "onnxfile: " + e.File
+	s := "onnxfile"
+	if e.File != "" { // empty for a tensor read on its own
+		s += ": " + e.File
+	}
 	if e.Tensor != "" {
 		s += ": tensor " + strconv.Quote(e.Tensor)
 	}
@@ -73,7 +77,7 @@ func Load(path string) (*onnxpb.ModelProto, error) {
 // tensors keep their references, which are checked to stay inside the
 // model's folder.
 func LoadStructure(path string) (*onnxpb.ModelProto, error) {
-	data, err := os.ReadFile(path)
+	data, err := readRegular(path)
 	if err != nil {
 		return nil, fmt.Errorf("onnxfile: %w", err)
 	}
@@ -193,6 +197,13 @@ func externalPath(model string, t *onnxpb.TensorProto) (string, error) {
 	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
 		return "", bad("leaves the model's folder through a symbolic link")
 	}
+	st, err := os.Stat(realFull)
+	if err != nil {
+		return "", bad("cannot be checked: " + err.Error())
+	}
+	if !st.Mode().IsRegular() {
+		return "", bad(fmt.Sprintf("is not a regular file (%s)", kind(st.Mode())))
+	}
 	return full, nil
 }
 
@@ -217,7 +228,7 @@ func (r *externalReader) load(t *onnxpb.TensorProto) error {
 	}
 	f := r.files[path]
 	if f == nil {
-		if f, err = os.Open(path); err != nil {
+		if f, err = openRegular(path); err != nil {
 			return bad("external data: %v", err)
 		}
 		r.files[path] = f
@@ -232,28 +243,84 @@ func (r *externalReader) load(t *onnxpb.TensorProto) error {
 			return bad("external data offset %q is not a non-negative integer", s)
 		}
 	}
+	if off > st.Size() {
+		return bad("external data offset %d is past the end of %s (%d bytes)", off, path, st.Size())
+	}
 	length = st.Size() - off
 	if s := externalField(t, "length"); s != "" {
 		if length, err = strconv.ParseInt(s, 10, 64); err != nil || length < 0 {
 			return bad("external data length %q is not a non-negative integer", s)
 		}
 	}
-	if off+length > st.Size() {
-		return bad("external data [%d, %d) runs past the end of %s (%d bytes)", off, off+length, path, st.Size())
+	// off ≤ size, so size−off cannot overflow where off+length could.
+	if length > st.Size()-off {
+		return bad("external data at offset %d, length %d runs past the end of %s (%d bytes)", off, length, path, st.Size())
 	}
 	if size := elemSize(t.GetDataType()); size > 0 {
-		if n, ok := elementCount(t.Dims); ok && n*int64(size) != length {
+		n, err := limits.Elements(t.Dims)
+		if err != nil {
+			return bad("dims: %v", err)
+		}
+		if n*int64(size) != length {
 			return bad("external data holds %d bytes; dims %v of %s need %d", length, t.Dims, DataTypeName(t.GetDataType()), n*int64(size))
 		}
 	}
 	buf := make([]byte, length)
-	if _, err := f.ReadAt(buf, off); err != nil && err != io.EOF {
+	if k, err := f.ReadAt(buf, off); err != nil && (err != io.EOF || int64(k) != length) {
 		return bad("external data: %v", err)
 	}
 	t.RawData = buf
 	t.ExternalData = nil
 	t.DataLocation = nil
 	return nil
+}
+
+// readRegular reads the whole file at path, refusing anything but a regular
+// file: a FIFO, a device or a directory would block or never end.
+func readRegular(path string) ([]byte, error) {
+	f, err := openRegular(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(f)
+}
+
+// openRegular opens path for reading without blocking (a FIFO with no
+// writer blocks a plain open) and returns an error unless the opened file is
+// a regular file.
+func openRegular(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|nonblock, 0)
+	if err != nil {
+		return nil, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		f.Close()
+		return nil, fmt.Errorf("%s is not a regular file (%s)", path, kind(st.Mode()))
+	}
+	return f, nil
+}
+
+// kind names a non-regular file mode.
+func kind(m os.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a directory"
+	case m&os.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&os.ModeSocket != 0:
+		return "a socket"
+	case m&os.ModeDevice != 0:
+		return "a device"
+	case m&os.ModeSymlink != 0:
+		return "a symbolic link"
+	}
+	return "mode " + m.String()
 }
 
 // Save writes m to path atomically (all tensors inline).

@@ -6,6 +6,7 @@ import (
 	"math"
 
 	"github.com/aebridge/aebridge/internal/half"
+	"github.com/aebridge/aebridge/internal/limits"
 	"github.com/aebridge/aebridge/internal/onnxpb"
 )
 
@@ -86,8 +87,91 @@ func ElementCount(t *onnxpb.TensorProto) int64 {
 	return n
 }
 
+// checkedCount is the number of elements t's dims claim, refused past
+// limits.MaxTensorElements (or on overflow or a negative dimension) before
+// anything is allocated from it.
+func checkedCount(t *onnxpb.TensorProto) (int, error) {
+	n, err := limits.Elements(t.Dims)
+	if err != nil {
+		return 0, tensorError(t, "dims: %v", err)
+	}
+	return int(n), nil
+}
+
+// storedCount is the number of values t holds in raw_data (bytes/size) or in
+// the typed field that its type uses, and that field's name.
+func storedCount(t *onnxpb.TensorProto, size int) (int, string) {
+	if t.RawData != nil {
+		return len(t.RawData) / size, "raw_data"
+	}
+	switch onnxpb.TensorProto_DataType(t.GetDataType()) {
+	case onnxpb.TensorProto_FLOAT:
+		return len(t.FloatData), "float_data"
+	case onnxpb.TensorProto_DOUBLE:
+		return len(t.DoubleData), "double_data"
+	case onnxpb.TensorProto_INT64:
+		return len(t.Int64Data), "int64_data"
+	case onnxpb.TensorProto_UINT32, onnxpb.TensorProto_UINT64:
+		return len(t.Uint64Data), "uint64_data"
+	}
+	return len(t.Int32Data), "int32_data"
+}
+
+// checkStored compares the values t holds with the n its dims claim, so
+// that nothing is allocated from a claim the bytes present do not back.
+func checkStored(t *onnxpb.TensorProto, n, size int) error {
+	if t.RawData != nil {
+		if len(t.RawData) != n*size {
+			return tensorError(t, "raw_data holds %d bytes; dims %v of %s need %d", len(t.RawData), t.Dims, DataTypeName(t.GetDataType()), n*size)
+		}
+		return nil
+	}
+	if got, field := storedCount(t, size); got != n {
+		return tensorError(t, "%s holds %d values; dims %v need %d", field, got, t.Dims, n)
+	}
+	return nil
+}
+
+// Check reports whether t's dims are within limits.MaxTensorElements and
+// agree with the values t stores inline, without allocating from the dims:
+// what a reader that trusts the dims (such as onnx-go) needs checked first.
+// It returns an error for external data that was not loaded and for
+// element types it does not know.
+func Check(t *onnxpb.TensorProto) error {
+	if t.GetDataLocation() == onnxpb.TensorProto_EXTERNAL {
+		return tensorError(t, "data is external and was not loaded")
+	}
+	n, err := checkedCount(t)
+	if err != nil {
+		return err
+	}
+	if onnxpb.TensorProto_DataType(t.GetDataType()) == onnxpb.TensorProto_STRING {
+		if len(t.StringData) != n {
+			return tensorError(t, "string_data holds %d values; dims %v need %d", len(t.StringData), t.Dims, n)
+		}
+		return nil
+	}
+	size := elemSize(t.GetDataType())
+	if size == 0 {
+		return tensorError(t, "unknown element type %s", DataTypeName(t.GetDataType()))
+	}
+	dt := onnxpb.TensorProto_DataType(t.GetDataType())
+	if t.RawData == nil && (dt == onnxpb.TensorProto_COMPLEX64 || dt == onnxpb.TensorProto_COMPLEX128) {
+		// Complex values are pairs in float_data or double_data.
+		got := len(t.FloatData)
+		if dt == onnxpb.TensorProto_COMPLEX128 {
+			got = len(t.DoubleData)
+		}
+		if got != 2*n {
+			return tensorError(t, "holds %d parts; dims %v of %s need %d", got, t.Dims, DataTypeName(t.GetDataType()), 2*n)
+		}
+		return nil
+	}
+	return checkStored(t, n, size)
+}
+
 func tensorError(t *onnxpb.TensorProto, format string, args ...any) error {
-	return &FormatError{File: "tensor", Tensor: t.GetName(), Reason: fmt.Sprintf(format, args...)}
+	return &FormatError{Tensor: t.GetName(), Reason: fmt.Sprintf(format, args...)}
 }
 
 // Float32s returns t's values converted to float32, reading raw_data or the
@@ -99,20 +183,20 @@ func Float32s(t *onnxpb.TensorProto) ([]float32, error) {
 	if t.GetDataLocation() == onnxpb.TensorProto_EXTERNAL {
 		return nil, tensorError(t, "data is external and was not loaded")
 	}
-	n, ok := elementCount(t.Dims)
-	if !ok {
-		return nil, tensorError(t, "bad dims %v", t.Dims)
+	n, err := checkedCount(t)
+	if err != nil {
+		return nil, err
 	}
 	dt := onnxpb.TensorProto_DataType(t.GetDataType())
 	size := elemSize(t.GetDataType())
 	if size == 0 || dt == onnxpb.TensorProto_COMPLEX64 || dt == onnxpb.TensorProto_COMPLEX128 {
 		return nil, tensorError(t, "element type %s is not a real number type", DataTypeName(t.GetDataType()))
 	}
+	if err := checkStored(t, n, size); err != nil {
+		return nil, err
+	}
 	out := make([]float32, n)
 	if t.RawData != nil {
-		if int64(len(t.RawData)) != n*int64(size) {
-			return nil, tensorError(t, "raw_data holds %d bytes; dims %v of %s need %d", len(t.RawData), t.Dims, DataTypeName(t.GetDataType()), n*int64(size))
-		}
 		le := binary.LittleEndian
 		for i := range out {
 			b := t.RawData[i*size : (i+1)*size]
@@ -145,43 +229,22 @@ func Float32s(t *onnxpb.TensorProto) ([]float32, error) {
 		}
 		return out, nil
 	}
-	count := func(field string, got int) error {
-		if int64(got) != n {
-			return tensorError(t, "%s holds %d values; dims %v need %d", field, got, t.Dims, n)
-		}
-		return nil
-	}
 	switch dt {
 	case onnxpb.TensorProto_FLOAT:
-		if err := count("float_data", len(t.FloatData)); err != nil {
-			return nil, err
-		}
 		copy(out, t.FloatData)
 	case onnxpb.TensorProto_DOUBLE:
-		if err := count("double_data", len(t.DoubleData)); err != nil {
-			return nil, err
-		}
 		for i, v := range t.DoubleData {
 			out[i] = float32(v)
 		}
 	case onnxpb.TensorProto_INT64:
-		if err := count("int64_data", len(t.Int64Data)); err != nil {
-			return nil, err
-		}
 		for i, v := range t.Int64Data {
 			out[i] = float32(v)
 		}
 	case onnxpb.TensorProto_UINT32, onnxpb.TensorProto_UINT64:
-		if err := count("uint64_data", len(t.Uint64Data)); err != nil {
-			return nil, err
-		}
 		for i, v := range t.Uint64Data {
 			out[i] = float32(v)
 		}
 	default: // int32_data carries the remaining types
-		if err := count("int32_data", len(t.Int32Data)); err != nil {
-			return nil, err
-		}
 		for i, v := range t.Int32Data {
 			switch dt {
 			case onnxpb.TensorProto_FLOAT16:
@@ -211,16 +274,16 @@ func Int64s(t *onnxpb.TensorProto) ([]int64, error) {
 	default:
 		return nil, tensorError(t, "element type %s is not an integer type", DataTypeName(t.GetDataType()))
 	}
-	n, ok := elementCount(t.Dims)
-	if !ok {
-		return nil, tensorError(t, "bad dims %v", t.Dims)
+	n, err := checkedCount(t)
+	if err != nil {
+		return nil, err
+	}
+	size := elemSize(t.GetDataType())
+	if err := checkStored(t, n, size); err != nil {
+		return nil, err
 	}
 	out := make([]int64, n)
 	if t.RawData != nil {
-		size := elemSize(t.GetDataType())
-		if int64(len(t.RawData)) != n*int64(size) {
-			return nil, tensorError(t, "raw_data holds %d bytes; dims %v of %s need %d", len(t.RawData), t.Dims, DataTypeName(t.GetDataType()), n*int64(size))
-		}
 		le := binary.LittleEndian
 		for i := range out {
 			b := t.RawData[i*size : (i+1)*size]
@@ -245,21 +308,12 @@ func Int64s(t *onnxpb.TensorProto) ([]int64, error) {
 	}
 	switch dt {
 	case onnxpb.TensorProto_INT64:
-		if int64(len(t.Int64Data)) != n {
-			return nil, tensorError(t, "int64_data holds %d values; dims %v need %d", len(t.Int64Data), t.Dims, n)
-		}
 		copy(out, t.Int64Data)
 	case onnxpb.TensorProto_UINT32:
-		if int64(len(t.Uint64Data)) != n {
-			return nil, tensorError(t, "uint64_data holds %d values; dims %v need %d", len(t.Uint64Data), t.Dims, n)
-		}
 		for i, v := range t.Uint64Data {
 			out[i] = int64(v)
 		}
 	default:
-		if int64(len(t.Int32Data)) != n {
-			return nil, tensorError(t, "int32_data holds %d values; dims %v need %d", len(t.Int32Data), t.Dims, n)
-		}
 		for i, v := range t.Int32Data {
 			out[i] = int64(v)
 		}
