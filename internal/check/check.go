@@ -301,9 +301,16 @@ func closeAll(bs []Backend) {
 	}
 }
 
+// maxRandomValues is the most values RandomInputs draws for one input
+// (256 MiB of float32): the shape comes from the model file, and a check
+// on random samples needs no more.
+const maxRandomValues = 1 << 26
+
 // RandomInputs returns n samples for each of the model's inputs, uniform
 // in [0, 1) from seed; an input whose shape is (batch, k) and that follows
-// the first is taken for a condition and gets one-hot rows.
+// the first is taken for a condition and gets one-hot rows. It returns an
+// error for an input whose declared shape would need more than
+// maxRandomValues values.
 func RandomInputs(info *runtime.Info, n int, seed uint64) ([]runtime.Tensor, error) {
 	rng := rand.New(rand.NewPCG(seed, 7))
 	var out []runtime.Tensor
@@ -312,13 +319,18 @@ func RandomInputs(info *runtime.Info, n int, seed uint64) ([]runtime.Tensor, err
 			return nil, fmt.Errorf("check: input %q has no shape to draw samples for", io.Name)
 		}
 		shape := []int64{int64(n)}
-		size := n
 		for _, d := range io.Shape[1:] {
 			if d.Size <= 0 {
 				return nil, fmt.Errorf("check: input %q %s has a dynamic dimension after the batch", io.Name, io.ShapeString())
 			}
 			shape = append(shape, d.Size)
-			size *= int(d.Size)
+		}
+		size, err := limits.Elements(shape)
+		if err == nil && size > maxRandomValues {
+			err = fmt.Errorf("%d values, past the %d a check on random samples draws", size, maxRandomValues)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("check: input %q %s: %d samples: %w", io.Name, io.ShapeString(), n, err)
 		}
 		t := runtime.Tensor{Shape: shape, Data: make([]float32, size)}
 		if i > 0 && len(shape) == 2 {

@@ -2,6 +2,8 @@ package check
 
 import (
 	"math"
+	goruntime "runtime"
+	"strings"
 	"testing"
 
 	"github.com/aebridge/aebridge/runtime"
@@ -41,5 +43,48 @@ func TestComparePolygraphyRule(t *testing.T) {
 	}
 	if _, err := Compare(runtime.Tensor{Shape: []int64{4}, Data: make([]float32, 4)}, want, 0, 0); err == nil {
 		t.Error("different shapes: got nil error")
+	}
+}
+
+// TestRandomInputsRefusesHugeShapes: the declared shape comes from the
+// model file, so a shape past what a random check needs, or one whose
+// product overflows, is an error before anything is allocated.
+func TestRandomInputsRefusesHugeShapes(t *testing.T) {
+	dims := func(sizes ...int64) []runtime.Dim {
+		d := []runtime.Dim{{Size: -1, Name: "batch"}}
+		for _, s := range sizes {
+			d = append(d, runtime.Dim{Size: s})
+		}
+		return d
+	}
+	tests := []struct {
+		name    string
+		shape   []runtime.Dim
+		wantErr string
+	}{
+		{"fits", dims(1, 28, 28), ""},
+		{"past the limit", dims(1, 4096, 4096), "past the 67108864 a check on random samples draws"},
+		{"overflows", dims(1<<40, 1<<40), "exceeds aebridge's limit"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			info := &runtime.Info{Inputs: []runtime.IO{{Name: "x", Type: "float32", Shape: tt.shape, HasShape: true}}}
+			var before, after goruntime.MemStats
+			goruntime.ReadMemStats(&before)
+			in, err := RandomInputs(info, 8, 1)
+			goruntime.ReadMemStats(&after)
+			if tt.wantErr == "" {
+				if err != nil || len(in) != 1 || len(in[0].Data) != 8*28*28 {
+					t.Fatalf("got %d inputs, %v, want one of 8×784 values", len(in), err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("got %v, want an error containing %q", err, tt.wantErr)
+			}
+			if d := after.TotalAlloc - before.TotalAlloc; d > 1<<20 {
+				t.Errorf("allocated %d bytes, want under 1 MiB", d)
+			}
+		})
 	}
 }
