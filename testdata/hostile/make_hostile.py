@@ -61,11 +61,12 @@ np.save(path("one_sample_1d.npy"), np.zeros(784, dtype=np.float32))
 with open(path("short.idx"), "wb") as f:
     f.write(struct.pack(">I", 0x00000802) + struct.pack(">II", 0x7FFFFFFF, 0x7FFFFFFF))
 
-# An IDX .gz of about 1 MB that inflates to 1 GiB: the header claims
-# 1024 x 1024 x 1024 bytes, and they are all there, zeros.
+# An IDX .gz of about 1 MB that inflates to 1 GiB of zeros under a header
+# that claims 2 GiB (2048 x 1024 x 1024 bytes), past the 1 GiB a gzip IDX
+# file may hold decompressed.
 with open(path("bomb-idx.gz"), "wb") as raw:
     z = zlib.compressobj(9, zlib.DEFLATED, 31)
-    raw.write(z.compress(struct.pack(">I", 0x00000803) + struct.pack(">III", 1024, 1024, 1024)))
+    raw.write(z.compress(struct.pack(">I", 0x00000803) + struct.pack(">III", 2048, 1024, 1024)))
     chunk = b"\0" * (1 << 24)
     for _ in range(64):
         raw.write(z.compress(chunk))
