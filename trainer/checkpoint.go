@@ -33,28 +33,29 @@ type File struct {
 	Training *TrainConfig `json:"training,omitempty"`
 }
 
-// StateDict returns the model's weights by state-dict name. The tensors
+// StateDict returns the model's weights and buffers by state-dict name
+// ("encoder.0.weight"), as PyTorch's state_dict names them. The tensors
 // share the model's storage.
-func (m *Model) StateDict() map[string]safetensors.Tensor {
-	sd := make(map[string]safetensors.Tensor, len(m.params))
+func (m *Model) StateDict() map[string]Tensor {
+	sd := make(map[string]Tensor, len(m.params)+len(m.buffers))
 	for _, p := range m.state() {
-		sd[p.Name] = safetensors.Tensor{Shape: p.Value.Shape, Data: p.Value.Data}
+		sd[p.Name] = Tensor{Shape: p.Value.Shape, Data: p.Value.Data}
 	}
 	return sd
 }
 
-// LoadStateDict copies weights into the model. Every parameter must be
-// present with its shape, and no other tensor; file names the source in
-// errors.
-func (m *Model) LoadStateDict(sd map[string]safetensors.Tensor, file string) error {
+// LoadStateDict copies weights into the model. Every parameter and buffer
+// must be present with its shape and as many values, and no other tensor;
+// file names the source in errors.
+func (m *Model) LoadStateDict(sd map[string]Tensor, file string) error {
 	all := m.state()
 	for _, p := range all {
 		t, ok := sd[p.Name]
 		if !ok {
 			return fmt.Errorf("trainer: %s: missing tensor %q (shape %v)", file, p.Name, p.Value.Shape)
 		}
-		if !slices.Equal(t.Shape, p.Value.Shape) {
-			return fmt.Errorf("trainer: %s: tensor %q has shape %v, the model needs %v", file, p.Name, t.Shape, p.Value.Shape)
+		if !slices.Equal(t.Shape, p.Value.Shape) || len(t.Data) != len(p.Value.Data) {
+			return fmt.Errorf("trainer: %s: tensor %q has shape %v (%d values), the model needs %v", file, p.Name, t.Shape, len(t.Data), p.Value.Shape)
 		}
 	}
 	if len(sd) != len(all) {
@@ -71,6 +72,24 @@ func (m *Model) LoadStateDict(sd map[string]safetensors.Tensor, file string) err
 		copy(p.Value.Data, sd[p.Name].Data)
 	}
 	return nil
+}
+
+// tensors is StateDict for a safetensors file.
+func (m *Model) tensors() map[string]safetensors.Tensor {
+	sd := make(map[string]safetensors.Tensor, len(m.params)+len(m.buffers))
+	for _, p := range m.state() {
+		sd[p.Name] = safetensors.Tensor{Shape: p.Value.Shape, Data: p.Value.Data}
+	}
+	return sd
+}
+
+// loadTensors is LoadStateDict for the tensors of a safetensors file.
+func (m *Model) loadTensors(ts map[string]safetensors.Tensor, file string) error {
+	sd := make(map[string]Tensor, len(ts))
+	for k, t := range ts {
+		sd[k] = Tensor{Shape: t.Shape, Data: t.Data}
+	}
+	return m.LoadStateDict(sd, file)
 }
 
 func (m *Model) param(name string) *Param {
@@ -93,7 +112,7 @@ func Save(dir string, m *Model, tc *TrainConfig) error {
 	if err != nil {
 		return fmt.Errorf("trainer: %w", err)
 	}
-	if err := safetensors.WriteFile(filepath.Join(dir, WeightsFile), m.StateDict(), map[string]string{"format": "pt", "aebridge": Version}); err != nil {
+	if err := safetensors.WriteFile(filepath.Join(dir, WeightsFile), m.tensors(), map[string]string{"format": "pt", "aebridge": Version}); err != nil {
 		return err
 	}
 	return atomicfile.WriteBytes(filepath.Join(dir, ConfigFile), append(b, '\n'))
@@ -139,7 +158,7 @@ func Load(dir string) (*Model, *File, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := m.LoadStateDict(sd, path); err != nil {
+	if err := m.loadTensors(sd, path); err != nil {
 		return nil, nil, err
 	}
 	return m, f, nil

@@ -172,12 +172,7 @@ settings apply to them too.`,
 				opts.Training.Reg.Alpha = &a
 			}
 			opts.Model.Loss = trainer.Loss(loss)
-			opts.Training.Optimizer = trainer.OptimizerConfig{Name: optimizer, LR: lr, Momentum: momentum, Nesterov: nesterov}
-			if optimizer == "adamw" {
-				opts.Training.Optimizer.WeightDecay = decay
-			} else {
-				opts.Training.WeightDecay = decay
-			}
+			opts.Training.Optimizer = trainer.OptimizerConfig{Name: optimizer, LR: lr, Momentum: momentum, Nesterov: nesterov, WeightDecay: decay}
 			if opts.Threads < 0 {
 				return &flagError{fmt.Errorf("--threads %d must not be negative", opts.Threads)}
 			}
@@ -248,7 +243,7 @@ settings apply to them too.`,
 	fl.Float64Var(&lr, "lr", 1e-3, "learning rate")
 	fl.Float64Var(&momentum, "momentum", 0, "SGD momentum")
 	fl.BoolVar(&nesterov, "nesterov", false, "SGD with Nesterov momentum")
-	fl.Float64Var(&decay, "weight-decay", 0, "L2 weight decay λ: λ‖W‖² added to the loss (sgd, adam), or AdamW's decoupled decay (adamw)")
+	fl.Float64Var(&decay, "weight-decay", 0, "weight decay λ: the L2 term λ‖W‖² on the weights (sgd, adam; PyTorch's weight_decay 2λ without the biases), or AdamW's decoupled decay (adamw)")
 	fl.IntVar(&opts.Training.Epochs, "epochs", 10, "epochs")
 	fl.IntVar(&opts.Training.Batch, "batch", 128, "mini-batch size")
 	fl.Uint64Var(&opts.Training.Seed, "seed", 1, "seed for initialisation, validation split and shuffling")
