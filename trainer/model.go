@@ -2,7 +2,6 @@ package trainer
 
 import (
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -30,6 +29,11 @@ type Config struct {
 	// empty, the encoder stack of a decoder is, and the output need not
 	// have the input's shape. A decoder's Input is its code's shape.
 	Part string `json:"part,omitempty"`
+	// Init is the weight initialisation scheme, one of InitSchemes ("":
+	// InitPyTorch, PyTorch's defaults), and InitSeed its generator's seed:
+	// Build initialises the weights with them.
+	Init     string `json:"init,omitempty"`
+	InitSeed uint64 `json:"init_seed,omitempty"`
 }
 
 // Variational describes a VAE's bottleneck.
@@ -68,15 +72,18 @@ type Model struct {
 	lossJob                lossJob // the loss's parallel loop
 }
 
-// Build makes the model c describes, with zero weights (call Init, or load
-// weights). It returns an error naming the layer when the stacks do not
-// chain, a layer type is unknown, or a tied layer does not mirror the layer
-// it names.
+// Build makes the model c describes, its weights initialised by
+// c.Init's scheme from c.InitSeed (see Init). It returns an error naming the
+// layer when the stacks do not chain, a layer type is unknown, the scheme
+// is unknown, or a tied layer does not mirror the layer it names.
 func Build(c Config) (*Model, error) {
 	if len(c.Input) == 0 || product(c.Input) <= 0 {
 		return nil, fmt.Errorf("trainer: input shape %v must have positive dimensions", c.Input)
 	}
 	if _, err := ParseLoss(string(c.Loss)); err != nil {
+		return nil, err
+	}
+	if err := checkInit(c.Init); err != nil {
 		return nil, err
 	}
 	m := &Model{Config: c}
@@ -133,6 +140,7 @@ func Build(c Config) (*Model, error) {
 	if last, ok := m.last().(*Activation); ok && last.Kind == "sigmoid" && c.Loss == BCE {
 		m.fused = true
 	}
+	m.Init(c.InitSeed)
 	return m, nil
 }
 
@@ -173,75 +181,6 @@ func (m *Model) ZeroGrad() {
 	for _, p := range m.params {
 		p.Grad.Zero()
 	}
-}
-
-// Init fills the weights from a generator seeded with seed: each dense or
-// convolution weight by the activation that follows it (past batch norm,
-// dropout and pooling) — He (Kaiming) uniform for the ReLU family, with
-// PyTorch's gain for LeakyReLU's slope; Xavier (Glorot) uniform for
-// sigmoid, tanh and identity — and every bias with 0. Fan-in and fan-out
-// are PyTorch's: a convolution's receptive field times its input (fan-in)
-// or output (fan-out) channels per group. A tied layer's weight is its
-// encoder mirror's; batch norm starts at γ = 1, β = 0.
-func (m *Model) Init(seed uint64) {
-	rng := rand.New(rand.NewPCG(seed, 0x6165_6272_6964_6765)) // "aebridge"
-	layers := m.layers()
-	if m.mu != nil {
-		// The variational heads sit between the stacks, with no activation.
-		enc := len(m.Encoder)
-		layers = append(append(slices.Clip(layers[:enc]), m.mu, m.logvar), layers[enc:]...)
-	}
-	for i, l := range layers {
-		var w, b *Param
-		var fanIn, fanOut int
-		switch l := l.(type) {
-		case *Dense:
-			if l.Tied {
-				l.B.Value.Zero()
-				continue
-			}
-			w, b, fanIn, fanOut = l.W, l.B, l.In, l.Out
-		case *Conv:
-			rf := l.K[0] * l.K[1]
-			w, b, fanIn, fanOut = l.W, l.B, l.In/l.Groups*rf, l.Out*rf
-		case *ConvTranspose:
-			// PyTorch's weight is (In, Out/groups, k…): dimension 1 is its fan-in.
-			rf := l.K[0] * l.K[1]
-			w, b, fanIn, fanOut = l.W, l.B, l.Out/l.Groups*rf, l.In*rf
-		default:
-			continue
-		}
-		b.Value.Zero()
-		next := nextActivation(layers[i+1:])
-		var bound float64
-		switch next.Kind {
-		case "relu", "elu", "gelu", "silu", "softplus":
-			bound = math.Sqrt(2) * math.Sqrt(3/float64(fanIn))
-		case "leaky_relu":
-			s := next.Alpha
-			bound = math.Sqrt(2/(1+s*s)) * math.Sqrt(3/float64(fanIn))
-		default:
-			bound = math.Sqrt(6 / float64(fanIn+fanOut))
-		}
-		for j := range w.Value.Data {
-			w.Value.Data[j] = float32((2*rng.Float64() - 1) * bound)
-		}
-	}
-}
-
-// nextActivation returns the first activation among layers, looking past
-// normalisation, dropout, pooling and reshaping; identity if a weighted
-// layer or the end comes first.
-func nextActivation(layers []Layer) *Activation {
-	for _, l := range layers {
-		switch l := l.(type) {
-		case *Activation:
-			return l
-		case *Dense, *Conv, *ConvTranspose:
-			return &Activation{Kind: "identity"}
-		}
-	}
-	return &Activation{Kind: "identity"}
 }
 
 // Forward runs x, (batch, input features), through encoder and decoder and
