@@ -1,9 +1,11 @@
 package trainer
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -127,17 +129,55 @@ func ReadConfig(dir string) (*File, error) {
 	return f, err
 }
 
-// ReadConfigFile reads a config.json file at path, refusing unknown fields.
+// maxConfigBytes bounds the size of a config.json file: a description of
+// thousands of layers takes a few hundred kilobytes.
+const maxConfigBytes = 16 << 20
+
+// Variants lists the variants a config.json may name: MLPVariants, the
+// convolutional ones and "imported" (a model convert made from a graph).
+var Variants = append(slices.Clip(MLPVariants), "conv", "conv1d", "imported")
+
+// ReadConfigFile reads a config.json file at path, refusing unknown fields
+// and checking the description as Build does (Config.Check: sizes, layer
+// chaining, the parameter count against limits.MaxParams) without
+// allocating the model, and the training configuration if there is one.
 func ReadConfigFile(path string) (*File, error) {
-	b, err := os.ReadFile(path)
+	fh, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("trainer: %w", err)
 	}
+	defer fh.Close()
+	b, err := io.ReadAll(io.LimitReader(fh, maxConfigBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("trainer: %w", err)
+	}
+	if len(b) > maxConfigBytes {
+		return nil, fmt.Errorf("trainer: %s: more than %d bytes, too large for a model description", path, maxConfigBytes)
+	}
+	return parseConfig(b, path)
+}
+
+// parseConfig is ReadConfigFile on the bytes b of the file path.
+func parseConfig(b []byte, path string) (*File, error) {
 	var f File
-	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&f); err != nil {
 		return nil, fmt.Errorf("trainer: %s: %w", path, err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Errorf("trainer: %s: data after the JSON object at offset %d", path, dec.InputOffset())
+	}
+	if !slices.Contains(Variants, f.Model.Variant) {
+		return nil, fmt.Errorf("trainer: %s: model.variant %q (want one of %v)", path, f.Model.Variant, Variants)
+	}
+	if err := f.Model.Check(); err != nil {
+		return nil, fmt.Errorf("%w (in %s, model)", err, path)
+	}
+	if f.Training != nil {
+		if err := f.Training.Check(); err != nil {
+			return nil, fmt.Errorf("%w (in %s, training)", err, path)
+		}
 	}
 	return &f, nil
 }

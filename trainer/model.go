@@ -2,9 +2,12 @@ package trainer
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"strings"
+
+	"github.com/aebridge/aebridge/internal/limits"
 )
 
 // Config is the one description of a model: the variant, the per-sample
@@ -12,7 +15,7 @@ import (
 // the loss. It drives training, export, import, printing and checkpoints;
 // the weights are stored apart, under the layers' state-dict names.
 type Config struct {
-	Variant string      `json:"variant"` // "ae", "tied", "linear"
+	Variant string      `json:"variant"` // one of Variants: "ae", "tied", "conv", …
 	Input   []int       `json:"input"`   // per-sample input shape, e.g. [784]
 	Encoder []LayerSpec `json:"encoder"`
 	Decoder []LayerSpec `json:"decoder"`
@@ -74,11 +77,52 @@ type Model struct {
 
 // Build makes the model c describes, its weights initialised by
 // c.Init's scheme from c.InitSeed (see Init). It returns an error naming the
-// layer when the stacks do not chain, a layer type is unknown, the scheme
-// is unknown, or a tied layer does not mirror the layer it names.
+// layer when the stacks do not chain, a layer type is unknown, a size is
+// out of range, a tied layer does not mirror the layer it names, or the
+// model would have more than limits.MaxParams parameters; it counts them
+// (Check) before allocating any.
 func Build(c Config) (*Model, error) {
-	if len(c.Input) == 0 || product(c.Input) <= 0 {
+	if err := c.Check(); err != nil {
+		return nil, err
+	}
+	m, _, err := build(c, false)
+	if err != nil {
+		return nil, err
+	}
+	m.Init(c.InitSeed)
+	return m, nil
+}
+
+// Check validates the description as Build does, without allocating the
+// weights: the sizes, the chaining of the layers, and the number of
+// parameters and buffers against limits.MaxParams.
+func (c Config) Check() error {
+	_, _, err := build(c, true)
+	return err
+}
+
+// build makes the model c describes, with zero weights, and returns it
+// with the number of its parameters and buffers; dry, it only checks the
+// description, and the model it returns has layers without weights.
+func build(c Config, dry bool) (*Model, int64, error) {
+	b := builder{dry: dry, built: map[string]Layer{}, inShapes: map[string][]int{}, shape: append([]int(nil), c.Input...)}
+	m, err := b.model(c)
+	return m, b.params, err
+}
+
+// model builds the model c describes with b.
+func (b *builder) model(c Config) (*Model, error) {
+	dry := b.dry
+	if len(c.Input) == 0 {
 		return nil, fmt.Errorf("trainer: input shape %v must have positive dimensions", c.Input)
+	}
+	for _, d := range c.Input {
+		if d <= 0 {
+			return nil, fmt.Errorf("trainer: input shape %v must have positive dimensions", c.Input)
+		}
+	}
+	if _, err := limits.ElementsInt(c.Input); err != nil {
+		return nil, fmt.Errorf("trainer: input: %w", err)
 	}
 	if _, err := ParseLoss(string(c.Loss)); err != nil {
 		return nil, err
@@ -86,8 +130,10 @@ func Build(c Config) (*Model, error) {
 	if err := checkInit(c.Init); err != nil {
 		return nil, err
 	}
+	if c.Condition < 0 || c.Condition > limits.MaxTensorElements {
+		return nil, fmt.Errorf("trainer: condition %d must be in [0, %d]", c.Condition, limits.MaxTensorElements)
+	}
 	m := &Model{Config: c}
-	b := builder{built: map[string]Layer{}, inShapes: map[string][]int{}, shape: append([]int(nil), c.Input...)}
 	var err error
 	if m.Encoder, err = b.stack("encoder", c.Encoder); err != nil {
 		return nil, err
@@ -96,7 +142,19 @@ func Build(c Config) (*Model, error) {
 		if len(b.shape) != 1 || b.shape[0] != v.In || v.Latent <= 0 {
 			return nil, fmt.Errorf("trainer: the variational heads take %d features to %d; the encoder gives shape %v", v.In, v.Latent, b.shape)
 		}
-		m.mu, m.logvar = NewDense("mu", v.In, v.Latent), NewDense("logvar", v.In, v.Latent)
+		if lo, hi := v.bounds(); !(lo < hi) || math.IsInf(lo, 0) || math.IsInf(hi, 0) {
+			return nil, fmt.Errorf("trainer: the variational log-variance bounds [%v, %v] (logvar_min, logvar_max) must be finite and increasing", v.LogVarMin, v.LogVarMax)
+		}
+		for _, head := range []string{"mu", "logvar"} {
+			if err := b.reserve(head, fmt.Sprintf("dense %d→%d", v.In, v.Latent), []int{v.Latent, v.In}, []int{v.Latent}); err != nil {
+				return nil, err
+			}
+		}
+		if dry {
+			m.mu, m.logvar = &Dense{In: v.In, Out: v.Latent}, &Dense{In: v.In, Out: v.Latent}
+		} else {
+			m.mu, m.logvar = NewDense("mu", v.In, v.Latent), NewDense("logvar", v.In, v.Latent)
+		}
 		b.shape = []int{v.Latent}
 	}
 	m.codeShape = append([]int(nil), b.shape...)
@@ -140,7 +198,6 @@ func Build(c Config) (*Model, error) {
 	if last, ok := m.last().(*Activation); ok && last.Kind == "sigmoid" && c.Loss == BCE {
 		m.fused = true
 	}
-	m.Init(c.InitSeed)
 	return m, nil
 }
 
