@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/aebridge/aebridge/internal/onnxpb"
-	"github.com/aebridge/aebridge/internal/safetensors"
 	"github.com/aebridge/aebridge/trainer"
 )
 
@@ -84,7 +83,7 @@ func (im *importer) build(opts Options) (*Model, error) {
 			names[i] = fmt.Sprintf("decoder.%d", i-split)
 		}
 	}
-	sd := map[string]safetensors.Tensor{}
+	sd := map[string]trainer.Tensor{}
 	for i, l := range layers {
 		s := l.spec
 		if l.tied {
@@ -99,13 +98,13 @@ func (im *importer) build(opts Options) (*Model, error) {
 			c.Decoder = append(c.Decoder, s)
 		}
 		for role, k := range l.tensors {
-			sd[names[i]+"."+role] = safetensors.Tensor{Data: k.f}
+			sd[names[i]+"."+role] = trainer.Tensor{Data: k.f}
 		}
 	}
 	for i, h := range heads {
 		name := []string{"mu", "logvar"}[i]
 		for role, k := range h.tensors {
-			sd[name+"."+role] = safetensors.Tensor{Data: k.f}
+			sd[name+"."+role] = trainer.Tensor{Data: k.f}
 		}
 	}
 	m, err := trainer.Build(c)
@@ -120,7 +119,7 @@ func (im *importer) build(opts Options) (*Model, error) {
 		if !ok || len(w.Data) != len(t.Data) {
 			return nil, &FormatError{File: im.file, Tensor: name, Reason: fmt.Sprintf("%d values where the layer needs %v", len(t.Data), w.Shape)}
 		}
-		sd[name] = safetensors.Tensor{Shape: w.Shape, Data: t.Data}
+		sd[name] = trainer.Tensor{Shape: w.Shape, Data: t.Data}
 	}
 	if err := m.LoadStateDict(sd, im.file); err != nil {
 		return nil, &FormatError{File: im.file, Reason: err.Error()}

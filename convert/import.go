@@ -11,7 +11,6 @@ import (
 	"github.com/aebridge/aebridge/internal/limits"
 	"github.com/aebridge/aebridge/internal/onnxfile"
 	"github.com/aebridge/aebridge/internal/onnxpb"
-	"github.com/aebridge/aebridge/internal/safetensors"
 	"github.com/aebridge/aebridge/trainer"
 )
 
@@ -1495,12 +1494,12 @@ func fromMetadata(mp *onnxpb.ModelProto, name string) (*Model, bool, error) {
 	for _, t := range mp.Graph.Initializer {
 		inits[t.GetName()] = t
 	}
-	sd := map[string]safetensors.Tensor{}
+	sd := map[string]trainer.Tensor{}
 	for pname, t := range m.StateDict() {
 		init, ok := inits[pname]
 		if !ok {
 			if strings.HasSuffix(pname, ".num_batches_tracked") {
-				sd[pname] = safetensors.Tensor{Shape: t.Shape, Data: make([]float32, len(t.Data))}
+				sd[pname] = trainer.Tensor{Shape: t.Shape, Data: make([]float32, len(t.Data))}
 				continue
 			}
 			return nil, true, &FormatError{File: name, Tensor: pname, Reason: "the model description needs this tensor; the graph has no initializer of that name"}
@@ -1509,7 +1508,7 @@ func fromMetadata(mp *onnxpb.ModelProto, name string) (*Model, bool, error) {
 		if err != nil {
 			return nil, true, &FormatError{File: name, Tensor: pname, Reason: err.Error()}
 		}
-		sd[pname] = safetensors.Tensor{Shape: t.Shape, Data: v}
+		sd[pname] = trainer.Tensor{Shape: t.Shape, Data: v}
 	}
 	if err := m.LoadStateDict(sd, name); err != nil {
 		return nil, true, &FormatError{File: name, Field: "initializers", Reason: err.Error()}

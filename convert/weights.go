@@ -27,12 +27,12 @@ func LoadWeights(m *trainer.Model, path string) (map[string]string, error) {
 	want := m.StateDict()
 	order := stateOrder(m)
 	mapping := map[string]string{}
-	sd := map[string]safetensors.Tensor{}
+	sd := map[string]trainer.Tensor{}
 	var restFile []string
 	for name := range file {
 		if _, ok := want[name]; ok {
 			mapping[name] = name
-			sd[name] = file[name]
+			sd[name] = trainer.Tensor{Shape: file[name].Shape, Data: file[name].Data}
 		} else {
 			restFile = append(restFile, name)
 		}
@@ -55,7 +55,7 @@ func LoadWeights(m *trainer.Model, path string) (map[string]string, error) {
 	for _, name := range restModel {
 		w := want[name]
 		if strings.HasSuffix(name, ".num_batches_tracked") && (k >= len(restFile) || !strings.HasSuffix(restFile[k], "num_batches_tracked")) {
-			sd[name] = safetensors.Tensor{Shape: w.Shape, Data: make([]float32, len(w.Data))}
+			sd[name] = trainer.Tensor{Shape: w.Shape, Data: make([]float32, len(w.Data))}
 			continue
 		}
 		if k >= len(restFile) {
@@ -67,7 +67,7 @@ func LoadWeights(m *trainer.Model, path string) (map[string]string, error) {
 			problems = append(problems, fmt.Sprintf("%s %v: the file's next tensor %s is %v", name, w.Shape, restFile[k], f.Shape))
 		} else {
 			mapping[restFile[k]] = name
-			sd[name] = safetensors.Tensor{Shape: w.Shape, Data: f.Data}
+			sd[name] = trainer.Tensor{Shape: w.Shape, Data: f.Data}
 		}
 		k++
 	}
@@ -86,7 +86,11 @@ func LoadWeights(m *trainer.Model, path string) (map[string]string, error) {
 // SaveWeights writes m's state dict to path as safetensors, with the
 // tensors' order recorded in the metadata.
 func SaveWeights(m *trainer.Model, path string) error {
-	return safetensors.WriteFile(path, m.StateDict(), map[string]string{"format": "pt", "aebridge": trainer.Version, "order": strings.Join(stateOrder(m), ",")})
+	sd := map[string]safetensors.Tensor{}
+	for name, t := range m.StateDict() {
+		sd[name] = safetensors.Tensor{Shape: t.Shape, Data: t.Data}
+	}
+	return safetensors.WriteFile(path, sd, map[string]string{"format": "pt", "aebridge": trainer.Version, "order": strings.Join(stateOrder(m), ",")})
 }
 
 // stateOrder lists m's state-dict names in layer order.

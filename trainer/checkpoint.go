@@ -1,9 +1,11 @@
 package trainer
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -33,28 +35,29 @@ type File struct {
 	Training *TrainConfig `json:"training,omitempty"`
 }
 
-// StateDict returns the model's weights by state-dict name. The tensors
+// StateDict returns the model's weights and buffers by state-dict name
+// ("encoder.0.weight"), as PyTorch's state_dict names them. The tensors
 // share the model's storage.
-func (m *Model) StateDict() map[string]safetensors.Tensor {
-	sd := make(map[string]safetensors.Tensor, len(m.params))
+func (m *Model) StateDict() map[string]Tensor {
+	sd := make(map[string]Tensor, len(m.params)+len(m.buffers))
 	for _, p := range m.state() {
-		sd[p.Name] = safetensors.Tensor{Shape: p.Value.Shape, Data: p.Value.Data}
+		sd[p.Name] = Tensor{Shape: p.Value.Shape, Data: p.Value.Data}
 	}
 	return sd
 }
 
-// LoadStateDict copies weights into the model. Every parameter must be
-// present with its shape, and no other tensor; file names the source in
-// errors.
-func (m *Model) LoadStateDict(sd map[string]safetensors.Tensor, file string) error {
+// LoadStateDict copies weights into the model. Every parameter and buffer
+// must be present with its shape and as many values, and no other tensor;
+// file names the source in errors.
+func (m *Model) LoadStateDict(sd map[string]Tensor, file string) error {
 	all := m.state()
 	for _, p := range all {
 		t, ok := sd[p.Name]
 		if !ok {
 			return fmt.Errorf("trainer: %s: missing tensor %q (shape %v)", file, p.Name, p.Value.Shape)
 		}
-		if !slices.Equal(t.Shape, p.Value.Shape) {
-			return fmt.Errorf("trainer: %s: tensor %q has shape %v, the model needs %v", file, p.Name, t.Shape, p.Value.Shape)
+		if !slices.Equal(t.Shape, p.Value.Shape) || len(t.Data) != len(p.Value.Data) {
+			return fmt.Errorf("trainer: %s: tensor %q has shape %v (%d values), the model needs %v", file, p.Name, t.Shape, len(t.Data), p.Value.Shape)
 		}
 	}
 	if len(sd) != len(all) {
@@ -71,6 +74,24 @@ func (m *Model) LoadStateDict(sd map[string]safetensors.Tensor, file string) err
 		copy(p.Value.Data, sd[p.Name].Data)
 	}
 	return nil
+}
+
+// tensors is StateDict for a safetensors file.
+func (m *Model) tensors() map[string]safetensors.Tensor {
+	sd := make(map[string]safetensors.Tensor, len(m.params)+len(m.buffers))
+	for _, p := range m.state() {
+		sd[p.Name] = safetensors.Tensor{Shape: p.Value.Shape, Data: p.Value.Data}
+	}
+	return sd
+}
+
+// loadTensors is LoadStateDict for the tensors of a safetensors file.
+func (m *Model) loadTensors(ts map[string]safetensors.Tensor, file string) error {
+	sd := make(map[string]Tensor, len(ts))
+	for k, t := range ts {
+		sd[k] = Tensor{Shape: t.Shape, Data: t.Data}
+	}
+	return m.LoadStateDict(sd, file)
 }
 
 func (m *Model) param(name string) *Param {
@@ -93,7 +114,7 @@ func Save(dir string, m *Model, tc *TrainConfig) error {
 	if err != nil {
 		return fmt.Errorf("trainer: %w", err)
 	}
-	if err := safetensors.WriteFile(filepath.Join(dir, WeightsFile), m.StateDict(), map[string]string{"format": "pt", "aebridge": Version}); err != nil {
+	if err := safetensors.WriteFile(filepath.Join(dir, WeightsFile), m.tensors(), map[string]string{"format": "pt", "aebridge": Version}); err != nil {
 		return err
 	}
 	return atomicfile.WriteBytes(filepath.Join(dir, ConfigFile), append(b, '\n'))
@@ -108,17 +129,55 @@ func ReadConfig(dir string) (*File, error) {
 	return f, err
 }
 
-// ReadConfigFile reads a config.json file at path, refusing unknown fields.
+// maxConfigBytes bounds the size of a config.json file: a description of
+// thousands of layers takes a few hundred kilobytes.
+const maxConfigBytes = 16 << 20
+
+// Variants lists the variants a config.json may name: MLPVariants, the
+// convolutional ones and "imported" (a model convert made from a graph).
+var Variants = append(slices.Clip(MLPVariants), "conv", "conv1d", "imported")
+
+// ReadConfigFile reads a config.json file at path, refusing unknown fields
+// and checking the description as Build does (Config.Check: sizes, layer
+// chaining, the parameter count against limits.MaxParams) without
+// allocating the model, and the training configuration if there is one.
 func ReadConfigFile(path string) (*File, error) {
-	b, err := os.ReadFile(path)
+	fh, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("trainer: %w", err)
 	}
+	defer fh.Close()
+	b, err := io.ReadAll(io.LimitReader(fh, maxConfigBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("trainer: %w", err)
+	}
+	if len(b) > maxConfigBytes {
+		return nil, fmt.Errorf("trainer: %s: more than %d bytes, too large for a model description", path, maxConfigBytes)
+	}
+	return parseConfig(b, path)
+}
+
+// parseConfig is ReadConfigFile on the bytes b of the file path.
+func parseConfig(b []byte, path string) (*File, error) {
 	var f File
-	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&f); err != nil {
 		return nil, fmt.Errorf("trainer: %s: %w", path, err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Errorf("trainer: %s: data after the JSON object at offset %d", path, dec.InputOffset())
+	}
+	if !slices.Contains(Variants, f.Model.Variant) {
+		return nil, fmt.Errorf("trainer: %s: model.variant %q (want one of %v)", path, f.Model.Variant, Variants)
+	}
+	if err := f.Model.Check(); err != nil {
+		return nil, fmt.Errorf("%w (in %s, model)", err, path)
+	}
+	if f.Training != nil {
+		if err := f.Training.Check(); err != nil {
+			return nil, fmt.Errorf("%w (in %s, training)", err, path)
+		}
 	}
 	return &f, nil
 }
@@ -139,7 +198,7 @@ func Load(dir string) (*Model, *File, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := m.LoadStateDict(sd, path); err != nil {
+	if err := m.loadTensors(sd, path); err != nil {
 		return nil, nil, err
 	}
 	return m, f, nil

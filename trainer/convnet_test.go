@@ -32,6 +32,10 @@ func TestConvModelGradientsAlongRandomDirections(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			// The bias perturbation and ε below were chosen under the
+			// by-activation scheme (then the default, with zero biases);
+			// the test checks the backward pass, not the scheme.
+			c.Init = InitByActivation
 			m, err := Build(c)
 			if err != nil {
 				t.Fatal(err)

@@ -18,13 +18,12 @@ import (
 
 // TrainConfig is how a model is trained. It is recorded in config.json.
 type TrainConfig struct {
+	// Optimizer is the optimizer, weight decay included
+	// (Optimizer.WeightDecay).
 	Optimizer OptimizerConfig `json:"optimizer"`
-	// WeightDecay is λ of the L2 term λ‖W‖² added to the objective (for sgd
-	// and adam; adamw uses Optimizer.WeightDecay, decoupled).
-	WeightDecay float64 `json:"weight_decay,omitempty"`
-	Epochs      int     `json:"epochs"`
-	Batch       int     `json:"batch"`
-	Seed        uint64  `json:"seed"`
+	Epochs    int             `json:"epochs"`
+	Batch     int             `json:"batch"`
+	Seed      uint64          `json:"seed"`
 	// ValSplit is the fraction of the training data held out for
 	// validation, chosen by the seed.
 	ValSplit float64 `json:"val_split"`
@@ -52,8 +51,6 @@ func (c TrainConfig) Check() error {
 		return fmt.Errorf("trainer: patience %d must not be negative", c.Patience)
 	case c.Patience > 0 && c.ValSplit == 0:
 		return fmt.Errorf("trainer: early stopping (patience %d) needs a validation split", c.Patience)
-	case c.WeightDecay < 0:
-		return fmt.Errorf("trainer: weight decay %v must not be negative", c.WeightDecay)
 	}
 	if err := c.Reg.Check(); err != nil {
 		return err
@@ -293,7 +290,6 @@ func Fit(m *Model, data *Tensor, cfg TrainConfig, opts FitOptions) (*Result, err
 				kl += p / reg.klWeight()
 			}
 			steps++
-			L2Penalty(m.Params(), cfg.WeightDecay)
 			opt.Step(m.Params())
 			if opts.OnProgress != nil {
 				opts.OnProgress(Progress{Epoch: epoch, Epochs: cfg.Epochs, Step: steps, Steps: nSteps, Loss: sum / float64(hi*d)})
@@ -519,7 +515,7 @@ func (s *fitState) load(path string, m *Model, opt Optimizer, best map[string][]
 			return fmt.Errorf("trainer: %s: unexpected tensor %q", path, k)
 		}
 	}
-	if err := m.LoadStateDict(weights, path); err != nil {
+	if err := m.loadTensors(weights, path); err != nil {
 		return err
 	}
 	if err := s.parseMeta(path, meta); err != nil {

@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
+
+	"github.com/aebridge/aebridge/internal/limits"
 )
 
 // Config is the one description of a model: the variant, the per-sample
@@ -13,7 +15,7 @@ import (
 // the loss. It drives training, export, import, printing and checkpoints;
 // the weights are stored apart, under the layers' state-dict names.
 type Config struct {
-	Variant string      `json:"variant"` // "ae", "tied", "linear"
+	Variant string      `json:"variant"` // one of Variants: "ae", "tied", "conv", …
 	Input   []int       `json:"input"`   // per-sample input shape, e.g. [784]
 	Encoder []LayerSpec `json:"encoder"`
 	Decoder []LayerSpec `json:"decoder"`
@@ -30,6 +32,11 @@ type Config struct {
 	// empty, the encoder stack of a decoder is, and the output need not
 	// have the input's shape. A decoder's Input is its code's shape.
 	Part string `json:"part,omitempty"`
+	// Init is the weight initialisation scheme, one of InitSchemes ("":
+	// InitPyTorch, PyTorch's defaults), and InitSeed its generator's seed:
+	// Build initialises the weights with them.
+	Init     string `json:"init,omitempty"`
+	InitSeed uint64 `json:"init_seed,omitempty"`
 }
 
 // Variational describes a VAE's bottleneck.
@@ -68,19 +75,65 @@ type Model struct {
 	lossJob                lossJob // the loss's parallel loop
 }
 
-// Build makes the model c describes, with zero weights (call Init, or load
-// weights). It returns an error naming the layer when the stacks do not
-// chain, a layer type is unknown, or a tied layer does not mirror the layer
-// it names.
+// Build makes the model c describes, its weights initialised by
+// c.Init's scheme from c.InitSeed (see Init). It returns an error naming the
+// layer when the stacks do not chain, a layer type is unknown, a size is
+// out of range, a tied layer does not mirror the layer it names, or the
+// model would have more than limits.MaxParams parameters; it counts them
+// (Check) before allocating any.
 func Build(c Config) (*Model, error) {
-	if len(c.Input) == 0 || product(c.Input) <= 0 {
+	if err := c.Check(); err != nil {
+		return nil, err
+	}
+	m, _, err := build(c, false)
+	if err != nil {
+		return nil, err
+	}
+	m.Init(c.InitSeed)
+	return m, nil
+}
+
+// Check validates the description as Build does, without allocating the
+// weights: the sizes, the chaining of the layers, and the number of
+// parameters and buffers against limits.MaxParams.
+func (c Config) Check() error {
+	_, _, err := build(c, true)
+	return err
+}
+
+// build makes the model c describes, with zero weights, and returns it
+// with the number of its parameters and buffers; dry, it only checks the
+// description, and the model it returns has layers without weights.
+func build(c Config, dry bool) (*Model, int64, error) {
+	b := builder{dry: dry, built: map[string]Layer{}, inShapes: map[string][]int{}, shape: append([]int(nil), c.Input...)}
+	m, err := b.model(c)
+	return m, b.params, err
+}
+
+// model builds the model c describes with b.
+func (b *builder) model(c Config) (*Model, error) {
+	dry := b.dry
+	if len(c.Input) == 0 {
 		return nil, fmt.Errorf("trainer: input shape %v must have positive dimensions", c.Input)
+	}
+	for _, d := range c.Input {
+		if d <= 0 {
+			return nil, fmt.Errorf("trainer: input shape %v must have positive dimensions", c.Input)
+		}
+	}
+	if _, err := limits.ElementsInt(c.Input); err != nil {
+		return nil, fmt.Errorf("trainer: input: %w", err)
 	}
 	if _, err := ParseLoss(string(c.Loss)); err != nil {
 		return nil, err
 	}
+	if err := checkInit(c.Init); err != nil {
+		return nil, err
+	}
+	if c.Condition < 0 || c.Condition > limits.MaxTensorElements {
+		return nil, fmt.Errorf("trainer: condition %d must be in [0, %d]", c.Condition, limits.MaxTensorElements)
+	}
 	m := &Model{Config: c}
-	b := builder{built: map[string]Layer{}, inShapes: map[string][]int{}, shape: append([]int(nil), c.Input...)}
 	var err error
 	if m.Encoder, err = b.stack("encoder", c.Encoder); err != nil {
 		return nil, err
@@ -89,7 +142,19 @@ func Build(c Config) (*Model, error) {
 		if len(b.shape) != 1 || b.shape[0] != v.In || v.Latent <= 0 {
 			return nil, fmt.Errorf("trainer: the variational heads take %d features to %d; the encoder gives shape %v", v.In, v.Latent, b.shape)
 		}
-		m.mu, m.logvar = NewDense("mu", v.In, v.Latent), NewDense("logvar", v.In, v.Latent)
+		if lo, hi := v.bounds(); !(lo < hi) || math.IsInf(lo, 0) || math.IsInf(hi, 0) {
+			return nil, fmt.Errorf("trainer: the variational log-variance bounds [%v, %v] (logvar_min, logvar_max) must be finite and increasing", v.LogVarMin, v.LogVarMax)
+		}
+		for _, head := range []string{"mu", "logvar"} {
+			if err := b.reserve(head, fmt.Sprintf("dense %d→%d", v.In, v.Latent), []int{v.Latent, v.In}, []int{v.Latent}); err != nil {
+				return nil, err
+			}
+		}
+		if dry {
+			m.mu, m.logvar = &Dense{In: v.In, Out: v.Latent}, &Dense{In: v.In, Out: v.Latent}
+		} else {
+			m.mu, m.logvar = NewDense("mu", v.In, v.Latent), NewDense("logvar", v.In, v.Latent)
+		}
 		b.shape = []int{v.Latent}
 	}
 	m.codeShape = append([]int(nil), b.shape...)
@@ -173,75 +238,6 @@ func (m *Model) ZeroGrad() {
 	for _, p := range m.params {
 		p.Grad.Zero()
 	}
-}
-
-// Init fills the weights from a generator seeded with seed: each dense or
-// convolution weight by the activation that follows it (past batch norm,
-// dropout and pooling) — He (Kaiming) uniform for the ReLU family, with
-// PyTorch's gain for LeakyReLU's slope; Xavier (Glorot) uniform for
-// sigmoid, tanh and identity — and every bias with 0. Fan-in and fan-out
-// are PyTorch's: a convolution's receptive field times its input (fan-in)
-// or output (fan-out) channels per group. A tied layer's weight is its
-// encoder mirror's; batch norm starts at γ = 1, β = 0.
-func (m *Model) Init(seed uint64) {
-	rng := rand.New(rand.NewPCG(seed, 0x6165_6272_6964_6765)) // "aebridge"
-	layers := m.layers()
-	if m.mu != nil {
-		// The variational heads sit between the stacks, with no activation.
-		enc := len(m.Encoder)
-		layers = append(append(slices.Clip(layers[:enc]), m.mu, m.logvar), layers[enc:]...)
-	}
-	for i, l := range layers {
-		var w, b *Param
-		var fanIn, fanOut int
-		switch l := l.(type) {
-		case *Dense:
-			if l.Tied {
-				l.B.Value.Zero()
-				continue
-			}
-			w, b, fanIn, fanOut = l.W, l.B, l.In, l.Out
-		case *Conv:
-			rf := l.K[0] * l.K[1]
-			w, b, fanIn, fanOut = l.W, l.B, l.In/l.Groups*rf, l.Out*rf
-		case *ConvTranspose:
-			// PyTorch's weight is (In, Out/groups, k…): dimension 1 is its fan-in.
-			rf := l.K[0] * l.K[1]
-			w, b, fanIn, fanOut = l.W, l.B, l.Out/l.Groups*rf, l.In*rf
-		default:
-			continue
-		}
-		b.Value.Zero()
-		next := nextActivation(layers[i+1:])
-		var bound float64
-		switch next.Kind {
-		case "relu", "elu", "gelu", "silu", "softplus":
-			bound = math.Sqrt(2) * math.Sqrt(3/float64(fanIn))
-		case "leaky_relu":
-			s := next.Alpha
-			bound = math.Sqrt(2/(1+s*s)) * math.Sqrt(3/float64(fanIn))
-		default:
-			bound = math.Sqrt(6 / float64(fanIn+fanOut))
-		}
-		for j := range w.Value.Data {
-			w.Value.Data[j] = float32((2*rng.Float64() - 1) * bound)
-		}
-	}
-}
-
-// nextActivation returns the first activation among layers, looking past
-// normalisation, dropout, pooling and reshaping; identity if a weighted
-// layer or the end comes first.
-func nextActivation(layers []Layer) *Activation {
-	for _, l := range layers {
-		switch l := l.(type) {
-		case *Activation:
-			return l
-		case *Dense, *Conv, *ConvTranspose:
-			return &Activation{Kind: "identity"}
-		}
-	}
-	return &Activation{Kind: "identity"}
 }
 
 // Forward runs x, (batch, input features), through encoder and decoder and

@@ -19,19 +19,21 @@ type Optimizer interface {
 
 // OptimizerConfig describes an optimizer by PyTorch's hyperparameter names.
 type OptimizerConfig struct {
-	Name        string  `json:"name"` // "sgd", "adam" or "adamw"
-	LR          float64 `json:"lr"`
-	Momentum    float64 `json:"momentum,omitempty"` // sgd
-	Nesterov    bool    `json:"nesterov,omitempty"` // sgd
-	Beta1       float64 `json:"beta1,omitempty"`    // adam, adamw (default 0.9)
-	Beta2       float64 `json:"beta2,omitempty"`    // adam, adamw (default 0.999)
-	Eps         float64 `json:"eps,omitempty"`      // adam, adamw (default 1e-8)
+	Name     string  `json:"name"` // "sgd", "adam" or "adamw"
+	LR       float64 `json:"lr"`
+	Momentum float64 `json:"momentum,omitempty"` // sgd
+	Nesterov bool    `json:"nesterov,omitempty"` // sgd
+	Beta1    float64 `json:"beta1,omitempty"`    // adam, adamw (default 0.9)
+	Beta2    float64 `json:"beta2,omitempty"`    // adam, adamw (default 0.999)
+	Eps      float64 `json:"eps,omitempty"`      // adam, adamw (default 1e-8)
+	// WeightDecay is λ: for sgd and adam, of the L2 term λ‖W‖² on the
+	// weights (not the biases), whose gradient 2λW the optimizer adds to
+	// theirs (PyTorch's weight_decay = 2λ, on the weights only); for
+	// adamw, AdamW's decoupled decay of every parameter, as PyTorch's.
 	WeightDecay float64 `json:"weight_decay,omitempty"`
 }
 
-// NewOptimizer builds the optimizer c describes. For sgd and adam,
-// WeightDecay is not used here: the trainer adds λ‖θ‖² to the objective
-// (L2Penalty). For adamw it is AdamW's decoupled decay.
+// NewOptimizer builds the optimizer c describes.
 func NewOptimizer(c OptimizerConfig) (Optimizer, error) {
 	if !(c.LR > 0) {
 		return nil, fmt.Errorf("trainer: learning rate %v must be positive", c.LR)
@@ -47,7 +49,7 @@ func NewOptimizer(c OptimizerConfig) (Optimizer, error) {
 		if c.Nesterov && c.Momentum == 0 {
 			return nil, fmt.Errorf("trainer: Nesterov momentum needs a momentum > 0")
 		}
-		return &SGD{LR: c.LR, Momentum: c.Momentum, Nesterov: c.Nesterov, buf: map[string][]float32{}}, nil
+		return &SGD{LR: c.LR, Momentum: c.Momentum, Nesterov: c.Nesterov, L2: c.WeightDecay, buf: map[string][]float32{}}, nil
 	case "adam", "adamw":
 		a := &Adam{LR: c.LR, Beta1: c.Beta1, Beta2: c.Beta2, Eps: c.Eps, m: map[string][]float32{}, v: map[string][]float32{}}
 		if a.Beta1 == 0 {
@@ -64,13 +66,17 @@ func NewOptimizer(c OptimizerConfig) (Optimizer, error) {
 		}
 		if c.Name == "adamw" {
 			a.DecoupledDecay = c.WeightDecay
+		} else {
+			a.L2 = c.WeightDecay
 		}
 		return a, nil
 	}
 	return nil, fmt.Errorf("trainer: unknown optimizer %q (want sgd, adam or adamw)", c.Name)
 }
 
-// SGD is stochastic gradient descent with optional (Nesterov) momentum:
+// SGD is stochastic gradient descent with optional (Nesterov) momentum,
+// on the gradient g plus that of the L2 term, 2·L2·θ for the weights
+// (Param.Decay):
 //
 //	b ← μ·b + g;  p ← p − lr·b            (momentum)
 //	b ← μ·b + g;  p ← p − lr·(g + μ·b)    (Nesterov)
@@ -80,6 +86,7 @@ func NewOptimizer(c OptimizerConfig) (Optimizer, error) {
 type SGD struct {
 	LR, Momentum float64
 	Nesterov     bool
+	L2           float64 // λ of λ‖W‖²
 	steps        int
 	buf          map[string][]float32
 }
@@ -87,6 +94,7 @@ type SGD struct {
 // Step updates params.
 func (o *SGD) Step(params []*Param) {
 	o.steps++
+	addL2(params, o.L2)
 	lr, mu := float32(o.LR), float32(o.Momentum)
 	for _, p := range params {
 		w, g := p.Value.Data, p.Grad.Data
@@ -140,7 +148,8 @@ func (o *SGD) SetState(buffers map[string][]float32, steps int) error {
 	return nil
 }
 
-// Adam is Adam, or AdamW when DecoupledDecay > 0:
+// Adam is Adam, or AdamW when DecoupledDecay > 0, on the gradient g plus
+// that of the L2 term, 2·L2·θ for the weights (Param.Decay; Adam only):
 //
 //	p ← p − lr·λ·p                          (AdamW only)
 //	m ← β₁m + (1 − β₁)g;  v ← β₂v + (1 − β₂)g²
@@ -152,6 +161,7 @@ func (o *SGD) SetState(buffers map[string][]float32, steps int) error {
 type Adam struct {
 	LR, Beta1, Beta2, Eps float64
 	DecoupledDecay        float64
+	L2                    float64 // λ of λ‖W‖² (Adam; AdamW decays decoupled)
 	steps                 int
 	m, v                  map[string][]float32
 	job                   adamJob
@@ -160,6 +170,7 @@ type Adam struct {
 // Step updates params.
 func (o *Adam) Step(params []*Param) {
 	o.steps++
+	addL2(params, o.L2)
 	t := float64(o.steps)
 	bc1 := 1 - math.Pow(o.Beta1, t)
 	bc2 := 1 - math.Pow(o.Beta2, t)
@@ -222,4 +233,12 @@ func (o *Adam) SetState(buffers map[string][]float32, steps int) error {
 		}
 	}
 	return nil
+}
+
+// addL2 adds the gradient of λ‖W‖², 2λW, to the gradients of the weights
+// among params (L2Penalty without the penalty's value).
+func addL2(params []*Param, lambda float64) {
+	if lambda != 0 {
+		L2Penalty(params, lambda)
+	}
 }

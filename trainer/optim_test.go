@@ -3,7 +3,10 @@ package trainer
 import (
 	"encoding/json"
 	"fmt"
+	"math"
+	"math/rand/v2"
 	"os"
+	"strings"
 	"testing"
 )
 
@@ -89,5 +92,58 @@ func TestNewOptimizerRejectsBadSettings(t *testing.T) {
 		if _, err := NewOptimizer(c); err == nil {
 			t.Errorf("%+v: got nil error", c)
 		}
+	}
+}
+
+// TestFitPassesWeightDecayToTheOptimizer checks that the weight decay of
+// TrainConfig.Optimizer, its one home, reaches the step: one full-batch
+// step with decay λ differs from one without by the closed form, −lr·2λ·W
+// on the weights and nothing on the biases for sgd (the gradient of
+// λ‖W‖²), −lr·λ·θ on every parameter for adamw (decoupled).
+func TestFitPassesWeightDecayToTheOptimizer(t *testing.T) {
+	c, err := MLP{Input: 6, Hidden: []int{5}, Latent: 2}.Config()
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := randTensor(rand.New(rand.NewPCG(7, 8)), 0, 1, 16, 6)
+	const lr, lambda = 0.1, 0.05
+	for _, name := range []string{"sgd", "adamw"} {
+		t.Run(name, func(t *testing.T) {
+			step := func(decay float64) (before, after *Model) {
+				before, _ = Build(c)
+				after, _ = Build(c)
+				before.Init(1)
+				after.Init(1)
+				cfg := TrainConfig{Optimizer: OptimizerConfig{Name: name, LR: lr, WeightDecay: decay}, Epochs: 1, Batch: 16, Seed: 1}
+				if _, err := Fit(after, data, cfg, FitOptions{}); err != nil {
+					t.Fatal(err)
+				}
+				return before, after
+			}
+			w0, plain := step(0)
+			_, decayed := step(lambda)
+			for i, p := range decayed.Params() {
+				for j, v := range p.Value.Data {
+					theta := float64(w0.Params()[i].Value.Data[j])
+					want := 0.0
+					switch {
+					case name == "adamw":
+						want = -lr * lambda * theta
+					case p.Decay:
+						want = -lr * 2 * lambda * theta
+					}
+					if got := float64(v - plain.Params()[i].Value.Data[j]); math.Abs(got-want) > 1e-6+1e-4*math.Abs(want) {
+						t.Fatalf("%s[%d]: decayed − plain = %v, want %v", p.Name, j, got, want)
+					}
+				}
+			}
+		})
+	}
+	// TrainConfig has no weight decay of its own: config.json cannot set one.
+	var f File
+	dec := json.NewDecoder(strings.NewReader(`{"training": {"optimizer": {"name": "sgd", "lr": 0.1}, "weight_decay": 0.1}}`))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&f); err == nil || !strings.Contains(err.Error(), `unknown field "weight_decay"`) {
+		t.Errorf("training.weight_decay: got %v, want an unknown field", err)
 	}
 }

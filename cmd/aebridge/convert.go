@@ -37,7 +37,7 @@ func newCmdConvert(f *factory, runF func(*convertOptions) error) *cobra.Command 
 		Short: "Import ONNX graphs into trainer models; move weights to and from safetensors",
 		Long: `Import an ONNX autoencoder (PyTorch's exports, any opset from 9 to 20,
 external data included) into a trainer model directory, DIR/config.json and
-DIR/model.safetensors, which train --init fine-tunes and export writes back
+DIR/model.safetensors, which train --from fine-tunes and export writes back
 to ONNX. The Go forward pass is checked against ONNX Runtime on the original
 file before anything is written as done.
 

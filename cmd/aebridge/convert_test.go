@@ -150,7 +150,7 @@ func TestFineTuneImportedPyTorchModel(t *testing.T) {
 
 	tuned := filepath.Join(t.TempDir(), "tuned")
 	f, out, _ := testFactory()
-	opts := &trainOptions{IO: f.IO, Out: tuned, Opset: 17, Init: imported,
+	opts := &trainOptions{IO: f.IO, Out: tuned, Opset: 17, From: imported,
 		Training: trainer.TrainConfig{Optimizer: trainer.OptimizerConfig{Name: "adam", LR: 3e-3}, Epochs: 5, Batch: 32, Seed: 1, ValSplit: 0.2, Data: data}}
 	if err := trainRun(opts); err != nil {
 		t.Fatalf("%v\n%s", err, out)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -34,7 +35,8 @@ type trainOptions struct {
 	Threads  int
 	Resume   bool
 	Arch     string // variational variants: mlp or conv
-	Init     string // a model directory to start from (fine-tuning)
+	Init     string // the weight initialisation scheme (trainer.InitSchemes)
+	From     string // a model directory to start from (fine-tuning)
 	lossSet  bool   // --loss was given
 
 	// epochsSet: --epochs was given (a resumed run keeps its target
@@ -48,9 +50,9 @@ type trainOptions struct {
 var trainModelFlags = []string{"variant", "tied", "data", "hidden", "latent", "activation", "code-activation", "output-activation",
 	"loss", "optimizer", "lr", "momentum", "nesterov", "weight-decay", "batch", "seed", "val-split", "patience", "limit",
 	"l1", "rho", "sparsity-weight", "noise", "noise-level", "noise-clip", "alpha", "contractive", "contractive-samples",
-	"channels", "kernel", "stride", "pool", "decoder", "batchnorm", "dropout", "beta", "arch", "labels"}
+	"channels", "kernel", "stride", "pool", "decoder", "batchnorm", "dropout", "beta", "arch", "labels", "init"}
 
-// trainingFlags are the flags of trainModelFlags that --init accepts: how
+// trainingFlags are the flags of trainModelFlags that --from accepts: how
 // to train, on what, not what the model is.
 var trainingFlags = []string{"data", "loss", "optimizer", "lr", "momentum", "nesterov", "weight-decay", "batch", "seed", "val-split", "patience", "limit", "labels"}
 
@@ -91,7 +93,9 @@ train_state.safetensors (what --resume needs). A checkpoint is written after
 every epoch; --resume continues one to the number of epochs it was started
 with, or to --epochs, giving the weights an uninterrupted run would have
 given (only --epochs may change). A run killed before its first checkpoint
-leaves none: start it again without --resume.
+leaves none: start it again without --resume. The weights start as PyTorch
+initialises its layers (--init pytorch, the default; config.json records
+the scheme and the seed), or from a trained model (--from DIR, fine-tuning).
 
 Variants: ae (deep under- or over-complete), tied (decoder weights are the
 transposed encoder weights; --tied ties any variant), linear (identity
@@ -124,13 +128,19 @@ settings apply to them too.`,
 			if opts.Out == "" {
 				return &flagError{errors.New("--out DIR is required")}
 			}
-			if opts.Init != "" {
+			if !slices.Contains(trainer.InitSchemes, opts.Init) {
+				if st, err := os.Stat(opts.Init); err == nil && st.IsDir() {
+					return &flagError{fmt.Errorf("--init %q is a directory: --init names the weight initialisation (%s); to fine-tune the model in a directory, use --from DIR", opts.Init, strings.Join(trainer.InitSchemes, ", "))}
+				}
+				return &flagError{fmt.Errorf("--init %q: want one of %s", opts.Init, strings.Join(trainer.InitSchemes, ", "))}
+			}
+			if opts.From != "" {
 				if opts.Resume {
-					return &flagError{errors.New("--init and --resume do not go together")}
+					return &flagError{errors.New("--from and --resume do not go together")}
 				}
 				for _, name := range trainModelFlags {
 					if cmd.Flags().Changed(name) && !slices.Contains(trainingFlags, name) {
-						return &flagError{fmt.Errorf("--%s cannot be changed with --init: the model comes from %s", name, opts.Init)}
+						return &flagError{fmt.Errorf("--%s cannot be changed with --from: the model comes from %s", name, opts.From)}
 					}
 				}
 			}
@@ -201,16 +211,11 @@ settings apply to them too.`,
 				opts.Training.Reg.Alpha = &a
 			}
 			opts.Model.Loss = trainer.Loss(loss)
-			opts.Training.Optimizer = trainer.OptimizerConfig{Name: optimizer, LR: lr, Momentum: momentum, Nesterov: nesterov}
-			if optimizer == "adamw" {
-				opts.Training.Optimizer.WeightDecay = decay
-			} else {
-				opts.Training.WeightDecay = decay
-			}
+			opts.Training.Optimizer = trainer.OptimizerConfig{Name: optimizer, LR: lr, Momentum: momentum, Nesterov: nesterov, WeightDecay: decay}
 			if opts.Threads < 0 {
 				return &flagError{fmt.Errorf("--threads %d must not be negative", opts.Threads)}
 			}
-			if !opts.Resume && opts.Init == "" {
+			if !opts.Resume && opts.From == "" {
 				// The data gives the real sizes; a probe shape checks the rest.
 				probe := []int{1}
 				switch {
@@ -277,7 +282,7 @@ settings apply to them too.`,
 	fl.Float64Var(&lr, "lr", 1e-3, "learning rate")
 	fl.Float64Var(&momentum, "momentum", 0, "SGD momentum")
 	fl.BoolVar(&nesterov, "nesterov", false, "SGD with Nesterov momentum")
-	fl.Float64Var(&decay, "weight-decay", 0, "L2 weight decay λ: λ‖W‖² added to the loss (sgd, adam), or AdamW's decoupled decay (adamw)")
+	fl.Float64Var(&decay, "weight-decay", 0, "weight decay λ: the L2 term λ‖W‖² on the weights (sgd, adam; PyTorch's weight_decay 2λ without the biases), or AdamW's decoupled decay (adamw)")
 	fl.IntVar(&opts.Training.Epochs, "epochs", 10, "epochs")
 	fl.IntVar(&opts.Training.Batch, "batch", 128, "mini-batch size")
 	fl.Uint64Var(&opts.Training.Seed, "seed", 1, "seed for initialisation, validation split and shuffling")
@@ -287,7 +292,9 @@ settings apply to them too.`,
 	fl.IntVar(&opts.Threads, "threads", 0, "threads for training: matrix products and every parallel loop (0: all cores)")
 	fl.StringVar(&opts.Out, "out", "", "output `DIR`")
 	fl.BoolVar(&opts.Resume, "resume", false, "continue the checkpoint in --out to its epochs (or to --epochs)")
-	fl.StringVar(&opts.Init, "init", "", "start from the model in `DIR` (from train or convert) and fine-tune it")
+	fl.StringVar(&opts.Init, "init", trainer.InitPyTorch, "weight initialisation `SCHEME`, seeded by --seed: "+strings.Join(trainer.InitSchemes, ", ")+
+		" (pytorch: PyTorch's defaults, U(±1/√fan_in) for weights and biases; xavier: Glorot uniform; he: Kaiming normal, N(0, 2/fan_in); by-activation: He uniform before ReLUs, Glorot uniform otherwise)")
+	fl.StringVar(&opts.From, "from", "", "start from the model in `DIR` (from train or convert) and fine-tune it")
 	return cmd
 }
 
@@ -433,7 +440,7 @@ func trainRun(opts *trainOptions) error {
 	if opts.Resume {
 		return resume(opts)
 	}
-	if opts.Init != "" {
+	if opts.From != "" {
 		return fineTune(opts, cfg)
 	}
 	data, err := loadData(cfg, opts.Model.Variant == "cvae")
@@ -445,10 +452,10 @@ func trainRun(opts *trainOptions) error {
 	if err != nil {
 		return err
 	}
+	c.Init, c.InitSeed = cmp.Or(opts.Init, trainer.InitPyTorch), cfg.Seed
 	if m, err = trainer.Build(c); err != nil {
 		return err
 	}
-	m.Init(cfg.Seed)
 	fmt.Fprint(out, m)
 	return fit(opts, m, cfg, data, nil)
 }
@@ -490,14 +497,14 @@ func resume(opts *trainOptions) error {
 	return fit(opts, m, cfg, data, nil)
 }
 
-// fineTune trains the model of opts.Init further, as a new run in opts.Out.
+// fineTune trains the model of opts.From further, as a new run in opts.Out.
 func fineTune(opts *trainOptions, cfg trainer.TrainConfig) error {
-	m, _, err := trainer.Load(opts.Init)
+	m, _, err := trainer.Load(opts.From)
 	if err != nil {
 		return err
 	}
 	if m.Config.Part != "" {
-		return fmt.Errorf("%s holds only the %s of an autoencoder; fine-tuning needs a whole one", opts.Init, m.Config.Part)
+		return fmt.Errorf("%s holds only the %s of an autoencoder; fine-tuning needs a whole one", opts.From, m.Config.Part)
 	}
 	if opts.lossSet && opts.Model.Loss != m.Config.Loss {
 		// The loss is part of the description (BCE on a sigmoid output is
@@ -508,7 +515,7 @@ func fineTune(opts *trainOptions, cfg trainer.TrainConfig) error {
 		if err != nil {
 			return err
 		}
-		if err := nm.LoadStateDict(m.StateDict(), opts.Init); err != nil {
+		if err := nm.LoadStateDict(m.StateDict(), opts.From); err != nil {
 			return err
 		}
 		m = nm
@@ -518,9 +525,9 @@ func fineTune(opts *trainOptions, cfg trainer.TrainConfig) error {
 		return err
 	}
 	if data.train.Cols() != featuresOf(m) {
-		return fmt.Errorf("data %s has %d features per sample, the model in %s takes %d", cfg.Data, data.train.Cols(), opts.Init, featuresOf(m))
+		return fmt.Errorf("data %s has %d features per sample, the model in %s takes %d", cfg.Data, data.train.Cols(), opts.From, featuresOf(m))
 	}
-	fmt.Fprintf(opts.IO.Out, "fine-tuning %s\n%s", opts.Init, m)
+	fmt.Fprintf(opts.IO.Out, "fine-tuning %s\n%s", opts.From, m)
 	if data.test != nil && m.Config.Variational == nil {
 		pe, _ := trainer.Evaluate(m, data.test, 256)
 		fmt.Fprintf(opts.IO.Out, "test loss before (%s): %.6f per element\n", m.Config.Loss, pe)

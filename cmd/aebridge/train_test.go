@@ -38,16 +38,37 @@ func TestNewCmdTrain(t *testing.T) {
 			}
 		}},
 		{name: "adamw decay is decoupled", args: []string{"--data", "x.npy", "--out", "d", "--optimizer", "adamw", "--weight-decay", "0.01", "--hidden", "", "--variant", "tied"}, check: func(t *testing.T, o *trainOptions) {
-			if o.Training.Optimizer.WeightDecay != 0.01 || o.Training.WeightDecay != 0 || o.Model.Hidden != nil || o.Model.Variant != "tied" {
+			if o.Training.Optimizer.WeightDecay != 0.01 || o.Model.Hidden != nil || o.Model.Variant != "tied" {
 				t.Errorf("got %+v / %+v", o.Training, o.Model)
 			}
 		}},
 		{name: "sgd decay is L2", args: []string{"--data", "x.npy", "--out", "d", "--optimizer", "sgd", "--momentum", "0.9", "--nesterov", "--weight-decay", "0.001"}, check: func(t *testing.T, o *trainOptions) {
-			want := trainer.OptimizerConfig{Name: "sgd", LR: 1e-3, Momentum: 0.9, Nesterov: true}
-			if o.Training.Optimizer != want || o.Training.WeightDecay != 0.001 {
-				t.Errorf("got %+v, L2 %v", o.Training.Optimizer, o.Training.WeightDecay)
+			want := trainer.OptimizerConfig{Name: "sgd", LR: 1e-3, Momentum: 0.9, Nesterov: true, WeightDecay: 0.001}
+			if o.Training.Optimizer != want {
+				t.Errorf("got %+v, want %+v", o.Training.Optimizer, want)
 			}
 		}},
+		{name: "init defaults to pytorch", args: []string{"--data", "x.npy", "--out", "d"}, check: func(t *testing.T, o *trainOptions) {
+			if o.Init != trainer.InitPyTorch || o.From != "" {
+				t.Errorf("got init %q, from %q; want init %q", o.Init, o.From, trainer.InitPyTorch)
+			}
+		}},
+		{name: "init xavier", args: []string{"--data", "x.npy", "--out", "d", "--init", "xavier"}, check: func(t *testing.T, o *trainOptions) {
+			if o.Init != trainer.InitXavier {
+				t.Errorf("got init %q, want %q", o.Init, trainer.InitXavier)
+			}
+		}},
+		{name: "unknown init", args: []string{"--data", "x.npy", "--out", "d", "--init", "orthogonal"}, wantErr: `--init "orthogonal": want one of pytorch, xavier, he, by-activation`},
+		{name: "init given a directory", args: []string{"--data", "x.npy", "--out", "d", "--init", "."}, wantErr: `--init "." is a directory: --init names the weight initialisation (pytorch, xavier, he, by-activation); to fine-tune the model in a directory, use --from DIR`},
+		{name: "from", args: []string{"--from", "run", "--data", "x.npy", "--out", "d", "--lr", "0.01"}, check: func(t *testing.T, o *trainOptions) {
+			if o.From != "run" || o.Training.Optimizer.LR != 0.01 {
+				t.Errorf("got from %q, lr %v", o.From, o.Training.Optimizer.LR)
+			}
+		}},
+		{name: "from with init", args: []string{"--from", "run", "--data", "x.npy", "--out", "d", "--init", "he"}, wantErr: "--init cannot be changed with --from: the model comes from run"},
+		{name: "from with model flags", args: []string{"--from", "run", "--data", "x.npy", "--out", "d", "--latent", "8"}, wantErr: "--latent cannot be changed with --from"},
+		{name: "from with resume", args: []string{"--from", "run", "--resume", "--out", "d"}, wantErr: "--from and --resume do not go together"},
+		{name: "resume with init", args: []string{"--resume", "--out", "d", "--init", "he"}, wantErr: "--init cannot be changed on --resume"},
 		{name: "no out", args: []string{"--data", "mnist"}, wantErr: "--out DIR is required"},
 		{name: "no data", args: []string{"--out", "d"}, wantErr: "--data is required"},
 		{name: "bad hidden", args: []string{"--data", "mnist", "--out", "d", "--hidden", "64,x"}, wantErr: `--hidden "64,x": "x" is not a positive size`},
@@ -182,6 +203,12 @@ func TestTrainRunThenExportAndCheck(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
 			t.Error(err)
 		}
+	}
+	// config.json records the initialisation: the default scheme, --seed.
+	if cf, err := trainer.ReadConfig(dir); err != nil {
+		t.Error(err)
+	} else if cf.Model.Init != trainer.InitPyTorch || cf.Model.InitSeed != 1 {
+		t.Errorf("config.json: got init %q seed %d, want %q seed 1", cf.Model.Init, cf.Model.InitSeed, trainer.InitPyTorch)
 	}
 	mf, err := os.Open(filepath.Join(dir, "metrics.jsonl"))
 	if err != nil {
