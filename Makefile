@@ -53,14 +53,15 @@ $(DATA_DIR)/.complete: scripts/fetch-data.sh scripts/npm_digits_to_npy.py
 build:
 	go build -tags "$(GOTAGS)" -o $(BIN) ./cmd/aebridge
 
-## test: what CI runs — every test with OpenBLAS, again in pure Go, and the
-## runtime package under the race detector
-test: setup
+## test: what CI runs — every test with OpenBLAS, again in pure Go, the
+## runtime package under the race detector, and the binary on hostile files
+test: setup build
 	go vet ./...
 	go vet -tags openblas ./...
-	go test -count=1 -tags openblas ./...
-	go test -count=1 ./...
+	go test -count=1 -timeout 30m -tags openblas ./...
+	go test -count=1 -timeout 30m ./...
 	go test -count=1 -race ./runtime/
+	scripts/hostile.sh $(BIN)
 
 ## bench: aebridge against PyTorch on this machine (see scripts/bench.sh)
 bench: setup
