@@ -208,6 +208,19 @@ if model_dir:
     widen(cfg)
     with open(os.path.join(big, "config.json"), "w") as f:
         json.dump(cfg, f)
+    # The checkpoint carries its own copy of config.json: widen that too.
+    state = os.path.join(big, "train_state.safetensors")
+    with open(state, "rb") as f:
+        b = f.read()
+    n = struct.unpack("<Q", b[:8])[0]
+    header = json.loads(b[8:8 + n])
+    inner = json.loads(header["__metadata__"]["config"])
+    widen(inner)
+    header["__metadata__"]["config"] = json.dumps(inner)
+    h = json.dumps(header).encode()
+    h += b" " * (-len(h) % 8)
+    with open(state, "wb") as f:
+        f.write(struct.pack("<Q", len(h)) + h + b[8 + n:])
     m = onnx.load(os.path.join(model_dir, "model.onnx"))
     for p in m.metadata_props:
         if p.key == "model":
