@@ -122,7 +122,7 @@ func (im *importer) build(opts Options) (*Model, error) {
 		sd[name] = trainer.Tensor{Shape: w.Shape, Data: t.Data}
 	}
 	if err := m.LoadStateDict(sd, im.file); err != nil {
-		return nil, &FormatError{File: im.file, Reason: err.Error()}
+		return nil, &FormatError{File: im.file, Reason: err.Error(), Err: err}
 	}
 	res := &Model{Model: m, File: im.file, Inputs: []string{im.input}, Outputs: outputs}
 	if im.cond != "" {

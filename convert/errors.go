@@ -47,7 +47,11 @@ type FormatError struct {
 	Field  string
 	Tensor string
 	Reason string
+	Err    error // the error Reason comes from, if any (errors.Is/As see it)
 }
+
+// Unwrap returns the error the reason comes from, or nil.
+func (e *FormatError) Unwrap() error { return e.Err }
 
 func (e *FormatError) Error() string {
 	s := "convert: " + e.File

@@ -263,7 +263,7 @@ func (im *importer) walk() error {
 	for _, t := range im.g.Initializer {
 		k, err := konstOf(t)
 		if err != nil {
-			return &FormatError{File: im.file, Field: "initializer", Tensor: t.GetName(), Reason: err.Error()}
+			return &FormatError{File: im.file, Field: "initializer", Tensor: t.GetName(), Reason: err.Error(), Err: err}
 		}
 		k.origin = t.GetName()
 		im.consts[t.GetName()] = k
@@ -860,26 +860,9 @@ func (im *importer) conv(n *onnxpb.NodeProto, op string) error {
 	if !slices.Equal(kernel, w.dims[2:]) {
 		return im.malformed(n, "attribute kernel_shape", "%v, but the weight is %v", kernel, w.dims)
 	}
-	stride, err := im.attrInts(n, "strides", ones(dims), dims)
+	stride, dilation, pads, err := im.windowAttrs(n, dims)
 	if err != nil {
 		return err
-	}
-	dilation, err := im.attrInts(n, "dilations", ones(dims), dims)
-	if err != nil {
-		return err
-	}
-	pads, err := im.attrInts(n, "pads", make([]int, 2*dims), 2*dims)
-	if err != nil {
-		return err
-	}
-	for _, c := range []struct {
-		name string
-		v    []int
-		min  int
-	}{{"strides", stride, 1}, {"dilations", dilation, 1}, {"pads", pads, 0}} {
-		if slices.Min(c.v) < c.min {
-			return im.malformed(n, "attribute "+c.name, "%v: values must be at least %d", c.v, c.min)
-		}
 	}
 	if pads, err = im.takePad(n, pads); err != nil {
 		return err
@@ -949,26 +932,12 @@ func (im *importer) pool(n *onnxpb.NodeProto, op string) error {
 	if err != nil {
 		return err
 	}
-	stride, err := im.attrInts(n, "strides", ones(dims), dims)
-	if err != nil {
-		return err
-	}
-	dilation, err := im.attrInts(n, "dilations", ones(dims), dims)
-	if err != nil {
-		return err
-	}
-	pads, err := im.attrInts(n, "pads", make([]int, 2*dims), 2*dims)
-	if err != nil {
-		return err
-	}
 	if slices.Min(kernel) < 1 {
 		return im.malformed(n, "attribute kernel_shape", "%v must be positive", kernel)
 	}
-	if slices.Min(stride) < 1 {
-		return im.malformed(n, "attribute strides", "%v must be positive", stride)
-	}
-	if slices.Min(pads) < 0 {
-		return im.malformed(n, "attribute pads", "%v must not be negative", pads)
+	stride, dilation, pads, err := im.windowAttrs(n, dims)
+	if err != nil {
+		return err
 	}
 	padded := im.pad != nil
 	if pads, err = im.takePad(n, pads); err != nil {
@@ -1211,7 +1180,7 @@ func (im *importer) fold(n *onnxpb.NodeProto) error {
 		case a[0].T != nil:
 			k, err := konstOf(a[0].T)
 			if err != nil {
-				return &FormatError{File: im.file, Node: nodeOf(n), Field: "attribute " + a[0].GetName(), Tensor: a[0].T.GetName(), Reason: err.Error()}
+				return &FormatError{File: im.file, Node: nodeOf(n), Field: "attribute " + a[0].GetName(), Tensor: a[0].T.GetName(), Reason: err.Error(), Err: err}
 			}
 			im.consts[out] = k
 		case a[0].GetName() == "value_float":
@@ -1484,11 +1453,11 @@ func fromMetadata(mp *onnxpb.ModelProto, name string) (*Model, bool, error) {
 	}
 	var c trainer.Config
 	if err := json.Unmarshal([]byte(meta["model"]), &c); err != nil {
-		return nil, true, &FormatError{File: name, Reason: "metadata \"model\" is not a model description: " + err.Error()}
+		return nil, true, &FormatError{File: name, Reason: "metadata \"model\" is not a model description: " + err.Error(), Err: err}
 	}
 	m, err := trainer.Build(c)
 	if err != nil {
-		return nil, true, &FormatError{File: name, Field: "metadata \"model\"", Reason: err.Error()}
+		return nil, true, &FormatError{File: name, Field: "metadata \"model\"", Reason: err.Error(), Err: err}
 	}
 	inits := map[string]*onnxpb.TensorProto{}
 	for _, t := range mp.Graph.Initializer {
@@ -1506,12 +1475,12 @@ func fromMetadata(mp *onnxpb.ModelProto, name string) (*Model, bool, error) {
 		}
 		v, err := onnxfile.Float32s(init)
 		if err != nil {
-			return nil, true, &FormatError{File: name, Tensor: pname, Reason: err.Error()}
+			return nil, true, &FormatError{File: name, Tensor: pname, Reason: err.Error(), Err: err}
 		}
 		sd[pname] = trainer.Tensor{Shape: t.Shape, Data: v}
 	}
 	if err := m.LoadStateDict(sd, name); err != nil {
-		return nil, true, &FormatError{File: name, Field: "initializers", Reason: err.Error()}
+		return nil, true, &FormatError{File: name, Field: "initializers", Reason: err.Error(), Err: err}
 	}
 	res := &Model{Model: m, File: name}
 	for _, vi := range mp.Graph.Input {
@@ -1523,4 +1492,30 @@ func fromMetadata(mp *onnxpb.ModelProto, name string) (*Model, bool, error) {
 		res.Outputs = append(res.Outputs, vi.GetName())
 	}
 	return res, true, nil
+}
+
+// windowAttrs reads the strides, dilations and pads of a convolution or
+// pooling node over dims spatial axes (ONNX's defaults: ones and zeros),
+// each of its length, strides and dilations at least 1 and pads at least 0;
+// anything else is a FormatError naming the attribute.
+func (im *importer) windowAttrs(n *onnxpb.NodeProto, dims int) (stride, dilation, pads []int, err error) {
+	if stride, err = im.attrInts(n, "strides", ones(dims), dims); err != nil {
+		return nil, nil, nil, err
+	}
+	if dilation, err = im.attrInts(n, "dilations", ones(dims), dims); err != nil {
+		return nil, nil, nil, err
+	}
+	if pads, err = im.attrInts(n, "pads", make([]int, 2*dims), 2*dims); err != nil {
+		return nil, nil, nil, err
+	}
+	for _, c := range []struct {
+		name string
+		v    []int
+		min  int
+	}{{"strides", stride, 1}, {"dilations", dilation, 1}, {"pads", pads, 0}} {
+		if len(c.v) > 0 && slices.Min(c.v) < c.min {
+			return nil, nil, nil, im.malformed(n, "attribute "+c.name, "%v: values must be at least %d", c.v, c.min)
+		}
+	}
+	return stride, dilation, pads, nil
 }

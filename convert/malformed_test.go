@@ -132,7 +132,7 @@ func TestMalformedGraphsGiveFormatErrors(t *testing.T) {
 		}, "add", "Add", "input 1", "shape values of 0 and 4 entries do not broadcast"},
 		{"MaxPool with ceil_mode and zero strides", "conv_keras_ae.opset13.onnx", func(t *testing.T, mp *onnxpb.ModelProto) {
 			setInts(nodeNamed(t, mp, "/net/net.2/MaxPool"), "strides", 0, 0)
-		}, "/net/net.2/MaxPool", "MaxPool", "attribute strides", "[0 0] must be positive"},
+		}, "/net/net.2/MaxPool", "MaxPool", "attribute strides", "[0 0]: values must be at least 1"},
 		{"MaxPool with ceil_mode and one stride for two axes", "conv_keras_ae.opset13.onnx", func(t *testing.T, mp *onnxpb.ModelProto) {
 			setInts(nodeNamed(t, mp, "/net/net.2/MaxPool"), "strides", 2)
 		}, "/net/net.2/MaxPool", "MaxPool", "attribute strides", "has 1 values, want 2"},

@@ -9,7 +9,6 @@ import (
 	"io"
 	"math"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -236,7 +235,7 @@ func readIDX(path string, r io.Reader, size int64, inflated bool) (*Set, error) 
 			return nil, fmt.Errorf("dataset: %s: trailing data: IDX dims %v need %d bytes, file has %d", path, dims, need, have)
 		}
 	}
-	raw, err := readN(r, need, size >= 0)
+	raw, err := limits.ReadN(r, need, size >= 0)
 	if err != nil {
 		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
 			return nil, fmt.Errorf("dataset: %s: IDX data truncated: dims %v need %d bytes, %s has %d", path, dims, need, what, len(raw))
@@ -278,31 +277,4 @@ func readIDX(path string, r io.Reader, size int64, inflated bool) (*Set, error) 
 		return nil, err
 	}
 	return &Set{Name: path, Shape: shape, X: x}, nil
-}
-
-// chunk is the most readN allocates ahead of the bytes that have arrived
-// when it does not know how many the stream holds.
-const chunk = 1 << 20
-
-// readN reads n bytes from r. When known, r has been checked to hold them
-// and one buffer of n bytes is read into; otherwise the buffer grows as bytes
-// arrive. On a short read it returns the bytes read and an error.
-func readN(r io.Reader, n int64, known bool) ([]byte, error) {
-	if known {
-		b := make([]byte, n)
-		got, err := io.ReadFull(r, b)
-		return b[:got], err
-	}
-	b := make([]byte, 0, min(n, chunk))
-	for int64(len(b)) < n {
-		if len(b) == cap(b) {
-			b = slices.Grow(b, int(min(n-int64(len(b)), max(int64(len(b)), chunk))))
-		}
-		got, err := io.ReadFull(r, b[len(b):int(min(int64(cap(b)), n))])
-		b = b[:len(b)+got]
-		if err != nil {
-			return b, err
-		}
-	}
-	return b, nil
 }

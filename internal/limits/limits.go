@@ -45,7 +45,9 @@ package limits
 import (
 	"errors"
 	"fmt"
+	"io"
 	"math/bits"
+	"slices"
 )
 
 const (
@@ -102,4 +104,33 @@ func ElementsInt(dims []int) (int, error) {
 	}
 	n, err := Elements(d)
 	return int(n), err
+}
+
+// readChunk is the most ReadN allocates ahead of the bytes that have
+// arrived when it does not know how many the stream holds.
+const readChunk = 1 << 20
+
+// ReadN reads the n bytes a header claims from r. When known is true, r
+// has been checked to hold them and one buffer of n bytes is read into;
+// otherwise the buffer grows as bytes arrive, at most 1 MiB ahead of them,
+// so a claim that the stream does not back costs little. On a short read
+// it returns the bytes read and the error (io.ErrUnexpectedEOF or io.EOF).
+func ReadN(r io.Reader, n int64, known bool) ([]byte, error) {
+	if known {
+		b := make([]byte, n)
+		got, err := io.ReadFull(r, b)
+		return b[:got], err
+	}
+	b := make([]byte, 0, min(n, readChunk))
+	for int64(len(b)) < n {
+		if len(b) == cap(b) {
+			b = slices.Grow(b, int(min(n-int64(len(b)), max(int64(len(b)), readChunk))))
+		}
+		got, err := io.ReadFull(r, b[len(b):int(min(int64(cap(b)), n))])
+		b = b[:len(b)+got]
+		if err != nil {
+			return b, err
+		}
+	}
+	return b, nil
 }

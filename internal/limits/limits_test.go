@@ -2,6 +2,9 @@ package limits
 
 import (
 	"errors"
+	"io"
+	"runtime"
+	"strings"
 	"testing"
 )
 
@@ -51,5 +54,27 @@ func TestLimitsNest(t *testing.T) {
 	}
 	if MaxParams > MaxTensorElements {
 		t.Errorf("MaxParams: got %d, want at most MaxTensorElements (%d)", MaxParams, MaxTensorElements)
+	}
+}
+
+// TestReadN: a claim the stream does not back costs about what the stream
+// holds, not what the header says, and a short stream is an error.
+func TestReadN(t *testing.T) {
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	b, err := ReadN(strings.NewReader("abc"), 1<<40, false)
+	runtime.ReadMemStats(&after)
+	if string(b) != "abc" || !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Errorf("got %q, %v, want \"abc\", io.ErrUnexpectedEOF", b, err)
+	}
+	if d := after.TotalAlloc - before.TotalAlloc; d > 2*readChunk {
+		t.Errorf("allocated %d bytes for 3 present, want at most %d", d, 2*readChunk)
+	}
+	big := strings.Repeat("x", 3*readChunk+5)
+	for _, known := range []bool{true, false} {
+		b, err := ReadN(strings.NewReader(big+"tail"), int64(len(big)), known)
+		if string(b) != big || err != nil {
+			t.Errorf("known %v: got %d bytes, %v, want %d, nil", known, len(b), err, len(big))
+		}
 	}
 }

@@ -23,7 +23,6 @@ import (
 	"math"
 	"os"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -65,7 +64,7 @@ var magic = []byte("\x93NUMPY")
 const maxHeader = 1 << 24
 
 // chunk is the most Read allocates ahead of the bytes that have arrived
-// when it does not know how many the stream holds.
+// when it does not know how many the stream holds (limits.ReadN's step).
 const chunk = 1 << 20
 
 var (
@@ -178,7 +177,7 @@ func read(r io.Reader, size int64) (*Array, error) {
 	if size >= 0 && hlen > size-off {
 		return nil, &FormatError{Reason: fmt.Sprintf("header length %d does not fit a file of %d bytes", hlen, size)}
 	}
-	hb, err := readN(r, hlen, size >= 0)
+	hb, err := limits.ReadN(r, hlen, size >= 0)
 	if err != nil {
 		return nil, &FormatError{Reason: fmt.Sprintf("truncated header: header length %d, %d bytes follow", hlen, len(hb))}
 	}
@@ -230,7 +229,7 @@ func read(r io.Reader, size int64) (*Array, error) {
 			return nil, &FormatError{Reason: fmt.Sprintf("trailing data: shape (%s) of %s needs %d bytes, file has %d", sm[1], dt.name, need, have)}
 		}
 	}
-	raw, err := readN(r, need, size >= 0)
+	raw, err := limits.ReadN(r, need, size >= 0)
 	if err != nil {
 		return nil, &FormatError{Reason: fmt.Sprintf("data truncated: shape (%s) of %s needs %d bytes, file has %d", sm[1], dt.name, need, len(raw))}
 	}
@@ -239,29 +238,6 @@ func read(r io.Reader, size int64) (*Array, error) {
 		data = fromFortran(data, shape)
 	}
 	return &Array{Shape: shape, DType: dt.name, Data: data}, nil
-}
-
-// readN reads n bytes from r. When known, r has been checked to hold them
-// and one buffer of n bytes is read into; otherwise the buffer grows as bytes
-// arrive. On a short read it returns the bytes read and an error.
-func readN(r io.Reader, n int64, known bool) ([]byte, error) {
-	if known {
-		b := make([]byte, n)
-		got, err := io.ReadFull(r, b)
-		return b[:got], err
-	}
-	b := make([]byte, 0, min(n, chunk))
-	for int64(len(b)) < n {
-		if len(b) == cap(b) {
-			b = slices.Grow(b, int(min(n-int64(len(b)), max(int64(len(b)), chunk))))
-		}
-		got, err := io.ReadFull(r, b[len(b):int(min(int64(cap(b)), n))])
-		b = b[:len(b)+got]
-		if err != nil {
-			return b, err
-		}
-	}
-	return b, nil
 }
 
 // quote quotes s for an error message, cut to its first 200 bytes.
