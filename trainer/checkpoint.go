@@ -285,36 +285,3 @@ func writeCheckpoint(dir string, m *Model, cfg *TrainConfig, st *fitState, opt O
 // checkpointHook is called after each file of a checkpoint; the kill tests
 // set it to end the process there.
 var checkpointHook = func(file string) {}
-
-// RemoveStaleTemps removes, from dir, the temporary files that atomic
-// writes of the named files leave when the process is killed
-// (".NAME.tmpDIGITS", as internal/atomicfile names them). A missing dir is
-// no error.
-func RemoveStaleTemps(dir string, names ...string) error {
-	entries, err := os.ReadDir(dir)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("trainer: %w", err)
-	}
-	for _, e := range entries {
-		if !e.Type().IsRegular() || !isTempOf(e.Name(), names) {
-			continue
-		}
-		if err := os.Remove(filepath.Join(dir, e.Name())); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("trainer: remove a stale temporary file: %w", err)
-		}
-	}
-	return nil
-}
-
-func isTempOf(file string, names []string) bool {
-	for _, n := range names {
-		rest, ok := strings.CutPrefix(file, "."+n+".tmp")
-		if ok && rest != "" && strings.Trim(rest, "0123456789") == "" {
-			return true
-		}
-	}
-	return false
-}

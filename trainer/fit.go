@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aebridge/aebridge/internal/atomicfile"
 	"github.com/aebridge/aebridge/internal/safetensors"
 )
 
@@ -220,8 +221,8 @@ func Fit(m *Model, data *Tensor, cfg TrainConfig, opts FitOptions) (*Result, err
 	st := fitState{bestVal: math.Inf(1), initialLoss: math.NaN()}
 	best := map[string][]float32{}
 	if opts.Dir != "" {
-		if err := RemoveStaleTemps(opts.Dir, ConfigFile, WeightsFile, StateFile); err != nil {
-			return nil, err
+		if err := atomicfile.RemoveStale(opts.Dir, ConfigFile, WeightsFile, StateFile); err != nil {
+			return nil, fmt.Errorf("trainer: %w", err)
 		}
 	}
 	switch {

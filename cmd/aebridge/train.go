@@ -555,7 +555,7 @@ func fit(opts *trainOptions, m *trainer.Model, cfg trainer.TrainConfig, data *tr
 	if err := os.MkdirAll(opts.Out, 0o755); err != nil {
 		return err
 	}
-	if err := trainer.RemoveStaleTemps(opts.Out, outputFiles...); err != nil {
+	if err := atomicfile.RemoveStale(opts.Out, outputFiles...); err != nil {
 		return err
 	}
 	fo := trainer.FitOptions{Dir: opts.Out, Resume: opts.Resume, Condition: data.trainCond}

@@ -405,7 +405,8 @@ func TestTrainResumeTargets(t *testing.T) {
 	if code, _, errOut := runMain(args...); code != 0 {
 		t.Fatal(errOut)
 	}
-	if code, out, errOut := runMain(append(args[:len(args):len(args)], "--out", stopped, "--epochs", "8", "--lr", "0.3", "--patience", "1")...); code != 0 || !strings.Contains(out, "stopped early after epoch 3; keeping epoch 2\n") {
+	// The old default initialisation, under which this run stops at epoch 3.
+	if code, out, errOut := runMain(append(args[:len(args):len(args)], "--out", stopped, "--epochs", "8", "--lr", "0.3", "--patience", "1", "--init", "by-activation")...); code != 0 || !strings.Contains(out, "stopped early after epoch 3; keeping epoch 2\n") {
 		t.Fatalf("the early-stopped run: %s%s", out, errOut)
 	}
 	data := args[2]
@@ -716,10 +717,10 @@ func TestTrainKeepsTheEpochItNames(t *testing.T) {
 	stopped, short := filepath.Join(t.TempDir(), "stopped"), filepath.Join(t.TempDir(), "short")
 	args := tinyRun(t, stopped)
 	code, out, errOut := runMain(append(args, "--epochs", "8", "--lr", "0.3", "--patience", "1")...)
-	if code != 0 || !strings.Contains(out, "stopped early after epoch 3; keeping epoch 2\n") {
-		t.Fatalf("got %s%s, want a stop after epoch 3 keeping epoch 2", out, errOut)
+	if code != 0 || !strings.Contains(out, "stopped early after epoch 4; keeping epoch 3\n") {
+		t.Fatalf("got %s%s, want a stop after epoch 4 keeping epoch 3", out, errOut)
 	}
-	if code, _, errOut := runMain(append(args, "--out", short, "--epochs", "2", "--lr", "0.3")...); code != 0 {
+	if code, _, errOut := runMain(append(args, "--out", short, "--epochs", "3", "--lr", "0.3")...); code != 0 {
 		t.Fatal(errOut)
 	}
 	a, err := os.ReadFile(filepath.Join(stopped, "model.safetensors"))
@@ -731,6 +732,6 @@ func TestTrainKeepsTheEpochItNames(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(a, b) {
-		t.Error("the weights kept are not those of epoch 2")
+		t.Error("the weights kept are not those of epoch 3")
 	}
 }

@@ -4,10 +4,12 @@ package atomicfile
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // Write calls fill with a buffered writer on a temporary file in path's
@@ -55,4 +57,38 @@ func WriteBytes(path string, data []byte) error {
 		_, err := w.Write(data)
 		return err
 	})
+}
+
+// RemoveStale removes, from dir, the temporary files that Write leaves for
+// the named files when the process is killed before its rename
+// (".NAME.tmpDIGITS"). A missing dir is no error.
+func RemoveStale(dir string, names ...string) error {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if !e.Type().IsRegular() || !isTempOf(e.Name(), names) {
+			continue
+		}
+		if err := os.Remove(filepath.Join(dir, e.Name())); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("remove a stale temporary file: %w", err)
+		}
+	}
+	return nil
+}
+
+// isTempOf reports whether file is a temporary file Write made for one of
+// names.
+func isTempOf(file string, names []string) bool {
+	for _, n := range names {
+		rest, ok := strings.CutPrefix(file, "."+n+".tmp")
+		if ok && rest != "" && strings.Trim(rest, "0123456789") == "" {
+			return true
+		}
+	}
+	return false
 }
