@@ -71,6 +71,9 @@ func fromProto(mp *onnxpb.ModelProto, name string, opts Options) (*Model, error)
 	if mp.Graph == nil {
 		return nil, &FormatError{File: name, Reason: "model has no graph"}
 	}
+	if n := len(mp.Graph.Node); n > limits.MaxNodes {
+		return nil, &FormatError{File: name, Field: "graph", Reason: fmt.Sprintf("%d nodes %v of %d nodes", n, limits.ErrTooLarge, limits.MaxNodes), Err: limits.ErrTooLarge}
+	}
 	if m, ok, err := fromMetadata(mp, name); ok || err != nil {
 		return m, err
 	}

@@ -33,3 +33,20 @@ func TestImportRefusesHugeMetadata(t *testing.T) {
 		t.Errorf("got %v, want %q", err, want)
 	}
 }
+
+// TestImportRefusesTooManyNodes: a graph of more than limits.MaxNodes
+// nodes is refused before any node is imported (a few bytes a node on disk
+// would cost kilobytes each in Go).
+func TestImportRefusesTooManyNodes(t *testing.T) {
+	nodes := make([]*onnxpb.NodeProto, limits.MaxNodes+1)
+	relu := &onnxpb.NodeProto{OpType: proto.String("Relu"), Input: []string{"x"}, Output: []string{"y"}}
+	for i := range nodes {
+		nodes[i] = relu
+	}
+	mp := &onnxpb.ModelProto{Graph: &onnxpb.GraphProto{Node: nodes}}
+	_, err := fromProto(mp, "long.onnx", Options{})
+	var fe *FormatError
+	if !errors.As(err, &fe) || !errors.Is(err, limits.ErrTooLarge) || !strings.Contains(err.Error(), "convert: long.onnx: graph: 131073 nodes exceeds aebridge's limit of 131072 nodes") {
+		t.Errorf("got %v, want a FormatError for the node count", err)
+	}
+}

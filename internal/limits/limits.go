@@ -36,6 +36,18 @@
 //     decompression bomb costs at most the claim.
 //   - CSV (dataset.LoadCSV): nothing is claimed; lines may be up to
 //     256 MiB, and what is kept grows with the rows read.
+//   - ONNX files (internal/onnxfile): at most MaxModelBytes, regular files
+//     only; each tensor's dims are checked against MaxTensorElements and
+//     against the values present (raw_data, the typed fields, or the
+//     external file's size past the offset) before anything is allocated;
+//     external data must be a regular file inside the model's folder.
+//   - ONNX graphs imported into Go (convert, the go backend): at most
+//     MaxNodes nodes; every attribute and shape value is checked (node,
+//     op and field named in a *convert.FormatError).
+//   - config.json (trainer.ReadConfigFile) and aebridge's ONNX metadata: the
+//     file at most 16 MiB; the model it describes is counted layer by layer
+//     with overflow checks before any weight is allocated, and refused past
+//     MaxParams parameters.
 //   - Declared graph output shapes (runtime.Model.Run): an output is
 //     preallocated from its declared shape only up to 2²⁴ elements or the
 //     inputs' element count, whichever is larger; past that ONNX Runtime
@@ -69,6 +81,17 @@ const (
 	// twice the largest IDX file in use (EMNIST ByClass, 547 MB). A header
 	// claiming more is refused before anything is inflated.
 	MaxDecompressedBytes = 1 << 30
+
+	// MaxModelBytes is the largest ONNX file read: 2 GiB, protobuf's own
+	// limit on one message (larger models keep their weights in external
+	// data files, which are checked tensor by tensor).
+	MaxModelBytes = 1 << 31
+
+	// MaxNodes is the most nodes a graph imported into Go may have: 2¹⁷.
+	// Published autoencoders have hundreds; each imported node costs a
+	// few kilobytes, so a small file of a million trivial nodes would
+	// otherwise cost gigabytes.
+	MaxNodes = 1 << 17
 )
 
 // ErrTooLarge reports a claimed size past a limit of this package.

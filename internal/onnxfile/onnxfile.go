@@ -283,7 +283,14 @@ func readRegular(path string) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	return io.ReadAll(f)
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if st.Size() > limits.MaxModelBytes {
+		return nil, fmt.Errorf("%s: %d bytes: %w of %d bytes for an ONNX file (protobuf's limit; keep weights in external data)", path, st.Size(), limits.ErrTooLarge, int64(limits.MaxModelBytes))
+	}
+	return io.ReadAll(io.LimitReader(f, limits.MaxModelBytes+1))
 }
 
 // openRegular opens path for reading without blocking (a FIFO with no

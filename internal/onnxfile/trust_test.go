@@ -12,6 +12,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/aebridge/aebridge/internal/limits"
 	"github.com/aebridge/aebridge/internal/onnxpb"
 )
 
@@ -181,4 +182,28 @@ func TestNonRegularFilesAreRefused(t *testing.T) {
 			t.Errorf("got %v, want a not-a-regular-file error", err)
 		}
 	})
+}
+
+// TestModelFilePastProtobufsLimit: a model file larger than protobuf can
+// hold is refused from its size, before a byte of it is read (the file is
+// sparse: it takes no disk).
+func TestModelFilePastProtobufsLimit(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "huge.onnx")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(limits.MaxModelBytes + 1); err != nil {
+		f.Close()
+		t.Skipf("this file system cannot make a sparse file of 2 GiB: %v", err)
+	}
+	f.Close()
+	var lerr error
+	n := allocated(func() { _, lerr = Load(path) })
+	if lerr == nil || !errors.Is(lerr, limits.ErrTooLarge) || !strings.Contains(lerr.Error(), "huge.onnx: 2147483649 bytes") {
+		t.Errorf("got %v, want the file's size refused", lerr)
+	}
+	if n > 1<<20 {
+		t.Errorf("allocated %d bytes, want under 1 MiB", n)
+	}
 }
