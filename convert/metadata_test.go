@@ -46,7 +46,7 @@ func TestImportRefusesTooManyNodes(t *testing.T) {
 	mp := &onnxpb.ModelProto{Graph: &onnxpb.GraphProto{Node: nodes}}
 	_, err := fromProto(mp, "long.onnx", Options{})
 	var fe *FormatError
-	if !errors.As(err, &fe) || !errors.Is(err, limits.ErrTooLarge) || !strings.Contains(err.Error(), "convert: long.onnx: graph: 131073 nodes exceeds aebridge's limit of 131072 nodes") {
+	if !errors.As(err, &fe) || !errors.Is(err, limits.ErrTooLarge) || !strings.Contains(err.Error(), "convert: long.onnx: graph: 32769 nodes exceeds aebridge's limit of 32768 nodes") {
 		t.Errorf("got %v, want a FormatError for the node count", err)
 	}
 }

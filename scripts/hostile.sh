@@ -94,6 +94,10 @@ for f in slice_no_ends pool_zero_strides pool_short_strides pool_long_pads relu_
 	expect "$f-run-go" error "$f.onnx|node|\"(slice|pool|relu|gemm|concat|conv|reshape|add)\"" -- run "$H/$f.onnx" --input "$x" --output "$work/y.npy" --backend go
 done
 
+# A graph of more nodes than Go imports.
+expect long-chain-convert error 'long_chain.onnx: graph: 50000 nodes' -- convert "$H/long_chain.onnx" --out "$work/c-long"
+expect long-chain-run-go error 'long_chain.onnx: graph: 50000 nodes' -- run "$H/long_chain.onnx" --input "$H/x4.npy" --output "$work/y.npy" --backend go
+
 # Names from a model file reach the terminal escaped.
 expect escape-names-run ok 'Y' -- run "$H/escape_names.onnx" --input "$H/x4.npy" --out-dir "$work/esc"
 expect escape-names-inspect ok 'Y' -- inspect "$H/escape_names.onnx"

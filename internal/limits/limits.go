@@ -87,11 +87,12 @@ const (
 	// data files, which are checked tensor by tensor).
 	MaxModelBytes = 1 << 31
 
-	// MaxNodes is the most nodes a graph imported into Go may have: 2¹⁷.
-	// Published autoencoders have hundreds; each imported node costs a
-	// few kilobytes, so a small file of a million trivial nodes would
+	// MaxNodes is the most nodes a graph imported into Go may have: 2¹⁵.
+	// Published autoencoders have hundreds to a few thousand (PyTorch 2's
+	// shape subgraphs included); each imported node costs a few
+	// kilobytes, so a small file of a million trivial nodes would
 	// otherwise cost gigabytes.
-	MaxNodes = 1 << 17
+	MaxNodes = 1 << 15
 )
 
 // ErrTooLarge reports a claimed size past a limit of this package.

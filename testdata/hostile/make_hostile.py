@@ -180,6 +180,9 @@ save(graph([helper.make_node("Conv", ["X", "W"], ["Y"], name="conv", kernel_shap
 save(graph([helper.make_node("Reshape", ["X", "shape"], ["Y"], name="reshape")], [i64("shape", [])]), "reshape_empty_shape.onnx")
 save(graph([helper.make_node("Add", ["X", "B"], ["Y"], name="add")],
            [helper.make_tensor("B", TensorProto.FLOAT, [3, 1, 1, 1, 1, 1], np.ones(3, np.float32))]), "add_bad_broadcast.onnx")
+# A chain of 50,000 Relu nodes (1.6 MB): past the 32,768 nodes Go imports.
+relus = [helper.make_node("Relu", ["X" if i == 0 else "t%d" % (i - 1)], ["t%d" % i if i < 49999 else "Y"], name="r%d" % i) for i in range(50000)]
+save(graph(relus, x_shape=("N", 4), y_shape=("N", 4)), "long_chain.onnx")
 np.save(path("x8.npy"), np.ones((2, 1, 8, 8), np.float32))
 np.save(path("x2d.npy"), np.ones((2, 4), np.float32))
 
