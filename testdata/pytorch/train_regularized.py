@@ -3,13 +3,15 @@ uses, and prints its test loss as JSON, for scripts/compare-regularized.sh:
 
     /usr/bin/python3 testdata/pytorch/train_regularized.py DATA_DIR VARIANT [options]
 
-VARIANT is sparse-l1, denoising or contractive. The objective is the mean
-squared error per element plus, averaged over the batch's samples:
+VARIANT is ae, sparse-l1, denoising or contractive. The objective is the
+mean squared error per element plus, averaged over the batch's samples:
   sparse-l1    λ·Σⱼ|hⱼ|                      (code h after ReLU)
   contractive  λ·Σᵢ σ′(aᵢ)²·Σₘ W²ᵢₘ          (one sigmoid layer, closed form)
 and, for denoising, the input masked with probability q while the loss
 compares with the clean input. The test loss is the MSE per element on the
-clean test images.
+clean test images. --init pytorch (the default) leaves PyTorch's own
+initialisation, as aebridge's default does; --init by-activation applies
+aebridge's other scheme to both.
 """
 import argparse
 import json
@@ -24,7 +26,8 @@ import torch.nn as nn
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("data")
-    ap.add_argument("variant", choices=["sparse-l1", "denoising", "contractive"])
+    ap.add_argument("variant", choices=["ae", "sparse-l1", "denoising", "contractive"])
+    ap.add_argument("--init", choices=["pytorch", "by-activation"], default="pytorch")
     ap.add_argument("--limit", type=int, default=20000)
     ap.add_argument("--hidden", type=int, default=256)
     ap.add_argument("--latent", type=int, default=32)
@@ -51,9 +54,9 @@ def main():
         code = nn.ReLU() if a.variant == "sparse-l1" else nn.Identity()
         encoder = nn.Sequential(nn.Linear(784, a.hidden), nn.ReLU(), nn.Linear(a.hidden, a.latent), code)
         decoder = nn.Sequential(nn.Linear(a.latent, a.hidden), nn.ReLU(), nn.Linear(a.hidden, 784), nn.Sigmoid())
-    # aebridge's initialisation: He uniform before a ReLU, Xavier uniform
-    # otherwise, zero biases.
-    for seq in (encoder, decoder):
+    # aebridge's by-activation scheme: He uniform before a ReLU, Xavier
+    # uniform otherwise, zero biases (pytorch: nn.Linear's own).
+    for seq in (encoder, decoder) if a.init == "by-activation" else ():
         layers = list(seq)
         for i, layer in enumerate(layers):
             if isinstance(layer, nn.Linear):
