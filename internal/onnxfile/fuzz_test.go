@@ -64,18 +64,7 @@ func FuzzLoad(f *testing.F) {
 			if tp.GetDataLocation() == onnxpb.TensorProto_EXTERNAL {
 				t.Fatalf("tensor %q still external after Load", tp.GetName())
 			}
-			var n int
-			var err error
-			switch tp.GetDataType() {
-			case int32(onnxpb.TensorProto_INT64), int32(onnxpb.TensorProto_INT32), int32(onnxpb.TensorProto_BOOL):
-				var v []int64
-				v, err = Int64s(tp)
-				n = len(v)
-			default:
-				var v []float32
-				v, err = Float32s(tp)
-				n = len(v)
-			}
+			n, err := readValues(tp)
 			if err != nil {
 				var fe *FormatError
 				if !errors.As(err, &fe) {
@@ -110,20 +99,11 @@ func FuzzDecode(f *testing.F) {
 		}
 		Tensors(m, func(tp *onnxpb.TensorProto) {
 			checked := Check(tp)
-			var n int
-			var err error
 			switch onnxpb.TensorProto_DataType(tp.GetDataType()) {
 			case onnxpb.TensorProto_STRING, onnxpb.TensorProto_COMPLEX64, onnxpb.TensorProto_COMPLEX128, onnxpb.TensorProto_UNDEFINED:
 				return
-			case onnxpb.TensorProto_INT64, onnxpb.TensorProto_INT32, onnxpb.TensorProto_BOOL:
-				var v []int64
-				v, err = Int64s(tp)
-				n = len(v)
-			default:
-				var v []float32
-				v, err = Float32s(tp)
-				n = len(v)
 			}
+			n, err := readValues(tp)
 			if err != nil {
 				var fe *FormatError
 				if !errors.As(err, &fe) {
@@ -142,4 +122,16 @@ func FuzzDecode(f *testing.F) {
 			}
 		})
 	})
+}
+
+// readValues reads tp's values as the package's readers do, Int64s for
+// integer and boolean tensors and Float32s otherwise, and returns how many.
+func readValues(tp *onnxpb.TensorProto) (int, error) {
+	switch onnxpb.TensorProto_DataType(tp.GetDataType()) {
+	case onnxpb.TensorProto_INT64, onnxpb.TensorProto_INT32, onnxpb.TensorProto_BOOL:
+		v, err := Int64s(tp)
+		return len(v), err
+	}
+	v, err := Float32s(tp)
+	return len(v), err
 }
