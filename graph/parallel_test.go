@@ -1,4 +1,4 @@
-package trainer
+package graph
 
 import (
 	"runtime"
@@ -7,8 +7,8 @@ import (
 	"testing"
 )
 
-// TestParallelLoops checks that parallelFor covers every index once and
-// parallelSum adds its chunks in order, for loops run from many goroutines
+// TestParallelLoops checks that ParallelFor covers every index once and
+// ParallelSum adds its chunks in order, for loops run from many goroutines
 // at once and loops started from inside other loops' chunks (the caller
 // runs queued chunks while it waits, so nesting cannot deadlock the pool).
 func TestParallelLoops(t *testing.T) {
@@ -21,13 +21,13 @@ func TestParallelLoops(t *testing.T) {
 			defer wg.Done()
 			for rep := 0; rep < 20; rep++ {
 				seen := make([]int32, n)
-				parallelFor(n, 1000, jobFunc(func(lo, hi int) {
+				ParallelFor(n, 1000, JobFunc(func(lo, hi int) {
 					for i := lo; i < hi; i++ {
 						atomic.AddInt32(&seen[i], 1)
 					}
 					// A nested loop inside each chunk.
 					var inner atomic.Int64
-					parallelFor(4000, 1000, jobFunc(func(lo, hi int) { inner.Add(int64(hi - lo)) }))
+					ParallelFor(4000, 1000, JobFunc(func(lo, hi int) { inner.Add(int64(hi - lo)) }))
 					if inner.Load() != 4000 {
 						t.Errorf("nested loop covered %d of 4000 indices", inner.Load())
 					}
@@ -38,7 +38,7 @@ func TestParallelLoops(t *testing.T) {
 						return
 					}
 				}
-				sum := parallelSum(n, 1000, sumFunc(func(lo, hi int) float64 {
+				sum := ParallelSum(n, 1000, SumFunc(func(lo, hi int) float64 {
 					var s float64
 					for i := lo; i < hi; i++ {
 						s += float64(i)

@@ -1,6 +1,6 @@
 //go:build !noasm
 
-package trainer
+package graph
 
 // pool2x2SSE pools 2×2 windows four at a time, as pool2x2Go does (the
 // first largest wins, −0 ties +0), out[i] from r0[2i:2i+2] and
@@ -11,9 +11,13 @@ package trainer
 //go:noescape
 func pool2x2SSE(out []float32, idx []int, r0, r1 []float32, at, w int) int
 
-// pool2x2 pools len(out) 2×2 windows side by side, the first with its top
-// left corner at in[at], rows w apart.
-func pool2x2(out []float32, idx []int, in []float32, at, w int) {
+// Pool2x2 max-pools len(out) 2×2 windows side by side, the first with its
+// top left corner at in[at], rows w apart: out[i] is the largest of
+// in[at+2i], in[at+2i+1], in[at+w+2i] and in[at+w+2i+1] (the first of
+// them on ties, −0 tying +0, NaN above all), idx[i] its index in in. The
+// same values and indices in every build. It panics if idx is shorter than
+// out or in does not hold the windows.
+func Pool2x2(out []float32, idx []int, in []float32, at, w int) {
 	if len(out) < 4 {
 		pool2x2Go(out, idx, in, at, w)
 		return

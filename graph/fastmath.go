@@ -1,15 +1,15 @@
-package trainer
+package graph
 
 import "math"
 
-// exp32 returns eˣ in float32 arithmetic, within 1 ulp of the correctly
+// Exp32 returns eˣ in float32 arithmetic, within 1 ulp of the correctly
 // rounded result over the whole float32 range (TestExp32 sweeps it): Cody
 // and Waite's reduction x = n·ln 2 + r, |r| ≤ ½ln 2, and the minimax
 // polynomial of Cephes' expf for eʳ, then eʳ·2ⁿ. Underflow gives 0
 // (through subnormals), overflow +Inf, NaN NaN. It is what lets the
 // sigmoid and the logistic losses run at the speed of PyTorch's vectorised
 // float32 kernels, which are no more exact.
-func exp32(x float32) float32 {
+func Exp32(x float32) float32 {
 	const (
 		log2e  = 1.44269504088896341
 		ln2hi  = 0.693359375 // few bits: n·ln2hi is exact
@@ -51,25 +51,25 @@ func exp32(x float32) float32 {
 	return p * math.Float32frombits(uint32(n+127)<<23)
 }
 
-// sigmoid32 returns 1/(1 + e⁻ˣ) in float32 arithmetic, without overflow
+// Sigmoid32 returns 1/(1 + e⁻ˣ) in float32 arithmetic, without overflow
 // for any x.
-func sigmoid32(x float32) float32 {
+func Sigmoid32(x float32) float32 {
 	// 1/(1 + e^−|x|) for x ≥ 0, e^−|x|/(1 + e^−|x|) below: the numerator
 	// is chosen without a branch.
-	e := exp32(math.Float32frombits(math.Float32bits(x) | 1<<31))
-	neg := signMask(x)
+	e := Exp32(math.Float32frombits(math.Float32bits(x) | 1<<31))
+	neg := SignMask(x)
 	num := 0x3f800000&^neg | math.Float32bits(e)&neg // 1 or e
 	return math.Float32frombits(num) / (1 + e)
 }
 
-// signMask returns all ones if x's sign bit is set (x < 0, −0, or a
+// SignMask returns all ones if x's sign bit is set (x < 0, −0, or a
 // negative NaN), else zero: a mask for choosing without a branch.
-func signMask(x float32) uint32 { return uint32(int32(math.Float32bits(x)) >> 31) }
+func SignMask(x float32) uint32 { return uint32(int32(math.Float32bits(x)) >> 31) }
 
-// log1p32 returns log(1 + x) for x in [0, 1] in float32 arithmetic, within
+// Log1p32 returns log(1 + x) for x in [0, 1] in float32 arithmetic, within
 // 2 ulp (TestLog1p32): log of u = 1 + x by Cephes' logf polynomial,
 // scaled by x/(u − 1) to undo the rounding of 1 + x (Goldberg's trick).
-func log1p32(x float32) float32 {
+func Log1p32(x float32) float32 {
 	u := 1 + x
 	if u == 1 {
 		return x
@@ -91,7 +91,7 @@ func log32(x float32) float32 {
 	m := math.Float32frombits(b&0x007fffff | 0x3f000000) // in [½, 1)
 	// m < √½: e − 1 and 2m − 1, else m − 1, chosen by a mask (the branch
 	// would be a coin toss on a loss's inputs).
-	less := signMask(m - sqrtHalf)
+	less := SignMask(m - sqrtHalf)
 	e += int32(less)
 	m = (m + math.Float32frombits(math.Float32bits(m)&less)) - 1
 	z := m * m
@@ -111,12 +111,12 @@ func log32(x float32) float32 {
 	return m + y + ln2hi*fe
 }
 
-// tanh32 returns tanh x in float32 arithmetic, within 2 ulp
+// Tanh32 returns tanh x in float32 arithmetic, within 2 ulp
 // (TestTanh32): Cephes' tanhf, an odd minimax polynomial for |x| < 0.625
 // and 1 − 2/(e^{2|x|} + 1) above, both computed and one chosen by a mask.
-func tanh32(x float32) float32 {
+func Tanh32(x float32) float32 {
 	ax := math.Float32frombits(math.Float32bits(x) &^ (1 << 31))
-	big := 1 - 2/(exp32(2*ax)+1)
+	big := 1 - 2/(Exp32(2*ax)+1)
 	big = math.Float32frombits(math.Float32bits(big) | math.Float32bits(x)&(1<<31))
 	z := x * x
 	p := float32(-5.70498872745e-3)
@@ -125,7 +125,7 @@ func tanh32(x float32) float32 {
 	p = p*z + 1.33314422036e-1
 	p = p*z - 3.33332819422e-1
 	small := p*z*x + x
-	sel := signMask(0.625 - ax) // all ones where |x| > 0.625
+	sel := SignMask(0.625 - ax) // all ones where |x| > 0.625
 	r := math.Float32bits(small)&^sel | math.Float32bits(big)&sel
 	if x != x {
 		return x

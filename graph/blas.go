@@ -1,4 +1,4 @@
-package trainer
+package graph
 
 import (
 	"runtime"
@@ -7,23 +7,23 @@ import (
 	"gonum.org/v1/gonum/blas/blas32"
 )
 
-// BLAS names the implementation behind the trainer's matrix products:
+// BLAS names the implementation behind the matrix products (Gemm):
 // gonum's pure-Go kernels, or OpenBLAS in builds with the openblas tag.
 var BLAS = "gonum (pure Go), products in tiles over the worker pool"
 
-// gonumTiles says whether gemm hands the BLAS tiles of at most
+// gonumTiles says whether Gemm hands the BLAS tiles of at most
 // 64 × 192 of the product: gonum's kernels run such a product on the
 // calling goroutine, where a larger one would start a goroutine per 64 × 64
 // block (and allocate for it). Builds with OpenBLAS clear it, and keep
 // OpenBLAS to one thread: its worker threads busy-wait between calls (for
 // up to 2²⁸ cycles), taking the cores from every other loop of a training
-// step. Either way, gemm splits products over the worker pool itself.
+// step. Either way, Gemm splits products over the worker pool itself.
 var gonumTiles = true
 
-// SetThreads sets how many threads the trainer uses: GOMAXPROCS, which
-// bounds the worker pool that runs the parallel loops and (with OpenBLAS)
-// the matrix products. The same seed, data and thread count give the same
-// weights, bit for bit.
+// SetThreads sets how many threads the kernels use (n ≤ 0: one a CPU):
+// GOMAXPROCS, which bounds the worker pool that runs the parallel loops and
+// the blocks of the matrix products. The same seed, data and thread count
+// give the same weights, bit for bit.
 func SetThreads(n int) {
 	if n <= 0 {
 		n = runtime.NumCPU()
@@ -34,10 +34,17 @@ func SetThreads(n int) {
 // gemmGrain is the least work (multiply-adds) worth a part of a product.
 const gemmGrain = 1 << 18
 
-// gemm computes c = alpha·op(a)·op(b) + beta·c, as blas32.Gemm does,
-// cutting c into blocks of rows (or of columns, whichever c has more of),
-// one a worker, each an independent product.
-func gemm(tA, tB blas.Transpose, alpha float32, a, b blas32.General, beta float32, c blas32.General) {
+// Gemm computes c = alpha·op(a)·op(b) + beta·c, as blas32.Gemm does, where
+// op(a) is a (m×k) or its transpose (tA), op(b) is b (k×n) or its transpose
+// (tB) and c is m×n. It cuts c into blocks of rows (or of columns,
+// whichever c has more of), one a worker of the pool, each an independent
+// product; with gonum's kernels, each block in tiles that gonum runs on
+// the calling goroutine. The blocks depend only on the shapes and
+// GOMAXPROCS, so the result does too.
+//
+// It panics with ErrShape if op(a), op(b) and c do not have matching shapes.
+func Gemm(tA, tB blas.Transpose, alpha float32, a, b blas32.General, beta float32, c blas32.General) {
+	checkGemm(tA, tB, a, b, c)
 	m, n := c.Rows, c.Cols
 	k := a.Cols
 	if tA == blas.Trans {
@@ -55,9 +62,9 @@ func gemm(tA, tB blas.Transpose, alpha float32, a, b blas32.General, beta float3
 	}
 	*j = gemmJob{tA: tA, tB: tB, alpha: alpha, beta: beta, a: a, b: b, c: c, byRows: m >= n, parts: parts}
 	if parts == 1 {
-		j.run(0, 1)
+		j.Run(0, 1)
 	} else {
-		parallelFor(parts, 1, j)
+		ParallelFor(parts, 1, j)
 	}
 	*j = gemmJob{}
 	select {
@@ -79,7 +86,7 @@ type gemmJob struct {
 	parts       int
 }
 
-func (j *gemmJob) run(lo, hi int) {
+func (j *gemmJob) Run(lo, hi int) {
 	span := j.c.Cols
 	if j.byRows {
 		span = j.c.Rows
@@ -121,6 +128,30 @@ func operands(tA, tB blas.Transpose, a, b blas32.General, r0, r1, c0, c1 int) (b
 		b = sub(b, c0, c1, 0, b.Cols)
 	}
 	return a, b
+}
+
+// GemmSerial is Gemm on the calling goroutine, for loops whose chunks
+// each compute products of their own: one BLAS call with OpenBLAS (one
+// thread), tiles that gonum runs serially with gonum.
+//
+// It panics with ErrShape if op(a), op(b) and c do not have matching shapes.
+func GemmSerial(tA, tB blas.Transpose, alpha float32, a, b blas32.General, beta float32, c blas32.General) {
+	checkGemm(tA, tB, a, b, c)
+	gemmSerial(tA, tB, alpha, a, b, beta, c)
+}
+
+// checkGemm panics with ErrShape unless op(a) is m×k, op(b) k×n and c m×n.
+func checkGemm(tA, tB blas.Transpose, a, b, c blas32.General) {
+	ar, ac, br, bc := a.Rows, a.Cols, b.Rows, b.Cols
+	if tA == blas.Trans {
+		ar, ac = ac, ar
+	}
+	if tB == blas.Trans {
+		br, bc = bc, br
+	}
+	if ar != c.Rows || bc != c.Cols || ac != br {
+		panic(ErrShape)
+	}
 }
 
 // gemmSerial computes c = alpha·op(a)·op(b) + beta·c on this goroutine:

@@ -1,6 +1,6 @@
 //go:build openblas
 
-package trainer
+package graph
 
 import (
 	"gonum.org/v1/gonum/blas/blas32"
@@ -11,7 +11,7 @@ import (
 
 // With the openblas build tag, gonum's blas32 calls go to OpenBLAS through
 // gonum's netlib cgo binding (apt install libopenblas-dev), one thread per
-// call; gemm splits products over the worker pool.
+// call; Gemm splits products over the worker pool.
 func init() {
 	blas32.Use(netlib.Implementation{})
 	BLAS = "OpenBLAS (through gonum.org/v1/netlib), one thread a call, products split over the worker pool"

@@ -1,6 +1,6 @@
 //go:build !noasm
 
-package trainer
+package graph
 
 import "math"
 
@@ -19,28 +19,29 @@ var sigmoidConsts = func() (c [15][4]uint32) {
 	c[8] = f(1.6666665459e-1)
 	c[9] = f(5.0000001201e-1)
 	c[10] = f(1)
-	c[11] = f(-103.97208404541016) // exp32's minArg
+	c[11] = f(-103.97208404541016) // Exp32's minArg
 	c[12] = f(0x1p-64)
 	c[13] = [4]uint32{64 + 127, 64 + 127, 64 + 127, 64 + 127}
 	c[14] = [4]uint32{1 << 31, 1 << 31, 1 << 31, 1 << 31}
 	return c
 }()
 
-// sigmoidSSE writes sigmoid32 of the first len(x) &^ 3 elements of x into
-// y, four at a time, with exp32's operations in exp32's order: the same
+// sigmoidSSE writes Sigmoid32 of the first len(x) &^ 3 elements of x into
+// y, four at a time, with Exp32's operations in Exp32's order: the same
 // bits (NaN stays NaN).
 //
 //go:noescape
 func sigmoidSSE(y, x []float32, c *[15][4]uint32)
 
-// sigmoids writes sigmoid32(x[i]) into y[i].
-func sigmoids(y, x []float32) {
+// Sigmoids writes Sigmoid32(x[i]) into y[i] for the len(x) elements of x,
+// the same bits in every build. It panics if y is shorter than x.
+func Sigmoids(y, x []float32) {
 	y = y[:len(x)]
 	n := len(x) &^ 3
 	if n > 0 {
 		sigmoidSSE(y[:n], x[:n], &sigmoidConsts)
 	}
 	for i := n; i < len(x); i++ {
-		y[i] = sigmoid32(x[i])
+		y[i] = Sigmoid32(x[i])
 	}
 }

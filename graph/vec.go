@@ -1,4 +1,4 @@
-package trainer
+package graph
 
 // axpyGo adds a·x to y, element by element (len(x) ≥ len(y)).
 func axpyGo(y, x []float32, a float32) {
@@ -29,10 +29,10 @@ func dotGo(x, y []float32) float32 {
 	return r
 }
 
-// sum32 returns Σ x[i] with eight running sums (element i into sum i mod
+// Sum32 returns Σ x[i] with eight running sums (element i into sum i mod
 // 8), folded as dotGo folds them, then the rest one by one: no chain of
 // dependent additions, and a smaller rounding error than one running sum.
-func sum32(x []float32) float32 {
+func Sum32(x []float32) float32 {
 	n := len(x) &^ 7
 	var s [8]float32
 	for i := 0; i < n; i += 8 {

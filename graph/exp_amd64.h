@@ -1,5 +1,5 @@
-// EXP_NEG computes X6 = exp32(X1) lane by lane for X1 ≤ 0, with exp32's
-// operations in exp32's order (the same bits): n = round(a·log₂e) by
+// EXP_NEG computes X6 = Exp32(X1) lane by lane for X1 ≤ 0, with Exp32's
+// operations in Exp32's order (the same bits): n = round(a·log₂e) by
 // adding and taking away 1.5·2²³, r = a − n·ln2hi − n·ln2lo, the
 // polynomial p·r·r + r + 1, then ·2ⁿ as ·2ⁿ⁺⁶⁴ (exact) and ·2⁻⁶⁴ (one
 // rounding, into the subnormals where it must), and 0 below minArg.

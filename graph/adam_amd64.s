@@ -2,7 +2,7 @@
 
 #include "textflag.h"
 
-// func adamSSE(w, g, m, v []float32, k *adamConsts)
+// func adamSSE(w, g, m, v []float32, k *AdamConsts)
 // len(w) is a multiple of 4; g, m and v are at least as long.
 TEXT ·adamSSE(SB), NOSPLIT, $0-104
 	MOVQ w_base+0(FP), DI

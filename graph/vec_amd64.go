@@ -1,6 +1,6 @@
 //go:build !noasm
 
-package trainer
+package graph
 
 // axpySSE adds a·x to y for the first len(y) &^ 7 elements, eight at a
 // time with SSE.
@@ -14,8 +14,10 @@ func axpySSE(y, x []float32, a float32)
 //go:noescape
 func dotSSE(x, y []float32) float32
 
-// axpy adds a·x to y (len(x) ≥ len(y)).
-func axpy(y, x []float32, a float32) {
+// Axpy adds a·x to y, element by element, over len(y) elements (with SSE
+// on amd64; the same bits as the Go loop). It panics if x is shorter than
+// y.
+func Axpy(y, x []float32, a float32) {
 	x = x[:len(y)]
 	n := len(y) &^ 7
 	if n > 0 {
@@ -24,9 +26,10 @@ func axpy(y, x []float32, a float32) {
 	axpyGo(y[n:], x[n:], a)
 }
 
-// dot returns Σ x[i]·y[i] over len(x) elements (len(y) ≥ len(x)), the
-// same bits as dotGo.
-func dot(x, y []float32) float32 {
+// Dot returns Σ x[i]·y[i] over len(x) elements, with eight running sums
+// folded as dotGo folds them: the same bits in every build. It panics if y
+// is shorter than x.
+func Dot(x, y []float32) float32 {
 	y = y[:len(x)]
 	n := len(x) &^ 7
 	var r float32

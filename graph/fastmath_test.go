@@ -1,4 +1,4 @@
-package trainer
+package graph
 
 import (
 	"math"
@@ -48,40 +48,49 @@ func checkULPs(t *testing.T, name string, f func(float32) float32, ref func(floa
 // values: overflow, underflow and subnormal results included) against
 // math.Exp.
 func TestExp32(t *testing.T) {
-	checkULPs(t, "exp32", exp32, math.Exp, 0, 104, 293, true, 1)
+	checkULPs(t, "Exp32", Exp32, math.Exp, 0, 104, 293, true, 1)
 	for _, c := range []struct{ x, want float32 }{
 		{0, 1}, {88.8, float32(math.Inf(1))}, {-105, 0}, {float32(math.Inf(1)), float32(math.Inf(1))}, {float32(math.Inf(-1)), 0},
 	} {
-		if got := exp32(c.x); got != c.want {
-			t.Errorf("exp32(%v) = %v, want %v", c.x, got, c.want)
+		if got := Exp32(c.x); got != c.want {
+			t.Errorf("Exp32(%v) = %v, want %v", c.x, got, c.want)
 		}
 	}
-	if nan := float32(math.NaN()); exp32(nan) == exp32(nan) {
-		t.Error("exp32(NaN) is not NaN")
+	if nan := float32(math.NaN()); Exp32(nan) == Exp32(nan) {
+		t.Error("Exp32(NaN) is not NaN")
 	}
 }
 
+// sigmoid64 is the logistic function in float64, without overflow.
+func sigmoid64(x float64) float64 {
+	if x >= 0 {
+		return 1 / (1 + math.Exp(-x))
+	}
+	e := math.Exp(x)
+	return e / (1 + e)
+}
+
 func TestSigmoid32(t *testing.T) {
-	checkULPs(t, "sigmoid32", sigmoid32, sigmoid, 0, 120, 307, true, 2)
+	checkULPs(t, "Sigmoid32", Sigmoid32, sigmoid64, 0, 120, 307, true, 2)
 }
 
 // TestLog1p32 sweeps every 181st float32 in [0, 1] (about 6 million
 // values, subnormals included) against math.Log1p, and log32 over [1, 2]
 // and a spread of magnitudes against math.Log.
 func TestLog1p32(t *testing.T) {
-	checkULPs(t, "log1p32", log1p32, math.Log1p, 0, 1, 181, false, 2)
+	checkULPs(t, "Log1p32", Log1p32, math.Log1p, 0, 1, 181, false, 2)
 	checkULPs(t, "log32", log32, math.Log, 1e-30, 1e30, 997, false, 2)
 }
 
 // TestTanh32 sweeps every 271st float32 in [−20, 20] against math.Tanh.
 func TestTanh32(t *testing.T) {
-	checkULPs(t, "tanh32", tanh32, math.Tanh, 0, 20, 271, true, 2)
+	checkULPs(t, "Tanh32", Tanh32, math.Tanh, 0, 20, 271, true, 2)
 	for _, x := range []float32{0, 30, -30, float32(math.Inf(1)), float32(math.Inf(-1))} {
-		if got, want := tanh32(x), float32(math.Tanh(float64(x))); got != want {
-			t.Errorf("tanh32(%v) = %v, want %v", x, got, want)
+		if got, want := Tanh32(x), float32(math.Tanh(float64(x))); got != want {
+			t.Errorf("Tanh32(%v) = %v, want %v", x, got, want)
 		}
 	}
-	if nan := float32(math.NaN()); tanh32(nan) == tanh32(nan) {
-		t.Error("tanh32(NaN) is not NaN")
+	if nan := float32(math.NaN()); Tanh32(nan) == Tanh32(nan) {
+		t.Error("Tanh32(NaN) is not NaN")
 	}
 }

@@ -1,4 +1,4 @@
-package trainer
+package graph
 
 import (
 	"runtime"
@@ -6,27 +6,31 @@ import (
 	"sync/atomic"
 )
 
-// A job is work over the indices [0, n) that parallelFor splits into
-// chunks. Hot paths pass jobs held in their layer (a pointer, or a struct
-// of one pointer), which costs no allocation; others wrap a closure in
-// jobFunc.
-type job interface{ run(lo, hi int) }
+// A Job is work over the indices [0, n) that ParallelFor splits into
+// chunks. Hot paths pass jobs held in their layer or operator (a pointer,
+// or a struct of one pointer), which costs no allocation; others wrap a
+// closure in JobFunc.
+type Job interface{ Run(lo, hi int) }
 
-// A sumJob is a job whose chunks each return their part of a sum.
-type sumJob interface{ sum(lo, hi int) float64 }
+// A SumJob is a Job whose chunks each return their part of a sum.
+type SumJob interface{ Sum(lo, hi int) float64 }
 
-type jobFunc func(lo, hi int)
+// JobFunc is a closure as a Job.
+type JobFunc func(lo, hi int)
 
-func (f jobFunc) run(lo, hi int) { f(lo, hi) }
+// Run calls f(lo, hi).
+func (f JobFunc) Run(lo, hi int) { f(lo, hi) }
 
-type sumFunc func(lo, hi int) float64
+// SumFunc is a closure as a SumJob.
+type SumFunc func(lo, hi int) float64
 
-func (f sumFunc) sum(lo, hi int) float64 { return f(lo, hi) }
+// Sum returns f(lo, hi).
+func (f SumFunc) Sum(lo, hi int) float64 { return f(lo, hi) }
 
-// grain is the least work (elements) worth a chunk of its own.
-const grain = 16384
+// Grain is the least work (elements) worth a chunk of its own.
+const Grain = 16384
 
-// chunks returns how parallelFor splits n indices: count chunks of step
+// chunks returns how ParallelFor splits n indices: count chunks of step
 // indices (the last may be shorter). They depend only on n, grain and
 // GOMAXPROCS, so work that writes each index once, or sums chunk by chunk
 // in order, gives the same result for a given thread count.
@@ -40,38 +44,41 @@ func chunks(n, grain int) (count, step int) {
 	return (n + step - 1) / step, step
 }
 
-// parallelWorkers is how many goroutines a parallel loop may use.
-func parallelWorkers() int { return runtime.GOMAXPROCS(0) }
+// Workers is how many goroutines a parallel loop may use: GOMAXPROCS.
+func Workers() int { return runtime.GOMAXPROCS(0) }
 
-// parallelFor runs j on chunks that cover [0, n): the first on this
-// goroutine, the others on the worker pool.
-func parallelFor(n, grain int, j job) {
+// ParallelFor runs j on chunks that cover [0, n), each of at least grain
+// indices: the first on this goroutine, the others on the worker pool. The
+// chunks depend only on n, grain and GOMAXPROCS. It returns when every
+// chunk is done; a chunk may start loops of its own.
+func ParallelFor(n, grain int, j Job) {
 	count, step := chunks(n, grain)
 	if count == 1 {
-		j.run(0, n)
+		j.Run(0, n)
 		return
 	}
 	r := startRegion(count)
 	for k := 1; k < count; k++ {
 		r.submit(task{j: j, lo: k * step, hi: min((k+1)*step, n), r: r})
 	}
-	j.run(0, step)
+	j.Run(0, step)
 	r.wait()
 	r.free()
 }
 
-// parallelSum is parallelFor for a sum: each chunk returns its part, and
-// the parts are added in chunk order.
-func parallelSum(n, grain int, j sumJob) float64 {
+// ParallelSum is ParallelFor for a sum: each chunk returns its part, and
+// the parts are added in chunk order, so the result depends only on n,
+// grain and GOMAXPROCS.
+func ParallelSum(n, grain int, j SumJob) float64 {
 	count, step := chunks(n, grain)
 	if count == 1 {
-		return j.sum(0, n)
+		return j.Sum(0, n)
 	}
 	r := startRegion(count)
 	for k := 1; k < count; k++ {
 		r.submit(task{s: j, lo: k * step, hi: min((k+1)*step, n), r: r, part: k})
 	}
-	r.parts[0] = j.sum(0, step)
+	r.parts[0] = j.Sum(0, step)
 	r.wait()
 	var sum float64
 	for _, p := range r.parts[:count] {
@@ -91,10 +98,10 @@ var (
 	regions = make(chan *region, 64) // free regions: unlike a sync.Pool, kept across collections
 )
 
-// A task is one chunk of a job (or sumJob) and the region it belongs to.
+// A task is one chunk of a Job (or SumJob) and the region it belongs to.
 type task struct {
-	j      job
-	s      sumJob
+	j      Job
+	s      SumJob
 	lo, hi int
 	r      *region
 	part   int
@@ -102,9 +109,9 @@ type task struct {
 
 func (t task) exec() {
 	if t.s != nil {
-		t.r.parts[t.part] = t.s.sum(t.lo, t.hi)
+		t.r.parts[t.part] = t.s.Sum(t.lo, t.hi)
 	} else {
-		t.j.run(t.lo, t.hi)
+		t.j.Run(t.lo, t.hi)
 	}
 	if t.r.pending.Add(-1) == 0 {
 		t.r.done <- struct{}{}

@@ -1,4 +1,4 @@
-package trainer
+package graph
 
 import (
 	"fmt"
@@ -49,7 +49,7 @@ func TestGemmAgainstFloat64(t *testing.T) {
 						c := mat(m, n)
 						c0 := append([]float32(nil), c.Data...)
 						alpha, beta := float32(0.75), float32(-0.5)
-						gemm(tA, tB, alpha, a, b, beta, c)
+						Gemm(tA, tB, alpha, a, b, beta, c)
 						for i := 0; i < m; i++ {
 							for j := 0; j < n; j++ {
 								want := float64(beta) * float64(c0[i*c.Stride+j])
@@ -72,5 +72,31 @@ func TestGemmAgainstFloat64(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// BenchmarkSGEMM measures Gemm (split over the worker pool, into OpenBLAS
+// or gonum's kernels) on square 1024 matrices and on the MLP benchmark's
+// largest product, x·Wᵀ for a batch of 128 from 784 to 512 features: the
+// machine's rate that scripts/bench.sh sets the training workloads'
+// GFLOP/s against.
+func BenchmarkSGEMM(b *testing.B) {
+	for _, s := range []struct{ m, n, k int }{{1024, 1024, 1024}, {128, 512, 784}} {
+		b.Run(fmt.Sprintf("%dx%dx%d", s.m, s.k, s.n), func(b *testing.B) {
+			rng := rand.New(rand.NewPCG(1, 2))
+			mat := func(r, c int) blas32.General {
+				g := blas32.General{Rows: r, Cols: c, Stride: c, Data: make([]float32, r*c)}
+				for i := range g.Data {
+					g.Data[i] = float32(rng.Float64()*2 - 1)
+				}
+				return g
+			}
+			x, w, y := mat(s.m, s.k), mat(s.n, s.k), mat(s.m, s.n)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				Gemm(blas.NoTrans, blas.Trans, 1, x, w, 0, y)
+			}
+			b.ReportMetric(2*float64(s.m*s.n*s.k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
 	}
 }

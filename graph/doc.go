@@ -1,0 +1,35 @@
+// Package graph holds the model graph's numerical foundation: the worker
+// pool that runs parallel loops, the matrix product over gonum's blas32
+// (OpenBLAS in builds with the openblas tag), and the vector kernels that
+// the operators are built from, with SSE versions on amd64.
+//
+// Slices are float32 in row-major order. Kernels write into buffers their
+// callers own, destinations first, and never modify their inputs. A shape
+// mismatch is a bug of the calling code and panics with ErrShape, or, for
+// the vector kernels, with Go's index-out-of-range panic where a slice is
+// too short.
+//
+// Matrix products go through blas32 only: gonum's pure-Go kernels, in tiles
+// run on the calling goroutine, or OpenBLAS with one thread a call
+// (graph/blas_openblas.go); Gemm splits each product over the worker pool.
+// Parallel loops (ParallelFor, ParallelSum) split their work into chunks
+// that depend only on its size and GOMAXPROCS (SetThreads), so the same
+// seed, data and thread count give the same results, bit for bit.
+//
+// On amd64 the Adam update, Axpy, Dot, the sigmoid, ReLU, the MSE and BCE
+// (from logits) loss blocks and 2×2 max pooling have SSE kernels in Go
+// assembly. Each keeps a Go reference that gives the same bits (for the
+// losses' sums, the same values to about 1e-7), tested bit for bit; the
+// noasm build tag, and other architectures, use the Go versions. The
+// sigmoid, tanh and logistic loss use float32 exp, log and tanh within 2
+// ulp (Exp32, Log1p32, Tanh32), as PyTorch's vectorised kernels do.
+package graph
+
+// ErrShape is the value of the panics graph functions raise when the shapes
+// of their arguments do not fit: a bug in the calling code, not bad input.
+var ErrShape = ShapeError("graph: dimension mismatch")
+
+// A ShapeError is a shape mismatch found by a graph function (ErrShape).
+type ShapeError string
+
+func (e ShapeError) Error() string { return string(e) }
