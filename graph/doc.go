@@ -1,10 +1,28 @@
-// Package graph holds the model graph's numerical foundation: the worker
-// pool that runs parallel loops, the matrix product over gonum's blas32
-// (OpenBLAS in builds with the openblas tag), and the vector kernels that
-// the operators are built from, with SSE versions on amd64.
+// Package graph holds the model as a graph: a DAG of nodes whose operators
+// and attributes follow ONNX's operator set (Graph, Node), the operators'
+// shape rules, Forward and Backward passes over float32 tensors, and the
+// numerical foundation they are built from — the worker pool that runs
+// parallel loops, the matrix product over gonum's blas32 (OpenBLAS in
+// builds with the openblas tag), and vector kernels with SSE versions on
+// amd64. It imports no protobuf code: it is ONNX-shaped, so that export and
+// import are mechanical.
 //
-// Slices are float32 in row-major order. Kernels write into buffers their
-// callers own, destinations first, and never modify their inputs. A shape
+// A Graph has named inputs and outputs, parameters under PyTorch
+// state-dict names, and marks naming the code (or μ and log σ²), so that
+// encoder and decoder are the subgraphs on either side of it. Order sorts
+// its nodes topologically and reports the node at fault (*NodeError) when
+// they do not form a DAG over known tensors.
+//
+// Each operator family has one file: its shape rule (BroadcastShape,
+// GemmShape, MatMulShape), XForward(y, inputs…, attributes…) and directly
+// below it XBackward(dinputs…, dy, saved tensors…, attributes…). Forward
+// gives y its shape (Tensor.Resize); Backward adds (+=) into the gradients
+// it is given, any of which may be nil, and never clears them. A naive
+// reference loop sits beside each fast path for the tests.
+//
+// Tensors and slices are float32 in row-major order. Kernels write into
+// buffers their callers own, destinations first, and never modify their
+// inputs. A shape
 // mismatch is a bug of the calling code and panics with ErrShape, or, for
 // the vector kernels, with Go's index-out-of-range panic where a slice is
 // too short.
