@@ -11,7 +11,10 @@
 // state-dict names, and marks naming the code (or μ and log σ²), so that
 // encoder and decoder are the subgraphs on either side of it. Order sorts
 // its nodes topologically and reports the node at fault (*NodeError) when
-// they do not form a DAG over known tensors.
+// they do not form a DAG over known tensors; Shapes infers every tensor's
+// shape; Forward and Backward run the graph node by node, allocating as
+// they go — the reference for a planned executor, which this package does
+// not have yet.
 //
 // Each operator family has one file: its shape rule (BroadcastShape,
 // GemmShape, MatMulShape), XForward(y, inputs…, attributes…) and directly

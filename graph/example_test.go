@@ -7,8 +7,8 @@ import (
 )
 
 // A residual block, y = x + relu(x·Wᵀ + b), as a graph: Order sorts its
-// nodes, and the operators' Forward functions run it.
-func ExampleGraph_Order() {
+// nodes, Forward runs it, Backward gives the gradients.
+func ExampleGraph() {
 	g := &graph.Graph{
 		Inputs:  []graph.Value{{Name: "x", Shape: []int{-1, 2}}},
 		Outputs: []string{"y"},
@@ -29,28 +29,27 @@ func ExampleGraph_Order() {
 		fmt.Println(err)
 		return
 	}
-	values := map[string]*graph.Tensor{"x": {Shape: []int{1, 2}, Data: []float32{1, 2}}}
-	for name, p := range g.Params {
-		values[name] = p
-	}
 	for _, n := range order {
 		fmt.Println(n.Name, n.Op)
-		y := new(graph.Tensor)
-		in := func(k int) *graph.Tensor { return values[n.Inputs[k]] }
-		switch n.Op {
-		case "Gemm":
-			graph.GemmForward(y, in(0), in(1), in(2), n.Float("alpha", 1), n.Float("beta", 1), n.Int("transA", 0) != 0, n.Int("transB", 0) != 0)
-		case "Relu":
-			graph.ReluForward(y, in(0))
-		case "Add":
-			graph.AddForward(y, in(0), in(1))
-		}
-		values[n.Outputs[0]] = y
 	}
-	fmt.Println(values["y"].Shape, values["y"].Data)
+	x := &graph.Tensor{Shape: []int{1, 2}, Data: []float32{1, 2}}
+	values, err := g.Forward(map[string]*graph.Tensor{"x": x})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("code", values[g.Marks[graph.MarkCode]].Data, "y", values["y"].Shape, values["y"].Data)
+	// The gradient of Σy with respect to every tensor it depends on.
+	grads, err := g.Backward(values, map[string]*graph.Tensor{"y": {Shape: []int{1, 2}, Data: []float32{1, 1}}})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("dx", grads["x"].Data, "dW", grads["fc.weight"].Data)
 	// Output:
 	// fc Gemm
 	// relu Relu
 	// add Add
-	// [1 2] [1 3]
+	// code [0 1] y [1 2] [1 3]
+	// dx [1 3] dW [0 0 1 2]
 }
