@@ -7,11 +7,30 @@ import (
 	"testing"
 )
 
-var gemmCases = []struct {
+// A gemmCase is a Gemm problem: A′ (m, k), B′ (k, n), C of shape c (nil:
+// none).
+type gemmCase struct {
 	m, k, n        int
 	transA, transB bool
-	c              []int // C's shape; nil: no C
-}{
+	c              []int
+}
+
+// Gemm's alpha and beta in the tests.
+const gemmAlpha, gemmBeta = float32(0.75), float32(-1.5)
+
+func (c gemmCase) String() string {
+	return fmt.Sprintf("%dx%dx%d_%v_%v_c%v", c.m, c.k, c.n, c.transA, c.transB, c.c)
+}
+
+// forward draws the operands and runs GemmForward on them.
+func (c gemmCase) forward(r *rand.Rand) (y, a, b, ct *Tensor) {
+	a, b, ct = gemmOperands(r, c.m, c.k, c.n, c.transA, c.transB, c.c)
+	y = new(Tensor)
+	GemmForward(y, a, b, ct, gemmAlpha, gemmBeta, c.transA, c.transB)
+	return y, a, b, ct
+}
+
+var gemmCases = []gemmCase{
 	{2, 3, 4, false, false, []int{2, 4}},
 	{3, 5, 2, false, true, []int{2}},
 	{4, 2, 3, true, false, []int{4, 1}},
@@ -48,16 +67,15 @@ func gemmRef[T float32 | float64](a, b, c []T, cs []int, m, k, n int, alpha, bet
 	return y
 }
 
-// TestGemm checks Gemm's Forward against the triple loop, and its Backward (added into the gradients) against float64 finite
-// differences, for every transpose and C's broadcast shapes.
+// TestGemm checks Gemm's Forward against the triple loop, and its Backward
+// (added into the gradients) against float64 finite differences, for
+// every transpose and C's broadcast shapes.
 func TestGemm(t *testing.T) {
 	r := rand.New(rand.NewPCG(31, 32))
 	for _, c := range gemmCases {
-		t.Run(fmt.Sprintf("%dx%dx%d_%v_%v_c%v", c.m, c.k, c.n, c.transA, c.transB, c.c), func(t *testing.T) {
-			a, b, ct := gemmOperands(r, c.m, c.k, c.n, c.transA, c.transB, c.c)
-			alpha, beta := float32(0.75), float32(-1.5)
-			var y Tensor
-			GemmForward(&y, a, b, ct, alpha, beta, c.transA, c.transB)
+		t.Run(c.String(), func(t *testing.T) {
+			y, a, b, ct := c.forward(r)
+			alpha, beta := gemmAlpha, gemmBeta
 			if want := []int{c.m, c.n}; !slices.Equal(y.Shape, want) {
 				t.Fatalf("shape: got %v, want %v", y.Shape, want)
 			}

@@ -101,12 +101,9 @@ func TestGemmAgainstONNXRuntime(t *testing.T) {
 	r := rand.New(rand.NewPCG(53, 54))
 	b2i := map[bool]int64{false: 0, true: 1}
 	for _, c := range gemmCases {
-		t.Run(fmt.Sprintf("%dx%dx%d_%v_%v_c%v", c.m, c.k, c.n, c.transA, c.transB, c.c), func(t *testing.T) {
-			a, b, ct := gemmOperands(r, c.m, c.k, c.n, c.transA, c.transB, c.c)
-			alpha, beta := float32(0.75), float32(-1.5)
-			var y Tensor
-			GemmForward(&y, a, b, ct, alpha, beta, c.transA, c.transB)
-			attrs := []*onnxpb.AttributeProto{floatAttr("alpha", alpha), floatAttr("beta", beta), intAttr("transA", b2i[c.transA]), intAttr("transB", b2i[c.transB])}
+		t.Run(c.String(), func(t *testing.T) {
+			y, a, b, ct := c.forward(r)
+			attrs := []*onnxpb.AttributeProto{floatAttr("alpha", gemmAlpha), floatAttr("beta", gemmBeta), intAttr("transA", b2i[c.transA]), intAttr("transB", b2i[c.transB])}
 			ins := []*Tensor{a, b}
 			if ct != nil {
 				ins = append(ins, ct)
