@@ -30,8 +30,8 @@ sgemm() { # package [tags] → GFLOP/s
     | awk '/GFLOP\/s/ { for (i = 1; i < NF; i++) if ($(i+1) == "GFLOP/s") print $i; exit }'
 }
 sgemm_openblas=$(sgemm ./internal/openblas openblas)
-sgemm_pool=$(sgemm ./trainer openblas)
-sgemm_gonum=$(sgemm ./trainer)
+sgemm_pool=$(sgemm ./graph openblas)
+sgemm_gonum=$(sgemm ./graph)
 echo "SGEMM 1024³, $threads threads: OpenBLAS alone $sgemm_openblas GFLOP/s;" \
   "the trainer's product: over OpenBLAS $sgemm_pool GFLOP/s, pure Go (gonum) $sgemm_gonum GFLOP/s"
 

@@ -3,6 +3,8 @@ package trainer
 import (
 	"fmt"
 	"math"
+
+	"github.com/aebridge/aebridge/graph"
 )
 
 // Activation is an elementwise nonlinearity. Kind is one of "identity",
@@ -26,11 +28,11 @@ type (
 	activationBackward struct{ a *Activation }
 )
 
-func (f activationForward) run(lo, hi int) {
+func (f activationForward) Run(lo, hi int) {
 	f.a.forward(f.a.y.Data[lo:hi], f.a.x.Data[lo:hi])
 }
 
-func (b activationBackward) run(lo, hi int) {
+func (b activationBackward) Run(lo, hi int) {
 	a := b.a
 	a.backward(a.dx.Data[lo:hi], a.dy.Data[lo:hi], a.x.Data[lo:hi], a.y.Data[lo:hi])
 }
@@ -75,7 +77,7 @@ func sigmoid(x float64) float64 {
 func (a *Activation) Forward(dst, x *Tensor) {
 	dst.Resize(x.Shape...)
 	a.x, a.y = x, dst
-	parallelFor(x.Len(), grain, activationForward{a})
+	graph.ParallelFor(x.Len(), graph.Grain, activationForward{a})
 }
 
 // forward applies the function to the elements of x, writing y.
@@ -84,7 +86,7 @@ func (a *Activation) forward(y, x []float32) {
 	case "identity":
 		copy(y, x)
 	case "relu":
-		relu(y, x)
+		graph.Relu(y, x)
 	case "leaky_relu":
 		s := float32(a.Alpha)
 		for i, v := range x {
@@ -103,11 +105,11 @@ func (a *Activation) forward(y, x []float32) {
 			}
 		}
 	case "sigmoid":
-		sigmoids(y, x)
+		graph.Sigmoids(y, x)
 	case "tanh":
 		y = y[:len(x)]
 		for i, v := range x {
-			y[i] = tanh32(v)
+			y[i] = graph.Tanh32(v)
 		}
 	case "softplus":
 		// log(1 + eˣ) = max(x, 0) + log1p(e^-|x|), without overflow.
@@ -143,7 +145,7 @@ func (a *Activation) Backward(dx, dy *Tensor) {
 	}
 	dx.Resize(dy.Shape...)
 	a.dx, a.dy = dx, dy
-	parallelFor(dy.Len(), grain, activationBackward{a})
+	graph.ParallelFor(dy.Len(), graph.Grain, activationBackward{a})
 }
 
 // backward writes out = f′(x)·g for the elements of x (with y = f(x)).
@@ -152,7 +154,7 @@ func (a *Activation) backward(out, g, x, y []float32) {
 	case "identity":
 		copy(out, g)
 	case "relu":
-		reluBack(out, g, y)
+		graph.ReluBack(out, g, y)
 	case "leaky_relu":
 		s := float32(a.Alpha)
 		for i, v := range x {
@@ -216,26 +218,3 @@ func (a *Activation) Spec() LayerSpec {
 }
 
 var _ Layer = (*Activation)(nil)
-
-// reluGo writes max(x, 0) into y without a branch (the sign of x is no
-// better than a coin toss): x with its bits cleared where the sign is set,
-// so −0 gives +0 and NaN stays NaN.
-func reluGo(y, x []float32) {
-	y = y[:len(x)]
-	for i, v := range x {
-		y[i] = math.Float32frombits(math.Float32bits(v) &^ signMask(v))
-	}
-}
-
-// reluBackGo writes g where y is not +0, else 0: y = relu(x) is +0
-// exactly where x ≤ 0.
-func reluBackGo(out, g, y []float32) {
-	out, g = out[:len(y)], g[:len(y)]
-	for i, v := range y {
-		keep := uint32(0)
-		if math.Float32bits(v) != 0 {
-			keep = ^uint32(0)
-		}
-		out[i] = math.Float32frombits(math.Float32bits(g[i]) & keep)
-	}
-}

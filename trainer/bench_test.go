@@ -1,33 +1,9 @@
 package trainer
 
 import (
-	"fmt"
 	"math/rand/v2"
 	"testing"
-
-	"gonum.org/v1/gonum/blas"
 )
-
-// BenchmarkSGEMM measures the trainer's matrix product (gemm: split over
-// the worker pool, into OpenBLAS or gonum's kernels) on square 1024
-// matrices and on the MLP benchmark's largest product, x·Wᵀ for a batch of
-// 128 from 784 to 512 features: the machine's rate that scripts/bench.sh
-// sets the training workloads' GFLOP/s against.
-func BenchmarkSGEMM(b *testing.B) {
-	for _, s := range []struct{ m, n, k int }{{1024, 1024, 1024}, {128, 512, 784}} {
-		b.Run(fmt.Sprintf("%dx%dx%d", s.m, s.k, s.n), func(b *testing.B) {
-			rng := rand.New(rand.NewPCG(1, 2))
-			x := randTensor(rng, -1, 1, s.m, s.k)
-			w := randTensor(rng, -1, 1, s.n, s.k)
-			y := NewTensor(s.m, s.n)
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				gemm(blas.NoTrans, blas.Trans, 1, x.matrix(), w.matrix(), 0, y.matrix())
-			}
-			b.ReportMetric(2*float64(s.m*s.n*s.k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-		})
-	}
-}
 
 // BenchmarkTrainStep measures one training step (forward, loss, backward,
 // Adam update) of the 784-512-256-32 mirrored MLP autoencoder at batch 128,

@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 
 	"gonum.org/v1/gonum/blas"
+
+	"github.com/aebridge/aebridge/graph"
 )
 
 // The contractive penalty, Ω = λ·(1/N)·Σₙ ‖J(xₙ)‖²_F with J = ∂h/∂x the
@@ -145,7 +147,7 @@ func contractiveOneLayer(d *Dense, act *Activation, lambda float64) float64 {
 		}
 		d.B.Grad.Data[i] += gb
 	}
-	gemm(blas.Trans, blas.NoTrans, 1, g.matrix(), x.matrix(), 1, d.W.Grad.matrix())
+	graph.Gemm(blas.Trans, blas.NoTrans, 1, g.matrix(), x.matrix(), 1, d.W.Grad.matrix())
 	return c * pen
 }
 
@@ -197,7 +199,7 @@ func (m *Model) tangentForward(t0 *Tensor, lo, k int) []*Tensor {
 		switch l := l.(type) {
 		case *Dense:
 			out.Resize(in.Rows(), l.Out)
-			gemm(blas.NoTrans, blas.Trans, 1, in.matrix(), l.W.Value.matrix(), 0, out.matrix())
+			graph.Gemm(blas.NoTrans, blas.Trans, 1, in.matrix(), l.W.Value.matrix(), 0, out.matrix())
 		case *Activation:
 			out.Resize(in.Shape...)
 			f := in.Cols()
@@ -259,11 +261,11 @@ func (m *Model) tangentPass(t0 *Tensor, lo, hi, k int, c float64) float64 {
 			dT, dP = dTin, dPin
 		case *Dense:
 			// Tangent path: t_out = t_in·Wᵀ.
-			gemm(blas.Trans, blas.NoTrans, 1, dT.matrix(), in.matrix(), 1, l.W.Grad.matrix())
+			graph.Gemm(blas.Trans, blas.NoTrans, 1, dT.matrix(), in.matrix(), 1, l.W.Grad.matrix())
 			// Primal path: y = x·Wᵀ + b on the chunk's samples.
 			if dP != nil {
 				xs := &Tensor{Shape: []int{ns, l.In}, Data: l.x.Data[lo*l.In : hi*l.In]}
-				gemm(blas.Trans, blas.NoTrans, 1, dP.matrix(), xs.matrix(), 1, l.W.Grad.matrix())
+				graph.Gemm(blas.Trans, blas.NoTrans, 1, dP.matrix(), xs.matrix(), 1, l.W.Grad.matrix())
 				for s := 0; s < ns; s++ {
 					for j := 0; j < l.Out; j++ {
 						l.B.Grad.Data[j] += dP.Data[s*l.Out+j]
@@ -274,11 +276,11 @@ func (m *Model) tangentPass(t0 *Tensor, lo, hi, k int, c float64) float64 {
 				break
 			}
 			dTin := NewTensor(in.Rows(), l.In)
-			gemm(blas.NoTrans, blas.NoTrans, 1, dT.matrix(), l.W.Value.matrix(), 0, dTin.matrix())
+			graph.Gemm(blas.NoTrans, blas.NoTrans, 1, dT.matrix(), l.W.Value.matrix(), 0, dTin.matrix())
 			var dPin *Tensor
 			if dP != nil {
 				dPin = NewTensor(ns, l.In)
-				gemm(blas.NoTrans, blas.NoTrans, 1, dP.matrix(), l.W.Value.matrix(), 0, dPin.matrix())
+				graph.Gemm(blas.NoTrans, blas.NoTrans, 1, dP.matrix(), l.W.Value.matrix(), 0, dPin.matrix())
 			}
 			dT, dP = dTin, dPin
 		}

@@ -160,7 +160,7 @@ type convJob struct {
 	batchPass
 }
 
-func (j *convJob) run(lo, hi int) {
+func (j *convJob) Run(lo, hi int) {
 	if j.direct {
 		j.runDirect(lo, hi)
 	} else {

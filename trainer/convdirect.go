@@ -1,5 +1,7 @@
 package trainer
 
+import "github.com/aebridge/aebridge/graph"
+
 // The direct path of Conv, for convolutions with few output channels
 // (stride 1, no dilation, one group): instead of building the column
 // matrix (C·KH·KW values per output pixel) and multiplying it by the
@@ -59,7 +61,7 @@ func (j *convJob) runDirect(lo, hi int) {
 					for ci := 0; ci < g.C; ci++ {
 						for t := 0; t < taps; t++ {
 							off := ci*hp*wp + (t/g.KW)*wp + t%g.KW
-							axpy(a, xpad[off:], w[ci*taps+t])
+							graph.Axpy(a, xpad[off:], w[ci*taps+t])
 						}
 					}
 					b := c.B.Value.Data[o]
@@ -89,7 +91,7 @@ func (j *convJob) runDirect(lo, hi int) {
 				dw := sc.dw[o*g.C*taps : (o+1)*g.C*taps]
 				for ci := 0; ci < g.C; ci++ {
 					for t := 0; t < taps; t++ {
-						dw[ci*taps+t] += dot(d, xpad[ci*hp*wp+(t/g.KW)*wp+t%g.KW:])
+						dw[ci*taps+t] += graph.Dot(d, xpad[ci*hp*wp+(t/g.KW)*wp+t%g.KW:])
 					}
 				}
 			}
@@ -104,7 +106,7 @@ func (j *convJob) runDirect(lo, hi int) {
 				for ci := 0; ci < g.C; ci++ {
 					for t := 0; t < taps; t++ {
 						off := ci*hp*wp + (t/g.KW)*wp + t%g.KW
-						axpy(dxpad[off:off+l], d, w[ci*taps+t])
+						graph.Axpy(dxpad[off:off+l], d, w[ci*taps+t])
 					}
 				}
 			}

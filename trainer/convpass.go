@@ -1,5 +1,7 @@
 package trainer
 
+import "github.com/aebridge/aebridge/graph"
+
 // The convolution layers' passes over the batch (the direct and
 // per-sample paths of Conv, ConvTranspose): the batch cut into parts, one a
 // worker, each worker with its own buffers and, backward, its own share of
@@ -27,12 +29,12 @@ func backwardPass(x, dy, dx *Tensor) batchPass {
 
 // runPass runs j, whose pass is b, over the worker pool, with buffers for
 // each part in *scratch, and returns how many parts it cut the batch into.
-func runPass(j job, b *batchPass, scratch *[]convScratch) int {
-	b.parts = min(b.n, parallelWorkers())
+func runPass(j graph.Job, b *batchPass, scratch *[]convScratch) int {
+	b.parts = min(b.n, graph.Workers())
 	if len(*scratch) < b.parts {
 		*scratch = append(*scratch, make([]convScratch, b.parts-len(*scratch))...)
 	}
-	parallelFor(b.parts, 1, j)
+	graph.ParallelFor(b.parts, 1, j)
 	return b.parts
 }
 
@@ -64,7 +66,7 @@ type convScratch struct {
 // worker order.
 func addPartials(scratch []convScratch, w, b *Param) {
 	for p := range scratch {
-		axpy(w.Grad.Data, scratch[p].dw, 1)
-		axpy(b.Grad.Data, scratch[p].db, 1)
+		graph.Axpy(w.Grad.Data, scratch[p].dw, 1)
+		graph.Axpy(b.Grad.Data, scratch[p].db, 1)
 	}
 }

@@ -1,6 +1,10 @@
 package trainer
 
-import "gonum.org/v1/gonum/blas"
+import (
+	"gonum.org/v1/gonum/blas"
+
+	"github.com/aebridge/aebridge/graph"
+)
 
 // The per-sample path of Conv: each worker takes a share of the batch and,
 // sample by sample, builds the sample's column matrix (C·KH·KW × P, small
@@ -38,16 +42,16 @@ func (j *convJob) runPerSample(lo, hi int) {
 							row[i] = b
 						}
 					}
-					gemmSerial(blas.NoTrans, blas.NoTrans, 1, w, general(rows, p, col), 1, general(og, p, y))
+					graph.GemmSerial(blas.NoTrans, blas.NoTrans, 1, w, general(rows, p, col), 1, general(og, p, y))
 					continue
 				}
 				for o := 0; o < og; o++ {
-					sc.db[gr*og+o] += sum32(y[o*p : (o+1)*p])
+					sc.db[gr*og+o] += graph.Sum32(y[o*p : (o+1)*p])
 				}
 				dw := general(og, rows, sc.dw[gr*og*rows:(gr+1)*og*rows])
-				gemmSerial(blas.NoTrans, blas.Trans, 1, general(og, p, y), general(rows, p, col), 1, dw)
+				graph.GemmSerial(blas.NoTrans, blas.Trans, 1, general(og, p, y), general(rows, p, col), 1, dw)
 				if j.dx != nil {
-					gemmSerial(blas.Trans, blas.NoTrans, 1, w, general(og, p, y), 0, general(rows, p, col))
+					graph.GemmSerial(blas.Trans, blas.NoTrans, 1, w, general(og, p, y), 0, general(rows, p, col))
 					g.col2im(j.dx[(s*c.Groups+gr)*inPlane:(s*c.Groups+gr+1)*inPlane], col)
 				}
 			}

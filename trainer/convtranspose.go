@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"gonum.org/v1/gonum/blas"
+
+	"github.com/aebridge/aebridge/graph"
 )
 
 // ConvTranspose is a 1-D or 2-D transposed convolution, as PyTorch's
@@ -110,7 +112,7 @@ type transposeJob struct {
 	batchPass
 }
 
-func (j *transposeJob) run(lo, hi int) {
+func (j *transposeJob) Run(lo, hi int) {
 	c, g := j.c, &j.c.geo
 	outPlane, p := g.IH*g.IW, g.OH*g.OW
 	ig, og, rows := c.In/c.Groups, c.Out/c.Groups, g.rows()
@@ -122,7 +124,7 @@ func (j *transposeJob) run(lo, hi int) {
 			for o := 0; o < c.Out; o++ {
 				plane := j.y[(s*c.Out+o)*outPlane : (s*c.Out+o+1)*outPlane]
 				if j.backward {
-					sc.db[o] += sum32(plane)
+					sc.db[o] += graph.Sum32(plane)
 					continue
 				}
 				b := c.B.Value.Data[o]
@@ -135,15 +137,15 @@ func (j *transposeJob) run(lo, hi int) {
 				w := general(ig, rows, c.W.Value.Data[gr*ig*rows:(gr+1)*ig*rows])
 				y := j.y[(s*c.Out+gr*og)*outPlane:]
 				if !j.backward {
-					gemmSerial(blas.Trans, blas.NoTrans, 1, w, xg, 0, general(rows, p, col))
+					graph.GemmSerial(blas.Trans, blas.NoTrans, 1, w, xg, 0, general(rows, p, col))
 					g.col2im(y[:og*outPlane], col)
 					continue
 				}
 				g.im2col(col, y)
 				dw := general(ig, rows, sc.dw[gr*ig*rows:(gr+1)*ig*rows])
-				gemmSerial(blas.NoTrans, blas.Trans, 1, xg, general(rows, p, col), 1, dw)
+				graph.GemmSerial(blas.NoTrans, blas.Trans, 1, xg, general(rows, p, col), 1, dw)
 				if j.dx != nil {
-					gemmSerial(blas.NoTrans, blas.NoTrans, 1, w, general(rows, p, col), 0, general(ig, p, j.dx[(s*c.In+gr*ig)*p:(s*c.In+(gr+1)*ig)*p]))
+					graph.GemmSerial(blas.NoTrans, blas.NoTrans, 1, w, general(rows, p, col), 0, general(ig, p, j.dx[(s*c.In+gr*ig)*p:(s*c.In+(gr+1)*ig)*p]))
 				}
 			}
 		}

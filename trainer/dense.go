@@ -4,6 +4,8 @@ import (
 	"strings"
 
 	"gonum.org/v1/gonum/blas"
+
+	"github.com/aebridge/aebridge/graph"
 )
 
 // Dense is a fully connected layer, y = x·Wᵀ + b, with W of shape (Out, In)
@@ -50,7 +52,7 @@ func (d *Dense) Forward(dst, x *Tensor) {
 	if d.Tied {
 		tb = blas.NoTrans
 	}
-	gemm(blas.NoTrans, tb, 1, x.matrix(), w, 1, dst.matrix())
+	graph.Gemm(blas.NoTrans, tb, 1, x.matrix(), w, 1, dst.matrix())
 	d.x = x
 }
 
@@ -63,13 +65,13 @@ func (d *Dense) Backward(dx, dy *Tensor) {
 		panic(ErrShape)
 	}
 	if d.Tied {
-		gemm(blas.Trans, blas.NoTrans, 1, d.x.matrix(), dy.matrix(), 1, d.W.Grad.matrix())
+		graph.Gemm(blas.Trans, blas.NoTrans, 1, d.x.matrix(), dy.matrix(), 1, d.W.Grad.matrix())
 	} else {
-		gemm(blas.Trans, blas.NoTrans, 1, dy.matrix(), d.x.matrix(), 1, d.W.Grad.matrix())
+		graph.Gemm(blas.Trans, blas.NoTrans, 1, dy.matrix(), d.x.matrix(), 1, d.W.Grad.matrix())
 	}
 	// db += each row of dy, in row order (axpy with 1: the same sums).
 	for i := 0; i < n; i++ {
-		axpy(d.B.Grad.Data, dy.Data[i*d.Out:(i+1)*d.Out], 1)
+		graph.Axpy(d.B.Grad.Data, dy.Data[i*d.Out:(i+1)*d.Out], 1)
 	}
 	if dx == nil {
 		return
@@ -79,7 +81,7 @@ func (d *Dense) Backward(dx, dy *Tensor) {
 	if d.Tied {
 		ta = blas.Trans
 	}
-	gemm(blas.NoTrans, ta, 1, dy.matrix(), d.W.Value.matrix(), 0, dx.matrix())
+	graph.Gemm(blas.NoTrans, ta, 1, dy.matrix(), d.W.Value.matrix(), 0, dx.matrix())
 }
 
 // OutShape is (Out).

@@ -21,17 +21,18 @@
 // this package is a bug of the calling code and panics with ErrShape; input
 // read from files is checked before, with errors.
 //
-// Matrix products go through gonum's blas32: gonum's pure-Go kernels, or
-// OpenBLAS in builds with the openblas tag (trainer/blas_openblas.go). The
-// same seed, data and thread count give the same weights, bit for bit.
+// The layers are built from package graph's kernels. Matrix products go
+// through gonum's blas32 (graph.Gemm): gonum's pure-Go kernels, or OpenBLAS
+// in builds with the openblas tag (graph/blas_openblas.go). The same seed,
+// data and thread count give the same weights, bit for bit.
 //
 // Parallel work — the blocks of each matrix product, elementwise loops,
-// im2col, pooling, the optimizer's update — runs on one pool of GOMAXPROCS
-// goroutines (SetThreads); OpenBLAS itself runs one thread per call, since
-// its own threads busy-wait between calls and would take the cores from the
-// rest of the step. Convolutions run sample by sample, each worker a share
+// im2col, pooling, the optimizer's update — runs on graph's one pool of
+// GOMAXPROCS goroutines (SetThreads); OpenBLAS itself runs one thread per
+// call, since its own threads busy-wait between calls and would take the
+// cores from the rest of the step. Convolutions run sample by sample, each worker a share
 // of the batch. A training step allocates nothing once its buffers exist.
-// On amd64 the Adam update, axpy, dot, the sigmoid, ReLU, MSE, BCE from
+// On amd64 graph's Adam update, axpy, dot, the sigmoid, ReLU, MSE, BCE from
 // logits and 2×2 max pooling have SSE kernels (Go assembly; the noasm build
 // tag leaves the Go versions, which give the same bits, or for the losses'
 // sums the same values to about 1e-7), and the sigmoid, tanh and logistic

@@ -1,5 +1,7 @@
 package trainer
 
+import "github.com/aebridge/aebridge/graph"
+
 // geometry describes a 2-D sliding window over an image of C channels and
 // IH×IW pixels giving OH×OW output positions: kernel (KH, KW), stride,
 // dilation and padding (top, left, bottom, right). 1-D windows have
@@ -161,7 +163,7 @@ func (g *geometry) col2imRowContiguous(plane, row []float32, i, x0, lo, hi int) 
 	g.clearPadding(src, lo, hi)
 	start := (a+i*g.DH-g.PT)*g.IW + x0
 	from, to := max(0, -start), min(len(src), len(plane)-start)
-	axpy(plane[start+from:start+to], src[from:to], 1)
+	graph.Axpy(plane[start+from:start+to], src[from:to], 1)
 }
 
 // clearPadding zeroes the output columns outside [lo, hi) in rows of OW.

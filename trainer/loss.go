@@ -3,6 +3,8 @@ package trainer
 import (
 	"fmt"
 	"math"
+
+	"github.com/aebridge/aebridge/graph"
 )
 
 // Loss names a reconstruction loss: "mse" or "bce". The training objective
@@ -98,10 +100,10 @@ func (j *lossJob) total() float64 {
 	if j.kind == MSE {
 		j.scale = 2 / float64(n)
 	}
-	return parallelSum(n, grain, j)
+	return graph.ParallelSum(n, graph.Grain, j)
 }
 
-func (j *lossJob) sum(lo, hi int) float64 {
+func (j *lossJob) Sum(lo, hi int) float64 {
 	if j.kind == MSE {
 		return j.mse(lo, hi)
 	}
@@ -115,7 +117,7 @@ func (j *lossJob) mse(lo, hi int) float64 {
 	if j.weight == nil && j.grad != nil {
 		// The SSE kernel, where the build has one, takes all but the last
 		// few elements.
-		s, done := mseBlocks(j.grad.Data[lo:hi], out, target, scale)
+		s, done := graph.MSEBlocks(j.grad.Data[lo:hi], out, target, scale)
 		sum, out, target, lo = s, out[done:], target[done:], lo+done
 	}
 	for i, o := range out {
@@ -143,18 +145,18 @@ func (j *lossJob) bceLogits(lo, hi int) float64 {
 	if j.weight == nil && j.grad != nil {
 		// The SSE kernel, where the build has one, takes all but the last
 		// few elements.
-		s, done := bceLogitsSSE(j.grad.Data[lo:hi], z, target, scale)
+		s, done := graph.BCELogitsBlocks(j.grad.Data[lo:hi], z, target, scale)
 		sum, z, target, lo = s, z[done:], target[done:], lo+done
 	}
 	prod, factors := 1.0, 0
 	for i, x := range z {
 		t := target[i]
 		// One exponential serves the loss and σ(x).
-		e := exp32(math.Float32frombits(math.Float32bits(x) | 1<<31)) // e^−|x|
+		e := graph.Exp32(math.Float32frombits(math.Float32bits(x) | 1<<31)) // e^−|x|
 		w := float32(1)
 		if j.weight != nil {
 			w = j.weight.Data[lo+i]
-			sum += float64(w * (max(x, 0) - x*t + log1p32(e)))
+			sum += float64(w * (max(x, 0) - x*t + graph.Log1p32(e)))
 		} else {
 			sum += float64(max(x, 0) - x*t)
 			prod *= 1 + float64(e)
@@ -164,7 +166,7 @@ func (j *lossJob) bceLogits(lo, hi int) float64 {
 			}
 		}
 		if j.grad != nil {
-			neg := signMask(x)
+			neg := graph.SignMask(x)
 			num := 0x3f800000&^neg | math.Float32bits(e)&neg // σ(x) = num/(1 + e)
 			s := math.Float32frombits(num) / (1 + e)
 			j.grad.Data[lo+i] = w * (s - t) * scale

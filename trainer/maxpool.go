@@ -2,7 +2,8 @@ package trainer
 
 import (
 	"fmt"
-	"math"
+
+	"github.com/aebridge/aebridge/graph"
 )
 
 // MaxPool is 1-D or 2-D max pooling, as PyTorch's nn.MaxPool1d/2d with
@@ -77,7 +78,7 @@ func (p *MaxPool) Forward(dst, x *Tensor) {
 	p.inShape = append(p.inShape[:0], x.Shape...)
 	p.x = x
 	p.job = maxPoolJob{p: p, x: x.Data, y: dst.Data, h: h, w: w, oh: oh, ow: ow}
-	parallelFor(planes, max(1, grain/(h*w)), &p.job)
+	graph.ParallelFor(planes, max(1, graph.Grain/(h*w)), &p.job)
 	p.job = maxPoolJob{}
 }
 
@@ -91,7 +92,7 @@ type maxPoolJob struct {
 	h, w, oh, ow int
 }
 
-func (j *maxPoolJob) run(lo, hi int) {
+func (j *maxPoolJob) Run(lo, hi int) {
 	p := j.p
 	h, w, oh, ow := j.h, j.w, j.oh, j.ow
 	for pl := lo; pl < hi; pl++ {
@@ -113,7 +114,7 @@ func (j *maxPoolJob) run(lo, hi int) {
 				// that lie inside the image, unrolled.
 				ox = (p.PadBeg[1] + 1) / 2
 				end := max(ox, min(ow, (w+p.PadBeg[1])/2))
-				pool2x2(out[oy*ow+ox:oy*ow+end], idx[oy*ow+ox:oy*ow+end], in, y0*w+2*ox-p.PadBeg[1], w)
+				graph.Pool2x2(out[oy*ow+ox:oy*ow+end], idx[oy*ow+ox:oy*ow+end], in, y0*w+2*ox-p.PadBeg[1], w)
 				p.poolWindows(out, idx, in, oy, 0, ox, j)
 				ox = end
 			}
@@ -132,11 +133,11 @@ func (p *MaxPool) poolWindows(out []float32, idx []int, in []float32, oy, ox0, o
 		// Every window holds an input: the padding is smaller than the
 		// kernel. The first largest wins; NaN beats any number.
 		at := ya*w + xa
-		best := orderKey(in[at])
+		best := graph.OrderKey(in[at])
 		for yy := ya; yy < yb; yy++ {
 			row := in[yy*w : yy*w+xb]
 			for xx := xa; xx < xb; xx++ {
-				if k := orderKey(row[xx]); k > best {
+				if k := graph.OrderKey(row[xx]); k > best {
 					best, at = k, yy*w+xx
 				}
 			}
@@ -144,44 +145,6 @@ func (p *MaxPool) poolWindows(out []float32, idx []int, in []float32, oy, ox0, o
 		out[oy*ow+ox] = in[at]
 		idx[oy*ow+ox] = at
 	}
-}
-
-// pool2x2Go pools len(out) 2×2 windows side by side, the first with its top
-// left corner at in[at], rows w apart.
-func pool2x2Go(out []float32, idx []int, in []float32, at, w int) {
-	idx = idx[:len(out)]
-	for i := range out {
-		r0, r1 := in[at:at+2], in[at+w:at+w+2]
-		k0, k1, k2, k3 := orderKey(r0[0]), orderKey(r0[1]), orderKey(r1[0]), orderKey(r1[1])
-		best := int64(max(k0, k1, k2, k3))
-		// The offset of the first position holding the largest, chosen by
-		// masks (all ones where a key is the largest): no branches, whose
-		// outcome would be a coin toss.
-		off := w + 1
-		off ^= (off ^ w) & isZero(best-int64(k2))
-		off ^= (off ^ 1) & isZero(best-int64(k1))
-		off &^= isZero(best - int64(k0))
-		win := at + off
-		out[i], idx[i] = in[win], win
-		at += 2
-	}
-}
-
-// isZero returns all ones (−1) if d is 0, else 0, for d ≥ 0.
-func isZero(d int64) int { return int((d - 1) >> 63) }
-
-// orderKey maps float32s to int32s in their order, −0 with +0, every NaN
-// above +Inf: comparing keys needs no branch on the values (which come in
-// no predictable order), where comparing floats does.
-func orderKey(v float32) int32 {
-	b := math.Float32bits(v)
-	mag := int32(b & 0x7fffffff)
-	s := int32(b) >> 31
-	k := (mag ^ s) - s // −mag for negative v
-	if mag > 0x7f800000 {
-		k = math.MaxInt32
-	}
-	return k
 }
 
 // Backward routes each output's gradient to the input that won its window.
@@ -197,7 +160,7 @@ func (p *MaxPool) Backward(dx, dy *Tensor) {
 	h, w := spatial(p.Dims, p.inShape[1:])
 	oh, ow := p.outHW(h, w)
 	p.job = maxPoolJob{p: p, backward: true, x: dx.Data, y: dy.Data, h: h, w: w, oh: oh, ow: ow}
-	parallelFor(planes, max(1, grain/(h*w)), &p.job)
+	graph.ParallelFor(planes, max(1, graph.Grain/(h*w)), &p.job)
 	p.job = maxPoolJob{}
 }
 

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"strings"
+
+	"github.com/aebridge/aebridge/graph"
 )
 
 // Optimizer updates parameters from their gradients. Step applies one
@@ -176,11 +178,11 @@ func (o *Adam) Step(params []*Param) {
 	bc2 := 1 - math.Pow(o.Beta2, t)
 	// p −= lr/bc1 · m / (√v/√bc2 + ε), PyTorch's arrangement of the terms.
 	j := &o.job
-	j.k = adamConsts{
-		b1: float32(o.Beta1), omb1: 1 - float32(o.Beta1),
-		b2: float32(o.Beta2), omb2: 1 - float32(o.Beta2),
-		step: float32(o.LR / bc1), invBC2: float32(1 / math.Sqrt(bc2)),
-		eps: float32(o.Eps), decay: float32(1 - o.LR*o.DecoupledDecay),
+	j.k = graph.AdamConsts{
+		B1: float32(o.Beta1), OneMinusB1: 1 - float32(o.Beta1),
+		B2: float32(o.Beta2), OneMinusB2: 1 - float32(o.Beta2),
+		Step: float32(o.LR / bc1), InvBC2: float32(1 / math.Sqrt(bc2)),
+		Eps: float32(o.Eps), Decay: float32(1 - o.LR*o.DecoupledDecay),
 	}
 	for _, p := range params {
 		w := p.Value.Data
@@ -191,7 +193,7 @@ func (o *Adam) Step(params []*Param) {
 			o.v[p.Name] = make([]float32, len(w))
 		}
 		j.w, j.g, j.m, j.v = w, p.Grad.Data, m, o.v[p.Name]
-		parallelFor(len(w), grain, j)
+		graph.ParallelFor(len(w), graph.Grain, j)
 	}
 	*j = adamJob{}
 }
@@ -199,11 +201,11 @@ func (o *Adam) Step(params []*Param) {
 // adamJob is one parameter's update, split over the worker pool.
 type adamJob struct {
 	w, g, m, v []float32
-	k          adamConsts
+	k          graph.AdamConsts
 }
 
-func (j *adamJob) run(lo, hi int) {
-	adamKernel(j.w[lo:hi], j.g[lo:hi], j.m[lo:hi], j.v[lo:hi], &j.k)
+func (j *adamJob) Run(lo, hi int) {
+	graph.AdamKernel(j.w[lo:hi], j.g[lo:hi], j.m[lo:hi], j.v[lo:hi], &j.k)
 }
 
 // State returns the moment buffers as "exp_avg.<param>" and

@@ -1,6 +1,10 @@
 package trainer
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/aebridge/aebridge/graph"
+)
 
 // Upsample is nearest-neighbour upsampling by integer factors, as PyTorch's
 // nn.Upsample(scale_factor=s, mode="nearest") computes it: output pixel
@@ -47,7 +51,7 @@ func (u *Upsample) Forward(dst, x *Tensor) {
 	dst.Resize(u.shapes.get(x.Shape, u.OutShape)...)
 	u.inShape = append(u.inShape[:0], x.Shape...)
 	u.job = upsampleJob{u: u, x: x.Data, y: dst.Data, h: h, w: w}
-	parallelFor(x.Shape[0]*x.Shape[1], max(1, grain/(h*w*u.Scale[0]*u.Scale[1])), &u.job)
+	graph.ParallelFor(x.Shape[0]*x.Shape[1], max(1, graph.Grain/(h*w*u.Scale[0]*u.Scale[1])), &u.job)
 	u.job = upsampleJob{}
 }
 
@@ -63,7 +67,7 @@ func (u *Upsample) Backward(dx, dy *Tensor) {
 	}
 	dx.Resize(u.inShape...)
 	u.job = upsampleJob{u: u, backward: true, x: dx.Data, y: dy.Data, h: h, w: w}
-	parallelFor(planes, max(1, grain/(h*w*u.Scale[0]*u.Scale[1])), &u.job)
+	graph.ParallelFor(planes, max(1, graph.Grain/(h*w*u.Scale[0]*u.Scale[1])), &u.job)
 	u.job = upsampleJob{}
 }
 
@@ -77,7 +81,7 @@ type upsampleJob struct {
 	h, w     int
 }
 
-func (j *upsampleJob) run(lo, hi int) {
+func (j *upsampleJob) Run(lo, hi int) {
 	sh, sw := j.u.Scale[0], j.u.Scale[1]
 	h, w, ow := j.h, j.w, j.w*sw
 	for pl := lo; pl < hi; pl++ {
