@@ -1,6 +1,7 @@
 package limits
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"runtime"
@@ -77,4 +78,37 @@ func TestReadN(t *testing.T) {
 			t.Errorf("known %v: got %d bytes, %v, want %d, nil", known, len(b), err, len(big))
 		}
 	}
+}
+
+// FuzzReadN: whatever the claim, ReadN returns the prefix of the stream up
+// to it, an error exactly when the stream is shorter, and allocates about
+// what the stream holds rather than what is claimed.
+func FuzzReadN(f *testing.F) {
+	f.Add([]byte("abc"), int64(3), false)
+	f.Add([]byte("abc"), int64(1<<40), false)
+	f.Add([]byte(""), int64(0), true)
+	f.Fuzz(func(t *testing.T, data []byte, n int64, known bool) {
+		if n < 0 || n > MaxTensorElements {
+			return
+		}
+		if known && n > int64(len(data)) {
+			known = false // known promises the stream holds n bytes
+		}
+		var b []byte
+		var err error
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		b, err = ReadN(bytes.NewReader(data), n, known)
+		runtime.ReadMemStats(&after)
+		want := data[:min(int64(len(data)), n)]
+		if !bytes.Equal(b, want) {
+			t.Fatalf("got %d bytes, want the first %d", len(b), len(want))
+		}
+		if (err != nil) != (int64(len(data)) < n) {
+			t.Fatalf("got error %v for %d bytes present and %d claimed", err, len(data), n)
+		}
+		if d := after.TotalAlloc - before.TotalAlloc; d > uint64(4*len(data)+3*readChunk) {
+			t.Fatalf("allocated %d bytes for %d present (%d claimed)", d, len(data), n)
+		}
+	})
 }
