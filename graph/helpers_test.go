@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -115,4 +116,25 @@ func floatAttr(name string, v float32) *onnxpb.AttributeProto {
 
 func intAttr(name string, v int64) *onnxpb.AttributeProto {
 	return &onnxpb.AttributeProto{Name: proto.String(name), Type: onnxpb.AttributeProto_INT.Enum(), I: proto.Int64(v)}
+}
+
+func intListAttr(name string, v ...int64) *onnxpb.AttributeProto {
+	return &onnxpb.AttributeProto{Name: proto.String(name), Type: onnxpb.AttributeProto_INTS.Enum(), Ints: v}
+}
+
+// shapesError runs Shapes on the one-node graph of op with the attributes
+// over inputs x0, x1, … of the shapes, and returns its error.
+func shapesError(op string, attrs map[string]Attribute, shapes ...[]int) error {
+	g := &Graph{Outputs: []string{"y"}}
+	n := &Node{Name: "n", Op: op, Outputs: []string{"y"}, Attrs: attrs}
+	in := map[string][]int{}
+	for k, s := range shapes {
+		name := fmt.Sprintf("x%d", k)
+		g.Inputs = append(g.Inputs, Value{Name: name, Shape: s})
+		n.Inputs = append(n.Inputs, name)
+		in[name] = s
+	}
+	g.Nodes = []*Node{n}
+	_, err := g.Shapes(in)
+	return err
 }
