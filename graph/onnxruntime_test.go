@@ -208,3 +208,19 @@ func TestFlattenAgainstONNXRuntime(t *testing.T) {
 		})
 	}
 }
+
+// TestSoftmaxAgainstONNXRuntime runs Softmax on softmaxCases, with one
+// value large enough that an unshifted exponential would overflow float32.
+func TestSoftmaxAgainstONNXRuntime(t *testing.T) {
+	r := rand.New(rand.NewPCG(65, 66))
+	for _, c := range softmaxCases {
+		t.Run(fmt.Sprintf("%v_%d", c.shape, c.axis), func(t *testing.T) {
+			x := randTensor(r, c.shape...)
+			x.Data[0] = 100
+			var y Tensor
+			SoftmaxForward(&y, x, c.axis)
+			attrs := []*onnxpb.AttributeProto{intAttr("axis", int64(c.axis))}
+			checkClose(t, "ONNX Runtime", y.Data, runONNX(t, "Softmax", attrs, []*Tensor{x}, y.Shape), 1e-7, 1e-6)
+		})
+	}
+}

@@ -68,6 +68,12 @@ var operators = map[string]operator{
 		func(n *Node, din []*Tensor, dy, y *Tensor, in []*Tensor) {
 			FlattenBackward(din[0], dy, axisAttr(n, 1))
 		}},
+	"Softmax": {[]int{1, 1},
+		func(n *Node, in [][]int) ([]int, bool) { return SoftmaxShape(in[0], axisAttr(n, -1)) },
+		func(n *Node, y *Tensor, in []*Tensor) { SoftmaxForward(y, in[0], axisAttr(n, -1)) },
+		func(n *Node, din []*Tensor, dy, y *Tensor, in []*Tensor) {
+			SoftmaxBackward(din[0], dy, y, axisAttr(n, -1))
+		}},
 	"Identity": unaryOp(func(n *Node, y, x *Tensor) { IdentityForward(y, x) },
 		func(n *Node, dx, dy, x, y *Tensor) { IdentityBackward(dx, dy) }),
 }

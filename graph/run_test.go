@@ -131,8 +131,8 @@ func TestShapesErrors(t *testing.T) {
 }
 
 // TestLayoutGraph runs Transpose, Concat (of one tensor with itself, so
-// that its gradient sums two uses), Flatten and Identity through the op
-// table: Forward against the references composed, Backward against finite
+// that its gradient sums two uses), Flatten, Identity and Softmax (at its
+// default axis, −1) through the op table: Forward against the references composed, Backward against finite
 // differences of them.
 func TestLayoutGraph(t *testing.T) {
 	r := rand.New(rand.NewPCG(65, 66))
@@ -140,7 +140,8 @@ func TestLayoutGraph(t *testing.T) {
 		Inputs:  []Value{{Name: "x", Shape: []int{-1, 2, 3}}},
 		Outputs: []string{"y"},
 		Nodes: []*Node{
-			{Name: "id", Op: "Identity", Inputs: []string{"f"}, Outputs: []string{"y"}},
+			{Name: "sm", Op: "Softmax", Inputs: []string{"i"}, Outputs: []string{"y"}},
+			{Name: "id", Op: "Identity", Inputs: []string{"f"}, Outputs: []string{"i"}},
 			{Name: "flat", Op: "Flatten", Inputs: []string{"c"}, Outputs: []string{"f"}, Attrs: map[string]Attribute{"axis": {Int: -2}}},
 			{Name: "cat", Op: "Concat", Inputs: []string{"t", "t", "x2"}, Outputs: []string{"c"}, Attrs: map[string]Attribute{"axis": {Int: -1}}},
 			{Name: "tr", Op: "Transpose", Inputs: []string{"x"}, Outputs: []string{"t"}, Attrs: map[string]Attribute{"perm": {Ints: []int64{0, 2, 1}}}},
@@ -150,8 +151,8 @@ func TestLayoutGraph(t *testing.T) {
 	x := randTensor(r, 4, 2, 3)
 	ref := func(x []float64) []float64 {
 		tr, s := transposeRef(x, []int{4, 2, 3}, []int{0, 2, 1})
-		y, _ := concatRef([][]float64{tr, tr, tr}, [][]int{s, s, s}, -1)
-		return y
+		c, _ := concatRef([][]float64{tr, tr, tr}, [][]int{s, s, s}, -1)
+		return softmaxRef(c, []int{4, 18}, 1)
 	}
 	values, err := g.Forward(map[string]*Tensor{"x": x})
 	if err != nil {
@@ -163,7 +164,7 @@ func TestLayoutGraph(t *testing.T) {
 	}
 	want := ref(to64(x.Data))
 	for i, v := range y.Data {
-		if float64(v) != want[i] {
+		if d := math.Abs(float64(v) - want[i]); d > 1e-6*want[i] {
 			t.Fatalf("element %d: got %v, want %v", i, v, want[i])
 		}
 	}
