@@ -57,7 +57,7 @@ func TestGemmAgainstFloat64(t *testing.T) {
 									want += float64(alpha) * at(a, i, l, tA) * at(b, l, j, tB)
 								}
 								got := float64(c.Data[i*c.Stride+j])
-								if math.Abs(got-want) > 1e-5*float64(k) {
+								if !(math.Abs(got-want) <= 1e-5*float64(k)) { // NaN fails
 									t.Fatalf("c[%d][%d] = %v, want %v", i, j, got, want)
 								}
 							}

@@ -17,11 +17,12 @@
 // not have yet.
 //
 // Each operator family has one file: its shape rule (BroadcastShape,
-// GemmShape, MatMulShape), XForward(y, inputs…, attributes…) and directly
-// below it XBackward(dinputs…, dy, saved tensors…, attributes…). Forward
-// gives y its shape (Tensor.Resize); Backward adds (+=) into the gradients
-// it is given, any of which may be nil, and never clears them. A naive
-// reference loop sits beside each fast path for the tests.
+// GemmShape, MatMulShape, TransposeShape, …), XForward(y, inputs…,
+// attributes…) and directly below it XBackward(dinputs…, dy, saved
+// tensors…, attributes…). Forward gives y its shape (Tensor.Resize);
+// Backward adds (+=) into the gradients it is given, any of which may be
+// nil, and never clears them. A naive reference loop sits beside each fast
+// path for the tests.
 //
 // Tensors and slices are float32 in row-major order. Kernels write into
 // buffers their callers own, destinations first, and never modify their

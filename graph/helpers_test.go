@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -84,7 +85,7 @@ func checkGradients(t *testing.T, f func(in [][]float64) []float64, in [][]float
 			down := loss()
 			in[k][i] = v
 			want := (up - down) / (2 * h)
-			if d := math.Abs(float64(g.Data[i]) - want); d > 1e-4+1e-3*math.Abs(want) {
+			if d := math.Abs(float64(g.Data[i]) - want); !(d <= 1e-4+1e-3*math.Abs(want)) { // NaN fails
 				t.Fatalf("input %d, element %d: gradient: got %v, want %v (finite differences)", k, i, g.Data[i], want)
 			}
 		}
@@ -92,7 +93,8 @@ func checkGradients(t *testing.T, f func(in [][]float64) []float64, in [][]float
 }
 
 // checkClose fails the test unless got and want have the same length and
-// |got − want| ≤ atol + rtol·|want| everywhere (NaNs equal).
+// |got − want| ≤ atol + rtol·|want| everywhere (NaNs equal, infinities
+// equal to themselves only).
 func checkClose(t *testing.T, what string, got, want []float32, atol, rtol float64) {
 	t.Helper()
 	if len(got) != len(want) {
@@ -100,10 +102,12 @@ func checkClose(t *testing.T, what string, got, want []float32, atol, rtol float
 	}
 	for i := range got {
 		g, w := float64(got[i]), float64(want[i])
-		if math.IsNaN(g) && math.IsNaN(w) {
+		if g == w || math.IsNaN(g) && math.IsNaN(w) {
 			continue
 		}
-		if math.Abs(g-w) > atol+rtol*math.Abs(w) {
+		// Written so that a NaN (or an infinity against another value)
+		// fails: every comparison with NaN is false.
+		if !(math.Abs(g-w) <= atol+rtol*math.Abs(w)) {
 			t.Fatalf("%s: element %d: got %v, want %v", what, i, g, w)
 		}
 	}
@@ -115,4 +119,25 @@ func floatAttr(name string, v float32) *onnxpb.AttributeProto {
 
 func intAttr(name string, v int64) *onnxpb.AttributeProto {
 	return &onnxpb.AttributeProto{Name: proto.String(name), Type: onnxpb.AttributeProto_INT.Enum(), I: proto.Int64(v)}
+}
+
+func intListAttr(name string, v ...int64) *onnxpb.AttributeProto {
+	return &onnxpb.AttributeProto{Name: proto.String(name), Type: onnxpb.AttributeProto_INTS.Enum(), Ints: v}
+}
+
+// shapesError runs Shapes on the one-node graph of op with the attributes
+// over inputs x0, x1, … of the shapes, and returns its error.
+func shapesError(op string, attrs map[string]Attribute, shapes ...[]int) error {
+	g := &Graph{Outputs: []string{"y"}}
+	n := &Node{Name: "n", Op: op, Outputs: []string{"y"}, Attrs: attrs}
+	in := map[string][]int{}
+	for k, s := range shapes {
+		name := fmt.Sprintf("x%d", k)
+		g.Inputs = append(g.Inputs, Value{Name: name, Shape: s})
+		n.Inputs = append(n.Inputs, name)
+		in[name] = s
+	}
+	g.Nodes = []*Node{n}
+	_, err := g.Shapes(in)
+	return err
 }

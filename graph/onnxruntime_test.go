@@ -147,3 +147,80 @@ func TestActivationsAgainstONNXRuntime(t *testing.T) {
 		})
 	}
 }
+
+// TestTransposeAgainstONNXRuntime runs Transpose on transposeCases, perm
+// left out where the case takes the default.
+func TestTransposeAgainstONNXRuntime(t *testing.T) {
+	r := rand.New(rand.NewPCG(59, 60))
+	for _, c := range transposeCases {
+		t.Run(fmt.Sprintf("%v_%v", c.shape, c.perm), func(t *testing.T) {
+			x := randTensor(r, c.shape...)
+			var y Tensor
+			TransposeForward(&y, x, c.perm)
+			var attrs []*onnxpb.AttributeProto
+			if c.perm != nil {
+				perm := make([]int64, len(c.perm))
+				for i, p := range c.perm {
+					perm[i] = int64(p)
+				}
+				attrs = append(attrs, intListAttr("perm", perm...))
+			}
+			checkClose(t, "ONNX Runtime", y.Data, runONNX(t, "Transpose", attrs, []*Tensor{x}, y.Shape), 0, 0)
+		})
+	}
+}
+
+// TestConcatAgainstONNXRuntime runs Concat on concatCases (but the one with
+// an empty input, which onnxruntime_go cannot feed).
+func TestConcatAgainstONNXRuntime(t *testing.T) {
+	r := rand.New(rand.NewPCG(61, 62))
+	for _, c := range concatCases {
+		xs := make([]*Tensor, len(c.shapes))
+		empty := false
+		for k, s := range c.shapes {
+			xs[k] = randTensor(r, s...)
+			empty = empty || xs[k].Len() == 0
+		}
+		if empty {
+			continue
+		}
+		t.Run(fmt.Sprintf("%v_%d", c.shapes, c.axis), func(t *testing.T) {
+			var y Tensor
+			ConcatForward(&y, xs, c.axis)
+			attrs := []*onnxpb.AttributeProto{intAttr("axis", int64(c.axis))}
+			checkClose(t, "ONNX Runtime", y.Data, runONNX(t, "Concat", attrs, xs, y.Shape), 0, 0)
+		})
+	}
+}
+
+// TestFlattenAgainstONNXRuntime runs Flatten on flattenCases, and Identity.
+func TestFlattenAgainstONNXRuntime(t *testing.T) {
+	r := rand.New(rand.NewPCG(63, 64))
+	for _, c := range flattenCases {
+		t.Run(fmt.Sprintf("%v_%d", c.shape, c.axis), func(t *testing.T) {
+			x := randTensor(r, c.shape...)
+			var y Tensor
+			FlattenForward(&y, x, c.axis)
+			attrs := []*onnxpb.AttributeProto{intAttr("axis", int64(c.axis))}
+			checkClose(t, "ONNX Runtime", y.Data, runONNX(t, "Flatten", attrs, []*Tensor{x}, y.Shape), 0, 0)
+			IdentityForward(&y, x)
+			checkClose(t, "ONNX Runtime Identity", y.Data, runONNX(t, "Identity", nil, []*Tensor{x}, y.Shape), 0, 0)
+		})
+	}
+}
+
+// TestSoftmaxAgainstONNXRuntime runs Softmax on softmaxCases, with one
+// value large enough that an unshifted exponential would overflow float32.
+func TestSoftmaxAgainstONNXRuntime(t *testing.T) {
+	r := rand.New(rand.NewPCG(65, 66))
+	for _, c := range softmaxCases {
+		t.Run(fmt.Sprintf("%v_%d", c.shape, c.axis), func(t *testing.T) {
+			x := randTensor(r, c.shape...)
+			x.Data[0] = 100
+			var y Tensor
+			SoftmaxForward(&y, x, c.axis)
+			attrs := []*onnxpb.AttributeProto{intAttr("axis", int64(c.axis))}
+			checkClose(t, "ONNX Runtime", y.Data, runONNX(t, "Softmax", attrs, []*Tensor{x}, y.Shape), 1e-7, 1e-6)
+		})
+	}
+}

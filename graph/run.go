@@ -2,6 +2,7 @@ package graph
 
 import (
 	"fmt"
+	"math"
 	"slices"
 )
 
@@ -49,6 +50,53 @@ var operators = map[string]operator{
 		func(n *Node, dx, dy, x, y *Tensor) { EluBackward(dx, dy, x, y, n.Float("alpha", 1)) }),
 	"Softplus": unaryOp(func(n *Node, y, x *Tensor) { SoftplusForward(y, x) },
 		func(n *Node, dx, dy, x, y *Tensor) { SoftplusBackward(dx, dy, x) }),
+	"Transpose": {[]int{1, 1},
+		func(n *Node, in [][]int) ([]int, bool) { return TransposeShape(in[0], intsAttr(n, "perm")) },
+		func(n *Node, y *Tensor, in []*Tensor) { TransposeForward(y, in[0], intsAttr(n, "perm")) },
+		func(n *Node, din []*Tensor, dy, y *Tensor, in []*Tensor) {
+			TransposeBackward(din[0], dy, intsAttr(n, "perm"))
+		}},
+	"Concat": {[]int{1, math.MaxInt},
+		func(n *Node, in [][]int) ([]int, bool) { return ConcatShape(in, concatAxis(n)) },
+		func(n *Node, y *Tensor, in []*Tensor) { ConcatForward(y, in, concatAxis(n)) },
+		func(n *Node, din []*Tensor, dy, y *Tensor, in []*Tensor) {
+			ConcatBackward(din, dy, in, concatAxis(n))
+		}},
+	"Flatten": {[]int{1, 1},
+		func(n *Node, in [][]int) ([]int, bool) { return FlattenShape(in[0], axisAttr(n, 1)) },
+		func(n *Node, y *Tensor, in []*Tensor) { FlattenForward(y, in[0], axisAttr(n, 1)) },
+		func(n *Node, din []*Tensor, dy, y *Tensor, in []*Tensor) {
+			FlattenBackward(din[0], dy, axisAttr(n, 1))
+		}},
+	"Softmax": {[]int{1, 1},
+		func(n *Node, in [][]int) ([]int, bool) { return SoftmaxShape(in[0], axisAttr(n, -1)) },
+		func(n *Node, y *Tensor, in []*Tensor) { SoftmaxForward(y, in[0], axisAttr(n, -1)) },
+		func(n *Node, din []*Tensor, dy, y *Tensor, in []*Tensor) {
+			SoftmaxBackward(din[0], dy, y, axisAttr(n, -1))
+		}},
+	"Identity": unaryOp(func(n *Node, y, x *Tensor) { IdentityForward(y, x) },
+		func(n *Node, dx, dy, x, y *Tensor) { IdentityBackward(dx, dy) }),
+}
+
+// axisAttr is the node's attribute axis (def if it has none) as an int;
+// one that an int cannot hold is math.MinInt, outside every range of axes.
+func axisAttr(n *Node, def int64) int { return toInt(n.Int("axis", def)) }
+
+// concatAxis is Concat's axis, which ONNX requires: math.MinInt if the
+// node has none.
+func concatAxis(n *Node) int {
+	if _, ok := n.Attrs["axis"]; !ok {
+		return math.MinInt
+	}
+	return axisAttr(n, 0)
+}
+
+// toInt is v as an int, math.MinInt if an int cannot hold it.
+func toInt(v int64) int {
+	if int64(int(v)) != v {
+		return math.MinInt
+	}
+	return int(v)
 }
 
 // at is s[k], or the zero value where s is shorter (an optional input left

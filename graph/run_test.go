@@ -129,3 +129,50 @@ func TestShapesErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestLayoutGraph runs Transpose, Concat (of one tensor with itself, so
+// that its gradient sums two uses), Flatten, Identity and Softmax (at its
+// default axis, −1) through the op table: Forward against the references composed, Backward against finite
+// differences of them.
+func TestLayoutGraph(t *testing.T) {
+	r := rand.New(rand.NewPCG(65, 66))
+	g := &Graph{
+		Inputs:  []Value{{Name: "x", Shape: []int{-1, 2, 3}}},
+		Outputs: []string{"y"},
+		Nodes: []*Node{
+			{Name: "sm", Op: "Softmax", Inputs: []string{"i"}, Outputs: []string{"y"}},
+			{Name: "id", Op: "Identity", Inputs: []string{"f"}, Outputs: []string{"i"}},
+			{Name: "flat", Op: "Flatten", Inputs: []string{"c"}, Outputs: []string{"f"}, Attrs: map[string]Attribute{"axis": {Int: -2}}},
+			{Name: "cat", Op: "Concat", Inputs: []string{"t", "t", "x2"}, Outputs: []string{"c"}, Attrs: map[string]Attribute{"axis": {Int: -1}}},
+			{Name: "tr", Op: "Transpose", Inputs: []string{"x"}, Outputs: []string{"t"}, Attrs: map[string]Attribute{"perm": {Ints: []int64{0, 2, 1}}}},
+			{Name: "tr2", Op: "Transpose", Inputs: []string{"x"}, Outputs: []string{"x2"}, Attrs: map[string]Attribute{"perm": {Ints: []int64{0, 2, 1}}}},
+		},
+	}
+	x := randTensor(r, 4, 2, 3)
+	ref := func(x []float64) []float64 {
+		tr, s := transposeRef(x, []int{4, 2, 3}, []int{0, 2, 1})
+		c, _ := concatRef([][]float64{tr, tr, tr}, [][]int{s, s, s}, -1)
+		return softmaxRef(c, []int{4, 18}, 1)
+	}
+	values, err := g.Forward(map[string]*Tensor{"x": x})
+	if err != nil {
+		t.Fatal(err)
+	}
+	y := values["y"]
+	if want := []int{4, 18}; !slices.Equal(y.Shape, want) {
+		t.Fatalf("shape: got %v, want %v", y.Shape, want)
+	}
+	want := ref(to64(x.Data))
+	for i, v := range y.Data {
+		if d := math.Abs(float64(v) - want[i]); d > 1e-6*want[i] {
+			t.Fatalf("element %d: got %v, want %v", i, v, want[i])
+		}
+	}
+	dy := randTensor(r, y.Shape...)
+	grads, err := g.Backward(values, map[string]*Tensor{"y": dy})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := func(in [][]float64) []float64 { return ref(in[0]) }
+	checkGradients(t, f, [][]float64{to64(x.Data)}, to64(dy.Data), []*Tensor{grads["x"]})
+}

@@ -1,0 +1,143 @@
+package graph
+
+import "slices"
+
+// Concat: ONNX's joining of tensors along one axis. All inputs have one
+// rank (at least 1) and agree on every dimension but axis (negative counts
+// from the end).
+
+// ConcatShape returns the shape of the inputs concatenated along axis, or
+// false if there are none, their ranks differ, axis is outside [−r, r−1]
+// or another dimension differs.
+func ConcatShape(in [][]int, axis int) ([]int, bool) {
+	if len(in) == 0 {
+		return nil, false
+	}
+	r := len(in[0])
+	a, ok := normAxis(axis, r)
+	if !ok {
+		return nil, false
+	}
+	out := slices.Clone(in[0])
+	for _, s := range in[1:] {
+		if len(s) != r {
+			return nil, false
+		}
+		for d := range s {
+			if d != a && s[d] != out[d] {
+				return nil, false
+			}
+		}
+		out[a] += s[a]
+	}
+	return out, true
+}
+
+// normAxis returns axis in [0, r), counting a negative one from the end, or
+// false if it is outside [−r, r−1].
+func normAxis(axis, r int) (int, bool) {
+	if axis < -r || axis >= r {
+		return 0, false
+	}
+	if axis < 0 {
+		axis += r
+	}
+	return axis, true
+}
+
+// concatBlocks returns the output shape, the number of blocks along the
+// axes before axis and each input's block length (its dimensions from axis
+// on). It panics with ErrShape if the shapes do not concatenate.
+func concatBlocks(shapes [][]int, axis int) (shape []int, outer int, blocks []int) {
+	shape, ok := ConcatShape(shapes, axis)
+	if !ok {
+		panic(ErrShape)
+	}
+	a, _ := normAxis(axis, len(shape))
+	outer = elements(shape[:a])
+	blocks = make([]int, len(shapes))
+	for k, s := range shapes {
+		blocks[k] = elements(s[a:])
+	}
+	return shape, outer, blocks
+}
+
+// ConcatForward writes y = the xs concatenated along axis; y takes their
+// joint shape. It panics with ErrShape if the xs do not concatenate.
+func ConcatForward(y *Tensor, xs []*Tensor, axis int) {
+	shapes := make([][]int, len(xs))
+	for k, x := range xs {
+		if x == nil {
+			panic(ErrShape)
+		}
+		checkLen(x)
+		shapes[k] = x.Shape
+	}
+	shape, outer, blocks := concatBlocks(shapes, axis)
+	y.Resize(shape...)
+	off := 0
+	for o := 0; o < outer; o++ {
+		for k, x := range xs {
+			off += copy(y.Data[off:off+blocks[k]], x.Data[o*blocks[k]:])
+		}
+	}
+}
+
+// ConcatBackward adds into each dxs[k] (any may be nil) its slice of dy
+// along axis; xs are the inputs (for their shapes). It panics with
+// ErrShape if the xs do not concatenate, a dxs[k] does not have xs[k]'s
+// shape or dy not the joint one.
+func ConcatBackward(dxs []*Tensor, dy *Tensor, xs []*Tensor, axis int) {
+	if len(dxs) != len(xs) {
+		panic(ErrShape)
+	}
+	shapes := make([][]int, len(xs))
+	for k, x := range xs {
+		if x == nil {
+			panic(ErrShape)
+		}
+		shapes[k] = gradShape(dxs[k], x, dy)
+	}
+	checkLen(dy)
+	shape, outer, blocks := concatBlocks(shapes, axis)
+	if !slices.Equal(shape, dy.Shape) {
+		panic(ErrShape)
+	}
+	off := 0
+	for o := 0; o < outer; o++ {
+		for k, dx := range dxs {
+			if dx != nil {
+				d := dx.Data[o*blocks[k] : (o+1)*blocks[k]]
+				for i, v := range dy.Data[off : off+blocks[k]] {
+					d[i] += v
+				}
+			}
+			off += blocks[k]
+		}
+	}
+}
+
+// concatRef is the textbook concatenation: each output element's index,
+// decoded by division, read from the input whose range along axis holds it.
+func concatRef[T float32 | float64](xs [][]T, shapes [][]int, axis int) ([]T, []int) {
+	out, ok := ConcatShape(shapes, axis)
+	if !ok {
+		panic(ErrShape)
+	}
+	a, _ := normAxis(axis, len(out))
+	y := make([]T, elements(out))
+	idx := make([]int, len(out))
+	for i := range y {
+		indexOf(idx, i, out)
+		j := idx[a]
+		k := 0
+		for j >= shapes[k][a] {
+			j -= shapes[k][a]
+			k++
+		}
+		xi := slices.Clone(idx)
+		xi[a] = j
+		y[i] = xs[k][offsetOf(xi, shapes[k])]
+	}
+	return y, out
+}
