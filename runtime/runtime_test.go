@@ -390,7 +390,7 @@ func TestScoresClosedForm(t *testing.T) {
 				t.Fatal(err)
 			}
 			for i := range tt.want {
-				if math.Abs(float64(got[i])-tt.want[i]) > 1e-6 {
+				if !(math.Abs(float64(got[i])-tt.want[i]) <= 1e-6) {
 					t.Errorf("sample %d: got %v, want %v", i, got[i], tt.want[i])
 				}
 			}
@@ -423,7 +423,7 @@ func TestScoreMatchesReferenceReconstruction(t *testing.T) {
 				t.Fatal(err)
 			}
 			for i := range want {
-				if math.Abs(float64(got[i]-want[i])) > 1e-5*(1+math.Abs(float64(want[i]))) {
+				if !(math.Abs(float64(got[i]-want[i])) <= 1e-5*(1+math.Abs(float64(want[i])))) {
 					t.Errorf("%s sample %d: got %v, want %v", metric, i, got[i], want[i])
 				}
 			}
@@ -520,7 +520,7 @@ func TestSampleAndInterpolateWithPyTorchExports(t *testing.T) {
 	allClose(t, "first code", Tensor{Shape: []int64{4}, Data: zs.Data[:4]}, Tensor{Shape: []int64{4}, Data: mu.Data[:4]}, 1e-5, 1e-5)
 	allClose(t, "last code", Tensor{Shape: []int64{4}, Data: zs.Data[16:]}, Tensor{Shape: []int64{4}, Data: mu.Data[4:8]}, 1e-5, 1e-5)
 	for j := 0; j < 4; j++ {
-		if m := (mu.Data[j] + mu.Data[4+j]) / 2; math.Abs(float64(zs.Data[8+j]-m)) > 1e-6 {
+		if m := (mu.Data[j] + mu.Data[4+j]) / 2; !(math.Abs(float64(zs.Data[8+j]-m)) <= 1e-6) {
 			t.Errorf("middle code %d: got %v, want %v", j, zs.Data[8+j], m)
 		}
 	}

@@ -86,7 +86,7 @@ func TestConvModelGradientsAlongRandomDirections(t *testing.T) {
 			move(eps)
 			numeric := (fp - fm) / (2 * eps)
 			t.Logf("%s: analytic %.6g, numeric %.6g", m.Config.Variant, analytic, numeric)
-			if math.Abs(analytic-numeric) > 5e-3*math.Abs(numeric)+1e-6 {
+			if !(math.Abs(analytic-numeric) <= 5e-3*math.Abs(numeric)+1e-6) {
 				t.Errorf("directional derivative: analytic %v, numeric %v", analytic, numeric)
 			}
 		})

@@ -93,7 +93,7 @@ func TestSparseKLReachesTargetRate(t *testing.T) {
 		pm, _ := codeStats(plain, test)
 		sm, _ := codeStats(sparse, test)
 		t.Logf("seed %d: mean activation plain %.4f, sparse-kl %.4f (ρ = %v)", seed, pm, sm, rho)
-		if math.Abs(sm-rho) > 0.02 || pm < 3*rho {
+		if !(math.Abs(sm-rho) <= 0.02) || pm < 3*rho {
 			t.Errorf("seed %d: mean activation %.4f not near ρ = %v (plain %.4f)", seed, sm, rho, pm)
 		}
 	}

@@ -251,7 +251,7 @@ func TestEarlyStoppingKeepsTheBestEpoch(t *testing.T) {
 	}
 	_, val := Split(data, cfg.ValSplit, cfg.Seed)
 	got, _ := Evaluate(m, val, 50)
-	if math.Abs(got-res.BestVal) > 1e-6*res.BestVal {
+	if !(math.Abs(got-res.BestVal) <= 1e-6*res.BestVal) {
 		t.Errorf("validation loss of the returned weights: got %v, want the best epoch's %v", got, res.BestVal)
 	}
 	lowest := math.Inf(1)

@@ -92,10 +92,10 @@ func checkUniform(t *testing.T, what string, data []float32, b float64) {
 	if lo := b * math.Pow(1e-9, 1/n); maxAbs < lo {
 		t.Errorf("%s: max |w| %v of %v values, want ≥ %v (bound %v)", what, maxAbs, n, lo, b)
 	}
-	if se := math.Sqrt(b * b / 3 / n); math.Abs(mean) > 6*se {
+	if se := math.Sqrt(b * b / 3 / n); !(math.Abs(mean) <= 6*se) {
 		t.Errorf("%s: mean %v, want 0 ± %v", what, mean, 6*se)
 	}
-	if se := math.Sqrt(4 * b * b * b * b / 45 / n); math.Abs(meanSq-b*b/3) > 6*se {
+	if se := math.Sqrt(4 * b * b * b * b / 45 / n); !(math.Abs(meanSq-b*b/3) <= 6*se) {
 		t.Errorf("%s: variance %v, want b²/3 = %v ± %v", what, meanSq, b*b/3, 6*se)
 	}
 }
@@ -177,7 +177,7 @@ func TestInitMatchesPyTorch(t *testing.T) {
 					continue
 				}
 				bound := *want.Bound
-				if got := 1 / math.Sqrt(float64(pytorchFanIn(shapes["weight"]))); math.Abs(got-bound) > 1e-12*bound {
+				if got := 1 / math.Sqrt(float64(pytorchFanIn(shapes["weight"]))); !(math.Abs(got-bound) <= 1e-12*bound) {
 					t.Errorf("%s: bound %v, PyTorch's %v", role, got, bound)
 				}
 				maxAbs, meanSq, n := uniformStats(draws[role])
@@ -186,11 +186,11 @@ func TestInitMatchesPyTorch(t *testing.T) {
 				}
 				// Both maxima lie in [b(1 − ε), b] with probability 1 − 10⁻⁹.
 				eps := 1 - math.Pow(1e-9, 1/float64(n))
-				if maxAbs > bound*(1+1e-6) || want.MaxAbs > bound*(1+1e-6) || math.Abs(maxAbs-want.MaxAbs) > eps*bound {
+				if maxAbs > bound*(1+1e-6) || want.MaxAbs > bound*(1+1e-6) || !(math.Abs(maxAbs-want.MaxAbs) <= eps*bound) {
 					t.Errorf("%s: max |w| %v, PyTorch's %v (bound %v, ε %v)", role, maxAbs, want.MaxAbs, bound, eps)
 				}
 				// The two means of w² differ by 6 standard errors at most.
-				if se := math.Sqrt(2 * 4 * math.Pow(bound, 4) / 45 / float64(n)); math.Abs(meanSq-want.MeanSq) > 6*se {
+				if se := math.Sqrt(2 * 4 * math.Pow(bound, 4) / 45 / float64(n)); !(math.Abs(meanSq-want.MeanSq) <= 6*se) {
 					t.Errorf("%s: mean w² %v, PyTorch's %v (± %v; b²/3 = %v)", role, meanSq, want.MeanSq, 6*se, bound*bound/3)
 				}
 			}
@@ -229,7 +229,7 @@ func TestInitFixtureIsPyTorchs(t *testing.T) {
 	for i, c := range live.Cases {
 		for role, p := range c.Params {
 			q := committed.Cases[i].Params[role]
-			if !slices.Equal(p.Shape, q.Shape) || (p.Bound == nil) != (q.Bound == nil) || (p.Bound != nil && math.Abs(*p.Bound-*q.Bound) > 1e-12) || p.N != q.N {
+			if !slices.Equal(p.Shape, q.Shape) || (p.Bound == nil) != (q.Bound == nil) || (p.Bound != nil && !(math.Abs(*p.Bound-*q.Bound) <= 1e-12)) || p.N != q.N {
 				t.Errorf("case %d %s: PyTorch %s gives shape %v bound %v n %d; the fixture has %v %v %d", i, role, live.Torch, p.Shape, p.Bound, p.N, q.Shape, q.Bound, q.N)
 			}
 		}
@@ -269,7 +269,7 @@ func TestInitSchemes(t *testing.T) {
 				sum, sumSq, sum4 = sum+x, sumSq+x*x, sum4+x*x*x*x
 			}
 			v := 2 / fanIn // N(0, v): E[w⁴] = 3v², so Var(w²) = 2v²
-			if math.Abs(sum/n) > 6*math.Sqrt(v/n) || math.Abs(sumSq/n-v) > 6*math.Sqrt(2*v*v/n) || math.Abs(sum4/n-3*v*v) > 6*math.Sqrt(96*v*v*v*v/n) {
+			if !(math.Abs(sum/n) <= 6*math.Sqrt(v/n)) || !(math.Abs(sumSq/n-v) <= 6*math.Sqrt(2*v*v/n)) || !(math.Abs(sum4/n-3*v*v) <= 6*math.Sqrt(96*v*v*v*v/n)) {
 				t.Errorf("%s: mean %v, E[w²] %v, E[w⁴] %v; want 0, %v, %v", name, sum/n, sumSq/n, sum4/n, v, 3*v*v)
 			}
 		}

@@ -34,7 +34,7 @@ func TestLossGradientsAgainstFiniteDifferences(t *testing.T) {
 			grad := &Tensor{}
 			sum := tt.fn(grad, out, target, nil)
 			n := float64(out.Len())
-			if want := tt.ref(o64); math.Abs(sum/n-want) > 1e-6*(1+want) {
+			if want := tt.ref(o64); !(math.Abs(sum/n-want) <= 1e-6*(1+want)) {
 				t.Errorf("mean loss: got %v, want %v", sum/n, want)
 			}
 			assertClose(t, "gradient of the mean", grad.Data, numericGrad(func() float64 { return tt.ref(o64) }, o64, 1e-6), 1e-7, 1e-4)
@@ -75,7 +75,7 @@ func TestL2PenaltyGradient(t *testing.T) {
 		}
 		return lambda * s
 	}
-	if want := ref(); math.Abs(got-want) > 1e-9 {
+	if want := ref(); !(math.Abs(got-want) <= 1e-9) {
 		t.Errorf("penalty: got %v, want %v (biases are not decayed)", got, want)
 	}
 	assertClose(t, "gradient", w.Grad.Data, numericGrad(ref, w64, 1e-6), 1e-7, 1e-5)

@@ -38,7 +38,7 @@ func TestBCEKernelMatchesGo(t *testing.T) {
 			wantGrad[i] = (s - target.Data[i]) * scale
 		}
 		want += math.Log(prod)
-		if math.Abs(got-want) > 1e-6*math.Abs(want) {
+		if !(math.Abs(got-want) <= 1e-6*math.Abs(want)) {
 			t.Errorf("%d elements: loss %v, want %v", n, got, want)
 		}
 		for i := range g.Data {
@@ -73,7 +73,7 @@ func TestMSEKernelMatchesGo(t *testing.T) {
 				t.Fatalf("%d elements: MSE gradient %d is %v, want %v", n, i, grad.Data[i], w)
 			}
 		}
-		if math.Abs(got-sum) > 1e-6*sum {
+		if !(math.Abs(got-sum) <= 1e-6*sum) {
 			t.Errorf("%d elements: MSE %v, want %v", n, got, sum)
 		}
 	}

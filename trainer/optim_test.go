@@ -132,7 +132,7 @@ func TestFitPassesWeightDecayToTheOptimizer(t *testing.T) {
 					case p.Decay:
 						want = -lr * 2 * lambda * theta
 					}
-					if got := float64(v - plain.Params()[i].Value.Data[j]); math.Abs(got-want) > 1e-6+1e-4*math.Abs(want) {
+					if got := float64(v - plain.Params()[i].Value.Data[j]); !(math.Abs(got-want) <= 1e-6+1e-4*math.Abs(want)) {
 						t.Fatalf("%s[%d]: decayed − plain = %v, want %v", p.Name, j, got, want)
 					}
 				}

@@ -91,7 +91,7 @@ func TestAvgPoolCountIncludePad(t *testing.T) {
 	p.Forward(y, x)
 	// Every 3×3 window over the padded 4×4 image holds all four pixels.
 	for i, v := range y.Data {
-		if math.Abs(float64(v)-10.0/9) > 1e-6 {
+		if !(math.Abs(float64(v)-10.0/9) <= 1e-6) {
 			t.Errorf("output %d: got %v, want 10/9", i, v)
 		}
 	}
@@ -140,7 +140,7 @@ func TestMaxUnpoolInvertsPooling(t *testing.T) {
 			for i := range z.Data {
 				rhs += float64(z.Data[i]) * float64(dz.Data[i])
 			}
-			if math.Abs(lhs-rhs) > 1e-5 {
+			if !(math.Abs(lhs-rhs) <= 1e-5) {
 				t.Errorf("adjoint: ⟨unpool z, g⟩ = %v, ⟨z, unpoolᵀ g⟩ = %v", lhs, rhs)
 			}
 		})
@@ -231,7 +231,7 @@ func TestBatchNormRunningStatisticsFollowPyTorch(t *testing.T) {
 	x := &Tensor{Shape: []int{4, 1}, Data: []float32{1, 2, 3, 6}}
 	bn.Forward(&Tensor{}, x)
 	// mean 3, unbiased variance 14/3: running = 0.9·(0, 1) + 0.1·(3, 14/3).
-	if m, v := bn.Mean.Value.Data[0], bn.Var.Value.Data[0]; math.Abs(float64(m)-0.3) > 1e-6 || math.Abs(float64(v)-(0.9+0.1*14.0/3)) > 1e-6 || bn.Batches.Value.Data[0] != 1 {
+	if m, v := bn.Mean.Value.Data[0], bn.Var.Value.Data[0]; !(math.Abs(float64(m)-0.3) <= 1e-6) || !(math.Abs(float64(v)-(0.9+0.1*14.0/3)) <= 1e-6) || bn.Batches.Value.Data[0] != 1 {
 		t.Errorf("running mean %v var %v batches %v; want 0.3, %v, 1", m, v, bn.Batches.Value.Data[0], 0.9+0.1*14.0/3)
 	}
 	// Inference uses them: y = (x − 0.3)/√(var + eps).
@@ -239,13 +239,13 @@ func TestBatchNormRunningStatisticsFollowPyTorch(t *testing.T) {
 	y := &Tensor{}
 	bn.Forward(y, &Tensor{Shape: []int{1, 1}, Data: []float32{2}})
 	want := (2 - 0.3) / math.Sqrt(0.9+0.1*14.0/3+1e-5)
-	if math.Abs(float64(y.Data[0])-want) > 1e-6 {
+	if !(math.Abs(float64(y.Data[0])-want) <= 1e-6) {
 		t.Errorf("inference output %v, want %v", y.Data[0], want)
 	}
 	// Its backward is γ/σ·dy.
 	dx := &Tensor{}
 	bn.Backward(dx, &Tensor{Shape: []int{1, 1}, Data: []float32{1}})
-	if math.Abs(float64(dx.Data[0])-1/math.Sqrt(0.9+0.1*14.0/3+1e-5)) > 1e-6 {
+	if !(math.Abs(float64(dx.Data[0])-1/math.Sqrt(0.9+0.1*14.0/3+1e-5)) <= 1e-6) {
 		t.Errorf("inference dx %v", dx.Data[0])
 	}
 }
@@ -269,7 +269,7 @@ func TestDropout(t *testing.T) {
 			t.Fatalf("training output %v is neither 0 nor 2/(1 − p)", v)
 		}
 	}
-	if f := float64(zeros) / 1e4; math.Abs(f-0.25) > 0.02 {
+	if f := float64(zeros) / 1e4; !(math.Abs(f-0.25) <= 0.02) {
 		t.Errorf("dropped fraction %v, want 0.25", f)
 	}
 	d.Backward(dx, x)

@@ -28,7 +28,7 @@ func TestWeightedLossGradients(t *testing.T) {
 			fn = BCELoss
 		}
 		sum := fn(grad, out, target, weight)
-		if want := ref(l, o64); math.Abs(sum/12-want) > 1e-6 {
+		if want := ref(l, o64); !(math.Abs(sum/12-want) <= 1e-6) {
 			t.Errorf("%s: weighted mean: got %v, want %v", l, sum/12, want)
 		}
 		assertClose(t, string(l)+" gradient", grad.Data, numericGrad(func() float64 { return ref(l, o64) }, o64, 1e-6), 1e-7, 1e-4)
@@ -73,12 +73,12 @@ func TestSparsityPenaltyGradients(t *testing.T) {
 		return beta * s
 	}
 	dh := NewTensor(5, 3)
-	if got, want := L1Penalty(dh, h, lambda), l1(); math.Abs(got-want) > 1e-6 {
+	if got, want := L1Penalty(dh, h, lambda), l1(); !(math.Abs(got-want) <= 1e-6) {
 		t.Errorf("L1: got %v, want %v", got, want)
 	}
 	assertClose(t, "L1 gradient", dh.Data, numericGrad(l1, h64, 1e-6), 1e-6, 1e-4)
 	dh.Zero()
-	if got, want := KLSparsityPenalty(dh, h, rho, beta), kl(); math.Abs(got-want) > 1e-6 {
+	if got, want := KLSparsityPenalty(dh, h, rho, beta), kl(); !(math.Abs(got-want) <= 1e-6) {
 		t.Errorf("KL: got %v, want %v", got, want)
 	}
 	assertClose(t, "KL gradient", dh.Data, numericGrad(kl, h64, 1e-6), 1e-6, 1e-4)
@@ -109,7 +109,7 @@ func TestSlopesAgainstFiniteDifferences(t *testing.T) {
 				const e = 1e-4
 				n1 := (activate64(spec, x+e) - activate64(spec, x-e)) / (2 * e)
 				n2 := (activate64(spec, x+e) - 2*h + activate64(spec, x-e)) / (e * e)
-				if math.Abs(d1-n1) > 1e-6 || math.Abs(d2-n2) > 1e-4 {
+				if !(math.Abs(d1-n1) <= 1e-6) || !(math.Abs(d2-n2) <= 1e-4) {
 					t.Errorf("%s/%s at %v: got σ′ %v σ″ %v, want %v %v", kind, approx, x, d1, d2, n1, n2)
 				}
 			}
@@ -179,7 +179,7 @@ func TestContractivePenaltyAgainstBruteForceJacobian(t *testing.T) {
 				w[p.Name] = to64(p.Value.Data)
 			}
 			want := bruteJacobianNorm(c, x64, n, w, lambda)
-			if math.Abs(got-want) > 1e-5*(1+want) {
+			if !(math.Abs(got-want) <= 1e-5*(1+want)) {
 				t.Errorf("penalty: got %v, want %v", got, want)
 			}
 			norms, err := m.JacobianNorm(x)
@@ -190,7 +190,7 @@ func TestContractivePenaltyAgainstBruteForceJacobian(t *testing.T) {
 			for _, v := range norms {
 				sum += v
 			}
-			if math.Abs(lambda*sum/n-want) > 1e-5*(1+want) {
+			if !(math.Abs(lambda*sum/n-want) <= 1e-5*(1+want)) {
 				t.Errorf("JacobianNorm: got mean %v, want %v", sum/n, want/lambda)
 			}
 			for _, p := range m.Params() {
@@ -222,7 +222,7 @@ func TestContractiveEstimatorIsUnbiased(t *testing.T) {
 		m.ZeroGrad()
 		sum += m.contractive(1, 4, rng)
 	}
-	if mean := sum / draws; math.Abs(mean-exact) > 0.04*exact {
+	if mean := sum / draws; !(math.Abs(mean-exact) <= 0.04*exact) {
 		t.Errorf("estimator mean %v, exact %v", mean, exact)
 	}
 }
@@ -258,15 +258,15 @@ func TestCorrupt(t *testing.T) {
 			n := float64(len(dst.Data))
 			switch tt.kind {
 			case "mask":
-				if f := marked / n; math.Abs(f-0.3) > 0.02 || zeros != marked {
+				if f := marked / n; !(math.Abs(f-0.3) <= 0.02) || zeros != marked {
 					t.Errorf("masked fraction %v (zeros %v of %v marked), want 0.3", f, zeros, marked)
 				}
 			case "salt-pepper":
-				if f := marked / n; math.Abs(f-0.2) > 0.02 || zeros+ones != marked || math.Abs(zeros-ones) > 0.2*marked {
+				if f := marked / n; !(math.Abs(f-0.2) <= 0.02) || zeros+ones != marked || !(math.Abs(zeros-ones) <= 0.2*marked) {
 					t.Errorf("fraction %v, %v zeros, %v ones of %v marked", f, zeros, ones, marked)
 				}
 			case "gaussian":
-				if marked != n || math.Abs(mean/n) > 0.005 || math.Abs(math.Sqrt(sq/n)-0.1) > 0.005 {
+				if marked != n || !(math.Abs(mean/n) <= 0.005) || !(math.Abs(math.Sqrt(sq/n)-0.1) <= 0.005) {
 					t.Errorf("noise mean %v std %v, want 0 and 0.1 on every element", mean/n, math.Sqrt(sq/n))
 				}
 			}

@@ -359,7 +359,7 @@ func TestFitReportsProgress(t *testing.T) {
 		if end.Metrics == nil || !reflect.DeepEqual(*end.Metrics, res.History[e]) || end.Step != 6 || end.Loss != res.History[e].TrainLoss {
 			t.Errorf("end of epoch %d: got %+v, want the metrics %+v", e+1, end, res.History[e])
 		}
-		if last := events[7*e+5].Loss; math.Abs(last-res.History[e].TrainLoss) > 1e-12*last {
+		if last := events[7*e+5].Loss; !(math.Abs(last-res.History[e].TrainLoss) <= 1e-12*last) {
 			t.Errorf("epoch %d: last step's running loss %v, epoch's train loss %v", e+1, last, res.History[e].TrainLoss)
 		}
 	}

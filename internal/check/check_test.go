@@ -32,7 +32,7 @@ func TestComparePolygraphyRule(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if s.Failed != tt.failed || s.Pass != (tt.failed == 0) || s.Worst != tt.worst || math.Abs(s.MaxAbs-tt.maxAbs) > 1e-6 {
+			if s.Failed != tt.failed || s.Pass != (tt.failed == 0) || s.Worst != tt.worst || !(math.Abs(s.MaxAbs-tt.maxAbs) <= 1e-6) {
 				t.Errorf("got %+v, want %d failed, worst %d, max abs %v", s, tt.failed, tt.worst, tt.maxAbs)
 			}
 		})
