@@ -1,7 +1,6 @@
 package graph
 
 import (
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -69,12 +68,7 @@ func TestConcatShapesError(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := shapesError("Concat", tt.attrs, tt.in...)
-			want := fmt.Sprintf(`graph: node "n" (Concat): tensor "y": input shapes %v do not fit`, tt.in)
-			var ne *NodeError
-			if err == nil || err.Error() != want || !errors.As(err, &ne) {
-				t.Errorf("got error %v, want %q", err, want)
-			}
+			checkShapesError(t, "Concat", tt.attrs, tt.in...)
 		})
 	}
 }

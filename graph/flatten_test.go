@@ -1,7 +1,6 @@
 package graph
 
 import (
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -65,12 +64,7 @@ func TestFlattenShapesError(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := shapesError("Flatten", tt.attrs, tt.x)
-			want := fmt.Sprintf(`graph: node "n" (Flatten): tensor "y": input shapes [%v] do not fit`, tt.x)
-			var ne *NodeError
-			if err == nil || err.Error() != want || !errors.As(err, &ne) {
-				t.Errorf("got error %v, want %q", err, want)
-			}
+			checkShapesError(t, "Flatten", tt.attrs, tt.x)
 		})
 	}
 }

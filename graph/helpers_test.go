@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -123,6 +124,19 @@ func intAttr(name string, v int64) *onnxpb.AttributeProto {
 
 func intListAttr(name string, v ...int64) *onnxpb.AttributeProto {
 	return &onnxpb.AttributeProto{Name: proto.String(name), Type: onnxpb.AttributeProto_INTS.Enum(), Ints: v}
+}
+
+// checkShapesError runs Shapes on the one-node graph of op with the
+// attributes over inputs of the shapes, and fails the test unless Shapes
+// refuses it with the node's *NodeError.
+func checkShapesError(t *testing.T, op string, attrs map[string]Attribute, shapes ...[]int) {
+	t.Helper()
+	err := shapesError(op, attrs, shapes...)
+	want := fmt.Sprintf(`graph: node "n" (%s): tensor "y": input shapes %v do not fit`, op, shapes)
+	var ne *NodeError
+	if err == nil || err.Error() != want || !errors.As(err, &ne) {
+		t.Errorf("got error %v, want %q", err, want)
+	}
 }
 
 // shapesError runs Shapes on the one-node graph of op with the attributes

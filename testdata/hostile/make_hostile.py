@@ -11,7 +11,6 @@ is read (the weights on disk stay small and no longer fit).
 
 Nothing here is committed as output: the files are made on each run.
 """
-import gzip
 import json
 import os
 import shutil
@@ -61,24 +60,23 @@ np.save(path("one_sample_1d.npy"), np.zeros(784, dtype=np.float32))
 with open(path("short.idx"), "wb") as f:
     f.write(struct.pack(">I", 0x00000802) + struct.pack(">II", 0x7FFFFFFF, 0x7FFFFFFF))
 
+def gzip_idx(name, dims, zero_bytes):
+    """Writes an IDX .gz of uint8 dims followed by zero_bytes zeros."""
+    with open(path(name), "wb") as raw:
+        z = zlib.compressobj(9, zlib.DEFLATED, 31)
+        raw.write(z.compress(struct.pack(">I", 0x00000800 + len(dims)) + struct.pack(">%dI" % len(dims), *dims)))
+        chunk = b"\0" * (1 << 24)
+        for _ in range(zero_bytes >> 24):
+            raw.write(z.compress(chunk))
+        raw.write(z.flush())
+
+
 # An IDX .gz of about 1 MB that inflates to 1 GiB of zeros under a header
 # that claims 2 GiB (2048 x 1024 x 1024 bytes), past the 1 GiB a gzip IDX
-# file may hold decompressed.
-with open(path("bomb-idx.gz"), "wb") as raw:
-    z = zlib.compressobj(9, zlib.DEFLATED, 31)
-    raw.write(z.compress(struct.pack(">I", 0x00000803) + struct.pack(">III", 2048, 1024, 1024)))
-    chunk = b"\0" * (1 << 24)
-    for _ in range(64):
-        raw.write(z.compress(chunk))
-    raw.write(z.flush())
-# The same stream under a header that claims ten 28 x 28 images.
-with open(path("trailing-idx.gz"), "wb") as raw:
-    z = zlib.compressobj(9, zlib.DEFLATED, 31)
-    raw.write(z.compress(struct.pack(">I", 0x00000803) + struct.pack(">III", 10, 28, 28)))
-    chunk = b"\0" * (1 << 24)
-    for _ in range(64):
-        raw.write(z.compress(chunk))
-    raw.write(z.flush())
+# file may hold decompressed; and the same stream under a header that
+# claims ten 28 x 28 images.
+gzip_idx("bomb-idx.gz", (2048, 1024, 1024), 1 << 30)
+gzip_idx("trailing-idx.gz", (10, 28, 28), 1 << 30)
 
 
 def safetensors(name, header):
