@@ -5,6 +5,36 @@ import (
 	"slices"
 )
 
+func init() {
+	alpha := map[string]AttrType{"alpha": AttrFloat}
+	register(map[string]operator{
+		"Relu": unaryOp(nil, func(n *Node, y, x *Tensor) { ReluForward(y, x) },
+			func(n *Node, dx, dy, x, y *Tensor) { ReluBackward(dx, dy, y) }),
+		"Sigmoid": unaryOp(nil, func(n *Node, y, x *Tensor) { SigmoidForward(y, x) },
+			func(n *Node, dx, dy, x, y *Tensor) { SigmoidBackward(dx, dy, y) }),
+		"Tanh": unaryOp(nil, func(n *Node, y, x *Tensor) { TanhForward(y, x) },
+			func(n *Node, dx, dy, x, y *Tensor) { TanhBackward(dx, dy, y) }),
+		"LeakyRelu": unaryOp(alpha, func(n *Node, y, x *Tensor) { LeakyReluForward(y, x, n.Float("alpha", 0.01)) },
+			func(n *Node, dx, dy, x, y *Tensor) { LeakyReluBackward(dx, dy, x, n.Float("alpha", 0.01)) }),
+		"Elu": unaryOp(alpha, func(n *Node, y, x *Tensor) { EluForward(y, x, n.Float("alpha", 1)) },
+			func(n *Node, dx, dy, x, y *Tensor) { EluBackward(dx, dy, x, y, n.Float("alpha", 1)) }),
+		"Softplus": unaryOp(nil, func(n *Node, y, x *Tensor) { SoftplusForward(y, x) },
+			func(n *Node, dx, dy, x, y *Tensor) { SoftplusBackward(dx, dy, x) }),
+	})
+}
+
+// unaryOp is the operator of an elementwise op type with one input.
+func unaryOp(attrs map[string]AttrType, forward func(n *Node, y, x *Tensor), backward func(n *Node, dx, dy, x, y *Tensor)) operator {
+	return single([2]int{1, 1}, attrs,
+		func(n *Node, in [][]int) ([]int, error) { return slices.Clone(in[0]), nil },
+		func(n *Node, y *Tensor, in []*Tensor) { forward(n, y, in[0]) },
+		func(n *Node, din []*Tensor, dy, y *Tensor, in []*Tensor) {
+			if din[0] != nil {
+				backward(n, din[0], dy, in[0], y)
+			}
+		})
+}
+
 // Relu, Sigmoid, Tanh, LeakyRelu, Elu and Softplus: ONNX's elementwise
 // activations. Forward(y, x) gives y x's shape; Backward adds into dx.
 

@@ -2,6 +2,25 @@ package graph
 
 import "slices"
 
+func init() {
+	register(map[string]operator{
+		"Add": binaryOp(AddForward, func(da, db, dy, a, b *Tensor) { AddBackward(da, db, dy) }),
+		"Sub": binaryOp(SubForward, func(da, db, dy, a, b *Tensor) { SubBackward(da, db, dy) }),
+		"Mul": binaryOp(MulForward, MulBackward),
+		"Div": binaryOp(DivForward, DivBackward),
+	})
+}
+
+func binaryOp(forward func(y, a, b *Tensor), backward func(da, db, dy, a, b *Tensor)) operator {
+	return single([2]int{2, 2}, nil,
+		func(n *Node, in [][]int) ([]int, error) {
+			s, ok := BroadcastShape(in[0], in[1])
+			return fits(s, ok, in...)
+		},
+		func(n *Node, y *Tensor, in []*Tensor) { forward(y, in[0], in[1]) },
+		func(n *Node, din []*Tensor, dy, y *Tensor, in []*Tensor) { backward(din[0], din[1], dy, in[0], in[1]) })
+}
+
 // Add, Sub, Mul and Div: ONNX's elementwise arithmetic with multidirectional
 // (numpy) broadcasting. Shapes are aligned at their last dimension; each
 // pair of dimensions is equal or one of them is 1 (or missing), and the

@@ -1,6 +1,39 @@
 package graph
 
-import "slices"
+import (
+	"fmt"
+	"math"
+	"slices"
+)
+
+func init() {
+	register(map[string]operator{
+		"Concat": single([2]int{1, math.MaxInt}, map[string]AttrType{"axis": AttrInt},
+			func(n *Node, in [][]int) ([]int, error) {
+				if _, ok := n.Attrs["axis"]; !ok {
+					return nil, fmt.Errorf("attribute axis: missing (Concat requires it)")
+				}
+				s, ok := ConcatShape(in, concatAxis(n))
+				if !ok {
+					return nil, attrError("axis", n.Int("axis", 0), "inputs of shapes %v do not concatenate along it", in)
+				}
+				return s, nil
+			},
+			func(n *Node, y *Tensor, in []*Tensor) { ConcatForward(y, in, concatAxis(n)) },
+			func(n *Node, din []*Tensor, dy, y *Tensor, in []*Tensor) {
+				ConcatBackward(din, dy, in, concatAxis(n))
+			}),
+	})
+}
+
+// concatAxis is Concat's axis, which ONNX requires: math.MinInt if the
+// node has none.
+func concatAxis(n *Node) int {
+	if _, ok := n.Attrs["axis"]; !ok {
+		return math.MinInt
+	}
+	return axisAttr(n, 0)
+}
 
 // Concat: ONNX's joining of tensors along one axis. All inputs have one
 // rank (at least 1) and agree on every dimension but axis (negative counts

@@ -60,15 +60,16 @@ func TestConcatShapesError(t *testing.T) {
 		name  string
 		attrs map[string]Attribute
 		in    [][]int
+		want  string
 	}{
-		{"dims", map[string]Attribute{"axis": {Int: 1}}, [][]int{{2, 3}, {3, 3}}},
-		{"axis", map[string]Attribute{"axis": {Int: 2}}, [][]int{{2, 3}, {2, 3}}},
-		{"huge axis", map[string]Attribute{"axis": {Int: -1 << 40}}, [][]int{{2, 3}, {2, 3}}},
-		{"no axis", nil, [][]int{{2, 3}, {2, 3}}},
+		{"dims", map[string]Attribute{"axis": Int(1)}, [][]int{{2, 3}, {3, 3}}, "attribute axis = 1: inputs of shapes [[2 3] [3 3]] do not concatenate along it"},
+		{"axis", map[string]Attribute{"axis": Int(2)}, [][]int{{2, 3}, {2, 3}}, "attribute axis = 2: inputs of shapes [[2 3] [2 3]] do not concatenate along it"},
+		{"huge axis", map[string]Attribute{"axis": Int(-1 << 40)}, [][]int{{2, 3}, {2, 3}}, "attribute axis = -1099511627776: inputs of shapes [[2 3] [2 3]] do not concatenate along it"},
+		{"no axis", nil, [][]int{{2, 3}, {2, 3}}, "attribute axis: missing (Concat requires it)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			checkShapesError(t, "Concat", tt.attrs, tt.in...)
+			checkShapesError(t, "Concat", tt.attrs, tt.want, tt.in...)
 		})
 	}
 }

@@ -19,7 +19,14 @@
 // Each operator family has one file: its shape rule (BroadcastShape,
 // GemmShape, MatMulShape, TransposeShape, …), XForward(y, inputs…,
 // attributes…) and directly below it XBackward(dinputs…, dy, saved
-// tensors…, attributes…). Forward gives y its shape (Tensor.Resize);
+// tensors…, attributes…), and an init function that registers its op
+// types: the attributes each reads (with their types: Float, Int, Ints, …;
+// a node with another attribute, or one of another type, is refused), its
+// shape rule and its passes over all of a node's outputs (Ops lists them).
+// Tensors are float32, or int64 (Int64) where ONNX keeps shapes, axes and
+// indices; shape inference computes int64 tensors that depend only on
+// parameters and shapes before the graph runs, so shape subgraphs cost
+// nothing per step and Reshape knows its target. Forward gives y its shape (Tensor.Resize);
 // Backward adds (+=) into the gradients it is given, any of which may be
 // nil, and never clears them. A naive reference loop sits beside each fast
 // path for the tests.

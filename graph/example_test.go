@@ -20,7 +20,7 @@ func ExampleGraph() {
 			{Name: "add", Op: "Add", Inputs: []string{"x", "h"}, Outputs: []string{"y"}},
 			{Name: "relu", Op: "Relu", Inputs: []string{"z"}, Outputs: []string{"h"}},
 			{Name: "fc", Op: "Gemm", Inputs: []string{"x", "fc.weight", "fc.bias"}, Outputs: []string{"z"},
-				Attrs: map[string]graph.Attribute{"transB": {Int: 1}}},
+				Attrs: map[string]graph.Attribute{"transB": graph.Int(1)}},
 		},
 		Marks: map[string]string{graph.MarkCode: "h"},
 	}

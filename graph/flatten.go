@@ -2,6 +2,25 @@ package graph
 
 import "slices"
 
+func init() {
+	register(map[string]operator{
+		"Flatten": single([2]int{1, 1}, map[string]AttrType{"axis": AttrInt},
+			func(n *Node, in [][]int) ([]int, error) {
+				s, ok := FlattenShape(in[0], axisAttr(n, 1))
+				if !ok {
+					return nil, attrError("axis", n.Int("axis", 1), "outside [−r, r] for the input of shape %v", in[0])
+				}
+				return s, nil
+			},
+			func(n *Node, y *Tensor, in []*Tensor) { FlattenForward(y, in[0], axisAttr(n, 1)) },
+			func(n *Node, din []*Tensor, dy, y *Tensor, in []*Tensor) {
+				FlattenBackward(din[0], dy, axisAttr(n, 1))
+			}),
+		"Identity": unaryOp(nil, func(n *Node, y, x *Tensor) { IdentityForward(y, x) },
+			func(n *Node, dx, dy, x, y *Tensor) { IdentityBackward(dx, dy) }),
+	})
+}
+
 // Flatten and Identity: ONNX's reshapes that need no shape tensor. Flatten
 // makes a tensor a matrix: the dimensions before axis (default 1; negative
 // counts from the end; 0 gives a single row) become the rows, the rest the

@@ -56,15 +56,16 @@ func TestFlattenShapesError(t *testing.T) {
 		name  string
 		attrs map[string]Attribute
 		x     []int
+		want  string
 	}{
-		{"axis", map[string]Attribute{"axis": {Int: 3}}, []int{2, 3}},
-		{"negative axis", map[string]Attribute{"axis": {Int: -3}}, []int{2, 3}},
-		{"huge axis", map[string]Attribute{"axis": {Int: 1 << 40}}, []int{2, 3}},
-		{"default past scalar", nil, []int{}},
+		{"axis", map[string]Attribute{"axis": Int(3)}, []int{2, 3}, "attribute axis = 3: outside [−r, r] for the input of shape [2 3]"},
+		{"negative axis", map[string]Attribute{"axis": Int(-3)}, []int{2, 3}, "attribute axis = -3: outside [−r, r] for the input of shape [2 3]"},
+		{"huge axis", map[string]Attribute{"axis": Int(1 << 40)}, []int{2, 3}, "attribute axis = 1099511627776: outside [−r, r] for the input of shape [2 3]"},
+		{"default past scalar", nil, []int{}, "attribute axis = 1: outside [−r, r] for the input of shape []"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			checkShapesError(t, "Flatten", tt.attrs, tt.x)
+			checkShapesError(t, "Flatten", tt.attrs, tt.want, tt.x)
 		})
 	}
 }

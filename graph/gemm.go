@@ -7,6 +7,31 @@ import (
 	"gonum.org/v1/gonum/blas/blas32"
 )
 
+func init() {
+	register(map[string]operator{
+		"Gemm": single([2]int{2, 3}, map[string]AttrType{"alpha": AttrFloat, "beta": AttrFloat, "transA": AttrInt, "transB": AttrInt},
+			func(n *Node, in [][]int) ([]int, error) {
+				s, ok := GemmShape(in[0], in[1], at(in, 2), n.Int("transA", 0) != 0, n.Int("transB", 0) != 0)
+				return fits(s, ok, in...)
+			},
+			func(n *Node, y *Tensor, in []*Tensor) {
+				GemmForward(y, in[0], in[1], at(in, 2), n.Float("alpha", 1), n.Float("beta", 1), n.Int("transA", 0) != 0, n.Int("transB", 0) != 0)
+			},
+			func(n *Node, din []*Tensor, dy, y *Tensor, in []*Tensor) {
+				GemmBackward(din[0], din[1], at(din, 2), dy, in[0], in[1], n.Float("alpha", 1), n.Float("beta", 1), n.Int("transA", 0) != 0, n.Int("transB", 0) != 0)
+			}),
+		"MatMul": single([2]int{2, 2}, nil,
+			func(n *Node, in [][]int) ([]int, error) {
+				s, ok := MatMulShape(in[0], in[1])
+				return fits(s, ok, in...)
+			},
+			func(n *Node, y *Tensor, in []*Tensor) { MatMulForward(y, in[0], in[1]) },
+			func(n *Node, din []*Tensor, dy, y *Tensor, in []*Tensor) {
+				MatMulBackward(din[0], din[1], dy, in[0], in[1])
+			}),
+	})
+}
+
 // Gemm and MatMul: matrix products, through Gemm (blas32) only.
 
 // GemmShape returns the shape (M, N) of ONNX Gemm's output Y = alpha·A′·B′

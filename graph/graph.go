@@ -25,16 +25,18 @@ const (
 	MarkLogVar = "logvar" // log σ² of a variational bottleneck
 )
 
-// Value is a named graph input and its shape (−1 for the batch dimension).
+// Value is a named graph input: its shape (−1 for the batch dimension) and
+// element type (Float32 unless given).
 type Value struct {
 	Name  string
 	Shape []int
+	Type  DType
 }
 
 // Node is one operator application, as an ONNX NodeProto has it: the op
 // type and attributes of ONNX's operator set (Op "Gemm", attribute
 // "transB"), and the names of the tensors it reads and writes. An input
-// named "" is an optional input left out.
+// or output named "" is an optional one left out.
 type Node struct {
 	Name    string
 	Op      string
@@ -43,15 +45,59 @@ type Node struct {
 	Attrs   map[string]Attribute
 }
 
-// Attribute is an ONNX attribute value: one of a float, an integer, a
-// string, or a list of floats or integers.
+// AttrType is the type of an attribute's value, as ONNX's
+// AttributeProto.AttributeType has it.
+type AttrType uint8
+
+// The attribute types.
+const (
+	AttrUndefined AttrType = iota
+	AttrFloat
+	AttrInt
+	AttrString
+	AttrTensor
+	AttrFloats
+	AttrInts
+)
+
+var attrTypeNames = [...]string{"undefined", "float", "int", "string", "tensor", "floats", "ints"}
+
+func (t AttrType) String() string {
+	if int(t) < len(attrTypeNames) {
+		return attrTypeNames[t]
+	}
+	return fmt.Sprintf("AttrType(%d)", uint8(t))
+}
+
+// Attribute is an ONNX attribute value: its type, and the field of that
+// type. Make one with Float, Int, String, Floats, Ints or TensorAttr.
 type Attribute struct {
+	Type   AttrType
 	Float  float32
 	Int    int64
 	String string
 	Floats []float32
 	Ints   []int64
+	Tensor *Tensor
 }
+
+// Float is a float attribute.
+func Float(v float32) Attribute { return Attribute{Type: AttrFloat, Float: v} }
+
+// Int is an integer attribute.
+func Int(v int64) Attribute { return Attribute{Type: AttrInt, Int: v} }
+
+// String is a string attribute.
+func String(v string) Attribute { return Attribute{Type: AttrString, String: v} }
+
+// Floats is a float list attribute.
+func Floats(v ...float32) Attribute { return Attribute{Type: AttrFloats, Floats: v} }
+
+// Ints is an integer list attribute.
+func Ints(v ...int64) Attribute { return Attribute{Type: AttrInts, Ints: v} }
+
+// TensorAttr is a tensor attribute (Constant's value).
+func TensorAttr(t *Tensor) Attribute { return Attribute{Type: AttrTensor, Tensor: t} }
 
 // Float returns the float attribute name, or def if the node has none.
 func (n *Node) Float(name string, def float32) float32 {

@@ -117,7 +117,7 @@ func TestOrder(t *testing.T) {
 }
 
 func TestNodeAttributes(t *testing.T) {
-	n := &Node{Op: "Gemm", Attrs: map[string]Attribute{"alpha": {Float: 0.5}, "transB": {Int: 1}}}
+	n := &Node{Op: "Gemm", Attrs: map[string]Attribute{"alpha": Float(0.5), "transB": Int(1)}}
 	tests := []struct {
 		name      string
 		got, want float64

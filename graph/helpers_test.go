@@ -128,11 +128,11 @@ func intListAttr(name string, v ...int64) *onnxpb.AttributeProto {
 
 // checkShapesError runs Shapes on the one-node graph of op with the
 // attributes over inputs of the shapes, and fails the test unless Shapes
-// refuses it with the node's *NodeError.
-func checkShapesError(t *testing.T, op string, attrs map[string]Attribute, shapes ...[]int) {
+// refuses it with the node's *NodeError, giving the reason.
+func checkShapesError(t *testing.T, op string, attrs map[string]Attribute, reason string, shapes ...[]int) {
 	t.Helper()
 	err := shapesError(op, attrs, shapes...)
-	want := fmt.Sprintf(`graph: node "n" (%s): tensor "y": input shapes %v do not fit`, op, shapes)
+	want := fmt.Sprintf(`graph: node "n" (%s): tensor "y": %s`, op, reason)
 	var ne *NodeError
 	if err == nil || err.Error() != want || !errors.As(err, &ne) {
 		t.Errorf("got error %v, want %q", err, want)

@@ -22,9 +22,9 @@ func residualGraph(r *rand.Rand) *Graph {
 		Nodes: []*Node{
 			{Name: "gate", Op: "Sigmoid", Inputs: []string{"x"}, Outputs: []string{"g"}},
 			{Name: "mul", Op: "Mul", Inputs: []string{"s", "g"}, Outputs: []string{"y"}},
-			{Name: "enc", Op: "Gemm", Inputs: []string{"x", "enc.weight", "enc.bias"}, Outputs: []string{"z"}, Attrs: map[string]Attribute{"transB": {Int: 1}}},
+			{Name: "enc", Op: "Gemm", Inputs: []string{"x", "enc.weight", "enc.bias"}, Outputs: []string{"z"}, Attrs: map[string]Attribute{"transB": Int(1)}},
 			{Name: "act", Op: "Tanh", Inputs: []string{"z"}, Outputs: []string{"h"}},
-			{Name: "dec", Op: "Gemm", Inputs: []string{"h", "dec.weight", "dec.bias"}, Outputs: []string{"d"}, Attrs: map[string]Attribute{"transB": {Int: 1}, "alpha": {Float: 0.5}}},
+			{Name: "dec", Op: "Gemm", Inputs: []string{"h", "dec.weight", "dec.bias"}, Outputs: []string{"d"}, Attrs: map[string]Attribute{"transB": Int(1), "alpha": Float(0.5)}},
 			{Name: "skip", Op: "Add", Inputs: []string{"x", "d"}, Outputs: []string{"s"}},
 		},
 		Marks: map[string]string{MarkCode: "h"},
@@ -114,7 +114,10 @@ func TestShapesErrors(t *testing.T) {
 	}{
 		{"input shape", func(g *Graph) {}, []int{5, 3}, `graph: tensor "x": input shape [5 3], want [-1 4]`},
 		{"unsupported op", func(g *Graph) { g.Nodes[3].Op = "Gelu" }, []int{5, 4}, `graph: node "act" (Gelu): op type not supported`},
-		{"inputs", func(g *Graph) { g.Nodes[0].Inputs = []string{"x", "h"} }, []int{5, 4}, `graph: node "gate" (Sigmoid): 2 inputs and 1 outputs, want 1 to 1 inputs and 1 output`},
+		{"inputs", func(g *Graph) { g.Nodes[0].Inputs = []string{"x", "h"} }, []int{5, 4}, `graph: node "gate" (Sigmoid): 2 inputs and 1 outputs, want 1 inputs and 1 outputs`},
+		{"attribute type", func(g *Graph) { g.Nodes[2].Attrs["transB"] = Float(1) }, []int{5, 4}, `graph: node "enc" (Gemm): attribute transB: type float, want int`},
+		{"unknown attribute", func(g *Graph) { g.Nodes[2].Attrs["transC"] = Int(1) }, []int{5, 4}, `graph: node "enc" (Gemm): attribute transC: not an attribute of Gemm that this package runs`},
+		{"int64 input", func(g *Graph) { g.Params["dec.bias"] = NewInt64Tensor([]int64{1, 2, 3, 4}, 4) }, []int{5, 4}, `graph: node "dec" (Gemm): tensor "d": input 2 ("dec.bias") is int64, want float32`},
 		{"shapes", func(g *Graph) { g.Params["dec.bias"] = NewTensor(3) }, []int{5, 4}, `graph: node "dec" (Gemm): tensor "d": input shapes [[5 3] [4 3] [3]] do not fit`},
 	}
 	for _, tt := range tests {
@@ -142,10 +145,10 @@ func TestLayoutGraph(t *testing.T) {
 		Nodes: []*Node{
 			{Name: "sm", Op: "Softmax", Inputs: []string{"i"}, Outputs: []string{"y"}},
 			{Name: "id", Op: "Identity", Inputs: []string{"f"}, Outputs: []string{"i"}},
-			{Name: "flat", Op: "Flatten", Inputs: []string{"c"}, Outputs: []string{"f"}, Attrs: map[string]Attribute{"axis": {Int: -2}}},
-			{Name: "cat", Op: "Concat", Inputs: []string{"t", "t", "x2"}, Outputs: []string{"c"}, Attrs: map[string]Attribute{"axis": {Int: -1}}},
-			{Name: "tr", Op: "Transpose", Inputs: []string{"x"}, Outputs: []string{"t"}, Attrs: map[string]Attribute{"perm": {Ints: []int64{0, 2, 1}}}},
-			{Name: "tr2", Op: "Transpose", Inputs: []string{"x"}, Outputs: []string{"x2"}, Attrs: map[string]Attribute{"perm": {Ints: []int64{0, 2, 1}}}},
+			{Name: "flat", Op: "Flatten", Inputs: []string{"c"}, Outputs: []string{"f"}, Attrs: map[string]Attribute{"axis": Int(-2)}},
+			{Name: "cat", Op: "Concat", Inputs: []string{"t", "t", "x2"}, Outputs: []string{"c"}, Attrs: map[string]Attribute{"axis": Int(-1)}},
+			{Name: "tr", Op: "Transpose", Inputs: []string{"x"}, Outputs: []string{"t"}, Attrs: map[string]Attribute{"perm": Ints(0, 2, 1)}},
+			{Name: "tr2", Op: "Transpose", Inputs: []string{"x"}, Outputs: []string{"x2"}, Attrs: map[string]Attribute{"perm": Ints(0, 2, 1)}},
 		},
 	}
 	x := randTensor(r, 4, 2, 3)

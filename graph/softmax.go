@@ -5,6 +5,23 @@ import (
 	"slices"
 )
 
+func init() {
+	register(map[string]operator{
+		"Softmax": single([2]int{1, 1}, map[string]AttrType{"axis": AttrInt},
+			func(n *Node, in [][]int) ([]int, error) {
+				s, ok := SoftmaxShape(in[0], axisAttr(n, -1))
+				if !ok {
+					return nil, attrError("axis", n.Int("axis", -1), "outside [−r, r) for the input of shape %v", in[0])
+				}
+				return s, nil
+			},
+			func(n *Node, y *Tensor, in []*Tensor) { SoftmaxForward(y, in[0], axisAttr(n, -1)) },
+			func(n *Node, din []*Tensor, dy, y *Tensor, in []*Tensor) {
+				SoftmaxBackward(din[0], dy, y, axisAttr(n, -1))
+			}),
+	})
+}
+
 // Softmax: ONNX's (opset 13) normalised exponential along one axis (default
 // −1, negative counting from the end): y = eˣ / Σ eˣ over each line of x
 // along axis.

@@ -49,7 +49,7 @@ func TestSoftmaxShape(t *testing.T) {
 func TestSoftmaxShapesError(t *testing.T) {
 	for _, axis := range []int64{2, -3, 1 << 40} {
 		t.Run(fmt.Sprint(axis), func(t *testing.T) {
-			checkShapesError(t, "Softmax", map[string]Attribute{"axis": {Int: axis}}, []int{2, 3})
+			checkShapesError(t, "Softmax", map[string]Attribute{"axis": Int(axis)}, fmt.Sprintf("attribute axis = %d: outside [−r, r) for the input of shape [2 3]", axis), []int{2, 3})
 		})
 	}
 }

@@ -1,19 +1,58 @@
 package graph
 
-// Tensor is a float32 tensor: a shape and its values in row-major order.
-// A shape of no dimensions is a scalar of one value.
+import "fmt"
+
+// Tensor is a tensor of float32 or int64 values: a shape, and its values
+// in row-major order in Data (Float32) or Int64 (Int64), the other field
+// nil. A shape of no dimensions is a scalar of one value. Int64 tensors
+// hold what ONNX keeps as integers: shapes, axes and indices.
 type Tensor struct {
 	Shape []int
+	Type  DType
 	Data  []float32
+	Int64 []int64
+}
+
+// DType is a tensor's element type.
+type DType uint8
+
+// The element types.
+const (
+	Float32 DType = iota
+	Int64
+)
+
+func (t DType) String() string {
+	switch t {
+	case Float32:
+		return "float32"
+	case Int64:
+		return "int64"
+	}
+	return fmt.Sprintf("DType(%d)", uint8(t))
+}
+
+// NewInt64Tensor returns an int64 tensor of the shape holding the values;
+// it panics with ErrShape if their number is not the shape's.
+func NewInt64Tensor(values []int64, shape ...int) *Tensor {
+	if len(values) != elements(shape) {
+		panic(ErrShape)
+	}
+	return &Tensor{Shape: append([]int(nil), shape...), Type: Int64, Int64: append([]int64{}, values...)}
+}
+
+// Len is the number of elements, the product of the shape.
+func (t *Tensor) Len() int {
+	if t.Type == Int64 {
+		return len(t.Int64)
+	}
+	return len(t.Data)
 }
 
 // NewTensor returns a zero tensor of the given shape.
 func NewTensor(shape ...int) *Tensor {
 	return &Tensor{Shape: append([]int(nil), shape...), Data: make([]float32, elements(shape))}
 }
-
-// Len is the number of elements, the product of the shape.
-func (t *Tensor) Len() int { return len(t.Data) }
 
 // Resize gives t the shape, reusing its data where it is large enough (the
 // values are then not cleared) and allocating otherwise.
@@ -35,11 +74,11 @@ func elements(shape []int) int {
 	return n
 }
 
-// checkLen panics with ErrShape unless t holds as many values as its shape
-// says.
+// checkLen panics with ErrShape unless each t is a float32 tensor holding
+// as many values as its shape says.
 func checkLen(ts ...*Tensor) {
 	for _, t := range ts {
-		if t != nil && len(t.Data) != elements(t.Shape) {
+		if t != nil && (t.Type != Float32 || len(t.Data) != elements(t.Shape)) {
 			panic(ErrShape)
 		}
 	}

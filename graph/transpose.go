@@ -2,6 +2,23 @@ package graph
 
 import "slices"
 
+func init() {
+	register(map[string]operator{
+		"Transpose": single([2]int{1, 1}, map[string]AttrType{"perm": AttrInts},
+			func(n *Node, in [][]int) ([]int, error) {
+				s, ok := TransposeShape(in[0], intsAttr(n, "perm"))
+				if !ok {
+					return nil, attrError("perm", intsAttr(n, "perm"), "not a permutation of the axes of the input, of shape %v", in[0])
+				}
+				return s, nil
+			},
+			func(n *Node, y *Tensor, in []*Tensor) { TransposeForward(y, in[0], intsAttr(n, "perm")) },
+			func(n *Node, din []*Tensor, dy, y *Tensor, in []*Tensor) {
+				TransposeBackward(din[0], dy, intsAttr(n, "perm"))
+			}),
+	})
+}
+
 // Transpose: ONNX's permutation of a tensor's axes. Output dimension i is
 // input dimension perm[i]; perm defaults to the axes reversed.
 

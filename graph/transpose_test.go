@@ -52,7 +52,7 @@ func TestTransposeShape(t *testing.T) {
 func TestTransposeShapesError(t *testing.T) {
 	for _, perm := range [][]int64{{0, 0}, {0, 2}, {0, 1, 2}, {1, 1<<32 + 0}} {
 		t.Run(fmt.Sprint(perm), func(t *testing.T) {
-			checkShapesError(t, "Transpose", map[string]Attribute{"perm": {Ints: perm}}, []int{2, 3})
+			checkShapesError(t, "Transpose", map[string]Attribute{"perm": Ints(perm...)}, fmt.Sprintf("attribute perm = %v: not a permutation of the axes of the input, of shape [2 3]", perm), []int{2, 3})
 		})
 	}
 }
