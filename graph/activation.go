@@ -25,7 +25,7 @@ func init() {
 
 // unaryOp is the operator of an elementwise op type with one input.
 func unaryOp(attrs map[string]AttrType, forward func(n *Node, y, x *Tensor), backward func(n *Node, dx, dy, x, y *Tensor)) operator {
-	return single([2]int{1, 1}, attrs,
+	op := single([2]int{1, 1}, attrs,
 		func(n *Node, in [][]int) ([]int, error) { return slices.Clone(in[0]), nil },
 		func(n *Node, y *Tensor, in []*Tensor) { forward(n, y, in[0]) },
 		func(n *Node, din []*Tensor, dy, y *Tensor, in []*Tensor) {
@@ -33,6 +33,8 @@ func unaryOp(attrs map[string]AttrType, forward func(n *Node, y, x *Tensor), bac
 				backward(n, din[0], dy, in[0], y)
 			}
 		})
+	op.elementwise = true
+	return op
 }
 
 // Relu, Sigmoid, Tanh, LeakyRelu, Elu and Softplus: ONNX's elementwise
@@ -48,7 +50,10 @@ func unary(y, x *Tensor) {
 // one shape.
 func unaryBack(dx, dy *Tensor, saved ...*Tensor) {
 	checkLen(dx, dy)
-	for _, t := range append(saved, dx) {
+	if !slices.Equal(dx.Shape, dy.Shape) {
+		panic(ErrShape)
+	}
+	for _, t := range saved {
 		checkLen(t)
 		if !slices.Equal(t.Shape, dy.Shape) {
 			panic(ErrShape)

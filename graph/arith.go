@@ -29,8 +29,13 @@ func binaryOp(forward func(y, a, b *Tensor), backward func(da, db, dy, a, b *Ten
 // BroadcastShape returns the shape that a and b broadcast to, or false if
 // they do not broadcast.
 func BroadcastShape(a, b []int) ([]int, bool) {
-	n := max(len(a), len(b))
-	out := make([]int, n)
+	return broadcastInto(make([]int, max(len(a), len(b))), a, b)
+}
+
+// broadcastInto is BroadcastShape writing into out, of the larger rank's
+// length: with a buffer on the caller's stack, it allocates nothing.
+func broadcastInto(out, a, b []int) ([]int, bool) {
+	n := len(out)
 	for i := range out {
 		da, db := dimFromEnd(a, n-1-i), dimFromEnd(b, n-1-i)
 		switch {
@@ -57,7 +62,12 @@ func dimFromEnd(shape []int, k int) int {
 // moves in a tensor of the given shape broadcast to out: 0 where the tensor
 // has 1 (or no) element along it.
 func broadcastStrides(shape, out []int) []int {
-	st := make([]int, len(out))
+	return stridesInto(make([]int, len(out)), shape, out)
+}
+
+// stridesInto is broadcastStrides writing into st, of out's length.
+func stridesInto(st, shape, out []int) []int {
+	clear(st)
 	step := 1
 	for k := 0; k < len(out); k++ {
 		d := dimFromEnd(shape, k)
@@ -76,7 +86,13 @@ func walkBroadcast(out, sa, sb []int, f func(i, ia, ib int)) {
 	if n == 0 {
 		return
 	}
-	idx := make([]int, len(out))
+	var buf [maxStackRank]int
+	idx := buf[:0]
+	if len(out) <= maxStackRank {
+		idx = buf[:len(out)]
+	} else {
+		idx = make([]int, len(out))
+	}
 	ia, ib := 0, 0
 	for i := 0; i < n; i++ {
 		f(i, ia, ib)
@@ -98,7 +114,8 @@ func walkBroadcast(out, sa, sb []int, f func(i, ia, ib int)) {
 // shape): one flat loop where a and b have the same shape.
 func binary(y, a, b *Tensor, f func(x, z float32) float32) {
 	checkLen(a, b)
-	shape, ok := BroadcastShape(a.Shape, b.Shape)
+	var sbuf, abuf, bbuf [maxStackRank]int
+	shape, ok := broadcastInto(scratchInts(sbuf[:], max(len(a.Shape), len(b.Shape))), a.Shape, b.Shape)
 	if !ok {
 		panic(ErrShape)
 	}
@@ -111,9 +128,23 @@ func binary(y, a, b *Tensor, f func(x, z float32) float32) {
 		}
 		return
 	}
-	walkBroadcast(shape, broadcastStrides(a.Shape, shape), broadcastStrides(b.Shape, shape), func(i, ia, ib int) {
+	sa := stridesInto(scratchInts(abuf[:], len(shape)), a.Shape, shape)
+	sb := stridesInto(scratchInts(bbuf[:], len(shape)), b.Shape, shape)
+	walkBroadcast(shape, sa, sb, func(i, ia, ib int) {
 		y.Data[i] = f(a.Data[ia], b.Data[ib])
 	})
+}
+
+// maxStackRank is the rank up to which shape arithmetic in the kernels
+// uses buffers on the stack (allocating nothing).
+const maxStackRank = 8
+
+// scratchInts is buf[:n] when it is long enough, else a new slice.
+func scratchInts(buf []int, n int) []int {
+	if n <= len(buf) {
+		return buf[:n]
+	}
+	return make([]int, n)
 }
 
 // binaryBackward calls f(i, ia, ib) for every element of dy with the
@@ -122,11 +153,12 @@ func binary(y, a, b *Tensor, f func(x, z float32) float32) {
 // to.
 func binaryBackward(dy *Tensor, sa, sb []int, f func(i, ia, ib int)) {
 	checkLen(dy)
-	shape, ok := BroadcastShape(sa, sb)
+	var sbuf, abuf, bbuf [maxStackRank]int
+	shape, ok := broadcastInto(scratchInts(sbuf[:], max(len(sa), len(sb))), sa, sb)
 	if !ok || !slices.Equal(shape, dy.Shape) {
 		panic(ErrShape)
 	}
-	walkBroadcast(shape, broadcastStrides(sa, shape), broadcastStrides(sb, shape), f)
+	walkBroadcast(shape, stridesInto(scratchInts(abuf[:], len(shape)), sa, shape), stridesInto(scratchInts(bbuf[:], len(shape)), sb, shape), f)
 }
 
 // gradShape is the shape of the input whose gradient is d (may be nil)

@@ -13,8 +13,15 @@
 // its nodes topologically and reports the node at fault (*NodeError) when
 // they do not form a DAG over known tensors; Shapes infers every tensor's
 // shape; Forward and Backward run the graph node by node, allocating as
-// they go — the reference for a planned executor, which this package does
-// not have yet.
+// they go — the reference that the executor is tested against.
+//
+// The executor (Plan) plans a graph once per input shape: it keeps only
+// the nodes the wanted outputs need, finds the nodes between the wanted
+// gradients and the seeds of Backward (so that no gradient nobody wants is
+// computed, such as the input's), allocates every buffer and each node's
+// state once, and splits elementwise operators over the worker pool. Its
+// Forward and Backward then allocate nothing, and give the reference's
+// values bit for bit.
 //
 // Each operator family has one file: its shape rule (BroadcastShape,
 // GemmShape, MatMulShape, TransposeShape, …), XForward(y, inputs…,

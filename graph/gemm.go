@@ -39,8 +39,17 @@ func init() {
 // (K, N) or, with transB, Bᵀ of B (N, K), and C (may be nil) broadcasts
 // unidirectionally to (M, N). It returns false if the shapes do not fit.
 func GemmShape(a, b, c []int, transA, transB bool) ([]int, bool) {
-	if len(a) != 2 || len(b) != 2 {
+	m, n, ok := gemmDims(a, b, c, transA, transB)
+	if !ok {
 		return nil, false
+	}
+	return []int{m, n}, true
+}
+
+// gemmDims is GemmShape's (M, N), allocating nothing.
+func gemmDims(a, b, c []int, transA, transB bool) (m, n int, ok bool) {
+	if len(a) != 2 || len(b) != 2 {
+		return 0, 0, false
 	}
 	m, k := a[0], a[1]
 	if transA {
@@ -51,15 +60,32 @@ func GemmShape(a, b, c []int, transA, transB bool) ([]int, bool) {
 		kb, n = n, kb
 	}
 	if k != kb {
-		return nil, false
+		return 0, 0, false
 	}
-	out := []int{m, n}
-	if c != nil {
-		if s, ok := BroadcastShape(c, out); !ok || !slices.Equal(s, out) {
-			return nil, false
+	if c != nil && !unidirectional(c, m, n) {
+		return 0, 0, false
+	}
+	return m, n, true
+}
+
+// isRow reports whether c, of shape (N) or (1, N), is one row of n.
+func isRow(c *Tensor, n int) bool {
+	return len(c.Shape) > 0 && c.Shape[len(c.Shape)-1] == n && c.Len() == n
+}
+
+// unidirectional reports whether c broadcasts to (m, n) without growing
+// it: each of its (at most two) trailing dimensions is 1 or the output's.
+func unidirectional(c []int, m, n int) bool {
+	if len(c) > 2 {
+		return false
+	}
+	out := [2]int{m, n}
+	for k := 1; k <= len(c); k++ {
+		if d := c[len(c)-k]; d != 1 && d != out[2-k] {
+			return false
 		}
 	}
-	return out, true
+	return true
 }
 
 // matrix is the 2-D tensor t as a blas32 matrix sharing its data.
@@ -90,17 +116,23 @@ func GemmForward(y, a, b, c *Tensor, alpha, beta float32, transA, transB bool) {
 	if c != nil {
 		cs = c.Shape
 	}
-	shape, ok := GemmShape(a.Shape, b.Shape, cs, transA, transB)
+	m, n, ok := gemmDims(a.Shape, b.Shape, cs, transA, transB)
 	if !ok {
 		panic(ErrShape)
 	}
-	y.Resize(shape...)
-	if c == nil || beta == 0 {
+	y.Resize(m, n)
+	switch {
+	case c == nil || beta == 0:
 		beta = 0
-	} else {
-		walkBroadcast(shape, broadcastStrides(c.Shape, shape), make([]int, 2), func(i, ic, _ int) { y.Data[i] = c.Data[ic] })
+	case isRow(c, n): // a bias row: copied to each row
+		for i := 0; i < m; i++ {
+			copy(y.Data[i*n:(i+1)*n], c.Data)
+		}
+	default:
+		var sbuf [2]int
+		walkBroadcast([]int{m, n}, stridesInto(sbuf[:], c.Shape, []int{m, n}), []int{0, 0}, func(i, ic, _ int) { y.Data[i] = c.Data[ic] })
 	}
-	Gemm(transpose(transA), transpose(transB), alpha, matrix(a.Shape[0], a.Shape[1], a.Data), matrix(b.Shape[0], b.Shape[1], b.Data), beta, matrix(shape[0], shape[1], y.Data))
+	Gemm(transpose(transA), transpose(transB), alpha, matrix(a.Shape[0], a.Shape[1], a.Data), matrix(b.Shape[0], b.Shape[1], b.Data), beta, matrix(m, n, y.Data))
 }
 
 // GemmBackward adds into da, db and dc (any may be nil) the gradients of
@@ -109,12 +141,12 @@ func GemmForward(y, a, b, c *Tensor, alpha, beta float32, transA, transB bool) {
 // (dc has C's shape). It panics with ErrShape if the shapes do not fit.
 func GemmBackward(da, db, dc, dy, a, b *Tensor, alpha, beta float32, transA, transB bool) {
 	checkLen(da, db, dc, dy, a, b)
-	shape, ok := GemmShape(a.Shape, b.Shape, nil, transA, transB)
-	if !ok || !slices.Equal(dy.Shape, shape) || da != nil && !slices.Equal(da.Shape, a.Shape) || db != nil && !slices.Equal(db.Shape, b.Shape) {
+	m, n, ok := gemmDims(a.Shape, b.Shape, nil, transA, transB)
+	if !ok || len(dy.Shape) != 2 || dy.Shape[0] != m || dy.Shape[1] != n || da != nil && !slices.Equal(da.Shape, a.Shape) || db != nil && !slices.Equal(db.Shape, b.Shape) {
 		panic(ErrShape)
 	}
 	tA, tB := transpose(transA), transpose(transB)
-	am, bm, g := matrix(a.Shape[0], a.Shape[1], a.Data), matrix(b.Shape[0], b.Shape[1], b.Data), matrix(shape[0], shape[1], dy.Data)
+	am, bm, g := matrix(a.Shape[0], a.Shape[1], a.Data), matrix(b.Shape[0], b.Shape[1], b.Data), matrix(m, n, dy.Data)
 	if da != nil {
 		d := matrix(a.Shape[0], a.Shape[1], da.Data)
 		if transA { // dA = alpha·B′·dYᵀ
@@ -132,10 +164,17 @@ func GemmBackward(da, db, dc, dy, a, b *Tensor, alpha, beta float32, transA, tra
 		}
 	}
 	if dc != nil {
-		if s, ok := BroadcastShape(dc.Shape, shape); !ok || !slices.Equal(s, shape) {
+		if !unidirectional(dc.Shape, m, n) {
 			panic(ErrShape)
 		}
-		walkBroadcast(shape, broadcastStrides(dc.Shape, shape), make([]int, 2), func(i, ic, _ int) { dc.Data[ic] += beta * dy.Data[i] })
+		if isRow(dc, n) && beta == 1 { // a bias row: each row of dy added, in order
+			for i := 0; i < m; i++ {
+				Axpy(dc.Data, dy.Data[i*n:(i+1)*n], 1)
+			}
+			return
+		}
+		var sbuf [2]int
+		walkBroadcast([]int{m, n}, stridesInto(sbuf[:], dc.Shape, []int{m, n}), []int{0, 0}, func(i, ic, _ int) { dc.Data[ic] += beta * dy.Data[i] })
 	}
 }
 

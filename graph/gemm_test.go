@@ -37,6 +37,9 @@ var gemmCases = []gemmCase{
 	{5, 4, 3, true, true, []int{1}},
 	{6, 7, 5, false, true, nil},
 	{1, 1, 1, false, false, []int{1, 1}},
+	{3, 2, 4, false, true, []int{4}},     // a bias row
+	{4, 3, 1, false, false, []int{4, 1}}, // a column, as long as a row of n = 1 is not
+	{1, 3, 4, false, false, []int{1, 4}}, // a row of M = 1
 }
 
 func gemmOperands(r *rand.Rand, m, k, n int, transA, transB bool, c []int) (a, b, ct *Tensor) {

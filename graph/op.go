@@ -30,6 +30,10 @@ type operator struct {
 	infer    func(n *Node, in []arg) ([]arg, error)
 	forward  func(s *state, n *Node, out, in []*Tensor)
 	backward func(s *state, n *Node, din, dout, out, in []*Tensor)
+	// elementwise marks ops whose one output is computed element by
+	// element from one input, whatever the shape: the executor splits
+	// them over the worker pool, running the passes on flat views.
+	elementwise bool
 }
 
 // arg is what shape inference knows of a tensor: its shape, its element

@@ -1,0 +1,250 @@
+package graph
+
+import (
+	"errors"
+	"math/rand/v2"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// checkPlanMatches runs the plan of g at the input and the reference
+// Forward and Backward, and fails unless every value the plan computes and
+// every gradient it holds equals the reference's, bit for bit (the same
+// kernels in the same order).
+func checkPlanMatches(t *testing.T, g *Graph, x *Tensor, o PlanOptions) *Plan {
+	t.Helper()
+	p, err := g.Plan(map[string][]int{g.Inputs[0].Name: x.Shape}, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	seeds := map[string]*Tensor{}
+	var seedList []*Tensor
+	names := o.Seeds
+	if names == nil {
+		names = o.Outputs
+	}
+	if names == nil {
+		names = g.Outputs
+	}
+	for _, name := range names {
+		s := randTensor(r, p.Shape(name)...)
+		seeds[name] = s
+		seedList = append(seedList, s)
+	}
+	values, err := g.Forward(map[string]*Tensor{g.Inputs[0].Name: x})
+	if err != nil {
+		t.Fatal(err)
+	}
+	grads, err := g.Backward(values, seeds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for step := 0; step < 2; step++ { // the second step reuses every buffer
+		if err := p.Forward(x); err != nil {
+			t.Fatal(err)
+		}
+		p.Backward(seedList...)
+		for name, k := range p.index {
+			if v := p.values[k]; v != nil && v.Type == Float32 {
+				if !slices.Equal(v.Shape, values[name].Shape) || !slices.Equal(v.Data, values[name].Data) {
+					t.Fatalf("step %d: value %q: got %v %v, want %v %v", step, name, v.Shape, v.Data, values[name].Shape, values[name].Data)
+				}
+			}
+			if gr := p.grads[k]; gr != nil && !slices.Equal(gr.Data, grads[name].Data) {
+				t.Fatalf("step %d: gradient of %q: got %v, want %v", step, name, gr.Data, grads[name].Data)
+			}
+		}
+	}
+	return p
+}
+
+// TestPlanMatchesReference checks the planned Forward and Backward
+// against the reference ones on the residual and layout graphs, and on a
+// wide one whose activations are split over the worker pool.
+func TestPlanMatchesReference(t *testing.T) {
+	r := rand.New(rand.NewPCG(91, 92))
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
+	t.Run("residual", func(t *testing.T) {
+		g := residualGraph(r)
+		p := checkPlanMatches(t, g, randTensor(r, 5, 4), PlanOptions{Grads: []string{"x", "enc.weight", "enc.bias", "dec.weight", "dec.bias"}})
+		if p.Grad("x") == nil {
+			t.Error("no gradient for x, which Grads names")
+		}
+	})
+	t.Run("layout", func(t *testing.T) {
+		g := layoutGraph()
+		checkPlanMatches(t, g, randTensor(r, 4, 2, 3), PlanOptions{Grads: []string{"x"}})
+	})
+	t.Run("wide", func(t *testing.T) {
+		g := wideGraph(r)
+		p := checkPlanMatches(t, g, randTensor(r, 64, 1024), PlanOptions{})
+		if p.Grad("x") != nil {
+			t.Error("a gradient for x, which no one asked for")
+		}
+	})
+}
+
+// layoutGraph is TestLayoutGraph's graph.
+func layoutGraph() *Graph {
+	return &Graph{
+		Inputs:  []Value{{Name: "x", Shape: []int{-1, 2, 3}}},
+		Outputs: []string{"y"},
+		Nodes: []*Node{
+			{Name: "sm", Op: "Softmax", Inputs: []string{"i"}, Outputs: []string{"y"}},
+			{Name: "id", Op: "Identity", Inputs: []string{"f"}, Outputs: []string{"i"}},
+			{Name: "flat", Op: "Flatten", Inputs: []string{"c"}, Outputs: []string{"f"}, Attrs: map[string]Attribute{"axis": Int(-2)}},
+			{Name: "cat", Op: "Concat", Inputs: []string{"t", "t", "x2"}, Outputs: []string{"c"}, Attrs: map[string]Attribute{"axis": Int(-1)}},
+			{Name: "tr", Op: "Transpose", Inputs: []string{"x"}, Outputs: []string{"t"}, Attrs: map[string]Attribute{"perm": Ints(0, 2, 1)}},
+			{Name: "tr2", Op: "Transpose", Inputs: []string{"x"}, Outputs: []string{"x2"}, Attrs: map[string]Attribute{"perm": Ints(0, 2, 1)}},
+		},
+	}
+}
+
+// wideGraph is an MLP autoencoder 1024-512-1024 whose activations (64×512
+// and more elements) are large enough to be split into chunks.
+func wideGraph(r *rand.Rand) *Graph {
+	return &Graph{
+		Inputs:  []Value{{Name: "x", Shape: []int{-1, 1024}}},
+		Outputs: []string{"y"},
+		Params: map[string]*Tensor{
+			"enc.weight": scaled(randTensor(r, 512, 1024), 0.03), "enc.bias": randTensor(r, 512),
+			"dec.weight": scaled(randTensor(r, 1024, 512), 0.04), "dec.bias": randTensor(r, 1024),
+		},
+		Nodes: []*Node{
+			{Name: "enc", Op: "Gemm", Inputs: []string{"x", "enc.weight", "enc.bias"}, Outputs: []string{"z"}, Attrs: map[string]Attribute{"transB": Int(1)}},
+			{Name: "act", Op: "Relu", Inputs: []string{"z"}, Outputs: []string{"h"}},
+			{Name: "dec", Op: "Gemm", Inputs: []string{"h", "dec.weight", "dec.bias"}, Outputs: []string{"d"}, Attrs: map[string]Attribute{"transB": Int(1)}},
+			{Name: "out", Op: "Sigmoid", Inputs: []string{"d"}, Outputs: []string{"y"}},
+		},
+		Marks: map[string]string{MarkCode: "h"},
+	}
+}
+
+func scaled(t *Tensor, a float32) *Tensor {
+	for i := range t.Data {
+		t.Data[i] *= a
+	}
+	return t
+}
+
+// TestPlanAllocatesNothing checks that a step — Forward and Backward of a
+// plan — allocates nothing once planned, with the activations split over
+// the worker pool.
+func TestPlanAllocatesNothing(t *testing.T) {
+	r := rand.New(rand.NewPCG(93, 94))
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	g := wideGraph(r)
+	x := randTensor(r, 64, 1024)
+	p, err := g.Plan(map[string][]int{"x": x.Shape}, PlanOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dy := randTensor(r, 64, 1024)
+	step := func() {
+		if err := p.Forward(x); err != nil {
+			t.Fatal(err)
+		}
+		p.Backward(dy)
+	}
+	step()
+	if a := testing.AllocsPerRun(10, step); a != 0 {
+		t.Errorf("a step allocates %v times, want 0", a)
+	}
+}
+
+// TestPlanPrunes checks that a plan runs only what its outputs and
+// gradients need: up to the code when the code is the output, and no
+// gradient of the decoder's parameters or of x when only the encoder's
+// weight is wanted.
+func TestPlanPrunes(t *testing.T) {
+	r := rand.New(rand.NewPCG(95, 96))
+	g := wideGraph(r)
+	x := randTensor(r, 3, 1024)
+	p := checkPlanMatches(t, g, x, PlanOptions{Outputs: []string{"h"}, Grads: []string{"enc.weight"}})
+	if p.Value("d") != nil || p.Value("y") != nil {
+		t.Error("the plan of the code computes the decoder")
+	}
+	for _, name := range []string{"x", "enc.bias", "dec.weight"} {
+		if p.Grad(name) != nil {
+			t.Errorf("a gradient of %s, which no one asked for", name)
+		}
+	}
+	if p.Grad("enc.weight") == nil {
+		t.Error("no gradient of enc.weight")
+	}
+}
+
+// TestPlanGradBuffers checks that Backward adds into the buffers it is
+// given and never clears them, and clears its own.
+func TestPlanGradBuffers(t *testing.T) {
+	r := rand.New(rand.NewPCG(97, 98))
+	g := residualGraph(r)
+	x := randTensor(r, 5, 4)
+	buf := NewTensor(3, 4)
+	p, err := g.Plan(map[string][]int{"x": x.Shape}, PlanOptions{Grads: []string{"enc.weight", "dec.bias"}, GradBuffers: map[string]*Tensor{"enc.weight": buf}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dy := randTensor(r, 5, 4)
+	if err := p.Forward(x); err != nil {
+		t.Fatal(err)
+	}
+	p.Backward(dy)
+	once, bias := slices.Clone(buf.Data), slices.Clone(p.Grad("dec.bias").Data)
+	p.Backward(dy)
+	for i := range once {
+		if d := buf.Data[i] - 2*once[i]; !(d <= 1e-6*abs32(once[i]) && -d <= 1e-6*abs32(once[i])) {
+			t.Fatalf("given buffer, element %d: got %v after two steps, want %v", i, buf.Data[i], 2*once[i])
+		}
+	}
+	if !slices.Equal(p.Grad("dec.bias").Data, bias) {
+		t.Errorf("the plan's own buffer: got %v after two steps, want %v (cleared each step)", p.Grad("dec.bias").Data, bias)
+	}
+}
+
+// TestPlanErrors checks the errors of planning and of Forward.
+func TestPlanErrors(t *testing.T) {
+	r := rand.New(rand.NewPCG(99, 100))
+	g := residualGraph(r)
+	g.Params["idx"] = NewInt64Tensor([]int64{1}, 1)
+	tests := []struct {
+		name string
+		o    PlanOptions
+		want string
+	}{
+		{"unknown output", PlanOptions{Outputs: []string{"nope"}}, `graph: tensor "nope": named in the plan's options, but not a tensor of the graph`},
+		{"unknown grad", PlanOptions{Grads: []string{"nope"}}, `graph: tensor "nope": named in the plan's options, but not a tensor of the graph`},
+		{"int64 grad", PlanOptions{Grads: []string{"idx"}}, `graph: tensor "idx": a gradient is asked for, but the tensor is int64`},
+		{"buffer not wanted", PlanOptions{Grads: []string{"enc.bias"}, GradBuffers: map[string]*Tensor{"dec.bias": NewTensor(1, 4)}}, `graph: tensor "dec.bias": given a gradient buffer, but not in the plan's Grads`},
+		{"buffer shape", PlanOptions{Grads: []string{"dec.bias"}, GradBuffers: map[string]*Tensor{"dec.bias": NewTensor(4)}}, `graph: tensor "dec.bias": gradient buffer of shape [4], want [1 4]`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := g.Plan(map[string][]int{"x": {5, 4}}, tt.o)
+			var ne *NodeError
+			if err == nil || err.Error() != tt.want || !errors.As(err, &ne) {
+				t.Errorf("got error %v, want %q", err, tt.want)
+			}
+		})
+	}
+	p, err := g.Plan(map[string][]int{"x": {5, 4}}, PlanOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Forward(randTensor(r, 6, 4)); err == nil || !strings.Contains(err.Error(), `tensor "x": input shape [6 4], planned for [5 4]`) {
+		t.Errorf("Forward of another shape: got error %v", err)
+	}
+	if err := p.Forward(); err == nil {
+		t.Error("Forward without inputs: no error")
+	}
+}
+
+func abs32(v float32) float32 {
+	if v < 0 {
+		return -v
+	}
+	return v
+}
