@@ -13,8 +13,11 @@ ORT_LIB      := $(DEPS)/onnxruntime/libonnxruntime.so.1
 DATA_DIR     := $(DEPS)/data
 APT_PACKAGES := python3-torch python3-onnx python3-numpy libopenblas-dev ca-certificates
 # The trainer's matrix products go to OpenBLAS (gonum's netlib binding);
-# `make GOTAGS= build` builds the pure-Go variant.
+# `make GOTAGS= build` builds the pure-Go variant. The onnxgo tag adds the
+# onnx-go backend (and gorgonia with it), which the release binary leaves
+# out; the tests run it.
 GOTAGS       ?= openblas
+TESTTAGS     := openblas onnxgo
 BIN          := bin/aebridge
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -53,14 +56,16 @@ $(DATA_DIR)/.complete: scripts/fetch-data.sh scripts/npm_digits_to_npy.py
 build:
 	go build -tags "$(GOTAGS)" -o $(BIN) ./cmd/aebridge
 
-## test: what CI runs — every test with OpenBLAS, again in pure Go, the
-## runtime package under the race detector, and the binary on hostile files
-test: setup build
+## test: what CI runs — every test with OpenBLAS and onnx-go, again in
+## pure Go without onnx-go (as released), the runtime package under the
+## race detector, and the binary (with onnx-go) on hostile files
+test: setup
 	go vet ./...
-	go vet -tags openblas ./...
-	go test -count=1 -timeout 30m -tags openblas ./...
+	go vet -tags "$(TESTTAGS)" ./...
+	go test -count=1 -timeout 30m -tags "$(TESTTAGS)" ./...
 	go test -count=1 -timeout 30m ./...
 	go test -count=1 -race ./runtime/
+	go build -tags "$(TESTTAGS)" -o $(BIN) ./cmd/aebridge
 	scripts/hostile.sh $(BIN)
 
 ## bench: aebridge against PyTorch on this machine (see scripts/bench.sh)
@@ -68,7 +73,7 @@ bench: setup
 	go test -run '^$$' -bench . -benchtime 20x -tags openblas ./trainer/ ./internal/openblas/
 	go test -run '^$$' -bench . -benchtime 10x ./trainer/
 	go test -run '^$$' -bench . -benchtime 2000x ./runtime/
-	go test -run '^$$' -bench . -tags openblas ./internal/check/
+	go test -run '^$$' -bench . -tags "$(TESTTAGS)" ./backend/
 	scripts/bench.sh
 
 ## fuzz: every go fuzz target for FUZZTIME each (default 5m; see scripts/fuzz.sh)

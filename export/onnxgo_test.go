@@ -1,3 +1,5 @@
+//go:build onnxgo
+
 package export_test
 
 import (

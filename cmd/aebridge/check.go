@@ -9,7 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/aebridge/aebridge/internal/check"
+	"github.com/aebridge/aebridge/backend"
 	"github.com/aebridge/aebridge/internal/npy"
 	"github.com/aebridge/aebridge/runtime"
 )
@@ -43,7 +43,8 @@ func newCmdCheck(f *factory, runF func(*checkOptions) error) *cobra.Command {
 backend with the expected outputs given by --expect (in the model's output
 order). Backends: "ort" is ONNX Runtime, "go" the trainer's forward pass
 (for an ONNX file, after convert imports it), "onnx-go" the pure-Go
-interpreter onnx-go (which runs only some graphs, and says so). For a
+interpreter onnx-go (which runs only some graphs, and says so; only in
+binaries built with -tags onnxgo, which releases are not). For a
 trained model directory, "ort" and "onnx-go" run its model.onnx.
 
 For each output it prints the largest and mean absolute error, the largest
@@ -78,7 +79,7 @@ Inputs follow run's input-scaling rule (see aebridge run --help): a uint8
 			}
 			seen := map[string]bool{}
 			for _, b := range opts.Backends {
-				if b != "ort" && b != "go" && b != "onnx-go" {
+				if !backend.Known(b) {
 					return &flagError{fmt.Errorf("--backends: unknown backend %q (want ort, go or onnx-go)", b)}
 				}
 				if seen[b] {
@@ -141,7 +142,7 @@ func checkRun(opts *checkOptions) error {
 	for _, name := range opts.Backends {
 		r, err := runCheckBackend(opts, st.IsDir(), name, inputs)
 		if err != nil {
-			fmt.Fprintf(out, "backend %s SKIPPED: %s\n", name, printable(strings.TrimPrefix(err.Error(), "check: ")))
+			fmt.Fprintf(out, "backend %s SKIPPED: %s\n", name, printable(strings.TrimPrefix(err.Error(), "backend: ")))
 			skipped = append(skipped, name)
 			continue
 		}
@@ -180,7 +181,7 @@ func checkReport(opts *checkOptions, results []checkResult, skipped []string, ex
 			width = max(width, len(a.backend+" vs expect"))
 		}
 	}
-	tol := check.Tolerance{Atol: opts.Atol, Rtol: opts.Rtol, AllowNonFinite: opts.AllowNonFinite}
+	tol := backend.Tolerance{Atol: opts.Atol, Rtol: opts.Rtol, AllowNonFinite: opts.AllowNonFinite}
 	compared, failed := 0, 0
 	var notCompared []string // outputs only one backend gave, with no --expect
 	fail := func(label, why string) {
@@ -191,7 +192,7 @@ func checkReport(opts *checkOptions, results []checkResult, skipped []string, ex
 	compare := func(label string, got, want runtime.Tensor) {
 		s, err := tol.Compare(got, want)
 		if err != nil {
-			fail(label, strings.TrimPrefix(err.Error(), "check: "))
+			fail(label, strings.TrimPrefix(err.Error(), "backend: "))
 			return
 		}
 		compared++
@@ -207,7 +208,7 @@ func checkReport(opts *checkOptions, results []checkResult, skipped []string, ex
 			width, label, s.MaxAbs, s.MeanAbs, s.MaxRel, unravel(s.Worst, got.Shape), s.Got, s.Want, verdict)
 	}
 	countNonFinite := func(label string, t runtime.Tensor) {
-		if n := check.CountNonFinite(t.Data); n.Total() > 0 {
+		if n := backend.CountNonFinite(t.Data); n.Total() > 0 {
 			fmt.Fprintf(out, "  %-*s %d NaN, %d +Inf, %d -Inf in %d elements\n", width, label, n.NaN, n.PosInf, n.NegInf, len(t.Data))
 		}
 	}
@@ -299,9 +300,9 @@ func checkReport(opts *checkOptions, results []checkResult, skipped []string, ex
 
 // runCheckBackend opens the backend name on the model and runs it on inputs.
 func runCheckBackend(opts *checkOptions, dir bool, name string, inputs []runtime.Tensor) (checkResult, error) {
-	open := check.OpenFile
+	open := backend.OpenFile
 	if dir {
-		open = check.OpenDir
+		open = backend.OpenDir
 	}
 	bs, err := open(opts.Model, []string{name}, runtime.WithLibrary(opts.Library))
 	if err != nil {

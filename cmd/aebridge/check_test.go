@@ -6,9 +6,11 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/aebridge/aebridge/backend"
 	"github.com/aebridge/aebridge/internal/npy"
 	"github.com/aebridge/aebridge/runtime"
 	"github.com/aebridge/aebridge/trainer"
@@ -256,6 +258,9 @@ func TestCheckRun(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			if slices.Contains(tt.opts.Backends, "onnx-go") && !backend.OnnxGoBuilt {
+				t.Skip("onnx-go is not built in (the onnxgo tag): TestCheckRunOnnxGoNotBuilt covers this build")
+			}
 			f, out, _ := testFactory()
 			opts := tt.opts
 			opts.IO, opts.Atol, opts.Rtol = f.IO, 1e-5, 1e-5
@@ -369,6 +374,9 @@ func TestCheckRunAgainstPyTorchOutputs(t *testing.T) {
 	}
 
 	// All three backends agree on it, and with PyTorch.
+	if !backend.OnnxGoBuilt {
+		return // onnx-go is not built in (the onnxgo tag)
+	}
 	f, out, _ = testFactory()
 	opts = &checkOptions{IO: f.IO, Model: model, Inputs: []string{in}, Expect: []string{mu, logvar}, Backends: []string{"ort", "go", "onnx-go"}, Atol: 1e-5, Rtol: 1e-5}
 	if err := checkRun(opts); err != nil {
@@ -405,5 +413,25 @@ func TestCheckRunScalesUint8Input(t *testing.T) {
 	}
 	if got, want := errOut.String(), u8+": uint8 values divided by 255 for input \"x\", as "+filepath.Join(dir, "model.onnx")+" asks (--raw-input feeds them unscaled)\n"; got != want {
 		t.Errorf("stderr: got %q, want %q", got, want)
+	}
+}
+
+// TestCheckRunOnnxGoNotBuilt checks that a binary without onnx-go (no
+// onnxgo tag, as released) says so when onnx-go is named, and fails the
+// check unless skipping is allowed.
+func TestCheckRunOnnxGoNotBuilt(t *testing.T) {
+	if backend.OnnxGoBuilt {
+		t.Skip("onnx-go is built in (the onnxgo tag): TestCheckRun covers this build")
+	}
+	model, in := filepath.Join(fixtures, "mlp_ae.opset13.onnx"), filepath.Join(fixtures, "mlp_ae.in0.npy")
+	f, out, _ := testFactory()
+	opts := &checkOptions{IO: f.IO, Model: model, Inputs: []string{in}, Backends: []string{"ort", "go", "onnx-go"}, BackendsGiven: true, Atol: 1e-5, Rtol: 1e-5}
+	err := checkRun(opts)
+	want := "check: onnx-go named in --backends could not run, and --allow-skip was not given (atol 1e-05, rtol 1e-05)"
+	if fmt.Sprint(err) != want {
+		t.Errorf("error: got %v, want %q", err, want)
+	}
+	if !strings.Contains(out.String(), "backend onnx-go SKIPPED: onnx-go is not built into this binary (build with -tags onnxgo)") {
+		t.Errorf("got:\n%s", out)
 	}
 }

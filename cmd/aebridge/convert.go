@@ -9,9 +9,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/aebridge/aebridge/backend"
 	"github.com/aebridge/aebridge/convert"
 	"github.com/aebridge/aebridge/export"
-	"github.com/aebridge/aebridge/internal/check"
 	"github.com/aebridge/aebridge/runtime"
 	"github.com/aebridge/aebridge/trainer"
 )
@@ -126,11 +126,11 @@ func convertRun(opts *convertOptions) error {
 	if err != nil {
 		return err
 	}
-	inputs, err := check.RandomInputs(info, 8, 1)
+	inputs, err := backend.RandomInputs(info, 8, 1)
 	if err != nil {
 		return err
 	}
-	ort, err := check.OpenORT(opts.Source, runtime.WithLibrary(opts.Library))
+	ort, err := backend.OpenORT(opts.Source, runtime.WithLibrary(opts.Library))
 	if err != nil {
 		return err
 	}
@@ -139,14 +139,14 @@ func convertRun(opts *convertOptions) error {
 	if err != nil {
 		return err
 	}
-	got, err := check.NewImported(imported).Run(inputs)
+	got, err := backend.NewImported(imported).Run(inputs)
 	if err != nil {
 		return err
 	}
 	names := imported.Outputs
 	var report []string
 	for _, name := range names {
-		s, err := check.Compare(got[name], want[name], 1e-5, 1e-5)
+		s, err := backend.Compare(got[name], want[name], 1e-5, 1e-5)
 		if err != nil {
 			return fmt.Errorf("output %q: %w", name, err)
 		}
@@ -175,7 +175,7 @@ func convertRun(opts *convertOptions) error {
 		if err := w.WriteFile(dec, imported.Model, export.Decoder); err != nil {
 			return err
 		}
-		s, err := check.VerifySplit(opts.Source, enc, dec, inputs, 1e-5, 1e-5, runtime.WithLibrary(opts.Library))
+		s, err := backend.VerifySplit(opts.Source, enc, dec, inputs, 1e-5, 1e-5, runtime.WithLibrary(opts.Library))
 		if err != nil {
 			return err
 		}

@@ -11,7 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/aebridge/aebridge/internal/check"
+	"github.com/aebridge/aebridge/backend"
 	"github.com/aebridge/aebridge/internal/npy"
 	"github.com/aebridge/aebridge/runtime"
 )
@@ -59,7 +59,7 @@ binds to the input NAME. --output names the file for a model with one output;
 --backend picks what runs the model: ort (ONNX Runtime, the default), go
 (aebridge's own forward pass, after importing the graph as convert does:
 no ONNX Runtime library needed) or onnx-go (the pure-Go interpreter, for
-the graphs it supports).`,
+the graphs it supports, in binaries built with -tags onnxgo).`,
 		Example: `  aebridge run model.onnx --input x.npy --output y.npy
   aebridge run cvae_decoder.onnx --input z=z.npy --input c=c.npy --out-dir out/`,
 		Args: cobra.ExactArgs(1),
@@ -72,7 +72,7 @@ the graphs it supports).`,
 			if (opts.Output == "") == (opts.OutDir == "") {
 				return &flagError{errors.New("give exactly one of --output and --out-dir")}
 			}
-			if opts.Backend != "ort" && opts.Backend != "go" && opts.Backend != "onnx-go" {
+			if !backend.Known(opts.Backend) {
 				return &flagError{fmt.Errorf("--backend %q: want ort, go or onnx-go", opts.Backend)}
 			}
 			if opts.Backend != "ort" && (cmd.Flags().Changed("provider") || cmd.Flags().Changed("allow-cpu-fallback") || cmd.Flags().Changed("threads") || cmd.Flags().Changed("batch")) {
@@ -130,8 +130,8 @@ func runRun(opts *runOptions) error {
 	if opts.Backend == "ort" || opts.Backend == "" { // the zero value runs ONNX Runtime
 		outputs, err = runORT(opts, inputs)
 	} else {
-		var bs []check.Backend
-		if bs, err = check.OpenFile(opts.Model, []string{opts.Backend}); err != nil {
+		var bs []backend.Backend
+		if bs, err = backend.OpenFile(opts.Model, []string{opts.Backend}); err != nil {
 			return err
 		}
 		defer bs[0].Close()

@@ -1,4 +1,6 @@
-package check
+//go:build onnxgo
+
+package backend
 
 import (
 	"fmt"
@@ -8,64 +10,14 @@ import (
 	"github.com/owulveryck/onnx-go/backend/x/gorgonnx"
 	"gorgonia.org/tensor"
 
-	"github.com/aebridge/aebridge/convert"
 	"github.com/aebridge/aebridge/internal/onnxfile"
 	"github.com/aebridge/aebridge/internal/onnxpb"
 	"github.com/aebridge/aebridge/runtime"
-	"github.com/aebridge/aebridge/trainer"
 )
 
-// Imported runs an ONNX file through aebridge's own Go forward pass, after
-// convert has turned it into a trainer model.
-type Imported struct {
-	model *convert.Model
-}
-
-// OpenImported converts the ONNX file at path.
-func OpenImported(path string) (*Imported, error) {
-	m, err := convert.ReadFile(path, convert.Options{})
-	if err != nil {
-		return nil, err
-	}
-	return NewImported(m), nil
-}
-
-// NewImported wraps a model convert has imported.
-func NewImported(m *convert.Model) *Imported { return &Imported{model: m} }
-
-// Name is "go".
-func (b *Imported) Name() string { return "go" }
-
-// OutputNames are the graph's outputs.
-func (b *Imported) OutputNames() []string { return b.model.Outputs }
-
-// Run runs the Go forward pass.
-func (b *Imported) Run(inputs []runtime.Tensor) (map[string]runtime.Tensor, error) {
-	ts := make([]*trainer.Tensor, len(inputs))
-	for i, in := range inputs {
-		shape := make([]int, len(in.Shape))
-		for j, d := range in.Shape {
-			shape[j] = int(d)
-		}
-		ts[i] = &trainer.Tensor{Shape: shape, Data: in.Data}
-	}
-	outs, err := b.model.Run(ts...)
-	if err != nil {
-		return nil, err
-	}
-	res := map[string]runtime.Tensor{}
-	for i, o := range outs {
-		shape := make([]int64, len(o.Shape))
-		for j, d := range o.Shape {
-			shape[j] = int64(d)
-		}
-		res[b.model.Outputs[i]] = runtime.Tensor{Shape: shape, Data: o.Data}
-	}
-	return res, nil
-}
-
-// Close does nothing.
-func (b *Imported) Close() error { return nil }
+// OnnxGoBuilt reports whether this binary has the onnx-go backend (the
+// onnxgo build tag).
+const OnnxGoBuilt = true
 
 // OnnxGo runs an ONNX file through onnx-go, the pure-Go interpreter
 // (github.com/owulveryck/onnx-go with its gorgonia backend). It runs a
@@ -91,7 +43,7 @@ func OpenOnnxGo(path string) (*OnnxGo, error) {
 	onnxfile.Tensors(mp, func(t *onnxpb.TensorProto) {
 		if terr == nil && t.GetDataLocation() != onnxpb.TensorProto_EXTERNAL {
 			if err := onnxfile.Check(t); err != nil {
-				terr = fmt.Errorf("check: onnx-go cannot read %s: %w", path, err)
+				terr = fmt.Errorf("backend: onnx-go cannot read %s: %w", path, err)
 			}
 		}
 	})
@@ -107,7 +59,7 @@ func OpenOnnxGo(path string) (*OnnxGo, error) {
 		return nil, err
 	}
 	if len(info.ExternalData) > 0 {
-		return nil, fmt.Errorf("check: onnx-go cannot read %s: its weights are in external data files", path)
+		return nil, fmt.Errorf("backend: onnx-go cannot read %s: its weights are in external data files", path)
 	}
 	b := &OnnxGo{data: data, path: path}
 	for _, o := range info.Outputs {
@@ -124,13 +76,13 @@ func OpenOnnxGo(path string) (*OnnxGo, error) {
 func (b *OnnxGo) load() (m *onnx.Model, g *gorgonnx.Graph, err error) {
 	defer func() {
 		if r := recover(); r != nil { // onnx-go panics on some graphs it cannot read
-			m, g, err = nil, nil, fmt.Errorf("check: onnx-go cannot read %s: %v", b.path, r)
+			m, g, err = nil, nil, fmt.Errorf("backend: onnx-go cannot read %s: %v", b.path, r)
 		}
 	}()
 	backend := gorgonnx.NewGraph()
 	m = onnx.NewModel(backend)
 	if err := m.UnmarshalBinary(b.data); err != nil {
-		return nil, nil, fmt.Errorf("check: onnx-go cannot run %s: %v", b.path, err)
+		return nil, nil, fmt.Errorf("backend: onnx-go cannot run %s: %v", b.path, err)
 	}
 	return m, backend, nil
 }
@@ -145,7 +97,7 @@ func (b *OnnxGo) OutputNames() []string { return b.outputs }
 func (b *OnnxGo) Run(inputs []runtime.Tensor) (out map[string]runtime.Tensor, err error) {
 	defer func() {
 		if r := recover(); r != nil { // onnx-go panics on some unsupported graphs
-			err = fmt.Errorf("check: onnx-go failed on %s: %v", b.path, r)
+			err = fmt.Errorf("backend: onnx-go failed on %s: %v", b.path, r)
 		}
 	}()
 	m, backend, err := b.load()
@@ -158,21 +110,21 @@ func (b *OnnxGo) Run(inputs []runtime.Tensor) (out map[string]runtime.Tensor, er
 			shape[j] = int(d)
 		}
 		if err := m.SetInput(i, tensor.New(tensor.WithShape(shape...), tensor.WithBacking(append([]float32(nil), in.Data...)))); err != nil {
-			return nil, fmt.Errorf("check: onnx-go input %d: %v", i, err)
+			return nil, fmt.Errorf("backend: onnx-go input %d: %v", i, err)
 		}
 	}
 	if err := backend.Run(); err != nil {
-		return nil, fmt.Errorf("check: onnx-go cannot run %s: %v", b.path, err)
+		return nil, fmt.Errorf("backend: onnx-go cannot run %s: %v", b.path, err)
 	}
 	outs, err := m.GetOutputTensors()
 	if err != nil {
-		return nil, fmt.Errorf("check: onnx-go outputs: %v", err)
+		return nil, fmt.Errorf("backend: onnx-go outputs: %v", err)
 	}
 	out = map[string]runtime.Tensor{}
 	for i, o := range outs {
 		data, ok := o.Data().([]float32)
 		if !ok {
-			return nil, fmt.Errorf("check: onnx-go output %d is %T, not float32", i, o.Data())
+			return nil, fmt.Errorf("backend: onnx-go output %d is %T, not float32", i, o.Data())
 		}
 		shape := make([]int64, len(o.Shape()))
 		for j, d := range o.Shape() {
@@ -187,29 +139,3 @@ func (b *OnnxGo) Run(inputs []runtime.Tensor) (out map[string]runtime.Tensor, er
 
 // Close does nothing.
 func (b *OnnxGo) Close() error { return nil }
-
-// OpenFile opens the backends named in names for an ONNX file: "ort" (ONNX
-// Runtime), "go" (convert and the trainer's forward pass), "onnx-go".
-func OpenFile(path string, names []string, opts ...runtime.Option) ([]Backend, error) {
-	var out []Backend
-	for _, n := range names {
-		var b Backend
-		var err error
-		switch n {
-		case "ort":
-			b, err = OpenORT(path, opts...)
-		case "go":
-			b, err = OpenImported(path)
-		case "onnx-go":
-			b, err = OpenOnnxGo(path)
-		default:
-			err = fmt.Errorf("check: unknown backend %q (want ort, go or onnx-go)", n)
-		}
-		if err != nil {
-			closeAll(out)
-			return nil, err
-		}
-		out = append(out, b)
-	}
-	return out, nil
-}

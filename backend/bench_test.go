@@ -1,4 +1,4 @@
-package check
+package backend
 
 import (
 	"fmt"
@@ -13,7 +13,7 @@ import (
 // runs first: ONNX Runtime's pool threads keep spinning for a while after
 // its runs, and would take the cores from whatever runs next.
 func BenchmarkBackends(b *testing.B) {
-	path := "../../testdata/pytorch/conv_dense_ae.opset13.onnx"
+	path := "../testdata/pytorch/conv_dense_ae.opset13.onnx"
 	goB, err := OpenImported(path)
 	if err != nil {
 		b.Fatal(err)

@@ -1,13 +1,17 @@
-// Package check runs the same inputs through several backends — ONNX
-// Runtime, the trainer's Go forward pass — and compares their outputs with
-// each other and with expected values.
+// Package backend owns the backends behind `aebridge run` and `check` —
+// ONNX Runtime ("ort"), aebridge's own Go forward pass ("go") and, in
+// binaries built with the onnxgo tag, the onnx-go interpreter ("onnx-go")
+// — and their comparison: it runs the same inputs through several of them
+// and compares their outputs with each other and with expected values.
+// Without the onnxgo tag, onnx-go and gorgonia are not linked in (OnnxGoBuilt
+// is false, and asking for onnx-go gives ErrOnnxGoNotBuilt).
 //
 // An element fails a comparison only when its error exceeds both the
 // absolute tolerance and the relative one times the reference's magnitude
 // (Polygraphy's rule): |a − b| > atol and |a − b| > rtol·|b|. A NaN or an
 // infinity on either side fails unless the caller allows the same
 // non-finite value at the same position on both.
-package check
+package backend
 
 import (
 	"fmt"
@@ -15,11 +19,20 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/aebridge/aebridge/internal/limits"
 	"github.com/aebridge/aebridge/runtime"
 	"github.com/aebridge/aebridge/trainer"
 )
+
+// Names are the backends this package opens: "ort" (ONNX Runtime), "go"
+// (aebridge's own forward pass) and "onnx-go" (the onnx-go interpreter, in
+// binaries built with the onnxgo tag; others say so when it is asked for).
+var Names = []string{"ort", "go", "onnx-go"}
+
+// Known reports whether name is one of Names.
+func Known(name string) bool { return slices.Contains(Names, name) }
 
 // Backend runs a model: inputs in the model's input order, outputs by name.
 type Backend interface {
@@ -90,7 +103,7 @@ func Compare(got, want runtime.Tensor, atol, rtol float64) (Stats, error) {
 // have no elements: none of these is a comparison that passed.
 func (tol Tolerance) Compare(got, want runtime.Tensor) (Stats, error) {
 	if !(tol.Atol >= 0 && tol.Rtol >= 0) || math.IsInf(tol.Atol, 1) || math.IsInf(tol.Rtol, 1) {
-		return Stats{}, fmt.Errorf("check: tolerances atol %v and rtol %v must be finite and not negative", tol.Atol, tol.Rtol)
+		return Stats{}, fmt.Errorf("backend: tolerances atol %v and rtol %v must be finite and not negative", tol.Atol, tol.Rtol)
 	}
 	for _, t := range []struct {
 		side string
@@ -98,17 +111,17 @@ func (tol Tolerance) Compare(got, want runtime.Tensor) (Stats, error) {
 	}{{"candidate", got}, {"reference", want}} {
 		n, err := limits.Elements(t.t.Shape)
 		if err != nil {
-			return Stats{}, fmt.Errorf("check: %s: %w", t.side, err)
+			return Stats{}, fmt.Errorf("backend: %s: %w", t.side, err)
 		}
 		if n != int64(len(t.t.Data)) {
-			return Stats{}, fmt.Errorf("check: %s of shape %v holds %d values, want %d", t.side, t.t.Shape, len(t.t.Data), n)
+			return Stats{}, fmt.Errorf("backend: %s of shape %v holds %d values, want %d", t.side, t.t.Shape, len(t.t.Data), n)
 		}
 		if n == 0 {
-			return Stats{}, fmt.Errorf("check: %s of shape %v has no elements: nothing to compare", t.side, t.t.Shape)
+			return Stats{}, fmt.Errorf("backend: %s of shape %v has no elements: nothing to compare", t.side, t.t.Shape)
 		}
 	}
 	if !slices.Equal(got.Shape, want.Shape) {
-		return Stats{}, fmt.Errorf("check: shapes differ: %v against %v", got.Shape, want.Shape)
+		return Stats{}, fmt.Errorf("backend: shapes differ: %v against %v", got.Shape, want.Shape)
 	}
 	s := Stats{Elements: len(got.Data)}
 	var sum float64
@@ -248,11 +261,11 @@ func (b *Go) Run(inputs []runtime.Tensor) (map[string]runtime.Tensor, error) {
 		want *= d
 	}
 	if len(inputs) != 1 {
-		return nil, fmt.Errorf("check: the go backend takes one input, given %d", len(inputs))
+		return nil, fmt.Errorf("backend: the go backend takes one input, given %d", len(inputs))
 	}
 	in := inputs[0]
 	if len(in.Shape) < 2 || int(in.Shape[0]) <= 0 || len(in.Data)/int(in.Shape[0]) != want {
-		return nil, fmt.Errorf("check: input of shape %v does not hold batches of %d features", in.Shape, want)
+		return nil, fmt.Errorf("backend: input of shape %v does not hold batches of %d features", in.Shape, want)
 	}
 	x := &trainer.Tensor{Shape: []int{int(in.Shape[0]), want}, Data: in.Data}
 	y := b.model.Forward(x)
@@ -289,7 +302,7 @@ func OpenDir(dir string, names []string, opts ...runtime.Option) ([]Backend, err
 			out = append(out, b...)
 		default:
 			closeAll(out)
-			return nil, fmt.Errorf("check: unknown backend %q (want ort, go or onnx-go)", n)
+			return nil, fmt.Errorf("backend: unknown backend %q (want one of %s)", n, strings.Join(Names, ", "))
 		}
 	}
 	return out, nil
@@ -316,12 +329,12 @@ func RandomInputs(info *runtime.Info, n int, seed uint64) ([]runtime.Tensor, err
 	var out []runtime.Tensor
 	for i, io := range info.Inputs {
 		if !io.HasShape || len(io.Shape) == 0 {
-			return nil, fmt.Errorf("check: input %q has no shape to draw samples for", io.Name)
+			return nil, fmt.Errorf("backend: input %q has no shape to draw samples for", io.Name)
 		}
 		shape := []int64{int64(n)}
 		for _, d := range io.Shape[1:] {
 			if d.Size <= 0 {
-				return nil, fmt.Errorf("check: input %q %s has a dynamic dimension after the batch", io.Name, io.ShapeString())
+				return nil, fmt.Errorf("backend: input %q %s has a dynamic dimension after the batch", io.Name, io.ShapeString())
 			}
 			shape = append(shape, d.Size)
 		}
@@ -330,7 +343,7 @@ func RandomInputs(info *runtime.Info, n int, seed uint64) ([]runtime.Tensor, err
 			err = fmt.Errorf("%d values, past the %d a check on random samples draws", size, maxRandomValues)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("check: input %q %s: %d samples: %w", io.Name, io.ShapeString(), n, err)
+			return nil, fmt.Errorf("backend: input %q %s: %d samples: %w", io.Name, io.ShapeString(), n, err)
 		}
 		t := runtime.Tensor{Shape: shape, Data: make([]float32, size)}
 		if i > 0 && len(shape) == 2 {

@@ -1,4 +1,6 @@
-package check
+//go:build onnxgo
+
+package backend
 
 import (
 	"path/filepath"
