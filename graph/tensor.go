@@ -1,6 +1,10 @@
 package graph
 
-import "fmt"
+import (
+	"fmt"
+
+	"gonum.org/v1/gonum/blas/blas32"
+)
 
 // Tensor is a tensor of float32 or int64 values: a shape, and its values
 // in row-major order in Data (Float32) or Int64 (Int64), the other field
@@ -82,4 +86,43 @@ func checkLen(ts ...*Tensor) {
 			panic(ErrShape)
 		}
 	}
+}
+
+// Rows is the first dimension (the batch).
+func (t *Tensor) Rows() int { return t.Shape[0] }
+
+// Cols is the number of elements per row: the product of the dimensions
+// after the first.
+func (t *Tensor) Cols() int { return elements(t.Shape[1:]) }
+
+// Matrix views a float32 t as a (Rows, Cols) matrix for blas32, sharing
+// its data.
+func (t *Tensor) Matrix() blas32.General {
+	r, c := t.Rows(), t.Cols()
+	return blas32.General{Rows: r, Cols: c, Stride: max(c, 1), Data: t.Data}
+}
+
+// Zero sets every element to 0.
+func (t *Tensor) Zero() {
+	clear(t.Data)
+	clear(t.Int64)
+}
+
+// Clone returns a deep copy of t.
+func (t *Tensor) Clone() *Tensor {
+	c := &Tensor{Shape: append([]int(nil), t.Shape...), Type: t.Type}
+	if t.Data != nil {
+		c.Data = append([]float32(nil), t.Data...)
+	}
+	if t.Int64 != nil {
+		c.Int64 = append([]int64(nil), t.Int64...)
+	}
+	return c
+}
+
+func (t *Tensor) String() string {
+	if t.Type != Float32 {
+		return fmt.Sprintf("Tensor%v(%v)", t.Shape, t.Type)
+	}
+	return fmt.Sprintf("Tensor%v", t.Shape)
 }

@@ -147,7 +147,7 @@ func contractiveOneLayer(d *Dense, act *Activation, lambda float64) float64 {
 		}
 		d.B.Grad.Data[i] += gb
 	}
-	graph.Gemm(blas.Trans, blas.NoTrans, 1, g.matrix(), x.matrix(), 1, d.W.Grad.matrix())
+	graph.Gemm(blas.Trans, blas.NoTrans, 1, g.Matrix(), x.Matrix(), 1, d.W.Grad.Matrix())
 	return c * pen
 }
 
@@ -199,7 +199,7 @@ func (m *Model) tangentForward(t0 *Tensor, lo, k int) []*Tensor {
 		switch l := l.(type) {
 		case *Dense:
 			out.Resize(in.Rows(), l.Out)
-			graph.Gemm(blas.NoTrans, blas.Trans, 1, in.matrix(), l.W.Value.matrix(), 0, out.matrix())
+			graph.Gemm(blas.NoTrans, blas.Trans, 1, in.Matrix(), l.W.Value.Matrix(), 0, out.Matrix())
 		case *Activation:
 			out.Resize(in.Shape...)
 			f := in.Cols()
@@ -261,11 +261,11 @@ func (m *Model) tangentPass(t0 *Tensor, lo, hi, k int, c float64) float64 {
 			dT, dP = dTin, dPin
 		case *Dense:
 			// Tangent path: t_out = t_in·Wᵀ.
-			graph.Gemm(blas.Trans, blas.NoTrans, 1, dT.matrix(), in.matrix(), 1, l.W.Grad.matrix())
+			graph.Gemm(blas.Trans, blas.NoTrans, 1, dT.Matrix(), in.Matrix(), 1, l.W.Grad.Matrix())
 			// Primal path: y = x·Wᵀ + b on the chunk's samples.
 			if dP != nil {
 				xs := &Tensor{Shape: []int{ns, l.In}, Data: l.x.Data[lo*l.In : hi*l.In]}
-				graph.Gemm(blas.Trans, blas.NoTrans, 1, dP.matrix(), xs.matrix(), 1, l.W.Grad.matrix())
+				graph.Gemm(blas.Trans, blas.NoTrans, 1, dP.Matrix(), xs.Matrix(), 1, l.W.Grad.Matrix())
 				for s := 0; s < ns; s++ {
 					for j := 0; j < l.Out; j++ {
 						l.B.Grad.Data[j] += dP.Data[s*l.Out+j]
@@ -276,11 +276,11 @@ func (m *Model) tangentPass(t0 *Tensor, lo, hi, k int, c float64) float64 {
 				break
 			}
 			dTin := NewTensor(in.Rows(), l.In)
-			graph.Gemm(blas.NoTrans, blas.NoTrans, 1, dT.matrix(), l.W.Value.matrix(), 0, dTin.matrix())
+			graph.Gemm(blas.NoTrans, blas.NoTrans, 1, dT.Matrix(), l.W.Value.Matrix(), 0, dTin.Matrix())
 			var dPin *Tensor
 			if dP != nil {
 				dPin = NewTensor(ns, l.In)
-				graph.Gemm(blas.NoTrans, blas.NoTrans, 1, dP.matrix(), l.W.Value.matrix(), 0, dPin.matrix())
+				graph.Gemm(blas.NoTrans, blas.NoTrans, 1, dP.Matrix(), l.W.Value.Matrix(), 0, dPin.Matrix())
 			}
 			dT, dP = dTin, dPin
 		}

@@ -47,12 +47,12 @@ func (d *Dense) Forward(dst, x *Tensor) {
 	for i := 0; i < n; i++ {
 		copy(dst.Data[i*d.Out:(i+1)*d.Out], d.B.Value.Data)
 	}
-	w := d.W.Value.matrix()
+	w := d.W.Value.Matrix()
 	tb := blas.Trans
 	if d.Tied {
 		tb = blas.NoTrans
 	}
-	graph.Gemm(blas.NoTrans, tb, 1, x.matrix(), w, 1, dst.matrix())
+	graph.Gemm(blas.NoTrans, tb, 1, x.Matrix(), w, 1, dst.Matrix())
 	d.x = x
 }
 
@@ -65,9 +65,9 @@ func (d *Dense) Backward(dx, dy *Tensor) {
 		panic(ErrShape)
 	}
 	if d.Tied {
-		graph.Gemm(blas.Trans, blas.NoTrans, 1, d.x.matrix(), dy.matrix(), 1, d.W.Grad.matrix())
+		graph.Gemm(blas.Trans, blas.NoTrans, 1, d.x.Matrix(), dy.Matrix(), 1, d.W.Grad.Matrix())
 	} else {
-		graph.Gemm(blas.Trans, blas.NoTrans, 1, dy.matrix(), d.x.matrix(), 1, d.W.Grad.matrix())
+		graph.Gemm(blas.Trans, blas.NoTrans, 1, dy.Matrix(), d.x.Matrix(), 1, d.W.Grad.Matrix())
 	}
 	// db += each row of dy, in row order (axpy with 1: the same sums).
 	for i := 0; i < n; i++ {
@@ -81,7 +81,7 @@ func (d *Dense) Backward(dx, dy *Tensor) {
 	if d.Tied {
 		ta = blas.Trans
 	}
-	graph.Gemm(blas.NoTrans, ta, 1, dy.matrix(), d.W.Value.matrix(), 0, dx.matrix())
+	graph.Gemm(blas.NoTrans, ta, 1, dy.Matrix(), d.W.Value.Matrix(), 0, dx.Matrix())
 }
 
 // OutShape is (Out).
