@@ -13,18 +13,19 @@ import (
 // Backward (given x, y, dy) and float64 definitions.
 var activations = []struct {
 	op       string
+	opset    int // the first opset with the op, if after 17
 	attrs    []*onnxpb.AttributeProto
 	forward  func(y, x *Tensor)
 	backward func(dx, dy, x, y *Tensor)
 	f        func(x float64) float64
 }{
-	{"Relu", nil, ReluForward, func(dx, dy, x, y *Tensor) { ReluBackward(dx, dy, y) }, func(x float64) float64 { return math.Max(x, 0) }},
-	{"Sigmoid", nil, SigmoidForward, func(dx, dy, x, y *Tensor) { SigmoidBackward(dx, dy, y) }, sigmoid64},
-	{"Tanh", nil, TanhForward, func(dx, dy, x, y *Tensor) { TanhBackward(dx, dy, y) }, math.Tanh},
-	{"LeakyRelu", []*onnxpb.AttributeProto{floatAttr("alpha", 0.1)},
+	{"Relu", 0, nil, ReluForward, func(dx, dy, x, y *Tensor) { ReluBackward(dx, dy, y) }, func(x float64) float64 { return math.Max(x, 0) }},
+	{"Sigmoid", 0, nil, SigmoidForward, func(dx, dy, x, y *Tensor) { SigmoidBackward(dx, dy, y) }, sigmoid64},
+	{"Tanh", 0, nil, TanhForward, func(dx, dy, x, y *Tensor) { TanhBackward(dx, dy, y) }, math.Tanh},
+	{"LeakyRelu", 0, []*onnxpb.AttributeProto{floatAttr("alpha", 0.1)},
 		func(y, x *Tensor) { LeakyReluForward(y, x, 0.1) }, func(dx, dy, x, y *Tensor) { LeakyReluBackward(dx, dy, x, 0.1) },
 		func(x float64) float64 { return max(x, 0) + float64(float32(0.1))*min(x, 0) }},
-	{"Elu", []*onnxpb.AttributeProto{floatAttr("alpha", 0.5)},
+	{"Elu", 0, []*onnxpb.AttributeProto{floatAttr("alpha", 0.5)},
 		func(y, x *Tensor) { EluForward(y, x, 0.5) }, func(dx, dy, x, y *Tensor) { EluBackward(dx, dy, x, y, 0.5) },
 		func(x float64) float64 {
 			if x > 0 {
@@ -32,7 +33,17 @@ var activations = []struct {
 			}
 			return 0.5 * math.Expm1(x)
 		}},
-	{"Softplus", nil, SoftplusForward, func(dx, dy, x, y *Tensor) { SoftplusBackward(dx, dy, x) }, func(x float64) float64 { return math.Log1p(math.Exp(x)) }},
+	{"Softplus", 0, nil, SoftplusForward, func(dx, dy, x, y *Tensor) { SoftplusBackward(dx, dy, x) }, func(x float64) float64 { return math.Log1p(math.Exp(x)) }},
+	{"Erf", 0, nil, ErfForward, func(dx, dy, x, y *Tensor) { ErfBackward(dx, dy, x) }, math.Erf},
+	{"Gelu", 20, nil, func(y, x *Tensor) { GeluForward(y, x, false) }, func(dx, dy, x, y *Tensor) { GeluBackward(dx, dy, x, false) },
+		func(x float64) float64 { return x * (1 + math.Erf(x/math.Sqrt2)) / 2 }},
+	{"Gelu", 20, []*onnxpb.AttributeProto{stringAttr("approximate", "tanh")},
+		func(y, x *Tensor) { GeluForward(y, x, true) }, func(dx, dy, x, y *Tensor) { GeluBackward(dx, dy, x, true) },
+		func(x float64) float64 { return x * (1 + math.Tanh(math.Sqrt(2/math.Pi)*(x+0.044715*x*x*x))) / 2 }},
+}
+
+func stringAttr(name, v string) *onnxpb.AttributeProto {
+	return &onnxpb.AttributeProto{Name: &name, Type: onnxpb.AttributeProto_STRING.Enum(), S: []byte(v)}
 }
 
 // TestActivations checks each activation's Forward against its float64

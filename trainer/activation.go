@@ -118,13 +118,9 @@ func (a *Activation) forward(y, x []float32) {
 			y[i] = float32(math.Max(f, 0) + math.Log1p(math.Exp(-math.Abs(f))))
 		}
 	case "gelu":
+		tanh := a.Approximate == "tanh"
 		for i, v := range x {
-			f := float64(v)
-			if a.Approximate == "tanh" {
-				y[i] = float32(0.5 * f * (1 + math.Tanh(sqrt2OverPi*(f+geluTanhCoef*f*f*f))))
-			} else {
-				y[i] = float32(0.5 * f * (1 + math.Erf(f/sqrt2)))
-			}
+			y[i] = graph.Gelu32(v, tanh)
 		}
 	case "silu":
 		for i, v := range x {
@@ -187,16 +183,9 @@ func (a *Activation) backward(out, g, x, y []float32) {
 			out[i] = g[i] * float32(sigmoid(float64(v)))
 		}
 	case "gelu":
+		tanh := a.Approximate == "tanh"
 		for i, v := range x {
-			f := float64(v)
-			var d float64
-			if a.Approximate == "tanh" {
-				t := math.Tanh(sqrt2OverPi * (f + geluTanhCoef*f*f*f))
-				d = 0.5*(1+t) + 0.5*f*(1-t*t)*sqrt2OverPi*(1+3*geluTanhCoef*f*f)
-			} else {
-				d = 0.5*(1+math.Erf(f/sqrt2)) + f*invSqrt2Pi*math.Exp(-0.5*f*f)
-			}
-			out[i] = g[i] * float32(d)
+			out[i] = g[i] * graph.GeluDerivative(v, tanh)
 		}
 	case "silu":
 		for i, v := range x {
