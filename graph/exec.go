@@ -359,6 +359,15 @@ func (p *Plan) Backward(seeds ...*Tensor) {
 	}
 }
 
+// SetTraining switches the plan's mode (see PlanOptions.Training) and the
+// generator dropout draws from, for the next Forward and Backward.
+func (p *Plan) SetTraining(training bool, rng *rand.Rand) {
+	p.opts.Training, p.opts.Rand = training, rng
+	for i := range p.nodes {
+		p.nodes[i].st.training, p.nodes[i].st.rng = training, rng
+	}
+}
+
 // value is the value of slot k, nil for −1 (a tensor left out).
 func (p *Plan) value(k int) *Tensor {
 	if k < 0 {

@@ -8,7 +8,14 @@ import (
 // BenchmarkTrainStep measures one training step (forward, loss, backward,
 // Adam update) of the 784-512-256-32 mirrored MLP autoencoder at batch 128,
 // the workload of the PyTorch comparison (scripts/bench.sh).
+// The "layers" case runs the step on the layers instead of the graph, the
+// path the graph replaces, for the comparison.
 func BenchmarkTrainStep(b *testing.B) {
+	b.Run("graph", func(b *testing.B) { benchmarkTrainStep(b, true) })
+	b.Run("layers", func(b *testing.B) { benchmarkTrainStep(b, false) })
+}
+
+func benchmarkTrainStep(b *testing.B, onGraph bool) {
 	c, err := MLP{Variant: "ae", Input: 784, Hidden: []int{512, 256}, Latent: 32}.Config()
 	if err != nil {
 		b.Fatal(err)
@@ -18,6 +25,7 @@ func BenchmarkTrainStep(b *testing.B) {
 		b.Fatal(err)
 	}
 	m.Init(1)
+	m.onGraph = m.onGraph && onGraph
 	opt, _ := NewOptimizer(OptimizerConfig{Name: "adam", LR: 1e-3})
 	x := randTensor(rand.New(rand.NewPCG(1, 2)), 0, 1, 128, 784)
 	// 2·(784·512 + 512·256 + 256·32)·2 multiply-adds forward, twice that backward.

@@ -165,3 +165,78 @@ func maxDiff(a, b []float32) float64 {
 	}
 	return d
 }
+
+// TestGraphStepMatchesLayers runs a training step on the graph and on the
+// layers (the path it replaces) for the MLP variants, with the
+// penalties on the code and BCE on the logits, and compares the loss, the
+// penalty and every gradient.
+func TestGraphStepMatchesLayers(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	regs := map[string]*Regularization{
+		"none":      nil,
+		"l1":        {L1: 0.3},
+		"kl":        {SparsityWeight: 0.2, Rho: 0.1},
+		"l1 and kl": {L1: 0.1, SparsityWeight: 0.2, Rho: 0.05},
+	}
+	for _, v := range []string{"ae", "tied", "linear", "sparse-l1", "sparse-kl", "denoising"} {
+		for _, loss := range []Loss{MSE, BCE} {
+			if v == "linear" && loss == BCE {
+				continue // a linear output is no probability
+			}
+			for rname, reg := range regs {
+				t.Run(v+"_"+string(loss)+"_"+rname, func(t *testing.T) {
+					o := MLP{Variant: v, Input: 20, Hidden: []int{9}, Latent: 4, Loss: loss}
+					if v == "sparse-kl" {
+						o.CodeActivation = "sigmoid"
+					}
+					c, err := o.Config()
+					if err != nil {
+						t.Fatal(err)
+					}
+					c.InitSeed = 11
+					m, err := Build(c)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if !m.trainsOnGraph(reg) {
+						t.Fatal("the step does not run on the graph")
+					}
+					x := NewTensor(6, 20)
+					for i := range x.Data {
+						x.Data[i] = float32(r.Float64())
+					}
+					step := func() (float64, float64, [][]float32) {
+						m.ZeroGrad()
+						l, p := m.TrainStep(Batch{X: x, Target: x}, reg, rand.New(rand.NewPCG(1, 1)))
+						var grads [][]float32
+						for _, p := range m.Params() {
+							grads = append(grads, slices.Clone(p.Grad.Data))
+						}
+						return l, p, grads
+					}
+					gl, gp, gg := step()
+					if len(m.plans) == 0 {
+						t.Fatal("no plan: the step did not run on the graph")
+					}
+					m.onGraph = false
+					ll, lp, lg := step()
+					if d := math.Abs(gl - ll); !(d <= 1e-6*math.Abs(ll)) {
+						t.Errorf("loss: graph %v, layers %v", gl, ll)
+					}
+					if d := math.Abs(gp - lp); !(d <= 1e-6*math.Abs(lp)+1e-12) {
+						t.Errorf("penalty: graph %v, layers %v", gp, lp)
+					}
+					for k, p := range m.Params() {
+						scale := 0.0
+						for _, v := range lg[k] {
+							scale = math.Max(scale, math.Abs(float64(v)))
+						}
+						if d := maxDiff(gg[k], lg[k]); !(d <= 1e-6*math.Max(scale, 1)) {
+							t.Errorf("gradient of %s: graph and layers differ by %v (largest %v)", p.Name, d, scale)
+						}
+					}
+				})
+			}
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/aebridge/aebridge/graph"
 	"github.com/aebridge/aebridge/internal/limits"
 )
 
@@ -69,6 +70,14 @@ type Model struct {
 	grad      [2]*Tensor // ping-pong buffers for the backward pass
 	fused     bool       // BCE on the logits before the final sigmoid
 
+	// g is the model as a graph over the same weights (Graph); training
+	// steps that trainsOnGraph allows run on its plans, one per batch
+	// shape.
+	g          *graph.Graph
+	onGraph    bool // every node's operator is one graph runs
+	plans      []*trainPlan
+	inputShape []int
+
 	stack                  []Layer // Encoder then Decoder
 	inputView              Tensor  // a flat input seen with the input's shape
 	targetView, weightView Tensor  // flat targets seen with the output's shape
@@ -90,6 +99,13 @@ func Build(c Config) (*Model, error) {
 		return nil, err
 	}
 	m.Init(c.InitSeed)
+	if m.g, err = m.Graph(); err != nil {
+		return nil, err
+	}
+	m.onGraph = true
+	for _, n := range m.g.Nodes {
+		m.onGraph = m.onGraph && slices.Contains(graph.Ops(), n.Op)
+	}
 	return m, nil
 }
 
@@ -338,7 +354,18 @@ func (m *Model) loss(target, weight *Tensor, grad bool) float64 {
 	if m.fused {
 		out = m.acts[n-2] // the logits: a training step skips the sigmoid
 	}
-	// Targets may come flat, (N, features): view them with the output's shape.
+	var g *Tensor
+	if grad {
+		g = m.grad[0]
+	}
+	return m.lossOf(out, m.fused, target, weight, g)
+}
+
+// lossOf returns the summed (weighted) loss of out — the logits of the
+// output's sigmoid if logits is set — against target and, if grad is not
+// nil, writes the gradient of the objective into it. Targets and weights
+// may come flat, (N, features): they are viewed with out's shape.
+func (m *Model) lossOf(out *Tensor, logits bool, target, weight, grad *Tensor) float64 {
 	view := func(t, v *Tensor) *Tensor {
 		if t == nil || len(t.Shape) == len(out.Shape) || t.Len() != out.Len() {
 			return t
@@ -347,18 +374,11 @@ func (m *Model) loss(target, weight *Tensor, grad bool) float64 {
 		return v
 	}
 	target, weight = view(target, &m.targetView), view(weight, &m.weightView)
-	var g *Tensor
-	if grad {
-		g = m.grad[0]
-	}
-	if m.Config.Loss == BCE && !m.fused {
-		return BCELoss(g, out, target, weight)
+	if m.Config.Loss == BCE && !logits {
+		return BCELoss(grad, out, target, weight)
 	}
 	j := &m.lossJob
-	*j = lossJob{kind: m.Config.Loss, logits: m.fused, grad: g, out: out, target: target, weight: weight}
-	if m.fused {
-		j.out = m.acts[n-2]
-	}
+	*j = lossJob{kind: m.Config.Loss, logits: logits, grad: grad, out: out, target: target, weight: weight}
 	loss := j.total()
 	*j = lossJob{}
 	return loss
@@ -405,6 +425,9 @@ func (m *Model) TrainStep(b Batch, reg *Regularization, rng *rand.Rand) (loss, p
 			beta = reg.klWeight()
 		}
 		return m.trainVAE(b, beta, rng)
+	}
+	if m.trainsOnGraph(reg) {
+		return m.graphStep(b, reg, rng)
 	}
 	m.run(b.X, 0, m.trainEnd())
 	loss = m.loss(b.Target, b.Weight, true)

@@ -1,0 +1,133 @@
+package trainer
+
+import (
+	"math/rand/v2"
+	"slices"
+
+	"github.com/aebridge/aebridge/graph"
+)
+
+// A training step on the model's graph: the graph's planned executor runs
+// the forward and backward passes; the loss, the penalties on the code
+// and the gradient seeds are the trainer's, and never enter the graph.
+//
+// When the output is a sigmoid and the loss BCE, the step stops at the
+// sigmoid's input and takes the loss on the logits (the graph's Sigmoid
+// node does not run in training), as PyTorch's BCEWithLogitsLoss does.
+
+// trainPlan is the plan of one batch shape, with its tensors' names and
+// the buffers of the gradient seeds.
+type trainPlan struct {
+	plan      *graph.Plan
+	shape     []int // the input's batch shape it was planned for
+	cond      bool  // planned with a condition input
+	penalty   bool  // planned with the code as a second seed
+	out, code string
+	dout      Tensor // the loss's gradient at out
+	dcode     Tensor // the penalties' gradient at the code
+	inputs    [2]*Tensor
+	x         Tensor // the input viewed with the model's input shape
+}
+
+// maxTrainPlans is how many batch shapes the model keeps plans for: the
+// full batches and the last, shorter one of an epoch.
+const maxTrainPlans = 2
+
+// trainsOnGraph reports whether a training step runs on the graph: for
+// models that are not variational and without the contractive penalty,
+// whose graph's operators the graph package runs (onGraph, found once by
+// Build).
+func (m *Model) trainsOnGraph(reg *Regularization) bool {
+	return m.onGraph && m.mu == nil && (reg == nil || reg.Contractive == 0)
+}
+
+// lossTensor is the tensor the loss reads: the output, or the logits of
+// its final sigmoid when the loss takes them (fused).
+func (m *Model) lossTensor() string {
+	if m.fused {
+		for _, n := range m.g.Nodes {
+			if n.Outputs[0] == GraphOutput && n.Op == "Sigmoid" {
+				return n.Inputs[0]
+			}
+		}
+	}
+	return GraphOutput
+}
+
+// trainPlanFor returns the plan for the batch shape, planning it (and
+// dropping the oldest) if the model has none.
+func (m *Model) trainPlanFor(shape []int, cond, penalty bool) (*trainPlan, error) {
+	for _, tp := range m.plans {
+		if slices.Equal(tp.shape, shape) && tp.cond == cond && tp.penalty == penalty {
+			return tp, nil
+		}
+	}
+	tp := &trainPlan{shape: slices.Clone(shape), cond: cond, penalty: penalty, out: m.lossTensor(), code: m.g.Marks[graph.MarkCode]}
+	in := map[string][]int{GraphInput: shape}
+	if cond {
+		in[GraphCondition] = []int{shape[0], m.Config.Condition}
+	}
+	o := graph.PlanOptions{Outputs: []string{tp.out}, Training: true, GradBuffers: map[string]*graph.Tensor{}}
+	if penalty {
+		o.Outputs = append(o.Outputs, tp.code)
+	}
+	for _, p := range m.params {
+		o.Grads = append(o.Grads, p.Name)
+		o.GradBuffers[p.Name] = p.Grad
+	}
+	plan, err := m.g.Plan(in, o)
+	if err != nil {
+		return nil, err
+	}
+	tp.plan = plan
+	if len(m.plans) == maxTrainPlans {
+		m.plans = m.plans[1:]
+	}
+	m.plans = append(m.plans, tp)
+	return tp, nil
+}
+
+// graphStep is TrainStep on the graph.
+func (m *Model) graphStep(b Batch, reg *Regularization, rng *rand.Rand) (loss, penalty float64) {
+	x := b.X
+	if want := len(m.Config.Input) + 1; len(x.Shape) != want {
+		shape := append(append(m.inputShape[:0], x.Rows()), m.Config.Input...)
+		m.inputShape = shape
+		v := &m.inputView
+		*v = Tensor{Shape: shape, Data: x.Data}
+		x = v
+	}
+	penalize := reg != nil && (reg.L1 != 0 || reg.SparsityWeight != 0)
+	cond := m.Config.Condition > 0
+	tp, err := m.trainPlanFor(x.Shape, cond, penalize)
+	if err != nil {
+		panic(err) // the model's own graph at a batch shape of its input: a bug
+	}
+	tp.plan.SetTraining(true, rng)
+	tp.inputs[0] = x
+	inputs := tp.inputs[:1]
+	if cond {
+		tp.inputs[1] = b.Cond
+		inputs = tp.inputs[:2]
+	}
+	if err := tp.plan.Forward(inputs...); err != nil {
+		panic(ErrShape)
+	}
+	out := tp.plan.Value(tp.out)
+	loss = m.lossOf(out, m.fused, b.Target, b.Weight, &tp.dout)
+	if !penalize {
+		tp.plan.Backward(&tp.dout)
+		return loss, 0
+	}
+	code := tp.plan.Value(tp.code)
+	tp.dcode.Resize(code.Shape...)
+	tp.dcode.Zero()
+	if reg.L1 > 0 {
+		penalty += L1Penalty(&tp.dcode, code, reg.L1)
+	}
+	if reg.SparsityWeight > 0 {
+		penalty += KLSparsityPenalty(&tp.dcode, code, reg.Rho, reg.SparsityWeight)
+	}
+	tp.plan.Backward(&tp.dout, &tp.dcode)
+	return loss, penalty
+}
