@@ -208,12 +208,16 @@ func initializers(g *graph.Graph, l *lowering, nodes []*onnxpb.NodeProto) ([]*on
 			readBefore[in] = true
 		}
 	}
+	added := map[string]bool{}
+	for _, name := range l.inits {
+		added[name] = true
+	}
 	var names []string
 	seen := map[string]bool{}
 	for _, n := range nodes {
 		for _, in := range n.Input {
 			_, param := g.Params[in]
-			if !seen[in] && (param || slices.Contains(l.inits, in)) {
+			if !seen[in] && (param || added[in]) {
 				names = append(names, in)
 			}
 			seen[in] = true
