@@ -283,3 +283,45 @@ func TestGraphInitializerTypes(t *testing.T) {
 		t.Errorf("value infos: got %s → %s, want (batch, 2) → (3, batch)", in, out)
 	}
 }
+
+// TestInitializersAfterLowering checks which tensors become initializers
+// once nodes are lowered: a parameter that only a lowered input read (an
+// axes tensor, now an attribute) is left out, an added tensor is written
+// where a node first reads it, and a parameter no node ever read is kept.
+func TestInitializersAfterLowering(t *testing.T) {
+	g := &graph.Graph{
+		Params: map[string]*graph.Tensor{"axes": graph.NewInt64Tensor([]int64{0}, 1), "w": graph.NewTensor(2), "spare": graph.NewTensor(1)},
+		Nodes: []*graph.Node{
+			{Name: "u", Op: "Unsqueeze", Inputs: []string{"x", "axes"}, Outputs: []string{"y"}},
+			{Name: "s", Op: "Shape", Inputs: []string{"y"}, Outputs: []string{"z"}, Attrs: map[string]graph.Attribute{"start": graph.Int(1)}},
+			{Name: "m", Op: "Mul", Inputs: []string{"x", "w"}, Outputs: []string{"v"}},
+		},
+	}
+	infos := map[string]graph.TensorInfo{"axes": {Shape: []int{1}, Type: graph.Int64, Value: g.Params["axes"]}}
+	l := newLowering(g, 11, infos)
+	var nodes []*onnxpb.NodeProto
+	for _, n := range g.Nodes {
+		lowered, err := l.lower(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ln := range lowered {
+			np, err := nodeProto(ln)
+			if err != nil {
+				t.Fatal(err)
+			}
+			nodes = append(nodes, np)
+		}
+	}
+	inits, err := initializers(g, l, nodes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, tp := range inits {
+		got = append(got, tp.GetName())
+	}
+	if want := "s/starts s/ends s/axes w spare"; strings.Join(got, " ") != want {
+		t.Errorf("got %v, want %s", got, want)
+	}
+}

@@ -210,6 +210,10 @@ func TestCutKeepsFoldedConstants(t *testing.T) {
 			{Name: "dec", Op: "cutTestUse", Inputs: []string{"code", "s"}, Outputs: []string{"y"}},
 		},
 	}
+	got, err := g.Bottleneck()
+	if err != nil || got != "code" {
+		t.Errorf("Bottleneck: got %q, %v, want code", got, err)
+	}
 	enc, dec, err := g.Cut("code")
 	if err != nil {
 		t.Fatal(err)
@@ -294,5 +298,37 @@ func TestDescribe(t *testing.T) {
 	}
 	if infos["w"].Value != g.Params["w"] || infos["b"].Value != nil {
 		t.Errorf("values: got w %p, b %v; want the parameter and nil", infos["w"].Value, infos["b"].Value)
+	}
+}
+
+// TestBottleneckIgnoresShapePaths finds the code of a graph whose decoder
+// reads the input's shape: a path through an int64 tensor is no path that
+// bypasses the code. The decoder of the cut there reads the input too, as
+// a conditional decoder reads its label (an op of this test's own stands
+// for Shape).
+func TestBottleneckIgnoresShapePaths(t *testing.T) {
+	operators["cutTestShape"] = operator{inputs: [2]int{1, 1}, outputs: [2]int{1, 1},
+		infer: func(n *Node, in []arg) ([]arg, error) {
+			return []arg{{shape: []int{len(in[0].shape)}, typ: Int64}}, nil
+		}}
+	operators["cutTestUse"] = operator{inputs: [2]int{2, 2}, outputs: [2]int{1, 1},
+		infer: func(n *Node, in []arg) ([]arg, error) { return []arg{{shape: in[0].shape}}, nil }}
+	defer delete(operators, "cutTestShape")
+	defer delete(operators, "cutTestUse")
+	g := &Graph{
+		Inputs: []Value{{Name: "x", Shape: []int{-1, 3}}}, Outputs: []string{"y"},
+		Nodes: []*Node{
+			{Name: "shape", Op: "cutTestShape", Inputs: []string{"x"}, Outputs: []string{"s"}},
+			{Name: "enc", Op: "Relu", Inputs: []string{"x"}, Outputs: []string{"code"}},
+			{Name: "dec", Op: "cutTestUse", Inputs: []string{"code", "s"}, Outputs: []string{"y"}},
+		},
+	}
+	got, err := g.Bottleneck()
+	if err != nil || got != "code" {
+		t.Errorf("Bottleneck: got %q, %v, want code", got, err)
+	}
+	_, dec, err := g.Cut("code")
+	if err != nil || len(dec.Inputs) != 2 || dec.Inputs[1].Name != "x" || len(dec.Nodes) != 2 {
+		t.Errorf("Cut: got decoder %+v, %v, want inputs code and x, nodes shape and dec", dec, err)
 	}
 }
