@@ -5,11 +5,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 
 	"github.com/aebridge/aebridge/export"
@@ -175,7 +172,7 @@ func TestGraphMatchesONNXRuntime(t *testing.T) {
 			})
 		}
 	}
-	checkGraphsWithONNX(t, files)
+	export.CheckWithONNX(t, files)
 }
 
 func int64Shape(s []int) []int64 {
@@ -184,29 +181,6 @@ func int64Shape(s []int) []int64 {
 		out[i] = int64(d)
 	}
 	return out
-}
-
-// checkGraphsWithONNX runs onnx.checker.check_model(full_check=True),
-// which also runs ONNX's shape inference against the declared shapes, on
-// the files, with the Python AEBRIDGE_PYTHON names; without it the test is
-// skipped, saying so.
-func checkGraphsWithONNX(t *testing.T, files []string) {
-	t.Helper()
-	py := os.Getenv("AEBRIDGE_PYTHON")
-	if py == "" {
-		t.Skip("AEBRIDGE_PYTHON not set (make test sets it): onnx.checker not run on the exported graphs")
-	}
-	script := `import sys, onnx
-for f in sys.argv[1:]:
-    onnx.checker.check_model(onnx.load(f), full_check=True)
-print(len(sys.argv) - 1, "checked")`
-	out, err := exec.Command(py, append([]string{"-c", script}, files...)...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("onnx.checker: %v\n%s", err, out)
-	}
-	if want := fmt.Sprintf("%d checked", len(files)); !strings.Contains(string(out), want) {
-		t.Errorf("onnx.checker printed %q, want %q", out, want)
-	}
 }
 
 // TestGraphCutHalves exports the halves of a cut graph and runs the
