@@ -335,3 +335,26 @@ func TestGraphErrors(t *testing.T) {
 		t.Errorf("got %#v, want an *UnsupportedError for node enc.0 (Conv2)", err)
 	}
 }
+
+// TestMarshalGraphIsDeterministic marshals graphs again and again (their
+// parameters and attributes in maps, whose order Go varies): the same
+// bytes every time.
+func TestMarshalGraphIsDeterministic(t *testing.T) {
+	r := rand.New(rand.NewPCG(89, 90))
+	for _, tt := range exportGraphs(r) {
+		t.Run(tt.name, func(t *testing.T) {
+			w := export.Writer{Opset: 11, InputRange: []float64{0, 1}}
+			meta := map[string]string{"variant": "ae", "part": "full", "loss": "mse"}
+			first, err := w.MarshalGraph(tt.g, meta)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range 10 {
+				b, err := w.MarshalGraph(tt.g, meta)
+				if err != nil || !slices.Equal(b, first) {
+					t.Fatalf("marshal %d: got %d bytes (%v), different from the first %d", i+2, len(b), err, len(first))
+				}
+			}
+		})
+	}
+}
