@@ -23,14 +23,6 @@ func randGraphTensor(r *rand.Rand, shape ...int) *graph.Tensor {
 	return t
 }
 
-func attrs(kv ...any) map[string]graph.Attribute {
-	m := map[string]graph.Attribute{}
-	for i := 0; i < len(kv); i += 2 {
-		m[kv[i].(string)] = kv[i+1].(graph.Attribute)
-	}
-	return m
-}
-
 func gnode(name, op string, in []string, out string, a map[string]graph.Attribute) *graph.Node {
 	return &graph.Node{Name: name, Op: op, Inputs: in, Outputs: []string{out}, Attrs: a}
 }
@@ -57,8 +49,8 @@ func exportGraphs(r *rand.Rand) []struct {
 				"enc.1.weight": randGraphTensor(r, 4, 3), "enc.1.bias": randGraphTensor(r, 3),
 				"dec.0.weight": randGraphTensor(r, 3, 6), "dec.0.bias": randGraphTensor(r, 1, 6)},
 			Nodes: []*graph.Node{
-				gnode("enc.0", "Gemm", []string{"x", "enc.0.weight", "enc.0.bias"}, "h0", attrs("transB", graph.Int(1), "alpha", graph.Float(0.7), "beta", graph.Float(1.3))),
-				gnode("enc.0.act", "LeakyRelu", []string{"h0"}, "a0", attrs("alpha", graph.Float(0.2))),
+				gnode("enc.0", "Gemm", []string{"x", "enc.0.weight", "enc.0.bias"}, "h0", export.Attrs("transB", graph.Int(1), "alpha", graph.Float(0.7), "beta", graph.Float(1.3))),
+				gnode("enc.0.act", "LeakyRelu", []string{"h0"}, "a0", export.Attrs("alpha", graph.Float(0.2))),
 				gnode("enc.1", "MatMul", []string{"a0", "enc.1.weight"}, "h1", nil),
 				gnode("enc.1.bias", "Add", []string{"h1", "enc.1.bias"}, "h2", nil),
 				gnode("enc.1.act", "Tanh", []string{"h2"}, "code", nil),
@@ -71,7 +63,7 @@ func exportGraphs(r *rand.Rand) []struct {
 			Inputs: []graph.Value{{Name: "x", Shape: []int{-1, 5}}}, Outputs: []string{"y", "over_batch", "softmax"},
 			Params: map[string]*graph.Tensor{"shift": randGraphTensor(r, 1, 5), "scale": positive},
 			Nodes: []*graph.Node{
-				gnode("elu", "Elu", []string{"x"}, "e", attrs("alpha", graph.Float(0.5))),
+				gnode("elu", "Elu", []string{"x"}, "e", export.Attrs("alpha", graph.Float(0.5))),
 				gnode("softplus", "Softplus", []string{"e"}, "sp", nil),
 				gnode("relu", "Relu", []string{"x"}, "rl", nil),
 				gnode("add", "Add", []string{"sp", "rl"}, "s1", nil),
@@ -79,7 +71,7 @@ func exportGraphs(r *rand.Rand) []struct {
 				gnode("div", "Div", []string{"s2", "scale"}, "s3", nil),
 				gnode("mul", "Mul", []string{"s3", "x"}, "s4", nil),
 				gnode("id", "Identity", []string{"s4"}, "y", nil),
-				gnode("softmax.batch", "Softmax", []string{"x"}, "over_batch", attrs("axis", graph.Int(0))),
+				gnode("softmax.batch", "Softmax", []string{"x"}, "over_batch", export.Attrs("axis", graph.Int(0))),
 				gnode("softmax.last", "Softmax", []string{"s3"}, "softmax", nil),
 			},
 		}, []string{"[batch 5]", "[batch 5]", "[batch 5]"}},
@@ -87,16 +79,16 @@ func exportGraphs(r *rand.Rand) []struct {
 			Inputs: []graph.Value{{Name: "x", Shape: []int{-1, 3, 4}}}, Outputs: []string{"y", "all", "rows"},
 			Params: map[string]*graph.Tensor{"gain": randGraphTensor(r, 4, 1), "fc.weight": randGraphTensor(r, 2, 24)},
 			Nodes: []*graph.Node{
-				gnode("t", "Transpose", []string{"x"}, "xt", attrs("perm", graph.Ints(0, 2, 1))),
-				gnode("softmax.mid", "Softmax", []string{"xt"}, "sm", attrs("axis", graph.Int(1))),
+				gnode("t", "Transpose", []string{"x"}, "xt", export.Attrs("perm", graph.Ints(0, 2, 1))),
+				gnode("softmax.mid", "Softmax", []string{"xt"}, "sm", export.Attrs("axis", graph.Int(1))),
 				gnode("gain", "Mul", []string{"sm", "gain"}, "g", nil),
 				gnode("flat.g", "Flatten", []string{"g"}, "fg", nil),
-				gnode("flat.x", "Flatten", []string{"x"}, "fx", attrs("axis", graph.Int(-2))),
-				gnode("cat", "Concat", []string{"fg", "fx"}, "c", attrs("axis", graph.Int(-1))),
-				gnode("fc", "Gemm", []string{"c", "fc.weight"}, "y", attrs("transB", graph.Int(1))),
-				gnode("flat.all", "Flatten", []string{"x"}, "all", attrs("axis", graph.Int(0))),
-				gnode("flat.rows", "Flatten", []string{"x"}, "fr", attrs("axis", graph.Int(2))),
-				gnode("softmax.rows", "Softmax", []string{"fr"}, "rows", attrs("axis", graph.Int(0))),
+				gnode("flat.x", "Flatten", []string{"x"}, "fx", export.Attrs("axis", graph.Int(-2))),
+				gnode("cat", "Concat", []string{"fg", "fx"}, "c", export.Attrs("axis", graph.Int(-1))),
+				gnode("fc", "Gemm", []string{"c", "fc.weight"}, "y", export.Attrs("transB", graph.Int(1))),
+				gnode("flat.all", "Flatten", []string{"x"}, "all", export.Attrs("axis", graph.Int(0))),
+				gnode("flat.rows", "Flatten", []string{"x"}, "fr", export.Attrs("axis", graph.Int(2))),
+				gnode("softmax.rows", "Softmax", []string{"fr"}, "rows", export.Attrs("axis", graph.Int(0))),
 			},
 		}, []string{"[batch 2]", "[1 ?]", "[? 4]"}},
 		{"conditional", &graph.Graph{
@@ -105,11 +97,11 @@ func exportGraphs(r *rand.Rand) []struct {
 			Params: map[string]*graph.Tensor{"enc.weight": randGraphTensor(r, 3, 7), "enc.bias": randGraphTensor(r, 3),
 				"dec.weight": randGraphTensor(r, 5, 5), "dec.bias": randGraphTensor(r, 5)},
 			Nodes: []*graph.Node{
-				gnode("cond.in", "Concat", []string{"x", "c"}, "xc", attrs("axis", graph.Int(1))),
-				gnode("enc", "Gemm", []string{"xc", "enc.weight", "enc.bias"}, "z0", attrs("transB", graph.Int(1))),
+				gnode("cond.in", "Concat", []string{"x", "c"}, "xc", export.Attrs("axis", graph.Int(1))),
+				gnode("enc", "Gemm", []string{"xc", "enc.weight", "enc.bias"}, "z0", export.Attrs("transB", graph.Int(1))),
 				gnode("enc.act", "Tanh", []string{"z0"}, "z", nil),
-				gnode("cond.out", "Concat", []string{"z", "c"}, "zc", attrs("axis", graph.Int(1))),
-				gnode("dec", "Gemm", []string{"zc", "dec.weight", "dec.bias"}, "d", attrs("transB", graph.Int(1))),
+				gnode("cond.out", "Concat", []string{"z", "c"}, "zc", export.Attrs("axis", graph.Int(1))),
+				gnode("dec", "Gemm", []string{"zc", "dec.weight", "dec.bias"}, "d", export.Attrs("transB", graph.Int(1))),
 				gnode("dec.act", "Sigmoid", []string{"d"}, "x_hat", nil),
 			},
 			Marks: map[string]string{graph.MarkCode: "z"},
@@ -152,7 +144,7 @@ func TestGraphMatchesONNXRuntime(t *testing.T) {
 						shape[0] = batch
 						x := randGraphTensor(r, shape...)
 						feeds[v.Name] = x
-						in = append(in, runtime.Tensor{Shape: int64Shape(shape), Data: x.Data})
+						in = append(in, runtime.Tensor{Shape: export.Int64Shape(shape), Data: x.Data})
 					}
 					want, err := tt.g.Forward(feeds)
 					if err != nil {
@@ -163,7 +155,7 @@ func TestGraphMatchesONNXRuntime(t *testing.T) {
 						t.Fatal(err)
 					}
 					for k, name := range tt.g.Outputs {
-						if !slices.Equal(got[k].Shape, int64Shape(want[name].Shape)) {
+						if !slices.Equal(got[k].Shape, export.Int64Shape(want[name].Shape)) {
 							t.Fatalf("batch %d, %s: shape: got %v, want %v", batch, name, got[k].Shape, want[name].Shape)
 						}
 						closeEnough(t, fmt.Sprintf("batch %d, %s", batch, name), got[k].Data, want[name].Data)
@@ -173,14 +165,6 @@ func TestGraphMatchesONNXRuntime(t *testing.T) {
 		}
 	}
 	export.CheckWithONNX(t, files)
-}
-
-func int64Shape(s []int) []int64 {
-	out := make([]int64, len(s))
-	for i, d := range s {
-		out[i] = int64(d)
-	}
-	return out
 }
 
 // TestGraphCutHalves exports the halves of a cut graph and runs the
@@ -214,7 +198,7 @@ func TestGraphCutHalves(t *testing.T) {
 		defer m.Close()
 		var ts []runtime.Tensor
 		for _, x := range in {
-			ts = append(ts, runtime.Tensor{Shape: int64Shape(x.Shape), Data: x.Data})
+			ts = append(ts, runtime.Tensor{Shape: export.Int64Shape(x.Shape), Data: x.Data})
 		}
 		out, err := m.Run(ts...)
 		if err != nil {

@@ -47,13 +47,7 @@ func lowerCases(r *rand.Rand) []lowerCase {
 	}
 	i64 := func(v ...int64) *graph.Tensor { return graph.NewInt64Tensor(v, len(v)) }
 	f32 := func(v ...float32) *graph.Tensor { return &graph.Tensor{Shape: []int{len(v)}, Data: v} }
-	a := func(kv ...any) map[string]graph.Attribute {
-		m := map[string]graph.Attribute{}
-		for i := 0; i < len(kv); i += 2 {
-			m[kv[i].(string)] = kv[i+1].(graph.Attribute)
-		}
-		return m
-	}
+	a := Attrs
 	one := func(op string, in []string, attrs map[string]graph.Attribute, out ...string) []*graph.Node {
 		if len(out) == 0 {
 			out = []string{"y"}
@@ -205,19 +199,11 @@ func runLowered(t *testing.T, path string, c lowerCase) []runtime.Tensor {
 	var in []runtime.Tensor
 	for _, name := range c.inputs {
 		v := c.values[name]
-		in = append(in, runtime.Tensor{Shape: int64Dims(v.Shape), Data: v.Data})
+		in = append(in, runtime.Tensor{Shape: Int64Shape(v.Shape), Data: v.Data})
 	}
 	out, err := m.Run(in...)
 	if err != nil {
 		t.Fatal(err)
-	}
-	return out
-}
-
-func int64Dims(s []int) []int64 {
-	out := make([]int64, len(s))
-	for i, d := range s {
-		out[i] = int64(d)
 	}
 	return out
 }

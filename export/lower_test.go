@@ -25,6 +25,25 @@ func nodeString(n *graph.Node) string {
 	return fmt.Sprintf("%s(%s)->(%s){%s}", n.Op, strings.Join(n.Inputs, ","), strings.Join(n.Outputs, ","), strings.Join(a, " "))
 }
 
+// Attrs is the attribute map of name, value pairs. (It and Int64Shape are
+// exported for the package's external tests.)
+func Attrs(kv ...any) map[string]graph.Attribute {
+	m := map[string]graph.Attribute{}
+	for i := 0; i < len(kv); i += 2 {
+		m[kv[i].(string)] = kv[i+1].(graph.Attribute)
+	}
+	return m
+}
+
+// Int64Shape is the shape as int64s.
+func Int64Shape(s []int) []int64 {
+	out := make([]int64, len(s))
+	for i, d := range s {
+		out[i] = int64(d)
+	}
+	return out
+}
+
 func shaped(shape ...int) graph.TensorInfo { return graph.TensorInfo{Shape: shape} }
 
 func ints(v ...int64) graph.TensorInfo {
@@ -39,13 +58,7 @@ func floats(v ...float32) graph.TensorInfo {
 // nodes that replace each (with the initializers added, after "+"), or the
 // error.
 func TestLower(t *testing.T) {
-	a := func(kv ...any) map[string]graph.Attribute {
-		m := map[string]graph.Attribute{}
-		for i := 0; i < len(kv); i += 2 {
-			m[kv[i].(string)] = kv[i+1].(graph.Attribute)
-		}
-		return m
-	}
+	a := Attrs
 	n := func(op string, in []string, out []string, attrs map[string]graph.Attribute) *graph.Node {
 		return &graph.Node{Name: "n", Op: op, Inputs: in, Outputs: out, Attrs: attrs}
 	}
