@@ -15,4 +15,22 @@
 // (aebridge.input_range); runtime's Info.InputScaling reads them.
 //
 // The zero Writer writes opset 13; Writer.Opset picks another (11 to 18).
+//
+// Writer.Graph (MarshalGraph, WriteGraphFile) writes a graph.Graph node by
+// node: each node's op type, inputs, outputs and typed attributes as the
+// graph holds them, in topological order, its parameters as float32 and
+// int64 initializers, its inputs with the batch dimension symbolic and its
+// outputs with the shapes graph.Describe infers. The graph holds every
+// node in its opset-18 form; below 18, the op types whose form changed
+// are rewritten into the older one, each by its entry in one table
+// (axes and split inputs become attributes, a Softmax along a middle axis
+// gets a Transpose on either side below 13, Resize's axes are expanded
+// below 18 and its roi and scales filled in below 13, …), and a node that
+// the older form cannot express is an *UnsupportedError naming the node,
+// its op type and the opset. The metadata records the aebridge version
+// (aebridge_version), the training configuration (training), the
+// input-scaling rule, and each of the graph's marks as
+// "aebridge.mark.<role>" (aebridge.mark.code, aebridge.mark.mu,
+// aebridge.mark.logvar) naming the marked tensor; the caller adds its own
+// keys (variant, part, …).
 package export

@@ -124,12 +124,9 @@ func irVersion(opset int) int64 {
 }
 
 func (w Writer) model(m *trainer.Model, part Part) (*onnxpb.ModelProto, error) {
-	opset := w.Opset
-	if opset == 0 {
-		opset = DefaultOpset
-	}
-	if opset < MinOpset || opset > MaxOpset {
-		return nil, fmt.Errorf("export: opset %d is not supported (want %d to %d)", opset, MinOpset, MaxOpset)
+	opset, err := w.opset()
+	if err != nil {
+		return nil, err
 	}
 	if _, err := ParsePart(string(part)); err != nil {
 		return nil, err
@@ -231,7 +228,7 @@ func metadata(m *trainer.Model, part Part, tc *trainer.TrainConfig, inputRange [
 		return nil, err
 	}
 	kv := [][2]string{
-		{"aebridge_version", trainer.Version},
+		{VersionKey, trainer.Version},
 		{"variant", c.Variant},
 		{"part", string(part)},
 		{"input_shape", string(shape)},
@@ -244,7 +241,7 @@ func metadata(m *trainer.Model, part Part, tc *trainer.TrainConfig, inputRange [
 		if err != nil {
 			return nil, err
 		}
-		kv = append(kv, [2]string{"training", string(training)})
+		kv = append(kv, [2]string{TrainingKey, string(training)})
 	}
 	if part != Decoder { // the graphs whose first input is the data x
 		scale := "none"
@@ -253,10 +250,11 @@ func metadata(m *trainer.Model, part Part, tc *trainer.TrainConfig, inputRange [
 		}
 		kv = append(kv, [2]string{InputScaleKey, scale})
 		if inputRange != nil {
-			if len(inputRange) != 2 || !(inputRange[0] <= inputRange[1]) || math.IsInf(inputRange[0], 0) || math.IsInf(inputRange[1], 0) {
-				return nil, fmt.Errorf("export: input range %v: want [min, max] of finite numbers, min ≤ max", inputRange)
+			r, err := inputRangeValue(inputRange)
+			if err != nil {
+				return nil, err
 			}
-			kv = append(kv, [2]string{InputRangeKey, "[" + shortFloat(inputRange[0]) + "," + shortFloat(inputRange[1]) + "]"})
+			kv = append(kv, [2]string{InputRangeKey, r})
 		}
 	}
 	out := make([]*onnxpb.StringStringEntryProto, len(kv))
@@ -303,10 +301,10 @@ func valueInfo(name string, perSample []int) *onnxpb.ValueInfoProto {
 	}
 }
 
-// graph builds the nodes and initializers of one graph. Its methods keep
+// layerGraph builds the nodes and initializers of one graph. Its methods keep
 // the first error (err) and do nothing after it, so that building code
 // reads straight.
-type graph struct {
+type layerGraph struct {
 	m       *trainer.Model
 	opset   int
 	indices map[string]string // max-pooling layer → its int64 indices tensor
@@ -317,8 +315,8 @@ type graph struct {
 	err     error
 }
 
-func newGraph(m *trainer.Model, opset int) *graph {
-	return &graph{m: m, opset: opset, have: map[string]bool{}, indices: map[string]string{}}
+func newGraph(m *trainer.Model, opset int) *layerGraph {
+	return &layerGraph{m: m, opset: opset, have: map[string]bool{}, indices: map[string]string{}}
 }
 
 // unpool describes a max-unpooling layer's use of a pooling layer.
@@ -330,7 +328,7 @@ type unpool struct {
 
 // unpooled lists the pooling layers the decoder unpools with, in decoder
 // order.
-func (g *graph) unpooled() []unpool {
+func (g *layerGraph) unpooled() []unpool {
 	c := g.m.Config
 	var out []unpool
 	shape := append([]int(nil), c.Input...)
@@ -351,7 +349,7 @@ func (g *graph) unpooled() []unpool {
 }
 
 // usedByUnpool reports whether a decoder layer unpools with the named layer.
-func (g *graph) usedByUnpool(layer string) bool {
+func (g *layerGraph) usedByUnpool(layer string) bool {
 	for _, s := range g.m.Config.Decoder {
 		if strings.HasPrefix(s.Type, "maxunpool") && s.Of == layer {
 			return true
@@ -361,7 +359,7 @@ func (g *graph) usedByUnpool(layer string) bool {
 }
 
 // nodeN adds op with n outputs and returns their names.
-func (g *graph) nodeN(layer, op string, inputs []string, n int, attrs ...*onnxpb.AttributeProto) []string {
+func (g *layerGraph) nodeN(layer, op string, inputs []string, n int, attrs ...*onnxpb.AttributeProto) []string {
 	if g.err != nil {
 		return make([]string, n)
 	}
@@ -376,7 +374,7 @@ func (g *graph) nodeN(layer, op string, inputs []string, n int, attrs ...*onnxpb
 }
 
 // initInt64 adds an int64 initializer once and returns its name.
-func (g *graph) initInt64(name string, data ...int64) string {
+func (g *layerGraph) initInt64(name string, data ...int64) string {
 	if g.err != nil || g.have[name] {
 		return name
 	}
@@ -389,7 +387,7 @@ func (g *graph) initInt64(name string, data ...int64) string {
 
 // node adds op with the given inputs and attributes, named after the layer
 // it belongs to, and returns its output's name.
-func (g *graph) node(layer, op string, inputs []string, attrs ...*onnxpb.AttributeProto) string {
+func (g *layerGraph) node(layer, op string, inputs []string, attrs ...*onnxpb.AttributeProto) string {
 	if g.err != nil {
 		return ""
 	}
@@ -403,7 +401,7 @@ func (g *graph) node(layer, op string, inputs []string, attrs ...*onnxpb.Attribu
 }
 
 // init adds a float initializer once and returns its name.
-func (g *graph) init(name string, shape []int, data []float32) string {
+func (g *layerGraph) init(name string, shape []int, data []float32) string {
 	if g.err != nil || g.have[name] {
 		return name
 	}
@@ -419,7 +417,7 @@ func (g *graph) init(name string, shape []int, data []float32) string {
 }
 
 // scalar adds a float constant, shared by every node that uses its value.
-func (g *graph) scalar(v float32) string {
+func (g *layerGraph) scalar(v float32) string {
 	return g.init("const_"+strconv.FormatUint(uint64(math.Float32bits(v)), 16), nil, []float32{v})
 }
 
@@ -449,7 +447,7 @@ func attrInts(name string, v ...int64) *onnxpb.AttributeProto {
 
 // stack adds the layers of one stack after the tensor x and returns the
 // name of its output.
-func (g *graph) stack(stack string, specs []trainer.LayerSpec, x string) string {
+func (g *layerGraph) stack(stack string, specs []trainer.LayerSpec, x string) string {
 	for i, s := range specs {
 		layer := fmt.Sprintf("%s.%d", stack, i)
 		x = g.layer(layer, s, x)
@@ -476,7 +474,7 @@ func orZeros(v []int, n int) []int {
 }
 
 // poolSpec returns the spec of the named encoder layer.
-func (g *graph) poolSpec(name string) *trainer.LayerSpec {
+func (g *layerGraph) poolSpec(name string) *trainer.LayerSpec {
 	var i int
 	if _, err := fmt.Sscanf(name, "encoder.%d", &i); err != nil || i < 0 || i >= len(g.m.Config.Encoder) {
 		return nil
@@ -486,7 +484,7 @@ func (g *graph) poolSpec(name string) *trainer.LayerSpec {
 
 // bufferOrParam returns the named parameter or buffer (batch norm's running
 // statistics).
-func (g *graph) bufferOrParam(name string) *trainer.Param {
+func (g *layerGraph) bufferOrParam(name string) *trainer.Param {
 	sd := g.m.StateDict()
 	t, ok := sd[name]
 	if !ok {
@@ -499,7 +497,7 @@ func (g *graph) bufferOrParam(name string) *trainer.Param {
 }
 
 // param returns the weights of the named parameter.
-func (g *graph) param(name string) *trainer.Param {
+func (g *layerGraph) param(name string) *trainer.Param {
 	for _, p := range g.m.Params() {
 		if p.Name == name {
 			return p
@@ -511,7 +509,7 @@ func (g *graph) param(name string) *trainer.Param {
 	return nil
 }
 
-func (g *graph) layer(layer string, s trainer.LayerSpec, x string) string {
+func (g *layerGraph) layer(layer string, s trainer.LayerSpec, x string) string {
 	switch s.Type {
 	case "dense":
 		owner := layer
@@ -659,14 +657,14 @@ func (g *graph) layer(layer string, s trainer.LayerSpec, x string) string {
 }
 
 // head adds a variational head, "mu" or "logvar": a dense layer on h.
-func (g *graph) head(name, h string) string {
+func (g *layerGraph) head(name, h string) string {
 	return g.layer(name, trainer.LayerSpec{Type: "dense"}, h)
 }
 
 // finish names the graph's output: the node producing x now writes name. If
 // x is not produced by a node (an empty stack, or one of identities only),
 // an Identity node copies it.
-func (g *graph) finish(x, name string) {
+func (g *layerGraph) finish(x, name string) {
 	if g.err != nil {
 		return
 	}
