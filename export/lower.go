@@ -96,6 +96,7 @@ var lowerings = map[string]lowerFunc{
 	"RoiAlign":           lowerRoiAlign, // 16: coordinate_transformation_mode
 	"ScatterND":          lowerScatter,  // 16: reduction; 18: its max and min
 	"ScatterElements":    lowerScatter,
+	"Gelu":               lowerGelu, // 20: Gelu itself
 }
 
 // introduced are the opsets that op types newer than MinOpset first
@@ -106,7 +107,7 @@ var introduced = map[string]int{
 	"LayerNormalization": 17, "DFT": 17, "STFT": 17, "BlackmanWindow": 17, "HammingWindow": 17, "HannWindow": 17, "MelWeightMatrix": 17,
 	"Mish": 18, "GroupNormalization": 18, "CenterCropPad": 18, "Col2Im": 18,
 	"BitwiseAnd": 18, "BitwiseNot": 18, "BitwiseOr": 18, "BitwiseXor": 18,
-	"Gelu": 20, "AffineGrid": 20, "ImageDecoder": 20,
+	"AffineGrid": 20, "ImageDecoder": 20,
 	"RMSNormalization": 23, "RotaryEmbedding": 23, "Attention": 23,
 }
 
@@ -116,7 +117,7 @@ func (l *lowering) lower(n *graph.Node) ([]*graph.Node, error) {
 		return nil, l.errorf(n, "", "%s first appears in opset %d", n.Op, v)
 	}
 	f, ok := lowerings[n.Op]
-	if !ok || l.opset >= 18 {
+	if !ok || l.opset >= 18 && n.Op != "Gelu" {
 		return []*graph.Node{n}, nil
 	}
 	c := &graph.Node{Name: n.Name, Op: n.Op, Inputs: slices.Clone(n.Inputs), Outputs: slices.Clone(n.Outputs), Attrs: maps.Clone(n.Attrs)}
@@ -536,4 +537,34 @@ func lowerRoiAlign(l *lowering, n *graph.Node) ([]*graph.Node, error) {
 
 func sortedNames[V any](m map[string]V) []string {
 	return slices.Sorted(maps.Keys(m))
+}
+
+// lowerGelu writes Gelu below opset 20, which has none, as PyTorch exports
+// GELU: x·(1 + erf(x/√2))·0.5, or in the tanh form
+// x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))·0.5.
+func lowerGelu(l *lowering, n *graph.Node) ([]*graph.Node, error) {
+	var nodes []*graph.Node
+	x, y := n.Inputs[0], n.Outputs[0]
+	scalar := func(v float32) string {
+		return l.initializer(n.Name+"/const", &graph.Tensor{Shape: []int{}, Data: []float32{v}})
+	}
+	op := func(op string, in ...string) string {
+		out := l.fresh(y + "/" + op)
+		nodes = append(nodes, &graph.Node{Name: l.fresh(n.Name + "/" + op), Op: op, Inputs: in, Outputs: []string{out}})
+		return out
+	}
+	var inner string
+	switch a := n.Attrs["approximate"].String; a {
+	case "", "none":
+		inner = op("Erf", op("Div", x, scalar(float32(math.Sqrt2))))
+	case "tanh":
+		x3 := op("Mul", op("Mul", x, x), x)
+		u := op("Add", x, op("Mul", x3, scalar(0.044715)))
+		inner = op("Tanh", op("Mul", u, scalar(float32(math.Sqrt(2/math.Pi)))))
+	default:
+		return nil, l.errorf(n, "", "attribute approximate = %q: want \"none\" or \"tanh\"", a)
+	}
+	prod := op("Mul", x, op("Add", inner, scalar(1)))
+	last := &graph.Node{Name: n.Name, Op: "Mul", Inputs: []string{prod, scalar(0.5)}, Outputs: []string{y}}
+	return append(nodes, last), nil
 }
