@@ -19,6 +19,7 @@ type Plan struct {
 	index   map[string]int // tensor name → slot
 	names   []string       // slot → tensor name
 	shapes  [][]int        // slot → shape
+	types   []DType        // slot → element type
 	values  []*Tensor      // slot → value: inputs as given, parameters, node outputs
 	grads   []*Tensor      // slot → gradient buffer, or nil where Backward computes none
 	owned   []bool         // slot → the plan allocated grads[slot] (and clears it)
@@ -45,6 +46,12 @@ type planNode struct {
 
 // PlanOptions says what a Plan computes.
 type PlanOptions struct {
+	// Inputs are the tensors Forward is given, in order (nil: the graph's
+	// inputs). Any tensor may be one: the nodes that compute it do not
+	// run, so that a plan can start in the middle of a graph (a decoder
+	// from a sampled code). Plan still takes the shapes of the graph's
+	// inputs, which give every tensor's.
+	Inputs []string
 	// Outputs are the tensors Forward computes (nil: the graph's outputs);
 	// nodes that none of them needs do not run.
 	Outputs []string
@@ -80,6 +87,11 @@ func (g *Graph) Plan(inputs map[string][]int, o PlanOptions) (*Plan, error) {
 	if o.Outputs == nil {
 		o.Outputs = g.Outputs
 	}
+	if o.Inputs == nil {
+		for _, v := range g.Inputs {
+			o.Inputs = append(o.Inputs, v.Name)
+		}
+	}
 	if o.Seeds == nil {
 		o.Seeds = o.Outputs
 	}
@@ -95,6 +107,7 @@ func (g *Graph) Plan(inputs map[string][]int, o PlanOptions) (*Plan, error) {
 		p.index[name] = k
 		p.names = append(p.names, name)
 		p.shapes = append(p.shapes, args[name].shape)
+		p.types = append(p.types, args[name].typ)
 		var v *Tensor
 		if t, ok := g.Params[name]; ok {
 			v = t
@@ -104,15 +117,22 @@ func (g *Graph) Plan(inputs map[string][]int, o PlanOptions) (*Plan, error) {
 		p.values = append(p.values, v)
 		return k
 	}
-	for _, v := range g.Inputs {
-		p.inputs = append(p.inputs, slot(v.Name))
-	}
-	for _, lists := range [][]string{o.Outputs, o.Seeds, o.Grads} {
+	fed := map[string]bool{}
+	for _, lists := range [][]string{o.Inputs, o.Outputs, o.Seeds, o.Grads} {
 		for _, name := range lists {
 			if _, ok := args[name]; !ok {
 				return nil, &NodeError{Tensor: name, Reason: "named in the plan's options, but not a tensor of the graph"}
 			}
 		}
+	}
+	for _, name := range o.Inputs {
+		if _, ok := g.Params[name]; ok || fed[name] {
+			return nil, &NodeError{Tensor: name, Reason: "a plan input twice, or a parameter"}
+		}
+		fed[name] = true
+		k := slot(name)
+		p.inputs = append(p.inputs, k)
+		p.values[k] = nil // given by Forward, even if known before
 	}
 	// The nodes the outputs and seeds need, found backwards from them.
 	producer := map[string]int{}
@@ -127,7 +147,7 @@ func (g *Graph) Plan(inputs map[string][]int, o PlanOptions) (*Plan, error) {
 	var visit func(name string)
 	visit = func(name string) {
 		i, ok := producer[name]
-		if !ok || needed[i] || args[name].value != nil {
+		if !ok || needed[i] || fed[name] || args[name].value != nil {
 			return // an input, a parameter, a folded tensor, or seen
 		}
 		needed[i] = true
@@ -292,8 +312,9 @@ func differentiable(n *Node, k int) bool {
 	return true
 }
 
-// Forward runs the plan's nodes on the inputs, given in the order of the
-// graph's inputs with the shapes planned (and the planned types). It
+// Forward runs the plan's nodes on the inputs, given in the order of
+// PlanOptions.Inputs (the graph's inputs, unless it names others) with the
+// shapes planned (and the planned types). It
 // keeps references to them until the next Forward; the outputs are then
 // Value's. It returns an error naming the input whose shape or type is
 // not the one planned.
@@ -303,7 +324,7 @@ func (p *Plan) Forward(inputs ...*Tensor) error {
 	}
 	for j, k := range p.inputs {
 		t := inputs[j]
-		if t == nil || !slices.Equal(t.Shape, p.shapes[k]) || t.Type != p.g.Inputs[j].Type || t.Len() != elements(t.Shape) {
+		if t == nil || !slices.Equal(t.Shape, p.shapes[k]) || t.Type != p.types[k] || t.Len() != elements(t.Shape) {
 			var shape []int
 			if t != nil {
 				shape = t.Shape

@@ -248,3 +248,51 @@ func abs32(v float32) float32 {
 	}
 	return v
 }
+
+// TestPlanFromTheMiddle plans the decoder of a graph, fed its code: the
+// encoder does not run, and the output and the gradients of the code and
+// the decoder's weights are the whole graph's.
+func TestPlanFromTheMiddle(t *testing.T) {
+	r := rand.New(rand.NewPCG(101, 102))
+	g := wideGraph(r)
+	x := randTensor(r, 3, 1024)
+	values, err := g.Forward(map[string]*Tensor{"x": x})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dy := randTensor(r, 3, 1024)
+	grads, err := g.Backward(values, map[string]*Tensor{"y": dy})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := g.Plan(map[string][]int{"x": x.Shape}, PlanOptions{Inputs: []string{"h"}, Grads: []string{"h", "dec.weight"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Forward(values["h"]); err != nil {
+		t.Fatal(err)
+	}
+	if p.Value("z") != nil {
+		t.Error("the encoder ran")
+	}
+	if !slices.Equal(p.Value("y").Data, values["y"].Data) {
+		t.Error("y differs from the whole graph's")
+	}
+	p.Backward(dy)
+	for _, name := range []string{"h", "dec.weight"} {
+		if !slices.Equal(p.Grad(name).Data, grads[name].Data) {
+			t.Errorf("the gradient of %s differs from the whole graph's", name)
+		}
+	}
+	if p.Grad("enc.weight") != nil {
+		t.Error("a gradient of the encoder's weight")
+	}
+	for _, o := range []PlanOptions{{Inputs: []string{"h", "h"}}, {Inputs: []string{"enc.weight"}}} {
+		if _, err := g.Plan(map[string][]int{"x": x.Shape}, o); err == nil || !strings.Contains(err.Error(), "a plan input twice, or a parameter") {
+			t.Errorf("inputs %v: got error %v", o.Inputs, err)
+		}
+	}
+	if err := p.Forward(x); err == nil {
+		t.Error("Forward of x where h is planned: no error")
+	}
+}
