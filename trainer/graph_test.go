@@ -240,3 +240,74 @@ func TestGraphStepMatchesLayers(t *testing.T) {
 		}
 	}
 }
+
+// TestGraphVAEStepMatchesLayers runs a variational training step on the
+// graph (encoder plan, the sample, decoder plan fed z) and on the layers,
+// with the same ε, and compares the loss, β·KL and every gradient.
+func TestGraphVAEStepMatchesLayers(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	for _, v := range []string{"vae", "beta-vae", "cvae"} {
+		for _, loss := range []Loss{MSE, BCE} {
+			t.Run(v+"_"+string(loss), func(t *testing.T) {
+				o := MLP{Variant: v, Input: 20, Hidden: []int{9}, Latent: 4, Loss: loss}
+				if v == "cvae" {
+					o.Condition = 3
+				}
+				c, err := o.Config()
+				if err != nil {
+					t.Fatal(err)
+				}
+				c.InitSeed = 13
+				m, err := Build(c)
+				if err != nil {
+					t.Fatal(err)
+				}
+				x, eps := NewTensor(6, 20), NewTensor(6, 4)
+				for i := range x.Data {
+					x.Data[i] = float32(r.Float64())
+				}
+				for i := range eps.Data {
+					eps.Data[i] = float32(r.NormFloat64())
+				}
+				var cond *Tensor
+				if o.Condition > 0 {
+					cond = NewTensor(6, 3)
+					for i := 0; i < 6; i++ {
+						cond.Data[i*3+i%3] = 1
+					}
+				}
+				reg := &Regularization{Beta: 0.5}
+				step := func() (float64, float64, [][]float32) {
+					m.ZeroGrad()
+					l, p := m.TrainStep(Batch{X: x, Target: x, Cond: cond, Eps: eps}, reg, rand.New(rand.NewPCG(1, 1)))
+					var grads [][]float32
+					for _, p := range m.Params() {
+						grads = append(grads, slices.Clone(p.Grad.Data))
+					}
+					return l, p, grads
+				}
+				gl, gp, gg := step()
+				if len(m.plans) == 0 || m.plans[0].dec == nil {
+					t.Fatal("the step did not run on the graph's two plans")
+				}
+				m.onGraph = false
+				ll, lp, lg := step()
+				if d := math.Abs(gl - ll); !(d <= 1e-6*math.Abs(ll)) {
+					t.Errorf("loss: graph %v, layers %v", gl, ll)
+				}
+				if d := math.Abs(gp - lp); !(d <= 1e-6*math.Abs(lp)) || gp == 0 {
+					t.Errorf("β·KL: graph %v, layers %v", gp, lp)
+				}
+				for k, p := range m.Params() {
+					scale := 0.0
+					for _, v := range lg[k] {
+						scale = math.Max(scale, math.Abs(float64(v)))
+					}
+					if d := maxDiff(gg[k], lg[k]); !(d <= 1e-6*math.Max(scale, 1)) || scale == 0 {
+						t.Errorf("gradient of %s: graph and layers differ by %v (largest %v)", p.Name, d, scale)
+					}
+				}
+			})
+		}
+	}
+}

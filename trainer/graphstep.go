@@ -1,6 +1,7 @@
 package trainer
 
 import (
+	"math"
 	"math/rand/v2"
 	"slices"
 
@@ -18,10 +19,11 @@ import (
 // trainPlan is the plan of one batch shape, with its tensors' names and
 // the buffers of the gradient seeds.
 type trainPlan struct {
-	plan      *graph.Plan
-	shape     []int // the input's batch shape it was planned for
-	cond      bool  // planned with a condition input
-	penalty   bool  // planned with the code as a second seed
+	plan      *graph.Plan // the whole step; a variational model's encoder
+	dec       *graph.Plan // a variational model's decoder, fed z as μ
+	shape     []int       // the input's batch shape it was planned for
+	cond      bool        // planned with a condition input
+	penalty   bool        // planned with the code as a second seed
 	out, code string
 	dout      Tensor // the loss's gradient at out
 	dcode     Tensor // the penalties' gradient at the code
@@ -34,11 +36,11 @@ type trainPlan struct {
 const maxTrainPlans = 2
 
 // trainsOnGraph reports whether a training step runs on the graph: for
-// models that are not variational and without the contractive penalty,
+// models without the contractive penalty,
 // whose graph's operators the graph package runs (onGraph, found once by
 // Build).
 func (m *Model) trainsOnGraph(reg *Regularization) bool {
-	return m.onGraph && m.mu == nil && (reg == nil || reg.Contractive == 0)
+	return m.onGraph && (reg == nil || reg.Contractive == 0)
 }
 
 // lossTensor is the tensor the loss reads: the output, or the logits of
@@ -75,6 +77,22 @@ func (m *Model) trainPlanFor(shape []int, cond, penalty bool) (*trainPlan, error
 		o.Grads = append(o.Grads, p.Name)
 		o.GradBuffers[p.Name] = p.Grad
 	}
+	if m.mu != nil {
+		// The encoder to μ and log σ², and the decoder fed z in μ's
+		// place, with μ's gradient: the sample between them is the
+		// trainer's. Each adds into the gradients of its own weights.
+		dec := o
+		dec.Inputs = []string{GraphMu}
+		if cond {
+			dec.Inputs = append(dec.Inputs, GraphCondition)
+		}
+		dec.Grads = append(slices.Clone(o.Grads), GraphMu)
+		var err error
+		if tp.dec, err = m.g.Plan(in, dec); err != nil {
+			return nil, err
+		}
+		o.Outputs = []string{GraphMu, GraphLogVar}
+	}
 	plan, err := m.g.Plan(in, o)
 	if err != nil {
 		return nil, err
@@ -97,7 +115,7 @@ func (m *Model) graphStep(b Batch, reg *Regularization, rng *rand.Rand) (loss, p
 		*v = Tensor{Shape: shape, Data: x.Data}
 		x = v
 	}
-	penalize := reg != nil && (reg.L1 != 0 || reg.SparsityWeight != 0)
+	penalize := m.mu == nil && reg != nil && (reg.L1 != 0 || reg.SparsityWeight != 0)
 	cond := m.Config.Condition > 0
 	tp, err := m.trainPlanFor(x.Shape, cond, penalize)
 	if err != nil {
@@ -112,6 +130,13 @@ func (m *Model) graphStep(b Batch, reg *Regularization, rng *rand.Rand) (loss, p
 	}
 	if err := tp.plan.Forward(inputs...); err != nil {
 		panic(ErrShape)
+	}
+	if m.mu != nil {
+		beta := 1.0
+		if reg != nil {
+			beta = reg.klWeight()
+		}
+		return m.vaeStep(tp, b, beta, rng)
 	}
 	out := tp.plan.Value(tp.out)
 	loss = m.lossOf(out, m.fused, b.Target, b.Weight, &tp.dout)
@@ -130,4 +155,60 @@ func (m *Model) graphStep(b Batch, reg *Regularization, rng *rand.Rand) (loss, p
 	}
 	tp.plan.Backward(&tp.dout, &tp.dcode)
 	return loss, penalty
+}
+
+// vaeStep is graphStep for a variational model, after the encoder's
+// forward pass: it samples z (or uses b.Eps), runs the decoder on it, and
+// adds the gradients of (reconstruction + β·KL)/N, as trainVAE does.
+func (m *Model) vaeStep(tp *trainPlan, b Batch, beta float64, rng *rand.Rand) (loss, penalty float64) {
+	v := &m.vae
+	mu, logvar := tp.plan.Value(GraphMu), tp.plan.Value(GraphLogVar)
+	n, k := mu.Rows(), mu.Cols()
+	lo, hi := m.Config.Variational.bounds()
+	v.z.Resize(n, k)
+	v.eps.Resize(n, k)
+	if b.Eps != nil {
+		sameShape(b.Eps, mu)
+		copy(v.eps.Data, b.Eps.Data)
+	} else {
+		for i := range v.eps.Data {
+			v.eps.Data[i] = float32(rng.NormFloat64())
+		}
+	}
+	for i, u := range mu.Data {
+		lv := min(max(float64(logvar.Data[i]), lo), hi)
+		v.z.Data[i] = u + v.eps.Data[i]*float32(math.Exp(0.5*lv))
+	}
+	tp.dec.SetTraining(true, rng)
+	tp.inputs[0] = &v.z
+	inputs := tp.inputs[:1]
+	if m.Config.Condition > 0 {
+		inputs = tp.inputs[:2]
+	}
+	if err := tp.dec.Forward(inputs...); err != nil {
+		panic(ErrShape)
+	}
+	loss = m.lossOf(tp.dec.Value(tp.out), m.fused, b.Target, b.Weight, &tp.dout)
+	// The loss functions give the gradient of the mean over elements; the
+	// objective averages over samples.
+	scale := float32(tp.dout.Len() / n)
+	for i := range tp.dout.Data {
+		tp.dout.Data[i] *= scale
+	}
+	tp.dec.Backward(&tp.dout)
+	dz := tp.dec.Grad(GraphMu)
+	v.dmu.Resize(n, k)
+	v.dlv.Resize(n, k)
+	for i, d := range dz.Data {
+		v.dmu.Data[i] = d
+		lv := float64(logvar.Data[i])
+		if lv > lo && lv < hi {
+			v.dlv.Data[i] = d * v.eps.Data[i] * 0.5 * float32(math.Exp(0.5*lv))
+		} else {
+			v.dlv.Data[i] = 0
+		}
+	}
+	kl := KLDivergence(&v.dmu, &v.dlv, mu, logvar, beta/float64(n))
+	tp.plan.Backward(&v.dmu, &v.dlv)
+	return loss, beta * kl
 }

@@ -419,15 +419,15 @@ func (m *Model) TrainStep(b Batch, reg *Regularization, rng *rand.Rand) (loss, p
 	if b.Cond != nil || len(m.conditions) > 0 {
 		m.SetCondition(b.Cond)
 	}
+	if m.trainsOnGraph(reg) {
+		return m.graphStep(b, reg, rng)
+	}
 	if m.mu != nil {
 		beta := 1.0
 		if reg != nil {
 			beta = reg.klWeight()
 		}
 		return m.trainVAE(b, beta, rng)
-	}
-	if m.trainsOnGraph(reg) {
-		return m.graphStep(b, reg, rng)
 	}
 	m.run(b.X, 0, m.trainEnd())
 	loss = m.loss(b.Target, b.Weight, true)
