@@ -2,6 +2,7 @@ package convert
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -21,8 +22,9 @@ func (n Node) String() string {
 	return s
 }
 
-// UnsupportedError reports a valid graph that uses what ReadFile and Decode do not
-// turn into trainer layers, listing every such node.
+// UnsupportedError reports a valid graph that uses what ReadFile and Decode
+// do not turn into trainer layers, or ReadGraph and DecodeGraph into graph
+// nodes, listing every such node.
 type UnsupportedError struct {
 	File  string
 	Nodes []Node
@@ -30,11 +32,23 @@ type UnsupportedError struct {
 
 func (e *UnsupportedError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "convert: %s: %d node(s) have no trainer equivalent:", e.File, len(e.Nodes))
+	fmt.Fprintf(&b, "convert: %s: %d node(s) not supported:", e.File, len(e.Nodes))
 	for _, n := range e.Nodes {
 		b.WriteString("\n  " + n.String())
 	}
 	return b.String()
+}
+
+// Ops returns the op types of the nodes listed, sorted, each once.
+func (e *UnsupportedError) Ops() []string {
+	var ops []string
+	for _, n := range e.Nodes {
+		if !slices.Contains(ops, n.Op) {
+			ops = append(ops, n.Op)
+		}
+	}
+	slices.Sort(ops)
+	return ops
 }
 
 // FormatError reports a malformed graph: a node whose inputs, outputs,
