@@ -89,7 +89,6 @@ type reader struct {
 	info     *GraphInfo
 	tensors  map[string]bool // every tensor name given: inputs, parameters, node outputs
 	nodes    map[string]bool // every node name given
-	declared map[string]int  // ranks of the tensors the model declares (inputs, outputs, value_info)
 	elements int64           // parameter elements so far
 	bad      []Node
 }
@@ -112,7 +111,7 @@ func graphOf(mp *onnxpb.ModelProto, name string, opts Options) (*graph.Graph, *G
 	}
 	r := &reader{file: name, mp: mp, g: &graph.Graph{Params: map[string]*graph.Tensor{}, Marks: map[string]string{}},
 		info:    &GraphInfo{File: name, Metadata: map[string]string{}},
-		tensors: map[string]bool{}, nodes: map[string]bool{}, declared: map[string]int{}}
+		tensors: map[string]bool{}, nodes: map[string]bool{}}
 	if err := r.read(opts); err != nil {
 		return nil, nil, err
 	}
@@ -120,6 +119,28 @@ func graphOf(mp *onnxpb.ModelProto, name string, opts Options) (*graph.Graph, *G
 }
 
 func (r *reader) read(opts Options) error {
+	if err := r.build(opts); err != nil {
+		return err
+	}
+	known := map[string]bool{}
+	for _, op := range graph.Ops() {
+		known[op] = true
+	}
+	for _, n := range r.g.Nodes {
+		if !known[n.Op] {
+			r.bad = append(r.bad, Node{Op: n.Op, Name: n.Name, Inputs: n.Inputs, Reason: "no graph operator"})
+		}
+	}
+	if len(r.bad) > 0 {
+		return &UnsupportedError{File: r.file, Nodes: r.bad}
+	}
+	return r.check()
+}
+
+// build reads the model into r.g, its nodes in opset 18's forms, whether
+// or not the graph package runs their op types; what the graph cannot
+// hold is listed in r.bad.
+func (r *reader) build(opts Options) error {
 	mp, g := r.mp, r.mp.Graph
 	for _, kv := range mp.MetadataProps {
 		r.info.Metadata[kv.GetKey()] = kv.GetValue()
@@ -127,11 +148,6 @@ func (r *reader) read(opts Options) error {
 	r.info.Producer = strings.TrimSpace(mp.GetProducerName() + " " + mp.GetProducerVersion())
 	if err := r.readOpset(); err != nil {
 		return err
-	}
-	for _, vi := range slices.Concat(g.Input, g.Output, g.ValueInfo) {
-		if s := vi.GetType().GetTensorType().GetShape(); s != nil {
-			r.declared[vi.GetName()] = len(s.Dim)
-		}
 	}
 	for _, t := range g.Initializer {
 		if err := r.param(t.GetName(), t, "initializer"); err != nil {
@@ -159,18 +175,6 @@ func (r *reader) read(opts Options) error {
 	if err := r.upgrade(nodes); err != nil {
 		return err
 	}
-	known := map[string]bool{}
-	for _, op := range graph.Ops() {
-		known[op] = true
-	}
-	for _, n := range r.g.Nodes {
-		if !known[n.Op] {
-			r.bad = append(r.bad, Node{Op: n.Op, Name: n.Name, Inputs: n.Inputs, Reason: "no graph operator"})
-		}
-	}
-	if len(r.bad) > 0 {
-		return &UnsupportedError{File: r.file, Nodes: r.bad}
-	}
 	for i, vi := range g.Output {
 		if vi.GetName() == "" {
 			return &FormatError{File: r.file, Field: fmt.Sprintf("output %d", i), Reason: "has no name"}
@@ -181,7 +185,7 @@ func (r *reader) read(opts Options) error {
 		return err
 	}
 	r.prune()
-	return r.check()
+	return nil
 }
 
 // readOpset finds the ai.onnx opset the model imports.
