@@ -15,7 +15,13 @@ type Node struct {
 }
 
 func (n Node) String() string {
-	s := fmt.Sprintf("%s %q (inputs %s)", n.Op, n.Name, strings.Join(n.Inputs, ", "))
+	s := n.Op
+	if n.Name != "" {
+		s += fmt.Sprintf(" %q", n.Name)
+	}
+	if len(n.Inputs) > 0 {
+		s += fmt.Sprintf(" (inputs %s)", strings.Join(n.Inputs, ", "))
+	}
 	if n.Reason != "" {
 		s += ": " + n.Reason
 	}

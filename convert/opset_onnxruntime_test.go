@@ -25,56 +25,6 @@ import (
 // package runs its op yet; where it does, graph.Forward is compared as
 // well. Builds without cgo leave this file out.
 
-func pbAttr(name string, v any) *onnxpb.AttributeProto {
-	a := &onnxpb.AttributeProto{Name: proto.String(name)}
-	switch v := v.(type) {
-	case int:
-		a.Type, a.I = onnxpb.AttributeProto_INT.Enum(), proto.Int64(int64(v))
-	case float64:
-		a.Type, a.F = onnxpb.AttributeProto_FLOAT.Enum(), proto.Float32(float32(v))
-	case string:
-		a.Type, a.S = onnxpb.AttributeProto_STRING.Enum(), []byte(v)
-	case []int64:
-		a.Type, a.Ints = onnxpb.AttributeProto_INTS.Enum(), v
-	case []float32:
-		a.Type, a.Floats = onnxpb.AttributeProto_FLOATS.Enum(), v
-	default:
-		panic(fmt.Sprintf("pbAttr %T", v))
-	}
-	return a
-}
-
-func pbValue(name string, typ onnxpb.TensorProto_DataType, shape []int) *onnxpb.ValueInfoProto {
-	tt := &onnxpb.TypeProto_Tensor{ElemType: proto.Int32(int32(typ))}
-	if shape != nil {
-		tt.Shape = &onnxpb.TensorShapeProto{}
-		for _, d := range shape {
-			dim := &onnxpb.TensorShapeProto_Dimension{Value: &onnxpb.TensorShapeProto_Dimension_DimValue{DimValue: int64(d)}}
-			if d < 0 {
-				dim.Value = &onnxpb.TensorShapeProto_Dimension_DimParam{DimParam: "batch"}
-			}
-			tt.Shape.Dim = append(tt.Shape.Dim, dim)
-		}
-	}
-	return &onnxpb.ValueInfoProto{Name: proto.String(name), Type: &onnxpb.TypeProto{Value: &onnxpb.TypeProto_TensorType{TensorType: tt}}}
-}
-
-func pbTensor(name string, t *graph.Tensor) *onnxpb.TensorProto {
-	p := &onnxpb.TensorProto{Name: proto.String(name)}
-	for _, d := range t.Shape {
-		p.Dims = append(p.Dims, int64(d))
-	}
-	if t.Type == graph.Int64 {
-		p.DataType, p.Int64Data = proto.Int32(int32(onnxpb.TensorProto_INT64)), slices.Clone(t.Int64)
-		if p.Int64Data == nil {
-			p.Int64Data = []int64{}
-		}
-	} else {
-		p.DataType, p.FloatData = proto.Int32(int32(onnxpb.TensorProto_FLOAT)), slices.Clone(t.Data)
-	}
-	return p
-}
-
 // pbModel writes g as an opset-18 ONNX model, its inputs of the shapes
 // given.
 func pbModel(g *graph.Graph, shapes map[string][]int) *onnxpb.ModelProto {
@@ -111,15 +61,6 @@ func pbModel(g *graph.Graph, shapes map[string][]int) *onnxpb.ModelProto {
 	}
 	return &onnxpb.ModelProto{IrVersion: proto.Int64(8), Graph: pg,
 		OpsetImport: []*onnxpb.OperatorSetIdProto{{Domain: proto.String(""), Version: proto.Int64(18)}}}
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 // runORT runs the model at path with ONNX Runtime on the inputs, in the
