@@ -554,11 +554,29 @@ func (r *reader) marks(opts Options) error {
 	return nil
 }
 
-// check runs the graph's own checks — a DAG over known tensors, each node
+// check checks that the nodes' required inputs are named and runs the
+// graph's own checks — a DAG over known tensors, each node
 // with the inputs, outputs and attributes its operator takes and shapes
 // that fit, for a batch of 1 — and returns a FormatError for what they
 // find.
 func (r *reader) check() error {
+	for _, n := range r.g.Nodes {
+		// ONNX leaves out only optional inputs (""); the required ones are
+		// the first arity[op][0], all of a variadic op's, and the first of
+		// any other.
+		need := min(1, len(n.Inputs))
+		if a, ok := arity[n.Op]; ok {
+			need = a[0]
+			if a[1] < 0 {
+				need = len(n.Inputs)
+			}
+		}
+		for k := 0; k < need && k < len(n.Inputs); k++ {
+			if n.Inputs[k] == "" {
+				return &FormatError{File: r.file, Node: Node{Op: n.Op, Name: n.Name, Inputs: n.Inputs}, Field: fmt.Sprintf("input %d", k), Reason: "required, but its name is empty"}
+			}
+		}
+	}
 	shapes := map[string][]int{}
 	for _, v := range r.g.Inputs {
 		s := slices.Clone(v.Shape)

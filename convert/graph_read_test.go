@@ -76,6 +76,49 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
+// upgradeModel is a one-node model of an op at an old opset.
+type upgradeModel struct {
+	name    string
+	opset   int64
+	op      string
+	attrs   []*onnxpb.AttributeProto
+	inputs  [][]int                  // the shapes of the graph inputs x0, x1, …
+	consts  map[string]*graph.Tensor // initializers, read after the inputs in this order
+	order   []string                 // the constants' order among the node's inputs
+	outputs int                      // 1 unless given
+	missing []string                 // the op types the graph does not run yet
+}
+
+// build writes the one-node model: inputs x0…, then the constants named
+// in order (a name "" is an optional input left out), outputs y0….
+func (c upgradeModel) build() *onnxpb.ModelProto {
+	g := &onnxpb.GraphProto{Name: proto.String(c.name)}
+	node := &onnxpb.NodeProto{Name: proto.String("node"), OpType: proto.String(c.op), Attribute: c.attrs}
+	for k, s := range c.inputs {
+		name := fmt.Sprintf("x%d", k)
+		g.Input = append(g.Input, pbValue(name, onnxpb.TensorProto_FLOAT, s))
+		node.Input = append(node.Input, name)
+	}
+	for _, name := range c.order {
+		node.Input = append(node.Input, name)
+		if name != "" {
+			g.Initializer = append(g.Initializer, pbTensor(name, c.consts[name]))
+		}
+	}
+	for k := 0; k < max(c.outputs, 1); k++ {
+		name := fmt.Sprintf("y%d", k)
+		node.Output = append(node.Output, name)
+		g.Output = append(g.Output, pbValue(name, onnxpb.TensorProto_FLOAT, nil))
+	}
+	g.Node = []*onnxpb.NodeProto{node}
+	ir := int64(3)
+	if c.opset >= 9 {
+		ir = 4
+	}
+	return &onnxpb.ModelProto{IrVersion: proto.Int64(ir), Graph: g, ProducerName: proto.String("aebridge test"),
+		OpsetImport: []*onnxpb.OperatorSetIdProto{{Domain: proto.String(""), Version: proto.Int64(c.opset)}}}
+}
+
 func pbNode(op, name string, inputs []string, outputs []string, attrs ...*onnxpb.AttributeProto) *onnxpb.NodeProto {
 	return &onnxpb.NodeProto{OpType: proto.String(op), Name: proto.String(name), Input: inputs, Output: outputs, Attribute: attrs}
 }
@@ -389,6 +432,11 @@ func TestReadGraphErrors(t *testing.T) {
 		}, true, `convert: m.onnx: metadata "aebridge.mark.mu": tensor "nothing": names no tensor of the graph`},
 		{"shapes do not fit", func(mp *onnxpb.ModelProto) { mp.Graph.Node[0].Attribute = nil }, true,
 			`convert: m.onnx: node Gemm "fc": tensor "h": input shapes [[1 3] [2 3] [2]] do not fit`},
+		{"required input left out", func(mp *onnxpb.ModelProto) { mp.Graph.Node[1].Input[0] = "" }, true,
+			`convert: m.onnx: node Relu "relu": input 0: required, but its name is empty`},
+		{"second operand left out", func(mp *onnxpb.ModelProto) {
+			mp.Graph.Node = append(mp.Graph.Node, pbNode("Add", "add", []string{"h", ""}, []string{"z"}))
+		}, true, `convert: m.onnx: node Add "add": input 1: required, but its name is empty`},
 		{"dangling input", func(mp *onnxpb.ModelProto) { mp.Graph.Node[1].Input[0] = "nowhere" }, true,
 			`convert: m.onnx: node Relu "relu": tensor "nowhere": no graph input, parameter or node output`},
 		{"old softmax axis", func(mp *onnxpb.ModelProto) {

@@ -95,48 +95,6 @@ func runORT(t *testing.T, path string, inputs []*graph.Tensor) []*graph.Tensor {
 	return res
 }
 
-type upgradeModel struct {
-	name    string
-	opset   int64
-	op      string
-	attrs   []*onnxpb.AttributeProto
-	inputs  [][]int                  // the shapes of the graph inputs x0, x1, …
-	consts  map[string]*graph.Tensor // initializers, read after the inputs in this order
-	order   []string                 // the constants' order among the node's inputs
-	outputs int                      // 1 unless given
-	missing []string                 // the op types the graph does not run yet
-}
-
-// build writes the one-node model: inputs x0…, then the constants named
-// in order (a name "" is an optional input left out), outputs y0….
-func (c upgradeModel) build() *onnxpb.ModelProto {
-	g := &onnxpb.GraphProto{Name: proto.String(c.name)}
-	node := &onnxpb.NodeProto{Name: proto.String("node"), OpType: proto.String(c.op), Attribute: c.attrs}
-	for k, s := range c.inputs {
-		name := fmt.Sprintf("x%d", k)
-		g.Input = append(g.Input, pbValue(name, onnxpb.TensorProto_FLOAT, s))
-		node.Input = append(node.Input, name)
-	}
-	for _, name := range c.order {
-		node.Input = append(node.Input, name)
-		if name != "" {
-			g.Initializer = append(g.Initializer, pbTensor(name, c.consts[name]))
-		}
-	}
-	for k := 0; k < max(c.outputs, 1); k++ {
-		name := fmt.Sprintf("y%d", k)
-		node.Output = append(node.Output, name)
-		g.Output = append(g.Output, pbValue(name, onnxpb.TensorProto_FLOAT, nil))
-	}
-	g.Node = []*onnxpb.NodeProto{node}
-	ir := int64(3)
-	if c.opset >= 9 {
-		ir = 4
-	}
-	return &onnxpb.ModelProto{IrVersion: proto.Int64(ir), Graph: g, ProducerName: proto.String("aebridge test"),
-		OpsetImport: []*onnxpb.OperatorSetIdProto{{Domain: proto.String(""), Version: proto.Int64(c.opset)}}}
-}
-
 // TestUpgradesAgainstONNXRuntime runs each old form in ONNX Runtime and
 // the upgraded graph both written at opset 18 (in ONNX Runtime) and, where
 // the graph runs it, through graph.Forward; all must agree to 1e-5.
