@@ -89,6 +89,8 @@ type reader struct {
 	info     *GraphInfo
 	tensors  map[string]bool // every tensor name given: inputs, parameters, node outputs
 	nodes    map[string]bool // every node name given
+	named    map[string]bool // every node name the model gives, which new names avoid
+	readBy   map[string]bool // every tensor a node reads or the graph returns, which new names avoid
 	elements int64           // parameter elements so far
 	bad      []Node
 }
@@ -109,13 +111,17 @@ func graphOf(mp *onnxpb.ModelProto, name string, opts Options) (*graph.Graph, *G
 	if external != "" {
 		return nil, nil, &FormatError{File: name, Tensor: external, Reason: "data is in an external file; read the model with ReadGraph"}
 	}
-	r := &reader{file: name, mp: mp, g: &graph.Graph{Params: map[string]*graph.Tensor{}, Marks: map[string]string{}},
-		info:    &GraphInfo{File: name, Metadata: map[string]string{}},
-		tensors: map[string]bool{}, nodes: map[string]bool{}}
+	r := newReader(mp, name)
 	if err := r.read(opts); err != nil {
 		return nil, nil, err
 	}
 	return r.g, r.info, nil
+}
+
+func newReader(mp *onnxpb.ModelProto, name string) *reader {
+	return &reader{file: name, mp: mp, g: &graph.Graph{Params: map[string]*graph.Tensor{}, Marks: map[string]string{}},
+		info:    &GraphInfo{File: name, Metadata: map[string]string{}},
+		tensors: map[string]bool{}, nodes: map[string]bool{}, named: map[string]bool{}, readBy: map[string]bool{}}
 }
 
 func (r *reader) read(opts Options) error {
@@ -161,6 +167,15 @@ func (r *reader) build(opts Options) error {
 		if err := r.input(vi); err != nil {
 			return err
 		}
+	}
+	for _, n := range g.Node {
+		r.named[n.GetName()] = true
+		for _, in := range n.Input {
+			r.readBy[in] = true
+		}
+	}
+	for _, vi := range g.Output {
+		r.readBy[vi.GetName()] = true
 	}
 	var nodes []*graph.Node
 	for i, n := range g.Node {
@@ -333,6 +348,8 @@ func (r *reader) input(vi *onnxpb.ValueInfoProto) error {
 			return &FormatError{File: r.file, Field: field, Reason: fmt.Sprintf("dimension %d is %d: %v of %d", i, size, limits.ErrTooLarge, limits.MaxTensorElements), Err: limits.ErrTooLarge}
 		case size > 0:
 			v.Shape = append(v.Shape, int(size))
+		case size < -1:
+			return &FormatError{File: r.file, Field: field, Reason: fmt.Sprintf("dimension %d is %d", i, size)}
 		case !batch:
 			v.Shape, batch = append(v.Shape, -1), true
 		default:
@@ -514,21 +531,22 @@ func (r *reader) constant(n *onnxpb.NodeProto, nd Node, attrs map[string]graph.A
 	return nil
 }
 
-// freshNode returns a node name not yet given, from base.
+// freshNode returns a node name that the model does not give, from base,
+// and gives it.
 func (r *reader) freshNode(base string) string {
 	name := base
-	for k := 2; r.nodes[name]; k++ {
+	for k := 2; r.nodes[name] || r.named[name]; k++ {
 		name = fmt.Sprintf("%s_%d", base, k)
 	}
 	r.nodes[name] = true
 	return name
 }
 
-// freshTensor returns a tensor name not yet given, from base, and gives
-// it.
+// freshTensor returns a tensor name that the model neither gives nor
+// reads, from base, and gives it.
 func (r *reader) freshTensor(base string) string {
 	name := base
-	for k := 2; r.tensors[name]; k++ {
+	for k := 2; r.tensors[name] || r.readBy[name]; k++ {
 		name = fmt.Sprintf("%s_%d", base, k)
 	}
 	r.tensors[name] = true

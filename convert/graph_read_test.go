@@ -153,8 +153,7 @@ func decodeModel(t *testing.T, mp *onnxpb.ModelProto) (*graph.Graph, *GraphInfo,
 // ops it holds, and what was listed as unsupported.
 func buildModel(t *testing.T, mp *onnxpb.ModelProto, opts Options) (*graph.Graph, *reader, error) {
 	t.Helper()
-	r := &reader{file: "m.onnx", mp: mp, g: &graph.Graph{Params: map[string]*graph.Tensor{}, Marks: map[string]string{}},
-		info: &GraphInfo{File: "m.onnx", Metadata: map[string]string{}}, tensors: map[string]bool{}, nodes: map[string]bool{}}
+	r := newReader(mp, "m.onnx")
 	err := r.build(opts)
 	return r.g, r, err
 }
@@ -292,20 +291,41 @@ func TestReadGraphNodes(t *testing.T) {
 		pbNode("Op", "dup", []string{"a", "", "W"}, []string{"bo", ""}, pbAttr("f", 0.5), pbAttr("i", -2), pbAttr("s", "str"),
 			pbAttr("fs", []float32{1, 2}), pbAttr("is", []int64{3}), tensor, untyped),
 		pbNode("Relu", "dup", []string{"bo"}, []string{"y"}),
+		pbNode("Relu", "Relu", []string{"bo"}, []string{"y2"}),
 	}
 	g, r, err := buildModel(t, mp, Options{})
 	if err != nil || len(r.bad) > 0 {
 		t.Fatal(err, r.bad)
 	}
 	want := []*graph.Node{
-		{Name: "Relu", Op: "Relu", Inputs: []string{"x"}, Outputs: []string{"a"}, Attrs: map[string]graph.Attribute{}},
+		{Name: "Relu_2", Op: "Relu", Inputs: []string{"x"}, Outputs: []string{"a"}, Attrs: map[string]graph.Attribute{}},
 		{Name: "dup", Op: "Op", Inputs: []string{"a", "", "W"}, Outputs: []string{"bo", ""}, Attrs: map[string]graph.Attribute{
 			"f": graph.Float(0.5), "i": graph.Int(-2), "s": graph.String("str"), "fs": graph.Floats(1, 2), "is": graph.Ints(3),
 			"t": graph.TensorAttr(graph.NewInt64Tensor([]int64{1, 2}, 2)), "u": graph.Int(9)}},
 		{Name: "dup_2", Op: "Relu", Inputs: []string{"bo"}, Outputs: []string{"y"}, Attrs: map[string]graph.Attribute{}},
+		{Name: "Relu", Op: "Relu", Inputs: []string{"bo"}, Outputs: []string{"y2"}, Attrs: map[string]graph.Attribute{}},
 	}
 	if !reflect.DeepEqual(g.Nodes, want) {
 		t.Errorf("nodes:\ngot  %s\nwant %s", show(g.Nodes), show(want))
+	}
+}
+
+// TestReadGraphNewNames checks that the tensors an upgrade adds avoid
+// the names the model reads, even those nothing gives: a new tensor must
+// not make a dangling input resolve.
+func TestReadGraphNewNames(t *testing.T) {
+	mp := mlpModel(11)
+	mp.Graph.Node = append(mp.Graph.Node, pbNode("Unsqueeze", "u", []string{"h"}, []string{"z"}, pbAttr("axes", []int64{1})),
+		pbNode("Relu", "r", []string{"u/axes"}, []string{"z2"}))
+	g, r, err := buildModel(t, mp, Options{})
+	if err != nil || len(r.bad) > 0 {
+		t.Fatal(err, r.bad)
+	}
+	if got := g.Nodes[2].Inputs; !slices.Equal(got, []string{"h", "u/axes_2"}) {
+		t.Errorf("Unsqueeze's inputs: got %v, want [h u/axes_2]", got)
+	}
+	if _, ok := g.Params["u/axes"]; ok {
+		t.Errorf("a parameter u/axes resolves node r's dangling input")
 	}
 }
 
@@ -437,6 +457,9 @@ func TestReadGraphErrors(t *testing.T) {
 		{"second operand left out", func(mp *onnxpb.ModelProto) {
 			mp.Graph.Node = append(mp.Graph.Node, pbNode("Add", "add", []string{"h", ""}, []string{"z"}))
 		}, true, `convert: m.onnx: node Add "add": input 1: required, but its name is empty`},
+		{"dim below -1", func(mp *onnxpb.ModelProto) {
+			mp.Graph.Input[0].Type.GetTensorType().Shape.Dim[1].Value = &onnxpb.TensorShapeProto_Dimension_DimValue{DimValue: -3}
+		}, true, `convert: m.onnx: input "x": dimension 1 is -3`},
 		{"dangling input", func(mp *onnxpb.ModelProto) { mp.Graph.Node[1].Input[0] = "nowhere" }, true,
 			`convert: m.onnx: node Relu "relu": tensor "nowhere": no graph input, parameter or node output`},
 		{"old softmax axis", func(mp *onnxpb.ModelProto) {

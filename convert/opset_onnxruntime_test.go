@@ -154,8 +154,7 @@ func TestUpgradesAgainstONNXRuntime(t *testing.T) {
 			}
 			want := runORT(t, path, inputs)
 
-			rd := &reader{file: path, mp: mp, g: &graph.Graph{Params: map[string]*graph.Tensor{}, Marks: map[string]string{}},
-				info: &GraphInfo{File: path, Metadata: map[string]string{}}, tensors: map[string]bool{}, nodes: map[string]bool{}}
+			rd := newReader(mp, path)
 			if err := rd.build(Options{}); err != nil || len(rd.bad) > 0 {
 				t.Fatalf("build: %v %v", err, rd.bad)
 			}
