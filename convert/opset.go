@@ -45,9 +45,12 @@ var upgrades = map[string][]upgrade{
 	"Pad":   {{11, "pads (paddings before 2), value: attributes → inputs 1, 2", padInputs}},
 	"Slice": {{10, "starts, ends, axes: attributes → inputs 1, 2, 3", sliceInputs}},
 
-	"Concat": {{4, "axis: default 1 given", defaultInt("axis", 1)}},
-	"Cast":   {{6, "to: type name → type number", castTo}},
-	"Gemm":   {{7, "broadcast dropped (7 broadcasts C)", dropAttrs("broadcast")}},
+	"Reshape": {{5, "shape: attribute → input 1", attrToInput("shape", 1, graph.Int64)}},
+	"TopK":    {{10, "k: attribute → input 1 (of one element)", topK}},
+	"Tile":    {{6, "Tile(input, tiles, axis) → Tile(input, repeats)", tile1}},
+	"Concat":  {{4, "axis: default 1 given", defaultInt("axis", 1)}},
+	"Cast":    {{6, "to: type name → type number", castTo}},
+	"Gemm":    {{7, "broadcast dropped (7 broadcasts C)", dropAttrs("broadcast")}},
 }
 
 func init() {
@@ -294,6 +297,13 @@ func upsample(u *upgrader, n *graph.Node) ([]*graph.Node, error) {
 	if err := needInputs(n, 1); err != nil {
 		return nil, err
 	}
+	if a, ok := n.Attrs["height_scale"]; ok && u.opset < 7 {
+		// Upsample-1 scaled NCHW's height and width by two attributes.
+		h, w := a.Float, n.Float("width_scale", 1)
+		delete(n.Attrs, "height_scale")
+		delete(n.Attrs, "width_scale")
+		n.Attrs["scales"] = graph.Floats(1, 1, h, w)
+	}
 	if u.opset < 9 {
 		if len(n.Inputs) != 1 {
 			return nil, &fieldError{"input 1", fmt.Sprintf("Upsample before opset 9 takes one input, the node has %d", len(n.Inputs))}
@@ -432,6 +442,32 @@ func sliceInputs(u *upgrader, n *graph.Node) ([]*graph.Node, error) {
 		}
 	}
 	return []*graph.Node{n}, nil
+}
+
+// topK moves TopK's k attribute (before opset 10) to input 1, a 1-D int64
+// tensor of one element.
+func topK(u *upgrader, n *graph.Node) ([]*graph.Node, error) {
+	if err := needInputs(n, 1); err != nil {
+		return nil, err
+	}
+	a, ok, err := nodeAttr(n, "k", graph.AttrInt)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, &fieldError{"attribute k", "missing"}
+	}
+	if err := setInput(n, 1, u.param(n.Name+"/k", graph.NewInt64Tensor([]int64{a.Int}, 1)), "k"); err != nil {
+		return nil, err
+	}
+	delete(n.Attrs, "k")
+	return []*graph.Node{n}, nil
+}
+
+// tile1 refuses opset 1's Tile, which repeats along one axis given as an
+// input: its repeats for every axis need the input's rank.
+func tile1(u *upgrader, n *graph.Node) ([]*graph.Node, error) {
+	return nil, unsupportedError(fmt.Sprintf("Tile of opset %d (tiles along one axis given as input 2)", u.opset))
 }
 
 // castTypes are Cast's type names before opset 6, by TensorProto type
