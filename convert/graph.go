@@ -155,13 +155,15 @@ func (r *reader) build(opts Options) error {
 	if err := r.readOpset(); err != nil {
 		return err
 	}
+	inits := map[string]bool{}
 	for _, t := range g.Initializer {
 		if err := r.param(t.GetName(), t, "initializer"); err != nil {
 			return err
 		}
+		inits[t.GetName()] = true
 	}
 	for _, vi := range g.Input {
-		if _, ok := r.g.Params[vi.GetName()]; ok {
+		if inits[vi.GetName()] {
 			continue // an initializer listed among the inputs (IR < 4)
 		}
 		if err := r.input(vi); err != nil {

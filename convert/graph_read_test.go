@@ -420,6 +420,10 @@ func TestReadGraphErrors(t *testing.T) {
 		{"bool initializer", func(mp *onnxpb.ModelProto) {
 			mp.Graph.Initializer = append(mp.Graph.Initializer, raw("mask", onnxpb.TensorProto_BOOL, []int64{1}, []byte{1}))
 		}, false, unsupported(`initializer "mask": element type bool (the graph holds float32 and int64 tensors)`)},
+		{"bool initializer among the inputs", func(mp *onnxpb.ModelProto) {
+			mp.Graph.Initializer = append(mp.Graph.Initializer, raw("mask", onnxpb.TensorProto_BOOL, []int64{1}, []byte{1}))
+			mp.Graph.Input = append(mp.Graph.Input, pbValue("mask", onnxpb.TensorProto_BOOL, []int{1}))
+		}, false, unsupported(`initializer "mask": element type bool (the graph holds float32 and int64 tensors)`)},
 		{"string constant", func(mp *onnxpb.ModelProto) {
 			mp.Graph.Node = append(mp.Graph.Node, pbNode("Constant", "s", nil, []string{"s"}, pbAttr("value_string", "a")))
 		}, false, unsupported(`Constant "s": attribute value_string: a constant the graph cannot hold`)},
