@@ -19,7 +19,10 @@ var upgrades = map[string][]upgrade{
 	"Unsqueeze": {{13, "axes: attribute → input 1", attrToInput("axes", 1, graph.Int64)}},
 	"Squeeze":   {{13, "axes: attribute → input 1", attrToInput("axes", 1, graph.Int64)}},
 	"ReduceSum": {{13, "axes: attribute → input 1", attrToInput("axes", 1, graph.Int64)}},
-	"Split":     {{13, "split: attribute → input 1", attrToInput("split", 1, graph.Int64)}},
+	"Split": {
+		{13, "split: attribute → input 1", attrToInput("split", 1, graph.Int64)},
+		{18, "num_outputs given where split is not (equal parts)", splitParts},
+	},
 
 	"Dropout": {
 		{7, "is_test dropped (the graph's Forward is inference)", dropAttrs("is_test")},
@@ -250,8 +253,8 @@ func legacyBroadcast(u *upgrader, n *graph.Node) ([]*graph.Node, error) {
 // coordinates: asymmetric (x_in = x_out / scale) and ONNX Runtime's
 // nearest pixel of those opsets, floor when upsampling and ceil when
 // downsampling (scales above and below 1 in one node have no opset-18
-// form). scales nil: not known before the graph runs, where Upsample
-// promises scales of at least 1.
+// form). scales nil: not known before the graph runs; promise: scales
+// are Upsample's, which must be at least 1.
 func resizeModes(n *graph.Node, scales *graph.Tensor, promise bool) error {
 	a, ok, err := nodeAttr(n, "mode", graph.AttrString)
 	if err != nil {
@@ -278,6 +281,9 @@ func resizeModes(n *graph.Node, scales *graph.Tensor, promise bool) error {
 	case scales != nil:
 		up := slices.ContainsFunc(scales.Data, func(s float32) bool { return s > 1 })
 		down := slices.ContainsFunc(scales.Data, func(s float32) bool { return s < 1 })
+		if down && promise {
+			return &fieldError{"scales", fmt.Sprintf("%v: Upsample's are at least 1", scales.Data)}
+		}
 		if up && down {
 			return unsupportedError(fmt.Sprintf("nearest with scales %v, above and below 1 at once: opset 18 rounds both alike", scales.Data))
 		}
@@ -439,6 +445,17 @@ func sliceInputs(u *upgrader, n *graph.Node) ([]*graph.Node, error) {
 		}
 		if err := moveAttr(u, n, name, k+1, graph.Int64); err != nil {
 			return nil, err
+		}
+	}
+	return []*graph.Node{n}, nil
+}
+
+// splitParts gives Split without split sizes, in equal parts before
+// opset 18, the num_outputs that opset 18 requires then.
+func splitParts(u *upgrader, n *graph.Node) ([]*graph.Node, error) {
+	if len(n.Inputs) < 2 || n.Inputs[1] == "" {
+		if _, ok := n.Attrs["num_outputs"]; !ok {
+			n.Attrs["num_outputs"] = graph.Int(int64(len(n.Outputs)))
 		}
 	}
 	return []*graph.Node{n}, nil
