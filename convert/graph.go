@@ -162,6 +162,14 @@ func (r *reader) build(opts Options) error {
 		}
 		inits[t.GetName()] = true
 	}
+	for _, t := range g.SparseInitializer {
+		name := t.GetValues().GetName()
+		if err := r.give(name, Node{}, "sparse initializer"); err != nil {
+			return err
+		}
+		inits[name] = true
+		r.bad = append(r.bad, Node{Op: "sparse initializer", Name: name, Reason: "sparse tensors have no graph equivalent"})
+	}
 	for _, vi := range g.Input {
 		if inits[vi.GetName()] {
 			continue // an initializer listed among the inputs (IR < 4)

@@ -424,6 +424,9 @@ func TestReadGraphErrors(t *testing.T) {
 			mp.Graph.Initializer = append(mp.Graph.Initializer, raw("mask", onnxpb.TensorProto_BOOL, []int64{1}, []byte{1}))
 			mp.Graph.Input = append(mp.Graph.Input, pbValue("mask", onnxpb.TensorProto_BOOL, []int{1}))
 		}, false, unsupported(`initializer "mask": element type bool (the graph holds float32 and int64 tensors)`)},
+		{"sparse initializer", func(mp *onnxpb.ModelProto) {
+			mp.Graph.SparseInitializer = []*onnxpb.SparseTensorProto{{Values: raw("sp", onnxpb.TensorProto_FLOAT, []int64{1}, le[float32](1)), Dims: []int64{4}}}
+		}, false, unsupported(`sparse initializer "sp": sparse tensors have no graph equivalent`)},
 		{"string constant", func(mp *onnxpb.ModelProto) {
 			mp.Graph.Node = append(mp.Graph.Node, pbNode("Constant", "s", nil, []string{"s"}, pbAttr("value_string", "a")))
 		}, false, unsupported(`Constant "s": attribute value_string: a constant the graph cannot hold`)},
