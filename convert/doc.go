@@ -31,7 +31,7 @@
 // to 32 bits exactly, float64 with a note in GraphInfo), so that the
 // graph's shape inference folds shape subgraphs; the first dimension of
 // each input without a fixed size is the batch; the metadata keys
-// MarkCodeKey, MarkMuKey and MarkLogVarKey mark tensors. The graph holds
+// aebridge.mark.<role> (MarkKeyPrefix) mark tensors. The graph holds
 // opset 18's forms: nodes written at older opsets (7 to 17, and what
 // opsets 1 to 6 share with them) are rewritten by the upgrades table in
 // opset.go — Unsqueeze, Squeeze, Reduce* and Split attributes to inputs,

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 
@@ -24,17 +25,10 @@ type GraphInfo struct {
 	Notes []string
 }
 
-// The metadata keys that mark tensors of a graph by role (graph.MarkCode,
-// MarkMu, MarkLogVar); each holds a tensor name.
-const (
-	MarkCodeKey   = "aebridge.mark.code"
-	MarkMuKey     = "aebridge.mark.mu"
-	MarkLogVarKey = "aebridge.mark.logvar"
-)
-
-var markKeys = []struct{ key, role string }{
-	{MarkCodeKey, graph.MarkCode}, {MarkMuKey, graph.MarkMu}, {MarkLogVarKey, graph.MarkLogVar},
-}
+// MarkKeyPrefix begins the metadata keys that mark a graph's tensors, as
+// export writes them: the value of "aebridge.mark.code" names the tensor
+// marked graph.MarkCode, and so on for every role.
+const MarkKeyPrefix = "aebridge.mark."
 
 // ReadGraph reads the ONNX file at path, with the external data its
 // tensors reference from files beside it, node by node into a graph (see
@@ -56,9 +50,8 @@ func ReadGraph(path string, opts Options) (*graph.Graph, *GraphInfo, error) {
 // are rewritten into opset 18's forms (see the upgrades table); Constant
 // nodes and initializers become parameters (float32, or int64 for
 // integer tensors). The first dimension of each graph input that has no
-// fixed size is the batch (−1). Marks come from the metadata keys
-// MarkCodeKey, MarkMuKey and MarkLogVarKey, and Options.Code marks the
-// code. Nodes that the graph package does not run give one
+// fixed size is the batch (−1). Marks come from the metadata keys that
+// begin with MarkKeyPrefix, and Options.Code marks the code. Nodes that the graph package does not run give one
 // *UnsupportedError listing them all; a malformed model gives a
 // *FormatError naming the node, its op and the field or tensor at fault.
 func DecodeGraph(r io.Reader, name string, opts Options) (*graph.Graph, *GraphInfo, error) {
@@ -565,13 +558,16 @@ func (r *reader) freshTensor(base string) string {
 
 // marks sets the graph's marks from the metadata and opts.Code.
 func (r *reader) marks(opts Options) error {
-	for _, m := range markKeys {
-		if t, ok := r.info.Metadata[m.key]; ok {
-			if !r.tensors[t] {
-				return &FormatError{File: r.file, Field: fmt.Sprintf("metadata %q", m.key), Tensor: t, Reason: "names no tensor of the graph"}
-			}
-			r.g.Marks[m.role] = t
+	for _, key := range slices.Sorted(maps.Keys(r.info.Metadata)) {
+		role, ok := strings.CutPrefix(key, MarkKeyPrefix)
+		if !ok {
+			continue
 		}
+		t := r.info.Metadata[key]
+		if role == "" || !r.tensors[t] {
+			return &FormatError{File: r.file, Field: fmt.Sprintf("metadata %q", key), Tensor: t, Reason: "names no tensor of the graph"}
+		}
+		r.g.Marks[role] = t
 	}
 	if opts.Code != "" {
 		if !r.tensors[opts.Code] {

@@ -160,7 +160,7 @@ func buildModel(t *testing.T, mp *onnxpb.ModelProto, opts Options) (*graph.Graph
 
 func TestDecodeGraph(t *testing.T) {
 	mp := mlpModel(13)
-	mp.MetadataProps = []*onnxpb.StringStringEntryProto{{Key: proto.String(MarkCodeKey), Value: proto.String("h")}, {Key: proto.String("k"), Value: proto.String("v")}}
+	mp.MetadataProps = []*onnxpb.StringStringEntryProto{{Key: proto.String("aebridge.mark.code"), Value: proto.String("h")}, {Key: proto.String("aebridge.mark.mu"), Value: proto.String("x")}, {Key: proto.String("k"), Value: proto.String("v")}}
 	g, info, err := decodeModel(t, mp)
 	if err != nil {
 		t.Fatal(err)
@@ -168,8 +168,8 @@ func TestDecodeGraph(t *testing.T) {
 	if want := []graph.Value{{Name: "x", Shape: []int{-1, 3}, Type: graph.Float32}}; !reflect.DeepEqual(g.Inputs, want) {
 		t.Errorf("inputs: got %v, want %v", g.Inputs, want)
 	}
-	if !slices.Equal(g.Outputs, []string{"y"}) || g.Marks[graph.MarkCode] != "h" || len(g.Marks) != 1 {
-		t.Errorf("outputs %v, marks %v: want [y], code h", g.Outputs, g.Marks)
+	if !slices.Equal(g.Outputs, []string{"y"}) || g.Marks[graph.MarkCode] != "h" || g.Marks[graph.MarkMu] != "x" || len(g.Marks) != 2 {
+		t.Errorf("outputs %v, marks %v: want [y], code h, mu x", g.Outputs, g.Marks)
 	}
 	if info.Opset != 13 || info.Producer != "test" || info.Metadata["k"] != "v" || info.File != "m.onnx" {
 		t.Errorf("info: got %+v", info)
@@ -455,7 +455,7 @@ func TestReadGraphErrors(t *testing.T) {
 		{"no first output", func(mp *onnxpb.ModelProto) { mp.Graph.Node[1].Output = nil }, true,
 			`convert: m.onnx: node Relu "relu": output 0: missing: the node has no first output`},
 		{"mark of no tensor", func(mp *onnxpb.ModelProto) {
-			mp.MetadataProps = []*onnxpb.StringStringEntryProto{{Key: proto.String(MarkMuKey), Value: proto.String("nothing")}}
+			mp.MetadataProps = []*onnxpb.StringStringEntryProto{{Key: proto.String("aebridge.mark.mu"), Value: proto.String("nothing")}}
 		}, true, `convert: m.onnx: metadata "aebridge.mark.mu": tensor "nothing": names no tensor of the graph`},
 		{"shapes do not fit", func(mp *onnxpb.ModelProto) { mp.Graph.Node[0].Attribute = nil }, true,
 			`convert: m.onnx: node Gemm "fc": tensor "h": input shapes [[1 3] [2 3] [2]] do not fit`},
