@@ -536,23 +536,20 @@ func (r *reader) constant(n *onnxpb.NodeProto, nd Node, attrs map[string]graph.A
 
 // freshNode returns a node name that the model does not give, from base,
 // and gives it.
-func (r *reader) freshNode(base string) string {
-	name := base
-	for k := 2; r.nodes[name] || r.named[name]; k++ {
-		name = fmt.Sprintf("%s_%d", base, k)
-	}
-	r.nodes[name] = true
-	return name
-}
+func (r *reader) freshNode(base string) string { return fresh(base, r.nodes, r.named) }
 
 // freshTensor returns a tensor name that the model neither gives nor
 // reads, from base, and gives it.
-func (r *reader) freshTensor(base string) string {
+func (r *reader) freshTensor(base string) string { return fresh(base, r.tensors, r.readBy) }
+
+// fresh returns base, or base_2, base_3, … : the first in neither given
+// nor taken, and adds it to given.
+func fresh(base string, given, taken map[string]bool) string {
 	name := base
-	for k := 2; r.tensors[name] || r.readBy[name]; k++ {
+	for k := 2; given[name] || taken[name]; k++ {
 		name = fmt.Sprintf("%s_%d", base, k)
 	}
-	r.tensors[name] = true
+	given[name] = true
 	return name
 }
 

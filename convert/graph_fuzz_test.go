@@ -10,7 +10,6 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/aebridge/aebridge/graph"
-	"github.com/aebridge/aebridge/internal/onnxfile"
 	"github.com/aebridge/aebridge/internal/onnxpb"
 )
 
@@ -30,6 +29,18 @@ var graphFuzzModels = []upgradeModel{
 	{name: "unsqueeze", opset: 11, op: "Unsqueeze", attrs: []*onnxpb.AttributeProto{pbAttr("axes", []int64{1})}, inputs: [][]int{{-1, 4}}},
 }
 
+// graphFuzzSeeds are the models FuzzReadGraph starts from.
+func graphFuzzSeeds(tb testing.TB) []*onnxpb.ModelProto {
+	var models []*onnxpb.ModelProto
+	for _, name := range graphFuzzFixtures {
+		models = append(models, loadFixture(tb, name))
+	}
+	for _, c := range graphFuzzModels {
+		models = append(models, c.build())
+	}
+	return models
+}
+
 var fuzzOpsets = []int64{1, 5, 6, 7, 9, 10, 11, 12, 13, 17, 18, 21, 22, 0, -1}
 
 // FuzzReadGraph mutates models (nodes' inputs, outputs, op types and
@@ -42,13 +53,7 @@ var fuzzOpsets = []int64{1, 5, 6, 7, 9, 10, 11, 12, 13, 17, 18, 21, 22, 0, -1}
 // its shapes inferred for a batch of 2 and its Forward run on zeros where
 // small.
 func FuzzReadGraph(f *testing.F) {
-	var models []*onnxpb.ModelProto
-	for _, name := range graphFuzzFixtures {
-		models = append(models, loadFixture(f, name))
-	}
-	for _, c := range graphFuzzModels {
-		models = append(models, c.build())
-	}
+	models := graphFuzzSeeds(f)
 	for i := range models {
 		f.Add([]byte{0, byte(i)})                                     // the model itself
 		f.Add([]byte{0, byte(i), 1, 0, 0, byte(i), 0, 5, 0, 0, 0, 1}) // one mutation
@@ -76,10 +81,7 @@ func FuzzReadGraph(f *testing.F) {
 			t.Fatalf("reading %d bytes allocated %d", len(b), d)
 		}
 		if err != nil {
-			var fe *FormatError
-			var ue *UnsupportedError
-			var oe *onnxfile.FormatError
-			if !errors.As(err, &fe) && !errors.As(err, &ue) && !errors.As(err, &oe) {
+			if !typedError(err) {
 				t.Fatalf("got %v (%T), want a *FormatError or *UnsupportedError", err, err)
 			}
 			return
@@ -161,14 +163,7 @@ func holdsTogether(g *graph.Graph) error {
 // are meant to be: each reads unmutated, or lists only ops the graph does
 // not run yet.
 func TestFuzzReadGraphSeeds(t *testing.T) {
-	var models []*onnxpb.ModelProto
-	for _, name := range graphFuzzFixtures {
-		models = append(models, loadFixture(t, name))
-	}
-	for _, c := range graphFuzzModels {
-		models = append(models, c.build())
-	}
-	for i, mp := range models {
+	for i, mp := range graphFuzzSeeds(t) {
 		t.Run(fmt.Sprint(i), func(t *testing.T) {
 			g, _, err := decodeModel(t, mp)
 			var ue *UnsupportedError

@@ -67,15 +67,6 @@ func pbTensor(name string, t *graph.Tensor) *onnxpb.TensorProto {
 	return p
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}
-
 // upgradeModel is a one-node model of an op at an old opset.
 type upgradeModel struct {
 	name    string

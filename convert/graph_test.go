@@ -56,32 +56,44 @@ type graphFixture struct {
 	inputs, wants []string
 }
 
-// graphFixtures lists the PyTorch fixtures (every opset the manifest has)
-// and the dynamo exports.
-func graphFixtures(t *testing.T) []graphFixture {
+// fixtureModel is one model of testdata/pytorch/manifest.json: its
+// reference inputs and outputs, and its ONNX file at each opset PyTorch
+// could export it at.
+type fixtureModel struct {
+	Name   string `json:"name"`
+	Inputs []struct {
+		File string `json:"file"`
+	} `json:"inputs"`
+	Outputs []struct {
+		File string `json:"file"`
+	} `json:"outputs"`
+	Files map[string]string `json:"files"`
+}
+
+// readManifest reads the fixtures' manifest: the opsets and the models.
+func readManifest(t *testing.T) ([]int, []fixtureModel) {
+	t.Helper()
 	b, err := os.ReadFile(filepath.Join(fixtures, "manifest.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	var man struct {
-		Opsets []int `json:"opsets"`
-		Models []struct {
-			Name   string `json:"name"`
-			Inputs []struct {
-				File string `json:"file"`
-			} `json:"inputs"`
-			Outputs []struct {
-				File string `json:"file"`
-			} `json:"outputs"`
-			Files map[string]string `json:"files"`
-		} `json:"models"`
+		Opsets []int          `json:"opsets"`
+		Models []fixtureModel `json:"models"`
 	}
 	if err := json.Unmarshal(b, &man); err != nil {
 		t.Fatal(err)
 	}
+	return man.Opsets, man.Models
+}
+
+// graphFixtures lists the PyTorch fixtures (every opset the manifest has)
+// and the dynamo exports.
+func graphFixtures(t *testing.T) []graphFixture {
+	opsets, models := readManifest(t)
 	var out []graphFixture
-	for _, m := range man.Models {
-		for _, opset := range man.Opsets {
+	for _, m := range models {
+		for _, opset := range opsets {
 			file, ok := m.Files[strconv.Itoa(opset)]
 			if !ok {
 				continue

@@ -5,6 +5,7 @@ package convert
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"path/filepath"
 	"slices"
@@ -35,12 +36,12 @@ func pbModel(g *graph.Graph, shapes map[string][]int) *onnxpb.ModelProto {
 	for _, o := range g.Outputs {
 		pg.Output = append(pg.Output, pbValue(o, onnxpb.TensorProto_FLOAT, nil))
 	}
-	for _, name := range sortedKeys(g.Params) {
+	for _, name := range slices.Sorted(maps.Keys(g.Params)) {
 		pg.Initializer = append(pg.Initializer, pbTensor(name, g.Params[name]))
 	}
 	for _, n := range g.Nodes {
 		pn := &onnxpb.NodeProto{Name: proto.String(n.Name), OpType: proto.String(n.Op), Input: n.Inputs, Output: n.Outputs}
-		for _, name := range sortedKeys(n.Attrs) {
+		for _, name := range slices.Sorted(maps.Keys(n.Attrs)) {
 			a := n.Attrs[name]
 			switch a.Type {
 			case graph.AttrInt:
