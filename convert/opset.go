@@ -50,7 +50,7 @@ var upgrades = map[string][]upgrade{
 
 	"Reshape": {{5, "shape: attribute → input 1", attrToInput("shape", 1, graph.Int64)}},
 	"TopK":    {{10, "k: attribute → input 1 (of one element)", topK}},
-	"Tile":    {{6, "Tile(input, tiles, axis) → Tile(input, repeats)", tile1}},
+	"Tile":    {{6, "Tile(input, tiles, axis) refused: its repeats need the input's rank", tile1}},
 	"Concat":  {{4, "axis: default 1 given", defaultInt("axis", 1)}},
 	"Cast":    {{6, "to: type name → type number", castTo}},
 	"Gemm":    {{7, "broadcast dropped (7 broadcasts C)", dropAttrs("broadcast")}},
