@@ -1,14 +1,11 @@
 package convert
 
 import (
-	"encoding/json"
 	"math"
-	"os"
 	"path/filepath"
 	"strconv"
 	"testing"
 
-	"github.com/aebridge/aebridge/internal/npy"
 	"github.com/aebridge/aebridge/trainer"
 )
 
@@ -16,10 +13,7 @@ const fixtures = "../testdata/pytorch"
 
 func readTensor(t *testing.T, path string) *trainer.Tensor {
 	t.Helper()
-	a, err := npy.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := readNPY(t, path)
 	return &trainer.Tensor{Shape: a.Shape, Data: a.Data}
 }
 
@@ -43,28 +37,9 @@ func closeTo(t *testing.T, what string, got, want []float32) {
 // testdata/pytorch (opsets 9, 13, 17) and runs the Go forward pass against
 // PyTorch's saved outputs.
 func TestPyTorchFixturesConvertAndMatch(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join(fixtures, "manifest.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var man struct {
-		Opsets []int `json:"opsets"`
-		Models []struct {
-			Name   string `json:"name"`
-			Inputs []struct {
-				File string `json:"file"`
-			} `json:"inputs"`
-			Outputs []struct {
-				File string `json:"file"`
-			} `json:"outputs"`
-			Files map[string]string `json:"files"`
-		} `json:"models"`
-	}
-	if err := json.Unmarshal(b, &man); err != nil {
-		t.Fatal(err)
-	}
-	for _, fm := range man.Models {
-		for _, opset := range man.Opsets {
+	opsets, models := readManifest(t)
+	for _, fm := range models {
+		for _, opset := range opsets {
 			file, ok := fm.Files[strconv.Itoa(opset)]
 			if !ok {
 				continue // PyTorch could not export this model at this opset

@@ -22,4 +22,22 @@
 //
 // A graph written by aebridge carries its model description in its
 // metadata; ReadFile and Decode then rebuild that description exactly.
+//
+// ReadGraph and DecodeGraph read any ONNX graph node by node into a
+// graph.Graph instead, the model the trainer is moving onto: each node of
+// the ai.onnx domain becomes a graph node of the same op type, inputs,
+// outputs and typed attributes; initializers and Constant nodes become
+// float32 or int64 parameters (float16, bfloat16 and the integer types up
+// to 32 bits exactly, float64 with a note in GraphInfo), so that the
+// graph's shape inference folds shape subgraphs; the first dimension of
+// each input without a fixed size is the batch; the metadata keys
+// aebridge.mark.<role> (MarkKeyPrefix) mark tensors. The graph holds
+// opset 18's forms: nodes written at older opsets (7 to 17, and what
+// opsets 1 to 6 share with them) are rewritten by the upgrades table in
+// opset.go — Unsqueeze, Squeeze, Reduce* and Split attributes to inputs,
+// Dropout's ratio, Clip's min and max, Pad's pads, Slice's starts and
+// ends to inputs, Upsample and opset 10's Resize to Resize with asymmetric
+// coordinates, Softmax, LogSoftmax and Hardmax's 2-D coercion, and
+// BatchNormalization's spatial attribute and training-only outputs. Every
+// node the graph package does not run is listed in one *UnsupportedError.
 package convert

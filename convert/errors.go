@@ -2,6 +2,7 @@ package convert
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -14,15 +15,22 @@ type Node struct {
 }
 
 func (n Node) String() string {
-	s := fmt.Sprintf("%s %q (inputs %s)", n.Op, n.Name, strings.Join(n.Inputs, ", "))
+	s := n.Op
+	if n.Name != "" {
+		s += fmt.Sprintf(" %q", n.Name)
+	}
+	if len(n.Inputs) > 0 {
+		s += fmt.Sprintf(" (inputs %s)", strings.Join(n.Inputs, ", "))
+	}
 	if n.Reason != "" {
 		s += ": " + n.Reason
 	}
 	return s
 }
 
-// UnsupportedError reports a valid graph that uses what ReadFile and Decode do not
-// turn into trainer layers, listing every such node.
+// UnsupportedError reports a valid graph that uses what ReadFile and Decode
+// do not turn into trainer layers, or ReadGraph and DecodeGraph into graph
+// nodes, listing every such node.
 type UnsupportedError struct {
 	File  string
 	Nodes []Node
@@ -30,11 +38,23 @@ type UnsupportedError struct {
 
 func (e *UnsupportedError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "convert: %s: %d node(s) have no trainer equivalent:", e.File, len(e.Nodes))
+	fmt.Fprintf(&b, "convert: %s: %d node(s) not supported:", e.File, len(e.Nodes))
 	for _, n := range e.Nodes {
 		b.WriteString("\n  " + n.String())
 	}
 	return b.String()
+}
+
+// Ops returns the op types of the nodes listed, sorted, each once.
+func (e *UnsupportedError) Ops() []string {
+	var ops []string
+	for _, n := range e.Nodes {
+		if !slices.Contains(ops, n.Op) {
+			ops = append(ops, n.Op)
+		}
+	}
+	slices.Sort(ops)
+	return ops
 }
 
 // FormatError reports a malformed graph: a node whose inputs, outputs,

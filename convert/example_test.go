@@ -6,6 +6,7 @@ import (
 	"os"
 
 	"github.com/aebridge/aebridge/convert"
+	"github.com/aebridge/aebridge/graph"
 )
 
 // Import a convolutional autoencoder exported by PyTorch (the view and
@@ -47,4 +48,29 @@ func ExampleDecode() {
 	fmt.Println("inputs", m.Inputs, "outputs", m.Outputs, "code", m.CodeShape())
 	// Output:
 	// inputs [x] outputs [y] code [8]
+}
+
+// Read a PyTorch export node by node into a graph, and run it on a batch
+// of zeros.
+func ExampleReadGraph() {
+	g, info, err := convert.ReadGraph("../testdata/pytorch/vae_encoder.opset9.onnx", convert.Options{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("opset", info.Opset, "inputs", g.Inputs, "outputs", g.Outputs)
+	for _, n := range g.Nodes {
+		fmt.Println(n.Name, n.Op, n.Inputs, "→", n.Outputs)
+	}
+	values, err := g.Forward(map[string]*graph.Tensor{"x": graph.NewTensor(2, 64)})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("mu", values["mu"].Shape, "logvar", values["logvar"].Shape)
+	// Output:
+	// opset 9 inputs [{x [-1 64] float32}] outputs [mu logvar]
+	// /hidden/hidden.0/Gemm Gemm [x hidden.0.weight hidden.0.bias] → [/hidden/hidden.0/Gemm_output_0]
+	// /hidden/hidden.1/Relu Relu [/hidden/hidden.0/Gemm_output_0] → [/hidden/hidden.1/Relu_output_0]
+	// /mu/Gemm Gemm [/hidden/hidden.1/Relu_output_0 mu.weight mu.bias] → [mu]
+	// /logvar/Gemm Gemm [/hidden/hidden.1/Relu_output_0 logvar.weight logvar.bias] → [logvar]
+	// mu [2 4] logvar [2 4]
 }

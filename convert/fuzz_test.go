@@ -288,10 +288,7 @@ func FuzzImport(f *testing.F) {
 		}
 		m, err := fromProto(mp, "fuzz.onnx", Options{})
 		if err != nil {
-			var fe *FormatError
-			var ue *UnsupportedError
-			var oe *onnxfile.FormatError
-			if !errors.As(err, &fe) && !errors.As(err, &ue) && !errors.As(err, &oe) {
+			if !typedError(err) {
 				t.Fatalf("got %v (%T), want a *FormatError or *UnsupportedError", err, err)
 			}
 			return
@@ -307,6 +304,16 @@ func FuzzImport(f *testing.F) {
 			t.Fatalf("imported, but the forward pass on zeros fails: %v\n%s", err, m.Model)
 		}
 	})
+}
+
+// typedError reports whether err is one of the errors a reader of
+// untrusted models returns: a *FormatError, an *UnsupportedError, or
+// onnxfile's *FormatError.
+func typedError(err error) bool {
+	var fe *FormatError
+	var ue *UnsupportedError
+	var oe *onnxfile.FormatError
+	return errors.As(err, &fe) || errors.As(err, &ue) || errors.As(err, &oe)
 }
 
 // TestFuzzFixturesImport keeps the fuzzer's starting points valid: each

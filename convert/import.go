@@ -24,10 +24,11 @@ type Model struct {
 	File    string
 }
 
-// Options tune ReadFile and Decode.
+// Options tune ReadFile and Decode, ReadGraph and DecodeGraph.
 type Options struct {
 	// Code names the tensor at which a full autoencoder graph is split into
-	// encoder and decoder; "" picks the narrowest layer output.
+	// encoder and decoder; "" picks the narrowest layer output. ReadGraph
+	// and DecodeGraph mark it as the graph's code (graph.MarkCode).
 	Code string
 }
 
