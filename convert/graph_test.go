@@ -28,7 +28,7 @@ var graphMissing = map[string][]string{
 	"vae_encoder":        nil,
 	"vae_mean":           nil,
 	"cvae_decoder":       nil,
-	"activations_ae":     {"Erf"},
+	"activations_ae":     nil,
 	"mlp_batchnorm_ae":   {"BatchNormalization"},
 	"conv1d_ae":          {"AveragePool", "Conv", "ConvTranspose", "Pad", "Resize"},
 	"conv_dense_ae":      {"Conv", "ConvTranspose", "Gather", "Reshape", "Shape", "Unsqueeze"},
