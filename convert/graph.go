@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/aebridge/aebridge/export"
 	"github.com/aebridge/aebridge/graph"
 	"github.com/aebridge/aebridge/internal/limits"
 	"github.com/aebridge/aebridge/internal/onnxfile"
@@ -26,9 +27,8 @@ type GraphInfo struct {
 }
 
 // MarkKeyPrefix begins the metadata keys that mark a graph's tensors, as
-// export writes them: the value of "aebridge.mark.code" names the tensor
-// marked graph.MarkCode, and so on for every role.
-const MarkKeyPrefix = "aebridge.mark."
+// export writes them (export.MarkKeyPrefix).
+const MarkKeyPrefix = export.MarkKeyPrefix
 
 // ReadGraph reads the ONNX file at path, with the external data its
 // tensors reference from files beside it, node by node into a graph (see

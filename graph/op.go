@@ -84,7 +84,8 @@ func attrError(name string, v any, format string, args ...any) error {
 }
 
 // operatorOf returns n's operator, or a *NodeError if this package does not
-// run its op type, n has the wrong number of inputs or outputs, or an
+// run its op type, n has the wrong number of inputs or outputs, leaves out
+// one of the inputs the op type requires (the first inputs[0]), or has an
 // attribute that the op type does not have or of the wrong type.
 func operatorOf(n *Node) (operator, error) {
 	op, ok := operators[n.Op]
@@ -96,6 +97,11 @@ func operatorOf(n *Node) (operator, error) {
 	}
 	if n.Outputs[0] == "" {
 		return op, &NodeError{Node: n.Name, Op: n.Op, Reason: "first output has no name"}
+	}
+	for k := 0; k < op.inputs[0]; k++ {
+		if n.Inputs[k] == "" {
+			return op, &NodeError{Node: n.Name, Op: n.Op, Reason: fmt.Sprintf("input %d is required, but left out (named \"\")", k)}
+		}
 	}
 	for _, name := range sortedKeys(n.Attrs) {
 		want, ok := op.attrs[name]

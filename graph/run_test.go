@@ -113,8 +113,9 @@ func TestShapesErrors(t *testing.T) {
 		wantErr string
 	}{
 		{"input shape", func(g *Graph) {}, []int{5, 3}, `graph: tensor "x": input shape [5 3], want [-1 4]`},
-		{"unsupported op", func(g *Graph) { g.Nodes[3].Op = "Gelu" }, []int{5, 4}, `graph: node "act" (Gelu): op type not supported`},
+		{"unsupported op", func(g *Graph) { g.Nodes[3].Op = "Celu" }, []int{5, 4}, `graph: node "act" (Celu): op type not supported`},
 		{"inputs", func(g *Graph) { g.Nodes[0].Inputs = []string{"x", "h"} }, []int{5, 4}, `graph: node "gate" (Sigmoid): 2 inputs and 1 outputs, want 1 inputs and 1 outputs`},
+		{"required input left out", func(g *Graph) { g.Nodes[4].Inputs = []string{"h", "", "dec.bias"} }, []int{5, 4}, `graph: node "dec" (Gemm): input 1 is required, but left out (named "")`},
 		{"attribute type", func(g *Graph) { g.Nodes[2].Attrs["transB"] = Float(1) }, []int{5, 4}, `graph: node "enc" (Gemm): attribute transB: type float, want int`},
 		{"unknown attribute", func(g *Graph) { g.Nodes[2].Attrs["transC"] = Int(1) }, []int{5, 4}, `graph: node "enc" (Gemm): attribute transC: not an attribute of Gemm that this package runs`},
 		{"int64 input", func(g *Graph) { g.Params["dec.bias"] = NewInt64Tensor([]int64{1, 2, 3, 4}, 4) }, []int{5, 4}, `graph: node "dec" (Gemm): tensor "d": input 2 ("dec.bias") is int64, want float32`},
