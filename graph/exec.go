@@ -279,7 +279,7 @@ func (g *Graph) Plan(inputs map[string][]int, o PlanOptions) (*Plan, error) {
 			}
 		}
 		for k, name := range pn.n.Inputs {
-			if onPath(name) {
+			if onPath(name) && !isFixed(pn.n.Op, k) {
 				pn.din[k] = grad(name)
 			}
 		}

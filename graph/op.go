@@ -30,6 +30,10 @@ type operator struct {
 	infer    func(n *Node, in []arg) ([]arg, error)
 	forward  func(s *state, n *Node, out, in []*Tensor)
 	backward func(s *state, n *Node, din, dout, out, in []*Tensor)
+	// fixed are the inputs no gradient flows to: shapes, axes, indices,
+	// scales, ratios, running statistics — constants of the model, never
+	// trained (Trainable leaves out the parameters that feed only these).
+	fixed []int
 	// elementwise marks ops whose one output is computed element by
 	// element from one input, whatever the shape: the executor splits
 	// them over the worker pool, running the passes on flat views.
@@ -203,4 +207,28 @@ func at[T any](s []T, k int) T {
 		return s[k]
 	}
 	return zero
+}
+
+// isFixed reports whether input k of an op type takes no gradient.
+func isFixed(op string, k int) bool {
+	return slices.Contains(operators[op].fixed, k)
+}
+
+// Trainable returns the names of the parameters that training changes,
+// sorted: the float32 ones that some node reads at an input a gradient
+// flows to (not Reshape's shape, Resize's scales, batch normalisation's
+// running statistics and the like).
+func (g *Graph) Trainable() []string {
+	var names []string
+	seen := map[string]bool{}
+	for _, n := range g.Nodes {
+		for k, in := range n.Inputs {
+			if p, ok := g.Params[in]; ok && p.Type == Float32 && !seen[in] && !isFixed(n.Op, k) {
+				seen[in] = true
+				names = append(names, in)
+			}
+		}
+	}
+	slices.Sort(names)
+	return names
 }

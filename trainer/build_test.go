@@ -219,6 +219,12 @@ func TestReadConfigFileRejectsBadFields(t *testing.T) {
 func FuzzReadConfig(f *testing.F) {
 	b, _ := json.Marshal(File{Version: Version, Model: huge()})
 	f.Add(b)
+	gm, err := FromGraph(residualGraph(rand.New(rand.NewPCG(1, 2))), MSE)
+	if err != nil {
+		f.Fatal(err)
+	}
+	b, _ = json.Marshal(File{Version: Version, Model: gm.Config})
+	f.Add(b)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		const path = "fuzz/config.json"
 		file, err := parseConfig(data, path)
@@ -228,8 +234,16 @@ func FuzzReadConfig(f *testing.F) {
 			}
 			return
 		}
-		_, n, err := build(file.Model, true)
-		if err != nil {
+		var n int64
+		if file.Model.Variant == GraphVariant {
+			g, err := file.Model.graphOf(true)
+			if err != nil {
+				t.Fatalf("parseConfig accepted what Check refuses: %v", err)
+			}
+			for _, p := range g.Params {
+				n += int64(product(p.Shape))
+			}
+		} else if _, n, err = build(file.Model, true); err != nil {
 			t.Fatalf("parseConfig accepted what Check refuses: %v", err)
 		}
 		if n > 1<<20 { // Build only what is small; the check bounded the rest.

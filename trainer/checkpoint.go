@@ -134,8 +134,9 @@ func ReadConfig(dir string) (*File, error) {
 const maxConfigBytes = 16 << 20
 
 // Variants lists the variants a config.json may name: MLPVariants, the
-// convolutional ones and "imported" (a model convert made from a graph).
-var Variants = append(slices.Clip(MLPVariants), "conv", "conv1d", "imported")
+// convolutional ones, "imported" (a chain convert made from a graph) and
+// "graph" (a graph, Config.Graph).
+var Variants = append(slices.Clip(MLPVariants), "conv", "conv1d", "imported", GraphVariant)
 
 // ReadConfigFile reads a config.json file at path, refusing unknown fields
 // and checking the description as Build does (Config.Check: sizes, layer

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aebridge/aebridge/graph"
 	"github.com/aebridge/aebridge/internal/atomicfile"
 	"github.com/aebridge/aebridge/internal/safetensors"
 )
@@ -63,6 +64,9 @@ func (c TrainConfig) Check() error {
 // checkModel reports settings that do not fit the model: the KL penalty
 // needs codes in (0, 1), the contractive one a dense encoder.
 func (c TrainConfig) checkModel(m *Model) error {
+	if m.isGraph() {
+		return c.checkGraphModel(m)
+	}
 	if c.Reg.SparsityWeight > 0 {
 		if a, ok := m.Encoder[len(m.Encoder)-1].(*Activation); !ok || a.Kind != "sigmoid" {
 			kind := "none"
@@ -74,6 +78,30 @@ func (c TrainConfig) checkModel(m *Model) error {
 	}
 	if c.Reg.Contractive > 0 {
 		return m.checkContractive()
+	}
+	return nil
+}
+
+// checkGraphModel is checkModel for a graph model: the penalties on the
+// code need it marked (graph.MarkCode), the KL one as a sigmoid's output;
+// the contractive penalty is for dense encoders.
+func (c TrainConfig) checkGraphModel(m *Model) error {
+	if c.Reg.Contractive > 0 {
+		return fmt.Errorf("trainer: the contractive penalty needs a dense encoder; a graph model has none")
+	}
+	if c.Reg.L1 == 0 && c.Reg.SparsityWeight == 0 {
+		return nil
+	}
+	code, ok := m.g.Marks[graph.MarkCode]
+	if !ok {
+		return fmt.Errorf("trainer: the penalties on the code need the graph's code tensor marked (%q); this graph marks none", graph.MarkCode)
+	}
+	if c.Reg.SparsityWeight > 0 {
+		for _, n := range m.g.Nodes {
+			if n.Outputs[0] == code && n.Op != "Sigmoid" {
+				return fmt.Errorf("trainer: the KL sparsity penalty needs code activations in (0, 1); the code %q is the output of a %s node", code, n.Op)
+			}
+		}
 	}
 	return nil
 }

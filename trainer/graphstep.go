@@ -46,14 +46,25 @@ func (m *Model) trainsOnGraph(reg *Regularization) bool {
 // lossTensor is the tensor the loss reads: the output, or the logits of
 // its final sigmoid when the loss takes them (fused).
 func (m *Model) lossTensor() string {
+	out := m.g.Outputs[0]
 	if m.fused {
 		for _, n := range m.g.Nodes {
-			if n.Outputs[0] == GraphOutput && n.Op == "Sigmoid" {
+			if n.Outputs[0] == out && n.Op == "Sigmoid" {
 				return n.Inputs[0]
 			}
 		}
 	}
-	return GraphOutput
+	return out
+}
+
+// graphInputs are the names of the graph's data input and, for a
+// conditional model, its condition input.
+func (m *Model) graphInputs() (data, cond string) {
+	data = m.g.Inputs[0].Name
+	if len(m.g.Inputs) > 1 {
+		cond = m.g.Inputs[1].Name
+	}
+	return data, cond
 }
 
 // trainPlanFor returns the plan for the batch shape, planning it (and
@@ -65,9 +76,10 @@ func (m *Model) trainPlanFor(shape []int, cond, penalty bool) (*trainPlan, error
 		}
 	}
 	tp := &trainPlan{shape: slices.Clone(shape), cond: cond, penalty: penalty, out: m.lossTensor(), code: m.g.Marks[graph.MarkCode]}
-	in := map[string][]int{GraphInput: shape}
+	data, condName := m.graphInputs()
+	in := map[string][]int{data: shape}
 	if cond {
-		in[GraphCondition] = []int{shape[0], m.Config.Condition}
+		in[condName] = []int{shape[0], m.Config.Condition}
 	}
 	o := graph.PlanOptions{Outputs: []string{tp.out}, Training: true, GradBuffers: map[string]*graph.Tensor{}}
 	if penalty {
@@ -84,7 +96,7 @@ func (m *Model) trainPlanFor(shape []int, cond, penalty bool) (*trainPlan, error
 		dec := o
 		dec.Inputs = []string{GraphMu}
 		if cond {
-			dec.Inputs = append(dec.Inputs, GraphCondition)
+			dec.Inputs = append(dec.Inputs, condName)
 		}
 		dec.Grads = append(slices.Clone(o.Grads), GraphMu)
 		var err error

@@ -38,6 +38,10 @@ type Config struct {
 	// Build initialises the weights with them.
 	Init     string `json:"init,omitempty"`
 	InitSeed uint64 `json:"init_seed,omitempty"`
+	// Graph describes a model of variant "graph": a graph imported from
+	// ONNX or built by hand, rather than layers (Encoder, Decoder and
+	// Variational then empty).
+	Graph *GraphSpec `json:"graph,omitempty"`
 }
 
 // Variational describes a VAE's bottleneck.
@@ -77,6 +81,9 @@ type Model struct {
 	onGraph    bool // every node's operator is one graph runs
 	plans      []*trainPlan
 	inputShape []int
+	inference  []planned  // a graph model's inference plans
+	cond       *Tensor    // a graph model's condition
+	feeds      [2]*Tensor // its plans' inputs
 
 	stack                  []Layer // Encoder then Decoder
 	inputView              Tensor  // a flat input seen with the input's shape
@@ -91,6 +98,9 @@ type Model struct {
 // model would have more than limits.MaxParams parameters; it counts them
 // (Check) before allocating any.
 func Build(c Config) (*Model, error) {
+	if c.Variant == GraphVariant {
+		return buildGraph(c)
+	}
 	if err := c.Check(); err != nil {
 		return nil, err
 	}
@@ -113,6 +123,12 @@ func Build(c Config) (*Model, error) {
 // weights: the sizes, the chaining of the layers, and the number of
 // parameters and buffers against limits.MaxParams.
 func (c Config) Check() error {
+	if c.Variant == GraphVariant {
+		return c.checkGraph()
+	}
+	if c.Graph != nil {
+		return fmt.Errorf("trainer: variant %s has a graph description; only variant %s does", c.Variant, GraphVariant)
+	}
 	_, _, err := build(c, true)
 	return err
 }
@@ -263,6 +279,9 @@ func (m *Model) ZeroGrad() {
 // For a variational model the code is μ (no sampling). A conditional
 // model takes its condition from SetCondition.
 func (m *Model) Forward(x *Tensor) *Tensor {
+	if m.isGraph() {
+		return m.graphForward(x, m.g.Outputs[0])
+	}
 	m.setTraining(false, nil)
 	if m.mu != nil {
 		return m.run(m.heads(m.run(x, 0, len(m.Encoder))), len(m.Encoder), len(m.acts))
@@ -273,6 +292,7 @@ func (m *Model) Forward(x *Tensor) *Tensor {
 // SetCondition sets the conditioning input, (batch, Condition), that the
 // next passes of a conditional model use.
 func (m *Model) SetCondition(c *Tensor) {
+	m.cond = c
 	for _, l := range m.conditions {
 		l.C = c
 	}
@@ -292,6 +312,9 @@ func (m *Model) setTraining(training bool, rng *rand.Rand) {
 // model's, valid until its next pass.
 // For a variational model it returns μ.
 func (m *Model) Encode(x *Tensor) *Tensor {
+	if m.isGraph() {
+		return m.graphForward(x, m.graphCode())
+	}
 	m.setTraining(false, nil)
 	h := m.run(x, 0, len(m.Encoder))
 	if m.mu != nil {
@@ -303,6 +326,10 @@ func (m *Model) Encode(x *Tensor) *Tensor {
 // Decode returns the reconstruction for codes z, (batch, latent), in a
 // buffer of the model's, valid until its next pass.
 func (m *Model) Decode(z *Tensor) *Tensor {
+	if m.isGraph() {
+		code := m.graphCode()
+		return m.graphRun(m.graphInputsFrom(code), m.g.Outputs[0], m.graphView(z, m.codeShape), z.Rows())
+	}
 	m.setTraining(false, nil)
 	return m.run(z, len(m.Encoder), len(m.acts))
 }
@@ -468,6 +495,9 @@ func (m *Model) trainEnd() int {
 // touching gradients.
 // A variational model reconstructs through μ.
 func (m *Model) Eval(x, target *Tensor) float64 {
+	if m.isGraph() {
+		return m.lossOf(m.graphForward(x, m.lossTensor()), m.fused, target, nil, nil)
+	}
 	m.Forward(x)
 	return m.loss(target, nil, false)
 }
