@@ -36,6 +36,8 @@ var graphMissing = map[string][]string{
 	"conv_transposed_ae": {"Conv", "ConvTranspose"},
 	"conv_unflatten_ae":  {"Conv", "ConvTranspose", "Reshape"},
 	"conv_upsample_ae":   {"Conv", "MaxPool", "Resize"},
+	"residual_ae":        nil,
+	"unet_ae":            {"Conv", "MaxPool", "Resize"},
 	"dynamo_mlp_ae":      nil,
 	"dynamo_conv_bn_ae":  {"Conv", "ConvTranspose", "Reshape"},
 }

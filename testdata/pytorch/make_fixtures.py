@@ -11,6 +11,7 @@ Files, for each model NAME:
     NAME.opsetK.onnx      the export at opset K (one per opset)
     NAME.inI.npy          input I (float32, batch 5)
     NAME.outJ.npy         PyTorch's output J for those inputs (eval mode)
+    NAME.safetensors      the state dict, for the models in SAFETENSORS
 and manifest.json listing models, opsets, input and output names and files.
 
 Everything is seeded: a second run gives the same weights, inputs and outputs.
@@ -26,6 +27,9 @@ import torch.nn as nn
 
 OPSETS = (9, 11, 13, 17)
 BATCH = 5  # inputs saved for the tests; exports trace with batch 2
+# Models whose state dict is also saved as NAME.safetensors: vae_mean for
+# convert --from-safetensors, the graphs that are not chains for fine-tuning.
+SAFETENSORS = ("vae_mean", "residual_ae", "unet_ae")
 
 
 class MLPAE(nn.Module):
@@ -222,6 +226,41 @@ class ConvUnflattenAE(nn.Module):
         return self.deconv(h.reshape(-1, 4, 4, 4))
 
 
+class ResidualAE(nn.Module):
+    """Not a chain: an MLP with a residual skip, 16-12-(12 + 12)-4-12-16.
+    The second hidden layer's output is added to its input (Add of an
+    earlier tensor) before the code."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(16, 12)
+        self.fc2 = nn.Linear(12, 12)
+        self.code = nn.Linear(12, 4)
+        self.decoder = nn.Sequential(nn.Linear(4, 12), nn.Tanh(), nn.Linear(12, 16), nn.Sigmoid())
+
+    def forward(self, x):
+        h = torch.relu(self.fc1(x))
+        h = torch.relu(self.fc2(h)) + h
+        return self.decoder(self.code(h))
+
+
+class UNetAE(nn.Module):
+    """Not a chain: a U-Net-style conv autoencoder on 1×8×8 whose decoder
+    concatenates its 8×8 features with the encoder's (the Concat skip)."""
+
+    def __init__(self):
+        super().__init__()
+        self.enc1 = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU())
+        self.enc2 = nn.Sequential(nn.MaxPool2d(2), nn.Conv2d(4, 8, 3, padding=1), nn.ReLU())
+        self.dec1 = nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(8, 4, 3, padding=1), nn.ReLU())
+        self.out = nn.Sequential(nn.Conv2d(8, 1, 3, padding=1), nn.Sigmoid())
+
+    def forward(self, x):
+        e1 = self.enc1(x)
+        d1 = self.dec1(self.enc2(e1))
+        return self.out(torch.cat([d1, e1], dim=1))
+
+
 def one_hot(labels, n=10):
     out = np.zeros((len(labels), n), dtype=np.float32)
     out[np.arange(len(labels)), labels] = 1
@@ -250,6 +289,8 @@ def models():
     yield "conv1d_ae", Conv1dAE(), ["x"], ["y"], [uniform(BATCH, 2, 24)]
     yield "tied_ae", TiedAE(), ["x"], ["y"], [uniform(BATCH, 24)]
     yield "conv_unflatten_ae", ConvUnflattenAE(), ["x"], ["y"], [uniform(BATCH, 1, 8, 8)]
+    yield "residual_ae", ResidualAE(), ["x"], ["y"], [uniform(BATCH, 16)]
+    yield "unet_ae", UNetAE(), ["x"], ["y"], [uniform(BATCH, 1, 8, 8)]
 
 
 def save_safetensors(state_dict, path):
@@ -319,8 +360,8 @@ def main():
                 continue
             onnx.checker.check_model(onnx.load(path), full_check=True)
             entry["files"][str(opset)] = f
-        if name == "vae_mean":
-            save_safetensors(module.state_dict(), os.path.join(a.out, "vae_mean.safetensors"))
+        if name in SAFETENSORS:
+            save_safetensors(module.state_dict(), os.path.join(a.out, f"{name}.safetensors"))
         manifest["models"].append(entry)
         print(f"{name}: opsets {', '.join(entry['files'])}")
     with open(os.path.join(a.out, "manifest.json"), "w") as fh:
