@@ -93,8 +93,10 @@ func (m *Model) feed(x Tensor, cond []Tensor) ([]Tensor, error) {
 		switch {
 		case want == 0:
 			return nil, fmt.Errorf("runtime: %s takes one input (%s), no condition; %d given", m.info.Path, ioNames(m.info.Inputs), len(cond))
-		case len(cond) == 0:
+		case len(cond) == 0 && m.info.Classes() > 0:
 			return nil, fmt.Errorf("runtime: %s is conditional (inputs %s): give the condition", m.info.Path, ioNames(m.info.Inputs))
+		case len(cond) == 0:
+			return nil, fmt.Errorf("runtime: %s takes inputs beyond the first (%s), and they are not a (batch, classes) condition: a decoder that needs the encoder's pooling indices cannot decode codes alone", m.info.Path, ioNames(m.info.Inputs))
 		}
 		return nil, fmt.Errorf("runtime: %s takes %d inputs (%s); given %d", m.info.Path, len(m.info.Inputs), ioNames(m.info.Inputs), 1+len(cond))
 	}

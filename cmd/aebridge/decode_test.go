@@ -132,3 +132,67 @@ func TestDecodeRunErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestConvCodes encodes with a convolutional autoencoder whose code is an
+// image, (C, h, w): the CSV holds it flattened and decode reshapes it back
+// to the decoder's code shape. With an unpooling decoder, which needs the
+// encoder's pooling indices, score on encoder.onnx passes them from the
+// encoder to the decoder and gives model.onnx's scores; decode refuses
+// codes alone.
+func TestConvCodes(t *testing.T) {
+	tmp := t.TempDir()
+	xs := make([]float32, 3*1*8*8)
+	for i := range xs {
+		xs[i] = float32(math.Mod(float64(i)*0.61, 1))
+	}
+	x := filepath.Join(tmp, "x.npy")
+	writeNPYArray(t, x, []int{3, 1, 8, 8}, xs)
+	conv := func(decoder string) string {
+		c, err := trainer.ConvNet{Variant: "conv", Input: []int{1, 8, 8}, Channels: []int{2}, Kernel: 3, Pool: "max", Decoder: decoder, Loss: trainer.BCE}.Config()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return newModelDir(t, c)
+	}
+	t.Run("upsample", func(t *testing.T) {
+		dir := conv("upsample")
+		want, _ := runOutput(t, filepath.Join(dir, "model.onnx"), false, x)
+		f, _, _ := testFactory()
+		codes := filepath.Join(tmp, "codes.csv")
+		if err := encodeRun(&encodeOptions{IO: f.IO, Model: dir, Input: x, Output: codes, Class: -1}); err != nil {
+			t.Fatal(err)
+		}
+		f, stdout, _ := testFactory()
+		out := filepath.Join(tmp, "x_hat.npy")
+		if err := decodeRun(&decodeOptions{IO: f.IO, Model: dir, Input: codes, Output: out, Class: -1}); err != nil {
+			t.Fatal(err)
+		}
+		got := readNPY(t, out)
+		if !slices.Equal(got.Shape, []int{3, 1, 8, 8}) {
+			t.Errorf("shape: got %v, want [3 1 8 8]", got.Shape)
+		}
+		if d := maxAbsDiff(got.Data, want.Data); !(d <= 1e-6) {
+			t.Errorf("max |Δ| against run's reconstruction = %g (stdout %q)", d, stdout.String())
+		}
+	})
+	t.Run("unpool", func(t *testing.T) {
+		dir := conv("unpool")
+		var scores [2][]float64
+		for i, model := range []string{filepath.Join(dir, "model.onnx"), filepath.Join(dir, "encoder.onnx")} {
+			f, _, _ := testFactory()
+			out := filepath.Join(tmp, "s.csv")
+			if err := scoreRun(&scoreOptions{IO: f.IO, Model: model, Input: x, Output: out, Class: -1}); err != nil {
+				t.Fatal(err)
+			}
+			scores[i], _ = readScoresCSV(t, out)
+		}
+		closeScores(t, "encoder.onnx with its decoder", scores[1], scores[0])
+		z := filepath.Join(tmp, "z.npy")
+		writeNPYArray(t, z, []int{3, 2, 4, 4}, make([]float32, 3*2*4*4))
+		f, _, _ := testFactory()
+		err := decodeRun(&decodeOptions{IO: f.IO, Model: dir, Input: z, Output: filepath.Join(tmp, "x.npy"), Class: -1})
+		if err == nil || !strings.Contains(err.Error(), "cannot decode codes alone") {
+			t.Errorf("unpooling decoder on codes alone: got %v", err)
+		}
+	})
+}
