@@ -1,9 +1,11 @@
 package anomaly
 
 import (
+	"encoding/json"
 	"errors"
 	"math"
 	"math/rand/v2"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -310,5 +312,37 @@ func TestConfusionAt(t *testing.T) {
 	}
 	if p := (Confusion{TN: 3}).Precision(); !math.IsNaN(p) {
 		t.Errorf("precision with nothing predicted: got %v, want NaN", p)
+	}
+}
+
+// TestFitMatchesNumPy compares Fit's threshold by contamination with
+// numpy.percentile(scores, 100·(1 − p)), PyOD's threshold_, on the random
+// cases testdata/make_percentile.py wrote.
+func TestFitMatchesNumPy(t *testing.T) {
+	b, err := os.ReadFile("testdata/percentile.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ref struct {
+		Cases []struct {
+			Scores        []float32 `json:"scores"`
+			Contamination float64   `json:"contamination"`
+			Threshold     float64   `json:"threshold"`
+		} `json:"cases"`
+	}
+	if err := json.Unmarshal(b, &ref); err != nil {
+		t.Fatal(err)
+	}
+	if len(ref.Cases) == 0 {
+		t.Fatal("no cases")
+	}
+	for i, c := range ref.Cases {
+		d := Detector{Contamination: c.Contamination}
+		if err := d.Fit(c.Scores); err != nil {
+			t.Fatal(err)
+		}
+		if got := d.Threshold(); !(math.Abs(got-c.Threshold) <= 1e-15*math.Abs(c.Threshold)) {
+			t.Errorf("case %d (%d scores, p %v): got %v, want %v", i, len(c.Scores), c.Contamination, got, c.Threshold)
+		}
 	}
 }
