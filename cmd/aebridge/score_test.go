@@ -429,3 +429,19 @@ func TestScoreRunConditional(t *testing.T) {
 	got, _ := readScoresCSV(t, out)
 	closeScores(t, "conditional scores", got, fx.handScores("mse"))
 }
+
+// TestScoreRunFlattensImages feeds samples of shape (2, 4) to a model of
+// input (batch, 8), as train flattens images: the scores are those of the
+// flat samples.
+func TestScoreRunFlattensImages(t *testing.T) {
+	fx := newScoreFixture(t, mlpConfig(t, trainer.MLP{Variant: "ae", Input: 8, Hidden: []int{6}, Latent: 2}), 6, 8)
+	images := filepath.Join(t.TempDir(), "images.npy")
+	writeNPYArray(t, images, []int{6, 2, 4}, fx.xs)
+	f, _, _ := testFactory()
+	out := filepath.Join(t.TempDir(), "s.csv")
+	if err := scoreRun(&scoreOptions{IO: f.IO, Model: fx.dir, Input: images, Output: out, Class: -1}); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := readScoresCSV(t, out)
+	closeScores(t, "scores of (6, 2, 4) samples", got, fx.handScores("mse"))
+}
