@@ -2,8 +2,13 @@ package runtime
 
 import (
 	"fmt"
+	"math"
+	"os"
 	"path/filepath"
 	"slices"
+
+	"github.com/aebridge/aebridge/internal/onnxfile"
+	"github.com/aebridge/aebridge/internal/onnxpb"
 )
 
 // The parts of an autoencoder, as aebridge's exports record them in the
@@ -48,8 +53,10 @@ func codeOutput(info *Info) int {
 // file of that part beside it in its directory (encoder.onnx,
 // decoder.onnx), opened with the model's options on first use and closed
 // with it. The file must record that part and the same model configuration
-// as this one (aebridge's metadata), so that a stray file is never taken
-// for the model's own encoder or decoder.
+// as this one (aebridge's metadata), and its weights must be those of the
+// full model (this one, or model.onnx beside an encoder or decoder, when
+// there is one), so that a stray file is never taken for the model's own
+// encoder or decoder.
 func (m *Model) companion(part string) (*Model, error) {
 	file := map[string]string{"encoder": EncoderFile, "decoder": DecoderFile}[part]
 	mine := m.info.Part()
@@ -75,6 +82,18 @@ func (m *Model) companion(part string) (*Model, error) {
 	if info.Part() != part || info.Metadata[ModelKey] != m.info.Metadata[ModelKey] {
 		return nil, fmt.Errorf("runtime: %s is not the %s of %s: it records part %q and another model configuration; export them together", path, part, m.info.Path, info.Metadata[PartKey])
 	}
+	// The same configuration may hold other weights (a model trained
+	// again beside an old encoder): the weights must agree too, checked
+	// against the full model, whose weights include the parts'.
+	switch full := filepath.Join(filepath.Dir(m.info.Path), FullFile); {
+	case mine == "full":
+		err = sameWeights([]string{m.info.Path, path})
+	case fileExists(full):
+		err = sameWeights([]string{full, m.info.Path, path})
+	}
+	if err != nil {
+		return nil, err
+	}
 	p, err := openModel(path, m.opts)
 	if err != nil {
 		return nil, err
@@ -84,6 +103,57 @@ func (m *Model) companion(part string) (*Model, error) {
 	}
 	m.parts[part] = p
 	return p, nil
+}
+
+// sameWeights checks that files[1:] are parts of the model files[0]:
+// each of their float initializers is one of files[0]'s, by name, with the
+// same values bit for bit.
+func sameWeights(files []string) error {
+	whole := map[string][]float32{}
+	for i, f := range files {
+		mp, err := onnxfile.Load(f)
+		if err != nil {
+			return fmt.Errorf("runtime: %w", err)
+		}
+		for _, t := range mp.Graph.Initializer {
+			if t.GetDataType() != int32(onnxpb.TensorProto_FLOAT) {
+				continue
+			}
+			v, err := onnxfile.Float32s(t)
+			if err != nil {
+				return fmt.Errorf("runtime: %s: %w", f, err)
+			}
+			if i == 0 {
+				whole[t.GetName()] = v
+				continue
+			}
+			w, ok := whole[t.GetName()]
+			switch {
+			case !ok:
+				return fmt.Errorf("runtime: %s holds weights %q that %s lacks: they are not parts of one model; export them together", f, t.GetName(), files[0])
+			case !sameBits(v, w):
+				return fmt.Errorf("runtime: %s and %s hold different weights %q: they are not parts of one model (trained again since?); export them together", f, files[0], t.GetName())
+			}
+		}
+	}
+	return nil
+}
+
+func sameBits(a, b []float32) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 // feed returns the inputs for a run of m: x (or a code) first, then the
@@ -117,8 +187,9 @@ func (m *Model) feed(x Tensor, cond []Tensor) ([]Tensor, error) {
 //     output named "mu" or "z"; aebridge's model.onnx does not (its one
 //     output is x_hat), so Encode runs the encoder exported with it,
 //     encoder.onnx in the same directory, which must record part "encoder"
-//     and the same model configuration (opened on first use, with this
-//     model's options, and closed by Close);
+//     and the same model configuration, and whose weights must be the full
+//     model's, by name and bit for bit (checked, then opened, on first
+//     use, with this model's options; closed by Close);
 //   - a decoder is an error.
 //
 // A file that records no part and whose first output has x's shape (a

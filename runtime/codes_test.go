@@ -30,13 +30,17 @@ type linear struct {
 	n     int
 }
 
-func (l *linear) matmul(in string, w []float32, rows, cols int64) string {
+func (l *linear) matmul(in, name string, w []float32, rows, cols int64) string {
 	l.n++
-	name, out := "w"+string(rune('a'+l.n)), "t"+string(rune('a'+l.n))
-	l.inits = append(l.inits, &onnxpb.TensorProto{Name: proto.String(name), Dims: []int64{rows, cols},
-		DataType: proto.Int32(int32(onnxpb.TensorProto_FLOAT)), FloatData: w})
+	out := "t" + string(rune('a'+l.n))
+	l.param(name, w, rows, cols)
 	l.nodes = append(l.nodes, &onnxpb.NodeProto{OpType: proto.String("MatMul"), Input: []string{in, name}, Output: []string{out}})
 	return out
+}
+
+func (l *linear) param(name string, w []float32, rows, cols int64) {
+	l.inits = append(l.inits, &onnxpb.TensorProto{Name: proto.String(name), Dims: []int64{rows, cols},
+		DataType: proto.Int32(int32(onnxpb.TensorProto_FLOAT)), FloatData: w})
 }
 
 func (l *linear) add(a, b string) string {
@@ -61,16 +65,16 @@ func writeLinear(t *testing.T, dir, file, part, config string, cond, vae bool) s
 	}
 	var inputs, outputs []*onnxpb.ValueInfoProto
 	encode := func() string {
-		z := l.matmul("x", weightE, 3, 2)
+		z := l.matmul("x", "E", weightE, 3, 2)
 		if cond {
-			z = l.add(z, l.matmul("c", weightC, 2, 2))
+			z = l.add(z, l.matmul("c", "C", weightC, 2, 2))
 		}
 		return z
 	}
 	decode := func(z string) string {
-		y := l.matmul(z, weightD, 2, 3)
+		y := l.matmul(z, "D", weightD, 2, 3)
 		if cond {
-			y = l.add(y, l.matmul("c", weightG, 2, 3))
+			y = l.add(y, l.matmul("c", "G", weightG, 2, 3))
 		}
 		return y
 	}
@@ -81,12 +85,15 @@ func writeLinear(t *testing.T, dir, file, part, config string, cond, vae bool) s
 	switch part {
 	case "full":
 		l.rename(decode(encode()), "x_hat")
+		if vae { // unused, as in aebridge's exports, which carry the log σ² head
+			l.param("L", weightL, 3, 2)
+		}
 		inputs, outputs = []*onnxpb.ValueInfoProto{io("x", 3)}, []*onnxpb.ValueInfoProto{io("x_hat", 3)}
 	case "encoder":
 		l.rename(encode(), code)
 		inputs, outputs = []*onnxpb.ValueInfoProto{io("x", 3)}, []*onnxpb.ValueInfoProto{io(code, 2)}
 		if vae {
-			l.rename(l.matmul("x", weightL, 3, 2), "logvar")
+			l.rename(l.matmul("x", "L", weightL, 3, 2), "logvar")
 			outputs = append(outputs, io("logvar", 2))
 		}
 	case "decoder":
@@ -256,6 +263,23 @@ func TestCompanionMustBeTheSameModel(t *testing.T) {
 	}
 	if _, err := m.Decode(Tensor{Shape: []int64{1, 2}, Data: []float32{1, 2}}); err == nil || !strings.Contains(err.Error(), "decoder.onnx") || !strings.Contains(err.Error(), "no such file") {
 		t.Errorf("no decoder: got %v", err)
+	}
+	// The same configuration with other weights: a model trained again
+	// beside its old encoder.
+	old := weightE
+	weightE = []float32{1, 0, 0, 1, 1, -0.5}
+	writeLinear(t, dir, EncoderFile, "encoder", `{"v":1}`, false, false)
+	weightE = old
+	writeLinear(t, dir, DecoderFile, "decoder", `{"v":1}`, false, false)
+	for _, file := range []string{FullFile, DecoderFile} {
+		m := open(t, filepath.Join(dir, file))
+		_, err := m.Encode(x)
+		if file == DecoderFile {
+			_, err = m.Reconstruct(x)
+		}
+		if err == nil || !strings.Contains(err.Error(), `hold different weights "E"`) {
+			t.Errorf("%s with an encoder of other weights: got %v", file, err)
+		}
 	}
 	// A PyTorch autoencoder records no part: its output is a
 	// reconstruction, and Encode says so.

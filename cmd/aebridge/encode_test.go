@@ -140,3 +140,84 @@ func TestEncodeRunErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestEveryVariantsPartsAgree checks, for every MLP variant and each
+// convolutional decoder, that the three files train writes are taken as
+// parts of one model (their metadata and weights agree): encode on
+// model.onnx gives encoder.onnx's codes, and score on encoder.onnx and on
+// decoder.onnx gives model.onnx's scores.
+func TestEveryVariantsPartsAgree(t *testing.T) {
+	configs := map[string]trainer.Config{}
+	for _, v := range trainer.MLPVariants {
+		o := trainer.MLP{Variant: v, Input: 8, Hidden: []int{6}, Latent: 3, Loss: trainer.BCE}
+		if v == "cvae" {
+			o.Condition = 2
+		}
+		configs[v] = mlpConfig(t, o)
+	}
+	for _, dec := range []string{"upsample", "transposed", "unpool"} {
+		c, err := trainer.ConvNet{Variant: "conv", Input: []int{1, 4, 2}, Channels: []int{2}, Kernel: 3, Pool: "max", Decoder: dec, Loss: trainer.BCE}.Config()
+		if err != nil {
+			t.Fatal(err)
+		}
+		configs["conv-"+dec] = c
+	}
+	for name, c := range configs {
+		t.Run(name, func(t *testing.T) {
+			fx := newScoreFixtureClass(t, c, 4, 8, name == "cvae")
+			class := -1
+			if name == "cvae" {
+				class = 1
+			}
+			var codes [2][]float32
+			for i, model := range []string{"model.onnx", "encoder.onnx"} {
+				f, _, _ := testFactory()
+				out := filepath.Join(t.TempDir(), "z.npy")
+				if err := encodeRun(&encodeOptions{IO: f.IO, Model: filepath.Join(fx.dir, model), Input: fx.x, Output: out, Class: class}); err != nil {
+					t.Fatal(err)
+				}
+				codes[i] = readNPY(t, out).Data
+			}
+			if !sameBits(codes[0], codes[1]) {
+				t.Errorf("codes through model.onnx: got %v, want encoder.onnx's %v", codes[0], codes[1])
+			}
+			var scores [3][]float64
+			for i, model := range []string{"model.onnx", "encoder.onnx", "decoder.onnx"} {
+				f, _, _ := testFactory()
+				out := filepath.Join(t.TempDir(), "s.csv")
+				if err := scoreRun(&scoreOptions{IO: f.IO, Model: filepath.Join(fx.dir, model), Input: fx.x, Output: out, Class: class}); err != nil {
+					t.Fatal(err)
+				}
+				scores[i], _ = readScoresCSV(t, out)
+			}
+			closeScores(t, "encoder.onnx", scores[1], scores[0])
+			closeScores(t, "decoder.onnx", scores[2], scores[0])
+		})
+	}
+}
+
+// newScoreFixtureClass writes inputs for the model c describes, of its
+// input shape, and, for a conditional one, the one-hot rows of class 1,
+// with run's reconstruction.
+func newScoreFixtureClass(t *testing.T, c trainer.Config, n, d int, conditional bool) scoreFixture {
+	t.Helper()
+	dir := newModelDir(t, c)
+	xs := make([]float32, n*d)
+	for i := range xs {
+		xs[i] = float32(i%5) / 5
+	}
+	tmp := t.TempDir()
+	x, onehot := filepath.Join(tmp, "x.npy"), filepath.Join(tmp, "c.npy")
+	writeNPYArray(t, x, append([]int{n}, c.Input...), xs)
+	inputs := []string{x}
+	if conditional {
+		oh := make([]float32, n*2)
+		for i := 0; i < n; i++ {
+			oh[i*2+1] = 1
+		}
+		writeNPYArray(t, onehot, []int{n, 2}, oh)
+		inputs = append(inputs, "c="+onehot)
+	}
+	y, _ := runOutput(t, filepath.Join(dir, "model.onnx"), false, inputs...)
+	return scoreFixture{dir: dir, x: x, xs: xs, y: y.Data, n: n, d: d}
+}
