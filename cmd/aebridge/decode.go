@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/aebridge/aebridge/dataset"
+	"github.com/aebridge/aebridge/internal/npy"
 	"github.com/aebridge/aebridge/runtime"
 )
 
@@ -73,7 +74,7 @@ func decodeRun(opts *decodeOptions) error {
 		return err
 	}
 	defer model.Close()
-	z, err := readCodes(opts.IO, model.Info(), opts.Input)
+	z, err := readCodes(opts.Input)
 	if err != nil {
 		return err
 	}
@@ -93,7 +94,7 @@ func decodeRun(opts *decodeOptions) error {
 }
 
 // readCodes reads codes from a .npy or CSV file, refusing NaN and ±Inf.
-func readCodes(ios *iostreams, info *runtime.Info, path string) (runtime.Tensor, error) {
+func readCodes(path string) (runtime.Tensor, error) {
 	var z runtime.Tensor
 	if strings.EqualFold(filepath.Ext(path), ".csv") {
 		s, err := dataset.LoadCSV(path)
@@ -106,13 +107,14 @@ func readCodes(ios *iostreams, info *runtime.Info, path string) (runtime.Tensor,
 		}
 		z.Data = s.X
 	} else {
-		rule, err := newInputRule(info.Path, info, true, ios) // codes are never scaled
+		a, err := npy.ReadFile(path)
 		if err != nil {
-			return runtime.Tensor{}, err
+			return runtime.Tensor{}, fmt.Errorf("--input %s: %w", path, err)
 		}
-		if z, err = rule.read(path, 0); err != nil {
-			return runtime.Tensor{}, err
+		for _, d := range a.Shape {
+			z.Shape = append(z.Shape, int64(d))
 		}
+		z.Data = a.Data // codes are never scaled, whatever their dtype
 	}
 	return z, checkFiniteInput("--input", path, z)
 }

@@ -78,8 +78,8 @@ func TestEncodeDecodeRoundTrip(t *testing.T) {
 					t.Fatal(err)
 				}
 				out := filepath.Join(tmp, "x_hat"+ext)
-				f, stdout, _ := testFactory()
-				if err := decodeRun(&decodeOptions{IO: f.IO, Model: dir, Input: codes, Output: out, Class: tt.class}); err != nil {
+				f, stdout, stderr := testFactory()
+				if err := decodeRun(&decodeOptions{IO: f.IO, Model: filepath.Join(dir, "model.onnx"), Input: codes, Output: out, Class: tt.class}); err != nil {
 					t.Fatal(err)
 				}
 				var got []float32
@@ -96,6 +96,9 @@ func TestEncodeDecodeRoundTrip(t *testing.T) {
 				// to them: the same values.
 				if d := maxAbsDiff(got, want.Data); !(d <= 1e-6) {
 					t.Errorf("%s: max |Δ| against run's reconstruction = %g, want ≤ 1e-6", ext, d)
+				}
+				if stderr.Len() != 0 {
+					t.Errorf("stderr: got %q, want nothing (codes follow no input rule)", stderr.String())
 				}
 				if w := "decoded 4 codes of " + codes + " -> " + out + " [4 8]\n"; stdout.String() != w {
 					t.Errorf("stdout: got %q, want %q", stdout.String(), w)
@@ -195,4 +198,20 @@ func TestConvCodes(t *testing.T) {
 			t.Errorf("unpooling decoder on codes alone: got %v", err)
 		}
 	})
+}
+
+// TestDecodeRunCodesFollowNoInputRule decodes codes far outside [0, 1]
+// through model.onnx, which records the data's range: no warning, since the
+// rule is for the data input, not codes.
+func TestDecodeRunCodesFollowNoInputRule(t *testing.T) {
+	dir := newModelDir(t, mlpConfig(t, trainer.MLP{Variant: "ae", Input: 8, Hidden: []int{6}, Latent: 3}))
+	z := filepath.Join(t.TempDir(), "z.npy")
+	writeNPYArray(t, z, []int{2, 3}, []float32{5, -5, 5, 5, 5, -5})
+	f, _, stderr := testFactory()
+	if err := decodeRun(&decodeOptions{IO: f.IO, Model: filepath.Join(dir, "model.onnx"), Input: z, Output: filepath.Join(t.TempDir(), "x.npy"), Class: -1}); err != nil {
+		t.Fatal(err)
+	}
+	if stderr.Len() != 0 {
+		t.Errorf("stderr: got %q, want nothing", stderr.String())
+	}
 }

@@ -201,6 +201,12 @@ func scoreRun(opts *scoreOptions) error {
 			return err
 		}
 	}
+	var evaluation string
+	if truth != nil {
+		if evaluation, err = evaluate(scores, truth, labels, threshold); err != nil {
+			return err
+		}
+	}
 	if opts.Features != "" {
 		fs, err := runtime.FeatureScores(x, xhat, metric)
 		if err != nil {
@@ -223,37 +229,36 @@ func scoreRun(opts *scoreOptions) error {
 	} else {
 		fmt.Fprintf(out, "no threshold (give --threshold, --contamination or --fpr, or run aebridge calibrate): scores only\n")
 	}
-	if truth != nil {
-		return printEvaluation(out, scores, truth, labels, threshold)
-	}
+	fmt.Fprint(out, evaluation)
 	return nil
 }
 
-// printEvaluation prints ROC-AUC, PR-AUC and, with a threshold, the
-// confusion matrix of scores against the true labels.
-func printEvaluation(out io.Writer, scores []float32, truth, labels []bool, threshold float64) error {
+// evaluate returns ROC-AUC, PR-AUC and, with a threshold, the confusion
+// matrix of scores against the true labels, as score prints them.
+func evaluate(scores []float32, truth, labels []bool, threshold float64) (string, error) {
 	auc, err := anomaly.ROCAUC(scores, truth)
 	if err != nil {
-		return fmt.Errorf("--labels: %w", err)
+		return "", fmt.Errorf("--labels: %w", err)
 	}
 	ap, err := anomaly.AveragePrecision(scores, truth)
 	if err != nil {
-		return fmt.Errorf("--labels: %w", err)
+		return "", fmt.Errorf("--labels: %w", err)
 	}
-	fmt.Fprintf(out, "ROC-AUC %.6f\nPR-AUC %.6f (average precision)\n", auc, ap)
+	var b strings.Builder
+	fmt.Fprintf(&b, "ROC-AUC %.6f\nPR-AUC %.6f (average precision)\n", auc, ap)
 	if labels == nil {
-		return nil
+		return b.String(), nil
 	}
 	c, err := anomaly.ConfusionAt(scores, truth, threshold)
 	if err != nil {
-		return err
+		return "", err
 	}
-	fmt.Fprintf(out, "confusion matrix at threshold %s (score > threshold is an anomaly):\n", formatFloat(threshold))
-	fmt.Fprintf(out, "%-10s %17s %18s\n", "", "predicted normal", "predicted anomaly")
-	fmt.Fprintf(out, "%-10s %17d %18d\n", "normal", c.TN, c.FP)
-	fmt.Fprintf(out, "%-10s %17d %18d\n", "anomaly", c.FN, c.TP)
-	fmt.Fprintf(out, "precision %s, recall %s, false-positive rate %s\n", formatRatio(c.Precision()), formatRatio(c.Recall()), formatRatio(c.FPR()))
-	return nil
+	fmt.Fprintf(&b, "confusion matrix at threshold %s (score > threshold is an anomaly):\n", formatFloat(threshold))
+	fmt.Fprintf(&b, "%-10s %17s %18s\n", "", "predicted normal", "predicted anomaly")
+	fmt.Fprintf(&b, "%-10s %17d %18d\n", "normal", c.TN, c.FP)
+	fmt.Fprintf(&b, "%-10s %17d %18d\n", "anomaly", c.FN, c.TP)
+	fmt.Fprintf(&b, "precision %s, recall %s, false-positive rate %s\n", formatRatio(c.Precision()), formatRatio(c.Recall()), formatRatio(c.FPR()))
+	return b.String(), nil
 }
 
 func formatRatio(v float64) string {
@@ -315,7 +320,10 @@ func checkClass(cmd *cobra.Command, class *int, condition string) error {
 // run's input-scaling rule, refusing NaN and ±Inf, and the condition of a
 // conditional model from --class or --condition.
 func readModelInput(ios *iostreams, model *runtime.Model, path string, raw bool, class int, condition string) (runtime.Tensor, []runtime.Tensor, error) {
-	info := model.Info()
+	info, err := dataInfo(model.Info())
+	if err != nil {
+		return runtime.Tensor{}, nil, err
+	}
 	rule, err := newInputRule(info.Path, info, raw, ios)
 	if err != nil {
 		return runtime.Tensor{}, nil, err
@@ -353,6 +361,22 @@ func fitShape(io runtime.IO, x runtime.Tensor) runtime.Tensor {
 		return x
 	}
 	return runtime.Tensor{Shape: dims, Data: x.Data}
+}
+
+// dataInfo describes the graph whose first input is the data: info
+// itself, or, for an aebridge decoder (which Score runs after the encoder
+// beside it), the model.onnx or encoder.onnx in its directory, whose input
+// rule and shape apply to the samples.
+func dataInfo(info *runtime.Info) (*runtime.Info, error) {
+	if info.Part() != "decoder" {
+		return info, nil
+	}
+	dir := filepath.Dir(info.Path)
+	path := filepath.Join(dir, runtime.FullFile)
+	if !fileExists(path) {
+		path = filepath.Join(dir, runtime.EncoderFile)
+	}
+	return runtime.Inspect(path)
 }
 
 // checkFiniteInput refuses NaN and ±Inf, naming the flag, the file, the

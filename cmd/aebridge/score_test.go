@@ -370,6 +370,8 @@ func TestScoreRunErrors(t *testing.T) {
 	os.WriteFile(short, []byte("0\n1\n1\n"), 0o644)
 	two := filepath.Join(dir, "two.csv")
 	os.WriteFile(two, []byte("0\n1\n2\n0\n0\n0\n"), 0o644)
+	normal := filepath.Join(dir, "normal.csv")
+	os.WriteFile(normal, []byte("0\n0\n0\n0\n0\n0\n"), 0o644)
 	half := filepath.Join(dir, "half.npy")
 	writeNPYArray(t, half, []int{6}, []float32{0, 1, 0.5, 0, 0, 0})
 	out := filepath.Join(dir, "s.csv")
@@ -383,6 +385,7 @@ func TestScoreRunErrors(t *testing.T) {
 		{"labels too few", scoreOptions{Model: fx.dir, Input: fx.x, Labels: short}, "--labels " + short + ": 3 labels for the 6 samples of --input " + fx.x},
 		{"labels 2", scoreOptions{Model: fx.dir, Input: fx.x, Labels: two}, "--labels: anomaly: labels " + two + `: line 3: "2": want 0 (normal) or 1 (anomaly)`},
 		{"labels 0.5", scoreOptions{Model: fx.dir, Input: fx.x, Labels: half}, "--labels: anomaly: labels " + half + `: label 2: "0.5"`},
+		{"labels of one class", scoreOptions{Model: fx.dir, Input: fx.x, Labels: normal, Threshold: 1, HasThreshold: true}, "--labels: anomaly: the labels hold 0 anomalies and 6 normal samples; the measure needs both"},
 		{"labels missing", scoreOptions{Model: fx.dir, Input: fx.x, Labels: filepath.Join(dir, "none.csv")}, "--labels: open " + filepath.Join(dir, "none.csv")},
 		{"conditional without class", scoreOptions{Model: cvae, Input: fx.x}, "is conditional (inputs \"x\", \"c\"): give --class k or --condition FILE.npy"},
 		{"class out of range", scoreOptions{Model: cvae, Input: fx.x, Class: 3}, "--class 3: " + filepath.Join(cvae, "model.onnx") + " has 3 classes, 0 to 2"},
@@ -444,4 +447,30 @@ func TestScoreRunFlattensImages(t *testing.T) {
 	}
 	got, _ := readScoresCSV(t, out)
 	closeScores(t, "scores of (6, 2, 4) samples", got, fx.handScores("mse"))
+}
+
+// TestScoreRunDecoderFile scores uint8 samples with a directory's
+// decoder.onnx, which runs after the encoder beside it: the samples follow
+// the data input's rule (divided by 255), as with model.onnx.
+func TestScoreRunDecoderFile(t *testing.T) {
+	dir := newModelDir(t, mlpConfig(t, trainer.MLP{Variant: "ae", Input: 8, Hidden: []int{6}, Latent: 2}))
+	u8 := filepath.Join(t.TempDir(), "u8.npy")
+	raw := make([]uint8, 3*8)
+	for i := range raw {
+		raw[i] = uint8(i * 41 % 256)
+	}
+	writeUint8NPY(t, u8, []int{3, 8}, raw)
+	var scores [2][]float64
+	for i, model := range []string{"model.onnx", "decoder.onnx"} {
+		f, _, stderr := testFactory()
+		out := filepath.Join(t.TempDir(), "s.csv")
+		if err := scoreRun(&scoreOptions{IO: f.IO, Model: filepath.Join(dir, model), Input: u8, Output: out, Class: -1}); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(stderr.String(), "uint8 values divided by 255") {
+			t.Errorf("%s: stderr %q, want the input scaled", model, stderr.String())
+		}
+		scores[i], _ = readScoresCSV(t, out)
+	}
+	closeScores(t, "decoder.onnx", scores[1], scores[0])
 }
