@@ -167,6 +167,11 @@ func scoreRun(opts *scoreOptions) error {
 	if err != nil {
 		return inputFlagError("--input", opts.Input, err)
 	}
+	for i, s := range scores {
+		if math.IsNaN(float64(s)) || math.IsInf(float64(s), 0) {
+			return fmt.Errorf("%s: sample %d of %s scores %v: the reconstruction holds NaN or ±Inf", path, i, opts.Input, s)
+		}
+	}
 	var labels []bool
 	var truth []bool
 	if opts.Labels != "" {

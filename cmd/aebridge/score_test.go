@@ -14,6 +14,10 @@ import (
 	"strings"
 	"testing"
 
+	"google.golang.org/protobuf/proto"
+
+	"github.com/aebridge/aebridge/internal/onnxfile"
+	"github.com/aebridge/aebridge/internal/onnxpb"
 	"github.com/aebridge/aebridge/trainer"
 )
 
@@ -473,4 +477,39 @@ func TestScoreRunDecoderFile(t *testing.T) {
 		scores[i], _ = readScoresCSV(t, out)
 	}
 	closeScores(t, "decoder.onnx", scores[1], scores[0])
+}
+
+// TestScoreRunRefusesNonFiniteScores scores with a model whose output is
+// NaN (√−x): an error naming the sample, no file, never a label.
+func TestScoreRunRefusesNonFiniteScores(t *testing.T) {
+	dir := t.TempDir()
+	vi := func(name string) *onnxpb.ValueInfoProto {
+		return &onnxpb.ValueInfoProto{Name: proto.String(name), Type: &onnxpb.TypeProto{Value: &onnxpb.TypeProto_TensorType{TensorType: &onnxpb.TypeProto_Tensor{
+			ElemType: proto.Int32(int32(onnxpb.TensorProto_FLOAT)),
+			Shape: &onnxpb.TensorShapeProto{Dim: []*onnxpb.TensorShapeProto_Dimension{
+				{Value: &onnxpb.TensorShapeProto_Dimension_DimParam{DimParam: "batch"}}, {Value: &onnxpb.TensorShapeProto_Dimension_DimValue{DimValue: 2}}}},
+		}}}}
+	}
+	m := &onnxpb.ModelProto{
+		IrVersion:   proto.Int64(8),
+		OpsetImport: []*onnxpb.OperatorSetIdProto{{Domain: proto.String(""), Version: proto.Int64(13)}},
+		Graph: &onnxpb.GraphProto{Name: proto.String("nan"),
+			Node:  []*onnxpb.NodeProto{{OpType: proto.String("Neg"), Input: []string{"x"}, Output: []string{"n"}}, {OpType: proto.String("Sqrt"), Input: []string{"n"}, Output: []string{"y"}}},
+			Input: []*onnxpb.ValueInfoProto{vi("x")}, Output: []*onnxpb.ValueInfoProto{vi("y")}},
+	}
+	model := filepath.Join(dir, "nan.onnx")
+	if err := onnxfile.Save(model, m); err != nil {
+		t.Fatal(err)
+	}
+	x := filepath.Join(dir, "x.npy")
+	writeNPYArray(t, x, []int{2, 2}, []float32{0, 0, 1, 2})
+	out := filepath.Join(dir, "s.jsonl")
+	f, _, _ := testFactory()
+	err := scoreRun(&scoreOptions{IO: f.IO, Model: model, Input: x, Output: out, Class: -1})
+	if want := model + ": sample 1 of " + x + " scores NaN"; err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("got %v, want an error containing %q", err, want)
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Errorf("wrote %s", out)
+	}
 }
