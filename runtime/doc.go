@@ -6,10 +6,19 @@
 // Info.InputScaling reads the rule aebridge's exports record for feeding
 // 8-bit data, divided by 255 as they were trained). Run feeds
 // float32 tensors of any batch size and checks them against the model's
-// description before ONNX Runtime sees them. Reconstruct and Score are the
-// autoencoder helpers: a reconstruction, and a per-sample reconstruction
-// error (MSE, MAE, BCE) to use as an anomaly score. One opened Model is safe
-// for concurrent use by many goroutines; each call has its own tensors.
+// description before ONNX Runtime sees them. Encode, Decode, Reconstruct
+// and Score are the autoencoder helpers: codes (μ for a VAE), decoded
+// codes, a reconstruction, and a per-sample reconstruction error (MSE, MAE,
+// BCE, L2) to use as an anomaly score, with FeatureScores for the error of
+// each input. They work on each file of a model directory (model.onnx,
+// encoder.onnx, decoder.onnx): a part that needs another (a full model's
+// codes, an encoder's reconstruction) opens the other file beside it,
+// after checking from aebridge's metadata that it belongs to the same
+// model. Conditional models take their one-hot condition (OneHot) as an
+// extra argument. Detect labels anomalies by the threshold `aebridge
+// calibrate` stores in the model (Info.Calibration); package anomaly fits
+// thresholds and measures them. One opened Model is safe for concurrent
+// use by many goroutines; each call has its own tensors.
 //
 // The ONNX Runtime shared library is loaded at run time, once per process,
 // from the first of: WithLibrary, $ONNXRUNTIME_SHARED_LIBRARY_PATH, the copy

@@ -3,6 +3,7 @@ package runtime_test
 import (
 	"fmt"
 	"log"
+	"slices"
 
 	"github.com/aebridge/aebridge/runtime"
 )
@@ -43,4 +44,29 @@ func Example() {
 	// sample 0: MSE 0.0006
 	// sample 1: MSE 0.2522
 	// sample 2: MSE 0.0864
+}
+
+// Codes from a variational encoder exported by PyTorch: Encode returns μ,
+// the output named "mu". On a directory's model.onnx, Encode would run the
+// encoder.onnx exported beside it.
+func ExampleModel_Encode() {
+	enc, err := runtime.Open("../testdata/pytorch/vae_encoder.opset13.onnx")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer enc.Close()
+	x, err := runtime.NewTensor(make([]float32, 2*64), 2, 64)
+	if err != nil {
+		log.Fatal(err)
+	}
+	z, err := enc.Encode(x)
+	if err != nil {
+		log.Fatal(err)
+	}
+	out, err := enc.Run(x)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("code shape", z.Shape, "is mu:", slices.Equal(z.Data, out[0].Data) && enc.Info().Outputs[0].Name == "mu")
+	// Output: code shape [2 4] is mu: true
 }

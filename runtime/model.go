@@ -87,6 +87,9 @@ type Model struct {
 	mu      sync.RWMutex // held for reading by runs, for writing by Close
 	session *ort.DynamicAdvancedSession
 	scratch sync.Pool // *[]float32 outputs that Score reads and drops
+
+	partsMu sync.Mutex
+	parts   map[string]*Model // companion encoder and decoder, opened on first use (see Encode)
 }
 
 // Open loads the ONNX model at path (with any external data beside it) into
@@ -96,6 +99,10 @@ func Open(path string, opts ...Option) (*Model, error) {
 	for _, fn := range opts {
 		fn(&o)
 	}
+	return openModel(path, o)
+}
+
+func openModel(path string, o options) (*Model, error) {
 	if o.provider != CPU && o.provider != CUDA {
 		return nil, fmt.Errorf("runtime: unknown execution provider %q (want cpu or cuda)", o.provider)
 	}
@@ -184,20 +191,28 @@ func (m *Model) Provider() Provider { return m.provider }
 // used, and the model fell back to the CPU: it says why.
 func (m *Model) Fallback() error { return m.fallback }
 
-// Close releases the ONNX Runtime session. Runs in progress finish first;
-// later runs return an error.
+// Close releases the ONNX Runtime session, and those of the companion
+// encoder and decoder it opened. Runs in progress finish first; later runs
+// return an error.
 func (m *Model) Close() error {
+	m.partsMu.Lock()
+	var errs []error
+	for _, p := range m.parts {
+		errs = append(errs, p.Close())
+	}
+	m.parts = nil
+	m.partsMu.Unlock()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.session == nil {
-		return nil
+		return errors.Join(errs...)
 	}
 	err := m.session.Destroy()
 	m.session = nil
 	if err != nil {
-		return fmt.Errorf("runtime: close %s: %w", m.info.Path, err)
+		errs = append(errs, fmt.Errorf("runtime: close %s: %w", m.info.Path, err))
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // errClosed is returned by runs on a closed model.

@@ -381,6 +381,7 @@ func TestScoresClosedForm(t *testing.T) {
 	}{
 		{MSE, []float64{0.25, 0.125}},
 		{MAE, []float64{0.5, 0.25}},
+		{L2, []float64{math.Sqrt(0.5), math.Sqrt(0.25)}},
 		{BCE, []float64{bce0, bce1}},
 	}
 	for _, tt := range tests {

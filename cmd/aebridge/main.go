@@ -62,6 +62,10 @@ Runtime.`,
 		newCmdSample(f, nil),
 		newCmdInterpolate(f, nil),
 		newCmdDoctor(f, nil),
+		newCmdScore(f, nil),
+		newCmdCalibrate(f, nil),
+		newCmdEncode(f, nil),
+		newCmdDecode(f, nil),
 	)
 	for _, c := range root.Commands() {
 		wrapArgs(c)
