@@ -30,6 +30,10 @@ type operator struct {
 	infer    func(n *Node, in []arg) ([]arg, error)
 	forward  func(s *state, n *Node, out, in []*Tensor)
 	backward func(s *state, n *Node, din, dout, out, in []*Tensor)
+	// check, where set, refuses input values that shape inference cannot
+	// see (Gather's indices from a graph input), naming the input and the
+	// value; whoever runs forward calls it first, each run.
+	check func(n *Node, in []*Tensor) error
 }
 
 // arg is what shape inference knows of a tensor: its shape, its element
