@@ -179,3 +179,54 @@ func TestExpandTileShapesError(t *testing.T) {
 		})
 	}
 }
+
+// TestMovesGraph runs Slice (negative step), Tile, Unsqueeze, Expand,
+// Gather of float data (an index given twice) and Reshape through the op
+// table: Forward against the references composed, Backward — the sums
+// over repeated reads — against finite differences of them.
+func TestMovesGraph(t *testing.T) {
+	r := rand.New(rand.NewPCG(101, 102))
+	i64 := func(v ...int64) *Tensor { return NewInt64Tensor(v, len(v)) }
+	g := &Graph{
+		Inputs:  []Value{{Name: "x", Shape: []int{-1, 3, 4}}},
+		Outputs: []string{"y"},
+		Params: map[string]*Tensor{
+			"starts": i64(3), "ends": i64(-10), "axes": i64(2), "steps": i64(-2),
+			"reps": i64(1, 2, 1), "zero": i64(0), "big": i64(3, 1, 1, 1),
+			"idx": NewInt64Tensor([]int64{0, 5, 5, 1}, 2, 2), "flat": i64(-1, 4),
+		},
+		Nodes: []*Node{
+			{Name: "slice", Op: "Slice", Inputs: []string{"x", "starts", "ends", "axes", "steps"}, Outputs: []string{"s"}},
+			{Name: "tile", Op: "Tile", Inputs: []string{"s", "reps"}, Outputs: []string{"t"}},
+			{Name: "unsq", Op: "Unsqueeze", Inputs: []string{"t", "zero"}, Outputs: []string{"u"}},
+			{Name: "expand", Op: "Expand", Inputs: []string{"u", "big"}, Outputs: []string{"e"}},
+			{Name: "gather", Op: "Gather", Inputs: []string{"e", "idx"}, Outputs: []string{"g"}, Attrs: map[string]Attribute{"axis": Int(2)}},
+			{Name: "flat", Op: "Reshape", Inputs: []string{"g", "flat"}, Outputs: []string{"y"}},
+		},
+	}
+	const batch = 2
+	ref := func(x []float64) []float64 {
+		s, ss := sliceRef(x, []int{batch, 3, 4}, []int64{3}, []int64{-10}, []int64{2}, []int64{-2})
+		tl, ts := tileRef(s, ss, []int64{1, 2, 1})
+		us := append([]int{1}, ts...)
+		es := []int{3, ts[0], ts[1], ts[2]}
+		e := expandRef(tl, us, es)
+		return gatherRef(e, es, 2, []int64{0, 5, 5, 1}, []int{2, 2})
+	}
+	x := randTensor(r, batch, 3, 4)
+	values, err := g.Forward(map[string]*Tensor{"x": x})
+	if err != nil {
+		t.Fatal(err)
+	}
+	y := values["y"]
+	if want := []int{3 * batch * 2 * 2 * 2 / 4, 4}; !slices.Equal(y.Shape, want) {
+		t.Fatalf("shape: got %v, want %v", y.Shape, want)
+	}
+	checkClose(t, "y", y.Data, toF32(ref(to64(x.Data))), 0, 0)
+	dy := randTensor(r, y.Shape...)
+	grads, err := g.Backward(values, map[string]*Tensor{"y": dy})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkGradients(t, func(in [][]float64) []float64 { return ref(in[0]) }, [][]float64{to64(x.Data)}, to64(dy.Data), []*Tensor{grads["x"]})
+}
