@@ -54,3 +54,34 @@ func BenchmarkLayers(b *testing.B) {
 		})
 	}
 }
+
+// TestGraphKernelLayersDoNotAllocate checks that a training step of the
+// model of BenchmarkConvBatchNormTrainStep — batch norm, dropout, flatten
+// and unflatten on graph's kernels — allocates nothing once its buffers
+// exist.
+func TestGraphKernelLayersDoNotAllocate(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a conv model")
+	}
+	c, err := ConvNet{Variant: "conv", Input: []int{1, 28, 28}, Channels: []int{8, 8}, Kernel: 3, Loss: BCE, BatchNorm: true, Dropout: 0.2, Latent: 16}.Config()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := Build(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Init(1)
+	opt, _ := NewOptimizer(OptimizerConfig{Name: "adam", LR: 1e-3})
+	rng := rand.New(rand.NewPCG(1, 2))
+	x := randTensor(rng, 0, 1, 32, 784)
+	step := func() {
+		m.ZeroGrad()
+		m.TrainStep(Batch{X: x, Target: x}, nil, rng)
+		opt.Step(m.Params())
+	}
+	step()
+	if a := testing.AllocsPerRun(3, step); a != 0 {
+		t.Errorf("a training step allocates %v times", a)
+	}
+}
