@@ -26,7 +26,7 @@ func init() {
 				if err != nil {
 					return nil, err
 				}
-				return []arg{{shape: v.Shape, typ: v.Type}}, nil
+				return []arg{{shape: slices.Clone(v.Shape), typ: v.Type}}, nil
 			},
 			forward: func(_ *state, n *Node, out, in []*Tensor) {
 				v, err := constantValue(n)

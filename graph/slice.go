@@ -81,6 +81,9 @@ func sliceDims(first, step, count []int, x []int, starts, ends, axes, steps []in
 			a = axes[i]
 		}
 		d, ok := normAxis(toInt(a), len(x))
+		if !ok && axes == nil {
+			return 1, fmt.Errorf("%d starts for the data of shape %v", len(starts), x)
+		}
 		if !ok {
 			return 3, fmt.Errorf("axis %d outside [−%d, %d] for the data of shape %v", a, len(x), len(x)-1, x)
 		}

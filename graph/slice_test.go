@@ -140,6 +140,7 @@ func TestSliceShapesError(t *testing.T) {
 		want string
 	}{
 		{[]*Tensor{i64(0), i64(1, 2)}, `input 2 ("x2") = [1 2]: 2 ends for 1 starts`},
+		{[]*Tensor{i64(0, 0, 0), i64(1, 1, 1)}, `input 1 ("x1") = [0 0 0]: 3 starts for the data of shape [5 4]`},
 		{[]*Tensor{i64(0), i64(1), i64(2)}, `input 3 ("x3") = [2]: axis 2 outside [−2, 1] for the data of shape [5 4]`},
 		{[]*Tensor{i64(0, 0), i64(1, 1), i64(0, -2)}, `input 3 ("x3") = [0 -2]: axis -2 given twice`},
 		{[]*Tensor{i64(0), i64(1), i64(0), i64(0)}, `input 4 ("x4") = [0]: step 0 is 0`},
