@@ -205,6 +205,7 @@ func TestMovesAgainstONNXRuntime(t *testing.T) {
 	}{
 		{"Squeeze", []int{1, 3, 1, 2}, nil},
 		{"Squeeze", []int{1, 3, 1, 2}, i64s(-2, 0)},
+		{"Squeeze", []int{1, 3, 1, 2}, i64s()},
 		{"Unsqueeze", []int{3, 2}, i64s(0, -1)},
 		{"Unsqueeze", []int{3, 2}, i64s(3, 1)},
 	} {
