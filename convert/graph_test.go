@@ -29,17 +29,17 @@ var graphMissing = map[string][]string{
 	"vae_mean":           nil,
 	"cvae_decoder":       nil,
 	"activations_ae":     nil,
-	"mlp_batchnorm_ae":   {"BatchNormalization"},
+	"mlp_batchnorm_ae":   nil,
 	"conv1d_ae":          {"AveragePool", "Conv", "ConvTranspose", "Pad", "Resize"},
-	"conv_dense_ae":      {"Conv", "ConvTranspose", "Gather", "Reshape", "Shape", "Unsqueeze"},
+	"conv_dense_ae":      {"Conv", "ConvTranspose"},
 	"conv_keras_ae":      {"Conv", "MaxPool", "Resize"},
 	"conv_transposed_ae": {"Conv", "ConvTranspose"},
-	"conv_unflatten_ae":  {"Conv", "ConvTranspose", "Reshape"},
+	"conv_unflatten_ae":  {"Conv", "ConvTranspose"},
 	"conv_upsample_ae":   {"Conv", "MaxPool", "Resize"},
 	"residual_ae":        nil,
 	"unet_ae":            {"Conv", "MaxPool", "Resize"},
 	"dynamo_mlp_ae":      nil,
-	"dynamo_conv_bn_ae":  {"Conv", "ConvTranspose", "Reshape"},
+	"dynamo_conv_bn_ae":  {"Conv", "ConvTranspose"},
 }
 
 // readNPY reads a float32 .npy file as a graph tensor.

@@ -8,21 +8,30 @@ import (
 
 func init() {
 	register(map[string]operator{
-		"Concat": single([2]int{1, math.MaxInt}, map[string]AttrType{"axis": AttrInt},
-			func(n *Node, in [][]int) ([]int, error) {
+		"Concat": {inputs: [2]int{1, math.MaxInt}, outputs: [2]int{1, 1}, attrs: map[string]AttrType{"axis": AttrInt},
+			infer: func(n *Node, in []arg) ([]arg, error) {
 				if _, ok := n.Attrs["axis"]; !ok {
 					return nil, fmt.Errorf("attribute axis: missing (Concat requires it)")
 				}
-				s, ok := ConcatShape(in, concatAxis(n))
-				if !ok {
-					return nil, attrError("axis", n.Int("axis", 0), "inputs of shapes %v do not concatenate along it", in)
+				shapes := make([][]int, len(in))
+				for k, a := range in {
+					if a.typ != in[0].typ {
+						return nil, fmt.Errorf("input %d (%q) is %v, input 0 (%q) %v", k, n.Inputs[k], a.typ, n.Inputs[0], in[0].typ)
+					}
+					shapes[k] = a.shape
 				}
-				return s, nil
+				s, ok := ConcatShape(shapes, concatAxis(n))
+				if !ok {
+					return nil, attrError("axis", n.Int("axis", 0), "inputs of shapes %v do not concatenate along it", shapes)
+				}
+				return []arg{{shape: s, typ: in[0].typ}}, nil
 			},
-			func(n *Node, y *Tensor, in []*Tensor) { ConcatForward(y, in, concatAxis(n)) },
-			func(n *Node, din []*Tensor, dy, y *Tensor, in []*Tensor) {
-				ConcatBackward(din, dy, in, concatAxis(n))
-			}),
+			forward: func(_ *state, n *Node, out, in []*Tensor) { ConcatForward(out[0], in, concatAxis(n)) },
+			backward: func(_ *state, n *Node, din, dout, out, in []*Tensor) {
+				if dout[0] != nil {
+					ConcatBackward(din, dout[0], in, concatAxis(n))
+				}
+			}},
 	})
 }
 
@@ -96,22 +105,34 @@ func concatBlocks(shapes [][]int, axis int) (shape []int, outer int, blocks []in
 }
 
 // ConcatForward writes y = the xs concatenated along axis; y takes their
-// joint shape. It panics with ErrShape if the xs do not concatenate.
+// element type (float32 or int64, the same for all: shape subgraphs join
+// int64 shapes) and joint shape. It panics with ErrShape if the xs do not
+// concatenate.
 func ConcatForward(y *Tensor, xs []*Tensor, axis int) {
 	shapes := make([][]int, len(xs))
 	for k, x := range xs {
-		if x == nil {
+		if x == nil || x.Type != xs[0].Type {
 			panic(ErrShape)
 		}
-		checkLen(x)
+		checkAny(x)
 		shapes[k] = x.Shape
 	}
 	shape, outer, blocks := concatBlocks(shapes, axis)
-	y.Resize(shape...)
+	resizeAs(y, xs[0].Type, shape...)
+	if y.Type == Int64 {
+		concatCopy(y.Int64, xs, outer, blocks, func(t *Tensor) []int64 { return t.Int64 })
+	} else {
+		concatCopy(y.Data, xs, outer, blocks, func(t *Tensor) []float32 { return t.Data })
+	}
+}
+
+// concatCopy copies the blocks of the xs' values (of one type, values
+// reads them) into y in turn.
+func concatCopy[T any](y []T, xs []*Tensor, outer int, blocks []int, values func(*Tensor) []T) {
 	off := 0
 	for o := 0; o < outer; o++ {
 		for k, x := range xs {
-			off += copy(y.Data[off:off+blocks[k]], x.Data[o*blocks[k]:])
+			off += copy(y[off:off+blocks[k]], values(x)[o*blocks[k]:])
 		}
 	}
 }

@@ -317,7 +317,9 @@ func differentiable(n *Node, k int) bool {
 // shapes planned (and the planned types). It
 // keeps references to them until the next Forward; the outputs are then
 // Value's. It returns an error naming the input whose shape or type is
-// not the one planned.
+// not the one planned, or the node whose input values are out of range
+// (Gather's indices from a graph input); Backward must not follow such a
+// Forward.
 func (p *Plan) Forward(inputs ...*Tensor) error {
 	if len(inputs) != len(p.inputs) {
 		return fmt.Errorf("graph: plan: %d inputs, want %d", len(inputs), len(p.inputs))
@@ -340,6 +342,12 @@ func (p *Plan) Forward(inputs ...*Tensor) error {
 		}
 		for k, s := range pn.out {
 			pn.outs[k] = p.value(s)
+		}
+		if pn.op.check != nil {
+			if err := pn.op.check(pn.n, pn.ins); err != nil {
+				p.stepped = false
+				return &NodeError{Node: pn.n.Name, Op: pn.n.Op, Tensor: pn.n.Outputs[0], Reason: err.Error()}
+			}
 		}
 		if pn.elementwise != nil {
 			pn.elementwise.forward(pn)

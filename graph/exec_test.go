@@ -296,3 +296,47 @@ func TestPlanFromTheMiddle(t *testing.T) {
 		t.Error("Forward of x where h is planned: no error")
 	}
 }
+
+// TestTrainable checks that the parameters feeding only fixed inputs —
+// batch normalisation's running statistics, dropout's ratio, a shape —
+// are not trainable, and that a plan computes no gradient for them.
+func TestTrainable(t *testing.T) {
+	r := rand.New(rand.NewPCG(103, 104))
+	g := &Graph{
+		Inputs:  []Value{{Name: "x", Shape: []int{-1, 4}}},
+		Outputs: []string{"y"},
+		Params: map[string]*Tensor{
+			"fc.weight": randTensor(r, 3, 4), "fc.bias": randTensor(r, 3),
+			"bn.weight": randTensor(r, 3), "bn.bias": randTensor(r, 3), "bn.mean": randTensor(r, 3), "bn.var": scaled(NewTensor(3), 0),
+			"ratio": {Shape: []int{}, Data: []float32{0.25}}, "shape": NewInt64Tensor([]int64{-1, 3, 1}, 3),
+		},
+		Nodes: []*Node{
+			{Name: "fc", Op: "Gemm", Inputs: []string{"x", "fc.weight", "fc.bias"}, Outputs: []string{"h"}, Attrs: map[string]Attribute{"transB": Int(1)}},
+			{Name: "bn", Op: "BatchNormalization", Inputs: []string{"h", "bn.weight", "bn.bias", "bn.mean", "bn.var"}, Outputs: []string{"b"}},
+			{Name: "drop", Op: "Dropout", Inputs: []string{"b", "ratio"}, Outputs: []string{"d"}},
+			{Name: "rs", Op: "Reshape", Inputs: []string{"d", "shape"}, Outputs: []string{"y"}},
+		},
+	}
+	for i := range g.Params["bn.var"].Data {
+		g.Params["bn.var"].Data[i] = 1
+	}
+	if got, want := g.Trainable(), []string{"bn.bias", "bn.weight", "fc.bias", "fc.weight"}; !slices.Equal(got, want) {
+		t.Errorf("Trainable: got %v, want %v", got, want)
+	}
+	p, err := g.Plan(map[string][]int{"x": {5, 4}}, PlanOptions{Grads: []string{"fc.weight", "bn.mean", "ratio"}, Training: true, Rand: rand.New(rand.NewPCG(1, 1))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Forward(randTensor(r, 5, 4)); err != nil {
+		t.Fatal(err)
+	}
+	p.Backward(randTensor(r, 5, 3, 1))
+	for _, name := range []string{"bn.mean", "ratio"} {
+		if gr := p.Grad(name); gr != nil && slices.ContainsFunc(gr.Data, func(v float32) bool { return v != 0 }) {
+			t.Errorf("a gradient of %s, a fixed input: %v", name, gr.Data)
+		}
+	}
+	if gr := p.Grad("fc.weight"); gr == nil || !slices.ContainsFunc(gr.Data, func(v float32) bool { return v != 0 }) {
+		t.Error("no gradient of fc.weight")
+	}
+}

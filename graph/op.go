@@ -38,6 +38,10 @@ type operator struct {
 	// element from one input, whatever the shape: the executor splits
 	// them over the worker pool, running the passes on flat views.
 	elementwise bool
+	// check, where set, refuses input values that shape inference cannot
+	// see (Gather's indices from a graph input), naming the input and the
+	// value; whoever runs forward calls it first, each run.
+	check func(n *Node, in []*Tensor) error
 }
 
 // arg is what shape inference knows of a tensor: its shape, its element

@@ -121,7 +121,8 @@ func fold(op operator, n *Node, in, out []arg) {
 // modified). It returns Shapes' errors first. It allocates each call: it
 // is the reference that the planned executor is checked against. Dropout
 // passes its input through and batch normalisation uses its running
-// statistics, as in ONNX inference.
+// statistics, as in ONNX inference. It returns a *NodeError for an input
+// value that only the run shows to be wrong (an index out of range).
 func (g *Graph) Forward(inputs map[string]*Tensor) (map[string]*Tensor, error) {
 	shapes := map[string][]int{}
 	for name, t := range inputs {
@@ -150,7 +151,13 @@ func (g *Graph) Forward(inputs map[string]*Tensor) (map[string]*Tensor, error) {
 				outs[k] = new(Tensor)
 			}
 		}
-		operators[n.Op].forward(&state{}, n, outs, lookup(values, n.Inputs))
+		op, ins := operators[n.Op], lookup(values, n.Inputs)
+		if op.check != nil {
+			if err := op.check(n, ins); err != nil {
+				return nil, &NodeError{Node: n.Name, Op: n.Op, Tensor: n.Outputs[0], Reason: err.Error()}
+			}
+		}
+		op.forward(&state{}, n, outs, ins)
 		for k, name := range n.Outputs {
 			if name != "" {
 				values[name] = outs[k]

@@ -2,8 +2,9 @@ package trainer
 
 import (
 	"fmt"
-	"math"
 	"math/rand/v2"
+
+	"github.com/aebridge/aebridge/graph"
 )
 
 // BatchNorm normalises each channel (dimension 1) of (N, C, …) inputs, as
@@ -20,8 +21,8 @@ type BatchNorm struct {
 	W, B               *Param // γ ("weight") and β ("bias"), (C)
 	Mean, Var, Batches *Param // running_mean, running_var, num_batches_tracked: buffers
 	training           bool
-	xhat               []float32 // normalised input of the last training Forward
-	invStd             []float64 // per channel, of the last Forward
+	stats              graph.BatchNormStats // of the last training Forward
+	x                  *Tensor              // the input of the last inference Forward
 	shape              []int
 }
 
@@ -46,109 +47,52 @@ func (b *BatchNorm) setTraining(training bool, _ *rand.Rand) { b.training = trai
 // OutShape is the input shape.
 func (b *BatchNorm) OutShape(in []int) []int { return append([]int(nil), in...) }
 
-// Forward normalises x into dst. It panics with ErrShape if x's dimension 1
-// is not C.
+// Forward normalises x into dst, through graph's BatchNormalization
+// kernels. It panics with ErrShape if x's dimension 1 is not C.
 func (b *BatchNorm) Forward(dst, x *Tensor) {
 	if len(x.Shape) < 2 || x.Shape[1] != b.C {
 		panic(ErrShape)
 	}
 	dst.Resize(x.Shape...)
-	n := x.Shape[0]
-	inner := x.Len() / (n * b.C)
-	m := n * inner
-	if cap(b.invStd) < b.C {
-		b.invStd = make([]float64, b.C)
-	}
-	b.invStd = b.invStd[:b.C]
+	y, gx := view(dst), view(x)
+	w, bias, mean, variance := view(b.W.Value), view(b.B.Value), view(b.Mean.Value), view(b.Var.Value)
 	if b.training {
-		if cap(b.xhat) < x.Len() {
-			b.xhat = make([]float32, x.Len())
-		}
-		b.xhat = b.xhat[:x.Len()]
-	}
-	each := func(c int, fn func(i int)) {
-		for s := 0; s < n; s++ {
-			base := (s*b.C + c) * inner
-			for i := base; i < base+inner; i++ {
-				fn(i)
-			}
-		}
-	}
-	for c := 0; c < b.C; c++ {
-		var mean, variance float64
-		if b.training {
-			each(c, func(i int) { mean += float64(x.Data[i]) })
-			mean /= float64(m)
-			each(c, func(i int) { d := float64(x.Data[i]) - mean; variance += d * d })
-			unbiased := variance / math.Max(float64(m-1), 1)
-			variance /= float64(m)
-			mo := b.Momentum
-			b.Mean.Value.Data[c] = float32((1-mo)*float64(b.Mean.Value.Data[c]) + mo*mean)
-			b.Var.Value.Data[c] = float32((1-mo)*float64(b.Var.Value.Data[c]) + mo*unbiased)
-		} else {
-			mean, variance = float64(b.Mean.Value.Data[c]), float64(b.Var.Value.Data[c])
-		}
-		inv := 1 / math.Sqrt(variance+b.Eps)
-		b.invStd[c] = inv
-		g, be := float64(b.W.Value.Data[c]), float64(b.B.Value.Data[c])
-		each(c, func(i int) {
-			xh := (float64(x.Data[i]) - mean) * inv
-			if b.training {
-				b.xhat[i] = float32(xh)
-			}
-			dst.Data[i] = float32(g*xh + be)
-		})
-	}
-	if b.training {
+		graph.BatchNormTrainForward(&y, &b.stats, &gx, &w, &bias, b.Eps)
+		graph.BatchNormUpdateRunning(&mean, &variance, &b.stats, b.Momentum)
 		b.Batches.Value.Data[0]++
+	} else {
+		graph.BatchNormForward(&y, &gx, &w, &bias, &mean, &variance, b.Eps)
+		b.x = x
 	}
 	b.shape = append(b.shape[:0], x.Shape...)
 }
 
 // Backward adds dγ = Σ dy·x̂ and dβ = Σ dy, and writes dx: in training,
 // γ/σ·(dy − mean(dy) − x̂·mean(dy·x̂)) over each channel's batch; in
-// inference, γ/σ·dy.
+// inference, γ/σ·dy (and, as before the kernels moved to graph, no dγ).
 func (b *BatchNorm) Backward(dx, dy *Tensor) {
 	if dy.Len() != product(b.shape) {
 		panic(ErrShape)
 	}
-	n := b.shape[0]
-	inner := dy.Len() / (n * b.C)
-	m := float64(n * inner)
+	var gdx *graph.Tensor
 	if dx != nil {
 		dx.Resize(b.shape...)
+		clear(dx.Data)
+		v := view(dx)
+		gdx = &v
 	}
-	for c := 0; c < b.C; c++ {
-		var sumDy, sumDyXh float64
-		for s := 0; s < n; s++ {
-			base := (s*b.C + c) * inner
-			for i := base; i < base+inner; i++ {
-				sumDy += float64(dy.Data[i])
-				if b.training {
-					sumDyXh += float64(dy.Data[i]) * float64(b.xhat[i])
-				}
-			}
-		}
-		b.B.Grad.Data[c] += float32(sumDy)
-		if b.training {
-			b.W.Grad.Data[c] += float32(sumDyXh)
-		}
-		if dx == nil {
-			continue
-		}
-		k := float64(b.W.Value.Data[c]) * b.invStd[c]
-		for s := 0; s < n; s++ {
-			base := (s*b.C + c) * inner
-			for i := base; i < base+inner; i++ {
-				if b.training {
-					dx.Data[i] = float32(k * (float64(dy.Data[i]) - sumDy/m - float64(b.xhat[i])*sumDyXh/m))
-				} else {
-					dx.Data[i] = float32(k * float64(dy.Data[i]))
-				}
-			}
-		}
+	gdy, w, db := graph.Tensor{Shape: b.shape, Data: dy.Data}, view(b.W.Value), view(b.B.Grad)
+	if b.training {
+		dw := view(b.W.Grad)
+		graph.BatchNormTrainBackward(gdx, &dw, &db, &gdy, &b.stats, &w)
+		return
 	}
+	gx, mean, variance := view(b.x), view(b.Mean.Value), view(b.Var.Value)
+	graph.BatchNormBackward(gdx, nil, &db, nil, nil, &gdy, &gx, &w, &mean, &variance, b.Eps)
 }
+
+// view is t as a graph tensor sharing its shape and values.
+func view(t *Tensor) graph.Tensor { return graph.Tensor{Shape: t.Shape, Data: t.Data} }
 
 // Params are γ and β (not decayed, as biases are not).
 func (b *BatchNorm) Params() []*Param { return []*Param{b.W, b.B} }

@@ -3,6 +3,8 @@ package trainer
 import (
 	"fmt"
 	"math/rand/v2"
+
+	"github.com/aebridge/aebridge/graph"
 )
 
 // Dropout zeroes each element with probability P in training and scales
@@ -12,7 +14,8 @@ type Dropout struct {
 	P        float64
 	training bool
 	rng      *rand.Rand
-	mask     []float32 // the scale applied to each element in the last training Forward
+	mask     graph.Tensor // the scale applied to each element in the last training Forward
+	active   bool         // whether the last Forward applied it
 }
 
 // NewDropout returns a dropout layer; p must be in [0, 1).
@@ -28,28 +31,19 @@ func (d *Dropout) setTraining(training bool, rng *rand.Rand) { d.training, d.rng
 // OutShape is the input shape.
 func (d *Dropout) OutShape(in []int) []int { return append([]int(nil), in...) }
 
-// Forward applies the mask in training and copies x otherwise. Training
-// needs the generator the model passes in; without one it panics.
+// Forward applies the mask in training (graph's Dropout kernel) and
+// copies x otherwise. Training needs the generator the model passes in;
+// without one it panics.
 func (d *Dropout) Forward(dst, x *Tensor) {
 	dst.Resize(x.Shape...)
 	if !d.training || d.P == 0 {
 		copy(dst.Data, x.Data)
-		d.mask = d.mask[:0]
+		d.active = false
 		return
 	}
-	if cap(d.mask) < x.Len() {
-		d.mask = make([]float32, x.Len())
-	}
-	d.mask = d.mask[:x.Len()]
-	keep := float32(1 / (1 - d.P))
-	for i, v := range x.Data {
-		if d.rng.Float64() < d.P {
-			d.mask[i] = 0
-		} else {
-			d.mask[i] = keep
-		}
-		dst.Data[i] = v * d.mask[i]
-	}
+	y, gx := view(dst), view(x)
+	graph.DropoutTrainForward(&y, &d.mask, &gx, d.P, d.rng)
+	d.active = true
 }
 
 // Backward applies the last Forward's mask to dy.
@@ -58,16 +52,15 @@ func (d *Dropout) Backward(dx, dy *Tensor) {
 		return
 	}
 	dx.Resize(dy.Shape...)
-	if len(d.mask) == 0 {
+	if !d.active {
 		copy(dx.Data, dy.Data)
 		return
 	}
-	if len(d.mask) != dy.Len() {
+	if d.mask.Len() != dy.Len() {
 		panic(ErrShape)
 	}
-	for i, g := range dy.Data {
-		dx.Data[i] = g * d.mask[i]
-	}
+	gdx, gdy := graph.Tensor{Shape: d.mask.Shape, Data: dx.Data}, graph.Tensor{Shape: d.mask.Shape, Data: dy.Data}
+	graph.DropoutApply(&gdx, &gdy, &d.mask)
 }
 
 // Params is empty.

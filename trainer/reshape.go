@@ -1,5 +1,7 @@
 package trainer
 
+import "github.com/aebridge/aebridge/graph"
+
 // Reshape changes the per-sample shape without moving data: "flatten" makes
 // (C, H, W) into (C·H·W), as nn.Flatten does between conv and dense parts;
 // "unflatten" makes (n) into Shape, as nn.Unflatten does.
@@ -8,6 +10,7 @@ type Reshape struct {
 	Shape  []int  // the per-sample output shape of an unflatten layer
 	in     []int
 	shapes shapeCache
+	out64  []int64 // the batch output shape of the last Forward, for graph
 }
 
 // OutShape is (product of in) for flatten, Shape for unflatten.
@@ -18,15 +21,20 @@ func (r *Reshape) OutShape(in []int) []int {
 	return append([]int(nil), r.Shape...)
 }
 
-// Forward copies x into dst with the new shape. It panics with ErrShape if
-// the element counts differ.
+// Forward copies x into dst with the new shape (graph's Reshape kernel).
+// It panics with ErrShape if the element counts differ.
 func (r *Reshape) Forward(dst, x *Tensor) {
 	out := r.shapes.get(x.Shape, r.OutShape)
 	if product(out) != x.Len() {
 		panic(ErrShape)
 	}
+	r.out64 = r.out64[:0]
+	for _, d := range out {
+		r.out64 = append(r.out64, int64(d))
+	}
 	dst.Resize(out...)
-	copy(dst.Data, x.Data)
+	y, gx := view(dst), view(x)
+	graph.ReshapeForward(&y, &gx, r.out64, true)
 	r.in = append(r.in[:0], x.Shape...)
 }
 
