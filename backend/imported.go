@@ -62,7 +62,8 @@ func (b *Imported) Run(inputs []runtime.Tensor) (map[string]runtime.Tensor, erro
 func (b *Imported) Close() error { return nil }
 
 // OpenFile opens the backends named in names for an ONNX file: "ort" (ONNX
-// Runtime), "go" (convert and the trainer's forward pass), "onnx-go".
+// Runtime), "go" (the file read into a graph and run by its executor,
+// Graph), "onnx-go".
 func OpenFile(path string, names []string, opts ...runtime.Option) ([]Backend, error) {
 	var out []Backend
 	for _, n := range names {
@@ -72,7 +73,7 @@ func OpenFile(path string, names []string, opts ...runtime.Option) ([]Backend, e
 		case "ort":
 			b, err = OpenORT(path, opts...)
 		case "go":
-			b, err = OpenImported(path)
+			b, err = OpenGraph(path)
 		case "onnx-go":
 			b, err = OpenOnnxGo(path)
 		default:
