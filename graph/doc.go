@@ -38,6 +38,23 @@
 // nil, and never clears them. A naive reference loop sits beside each fast
 // path for the tests.
 //
+// Describe gives every tensor's shape, type and known value with the batch
+// dimension symbolic; Cut splits a graph at a tensor into encoder and
+// decoder, and Bottleneck finds where to cut. Shape subgraphs (Shape,
+// Gather, Unsqueeze, Concat, Slice, Cast, ConstantOfShape) fold before the
+// graph runs, at any batch size; data-movement operators take float32 or
+// int64; BatchNormalization and Dropout behave as ONNX's in Forward and as
+// PyTorch's while the graph trains; operators may check input values each
+// run (Gather's indices), and Forward returns a *NodeError for them.
+// Trainable lists the parameters training changes (not shapes, scales or
+// running statistics, which operators mark as fixed inputs).
+//
+// The graph is the one model of the project: trainer.Model.Graph builds
+// it for every variant the trainer has, trainer.FromGraph trains any graph
+// (imported or built by hand), export.Writer.Graph writes it as ONNX node
+// by node, convert.ReadGraph reads ONNX models into it (upgrading older
+// opsets to opset 18's forms), and backend.Graph runs it in pure Go.
+//
 // Tensors and slices are float32 in row-major order. Kernels write into
 // buffers their callers own, destinations first, and never modify their
 // inputs. A shape
