@@ -294,7 +294,7 @@ func (m *Model) JacobianNorm(x *Tensor) ([]float64, error) {
 	if err := m.checkContractive(); err != nil {
 		return nil, err
 	}
-	m.Encode(x)
+	m.encodeLayers(x)
 	dim := m.Encoder[0].(*Dense).In
 	out := make([]float64, x.Rows())
 	for s := range out {

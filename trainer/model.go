@@ -279,7 +279,7 @@ func (m *Model) ZeroGrad() {
 // For a variational model the code is μ (no sampling). A conditional
 // model takes its condition from SetCondition.
 func (m *Model) Forward(x *Tensor) *Tensor {
-	if m.isGraph() {
+	if m.onGraph {
 		return m.graphForward(x, m.g.Outputs[0])
 	}
 	m.setTraining(false, nil)
@@ -312,9 +312,15 @@ func (m *Model) setTraining(training bool, rng *rand.Rand) {
 // model's, valid until its next pass.
 // For a variational model it returns μ.
 func (m *Model) Encode(x *Tensor) *Tensor {
-	if m.isGraph() {
+	if m.onGraph {
 		return m.graphForward(x, m.graphCode())
 	}
+	return m.encodeLayers(x)
+}
+
+// encodeLayers is Encode on the layers, which keep what the contractive
+// penalty's tangent passes read.
+func (m *Model) encodeLayers(x *Tensor) *Tensor {
 	m.setTraining(false, nil)
 	h := m.run(x, 0, len(m.Encoder))
 	if m.mu != nil {
@@ -326,7 +332,7 @@ func (m *Model) Encode(x *Tensor) *Tensor {
 // Decode returns the reconstruction for codes z, (batch, latent), in a
 // buffer of the model's, valid until its next pass.
 func (m *Model) Decode(z *Tensor) *Tensor {
-	if m.isGraph() {
+	if m.onGraph {
 		code := m.graphCode()
 		return m.graphRun(m.graphInputsFrom(code), m.g.Outputs[0], m.graphView(z, m.codeShape), z.Rows())
 	}
@@ -495,7 +501,7 @@ func (m *Model) trainEnd() int {
 // touching gradients.
 // A variational model reconstructs through μ.
 func (m *Model) Eval(x, target *Tensor) float64 {
-	if m.isGraph() {
+	if m.onGraph {
 		return m.lossOf(m.graphForward(x, m.lossTensor()), m.fused, target, nil, nil)
 	}
 	m.Forward(x)

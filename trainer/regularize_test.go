@@ -171,7 +171,7 @@ func TestContractivePenaltyAgainstBruteForceJacobian(t *testing.T) {
 			const n = 3
 			x := randTensor(rng, -1, 1, n, c.Input[0])
 			m.ZeroGrad()
-			m.Encode(x)
+			m.encodeLayers(x)
 			got := m.contractive(lambda, 0, nil)
 			x64 := to64(x.Data)
 			w := map[string][]float64{}
@@ -214,7 +214,7 @@ func TestContractiveEstimatorIsUnbiased(t *testing.T) {
 	m.Init(4)
 	rng := rand.New(rand.NewPCG(27, 28))
 	x := randTensor(rng, -1, 1, 4, 6)
-	m.Encode(x)
+	m.encodeLayers(x)
 	exact := m.contractive(1, 0, nil)
 	var sum float64
 	const draws = 400
