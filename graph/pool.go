@@ -49,7 +49,8 @@ func init() {
 // Pool is a pooling window over one or two spatial axes as MaxPool and
 // AveragePool read it, auto_pad resolved: per axis (height, width; a 1-D
 // pool has height 1 and a window of one row) the kernel, strides,
-// dilations and the padding before and after, and ceil_mode;
+// dilations and the padding before and after (each below 2³¹; at most
+// 2²⁸ outputs a plane), and ceil_mode;
 // CountIncludePad is AveragePool's. With CeilMode a window that would
 // start in the padding after the input is left out, as PyTorch and ONNX
 // Runtime do. A Pool also holds its kernels' parallel job, so that running
@@ -112,17 +113,30 @@ func (p *Pool) planes(x []int) (n, h, w, oh, ow int, ok bool) {
 			return 0, 0, 0, 0, 0, false
 		}
 		out[ax] = poolSize(in[ax], k, s, d, pb, pe, p.CeilMode)
-		if out[ax] < 1 {
+		if out[ax] < 1 || out[ax] > maxPoolPlane {
 			return 0, 0, 0, 0, 0, false
 		}
+		// Window starts grow with o, so with taps no further apart than
+		// the input is long only the first and the last window can miss
+		// it; with taps further apart, any can.
 		for o := 0; o < out[ax]; o++ {
 			if i0, i1 := taps(o*s-pb, k, d, in[ax]); i0 == i1 {
 				return 0, 0, 0, 0, 0, false
 			}
+			if d <= in[ax] && o < out[ax]-1 {
+				o = max(o, out[ax]-2)
+			}
 		}
+	}
+	if out[0]*out[1] > maxPoolPlane {
+		return 0, 0, 0, 0, 0, false
 	}
 	return x[0] * x[1], h, w, out[0], out[1], true
 }
+
+// maxPoolPlane is the most outputs a pooling plane may have (a larger
+// one, from huge pads, is refused rather than allocated).
+const maxPoolPlane = 1 << 28
 
 // PoolShape returns the shape of MaxPool's and AveragePool's output (and
 // MaxPool's indices) for the input shape x: x with its spatial axes

@@ -117,8 +117,12 @@ func readPool(n *Node, x []int, p *Pool) error {
 		return attrError("auto_pad", ap, "want NOTSET, SAME_UPPER, SAME_LOWER or VALID")
 	}
 	if _, ok := PoolShape(x, p); !ok {
-		if _, _, _, oh, ow := p.planesSizes(x); oh < 1 || ow < 1 {
-			return attrError("kernel_shape", ks.Ints, "the window (dilations %v) is larger than the input of shape %v with pads %v", n.Attrs["dilations"].Ints, x, pads.Ints)
+		_, _, _, oh, ow := p.planesSizes(x)
+		switch {
+		case oh < 1 || ow < 1:
+			return attrError("kernel_shape", ks.Ints, "the window (dilations %v) is larger than the input of shape %v padded by %v", p.Dilations[2-dims:], x, slices.Concat(p.PadBegin[2-dims:], p.PadEnd[2-dims:]))
+		case oh*ow > maxPoolPlane || oh > maxPoolPlane || ow > maxPoolPlane:
+			return attrError("pads", pads.Ints, "%d×%d outputs a plane for the input of shape %v: more than 2²⁸", oh, ow, x)
 		}
 		return attrError("pads", pads.Ints, "a window of kernel_shape %v lies in the padding only, for the input of shape %v", ks.Ints, x)
 	}

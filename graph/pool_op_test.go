@@ -26,7 +26,9 @@ func TestPoolShapesError(t *testing.T) {
 		{"MaxPool", withAttr(k2, "dilations", ints(1, 1<<40)), x, "attribute dilations = [1 1099511627776]: values must be in [1, 2³¹)"},
 		{"MaxPool", withAttr(k2, "pads", ints(1, 1)), x, "attribute pads = [1 1]: 2 values for 2 spatial axes, want 4"},
 		{"AveragePool", withAttr(k2, "pads", ints(0, 0, -1, 0)), x, "attribute pads = [0 0 -1 0]: values must be in [0, 2³¹)"},
-		{"MaxPool", map[string]Attribute{"kernel_shape": ints(5, 5)}, x, "attribute kernel_shape = [5 5]: the window (dilations []) is larger than the input of shape [1 1 4 4] with pads []"},
+		{"MaxPool", map[string]Attribute{"kernel_shape": ints(5, 5)}, x, "attribute kernel_shape = [5 5]: the window (dilations [1 1]) is larger than the input of shape [1 1 4 4] padded by [0 0 0 0]"},
+		{"MaxPool", map[string]Attribute{"kernel_shape": ints(2), "dilations": ints(1 << 30), "pads": ints(1<<30, 1<<30)}, []int{1, 1, 3},
+			"attribute pads = [1073741824 1073741824]: 1×1073741827 outputs a plane for the input of shape [1 1 3]: more than 2²⁸"},
 		{"MaxPool", withAttr(k2, "pads", ints(2, 2, 2, 2)), x, "attribute pads = [2 2 2 2]: a window of kernel_shape [2 2] lies in the padding only, for the input of shape [1 1 4 4]"},
 		{"MaxPool", withAttr(k2, "storage_order", Int(1)), x, "attribute storage_order = 1: only 0 (indices in row-major order) runs here"},
 		{"MaxPool", withAttr(k2, "ceil_mode", Int(2)), x, "attribute ceil_mode = 2: want 0 or 1"},
@@ -66,6 +68,8 @@ func TestMaxUnpoolShapesError(t *testing.T) {
 		{attrs, []arg{{shape: x}, idx, {shape: []int{4}, typ: Int64}}, `input 2 ("s"): output_shape not known before the graph runs`},
 		{attrs, []arg{{shape: x}, idx, {typ: Int64, value: NewInt64Tensor([]int64{1, 3, 6, 6}, 4)}}, `input 2 ("s"): output_shape [1 3 6 6], want 4 positive sizes starting [1 2]`},
 		{attrs, []arg{{shape: x}, idx, {typ: Int64, value: NewInt64Tensor([]int64{1, 2, 6}, 3)}}, `input 2 ("s"): output_shape [1 2 6], want 4 positive sizes starting [1 2]`},
+		{attrs, []arg{{shape: x}, idx, {typ: Int64, value: NewInt64Tensor([]int64{1, 2, 1 << 20, 1 << 20}, 4)}}, `input 2 ("s"): output_shape [1 2 1048576 1048576]: more than 2³¹ values`},
+		{map[string]Attribute{"kernel_shape": ints(2, 2), "strides": ints(1<<30, 1<<30)}, []arg{{shape: x}, idx}, "output of shape [1 2 2147483650 2147483650]: more than 2³¹ values"},
 		{withAttr(attrs, "pads", ints(3, 3, 3, 3)), []arg{{shape: []int{1, 2, 1, 1}}, {shape: []int{1, 2, 1, 1}, typ: Int64}}, "attribute pads = [3 3 3 3]: leave no output along spatial axis 0 for the input of shape [1 2 1 1]"},
 	} {
 		t.Run(tt.want, func(t *testing.T) {

@@ -66,9 +66,10 @@ func maxUnpoolShape(n *Node, in []arg, dst []int) ([]int, error) {
 		if v.Type != Int64 || len(v.Int64) != len(x) || v.Int64[0] != int64(x[0]) || v.Int64[1] != int64(x[1]) || slices.Min(v.Int64[2:]) < 1 {
 			return nil, fmt.Errorf("input 2 (%q): output_shape %v, want %d positive sizes starting %v", n.Inputs[2], v.Int64, len(x), x[:2])
 		}
+		total := int64(1)
 		for _, d := range v.Int64 {
-			if int64(toInt(d)) != d || d > 1<<40 {
-				return nil, fmt.Errorf("input 2 (%q): output_shape %v: a size out of range", n.Inputs[2], v.Int64)
+			if total *= d; d > maxUnpoolOutput || total > maxUnpoolOutput { // no overflow: both below 2³¹ before
+				return nil, fmt.Errorf("input 2 (%q): output_shape %v: more than 2³¹ values", n.Inputs[2], v.Int64)
 			}
 			dst = append(dst, int(d))
 		}
@@ -82,8 +83,30 @@ func maxUnpoolShape(n *Node, in []arg, dst []int) ([]int, error) {
 		}
 		dst = append(dst, d)
 	}
+	if !atMost(dst, maxUnpoolOutput) {
+		return nil, fmt.Errorf("output of shape %v: more than 2³¹ values", dst)
+	}
 	return dst, nil
 }
+
+// atMost reports whether the shape holds at most limit (≤ 2³¹) values,
+// multiplying without overflow.
+func atMost(shape []int, limit int) bool {
+	n := 1
+	for _, d := range shape {
+		if d > limit {
+			return false
+		}
+		if n *= d; n > limit {
+			return false
+		}
+	}
+	return true
+}
+
+// maxUnpoolOutput is the most values a MaxUnpool output may hold (a larger
+// one is refused rather than allocated).
+const maxUnpoolOutput = 1 << 31
 
 // MaxUnpoolForward writes y, of the shape, 0 but at the flat indices
 // (int64, x's shape), where it takes x's values, the later of two at one

@@ -37,6 +37,7 @@ func TestResizeShapesError(t *testing.T) {
 		{nil, map[string]*Tensor{"s": NewTensor(3)}, []string{"x", "", "s"}, `input 2 ("s"): scales [0 0 0] (float32), want 4 float32 values`},
 		{nil, map[string]*Tensor{"s": {Shape: []int{4}, Data: []float32{1, 1, 0.1, 1}}}, []string{"x", "", "s"},
 			`input 2 ("s"): scales [1 1 0.1 1]: scale 0.1 of axis 2 gives a size outside [1, 2³¹) for the input of shape [1 2 3 4]`},
+		{nil, map[string]*Tensor{"z": NewInt64Tensor([]int64{1 << 30, 1 << 30, 1 << 30, 8}, 4)}, []string{"x", "", "", "z"}, "output of shape [1073741824 1073741824 1073741824 8]: more than 2³¹ values"},
 		{nil, map[string]*Tensor{"z": NewInt64Tensor([]int64{1, 2, 0, 8}, 4)}, []string{"x", "", "", "z"}, `input 3 ("z"): sizes [1 2 0 8]: size 0 of axis 2 outside [1, 2³¹)`},
 		{map[string]Attribute{"mode": String("linear")}, map[string]*Tensor{"s": {Shape: []int{4}, Data: []float32{1, 2, 2, 2}}}, []string{"x", "", "s"},
 			"attribute mode = linear: over axis 1 (scale 2, coordinate_transformation_mode half_pixel): linear runs over the last two axes only here"},
