@@ -55,10 +55,15 @@ func init() {
 // start in the padding after the input is left out, as PyTorch and ONNX
 // Runtime do. A Pool also holds its kernels' parallel job, so that running
 // them allocates nothing: one Pool serves one node or layer at a time.
+//
+// With Overwrite, MaxPoolBackward and AveragePoolBackward write the input
+// gradient instead of adding into it, each plane cleared as its turn comes
+// (for callers that would clear the gradient first; the operators add).
 type Pool struct {
 	Kernel, Strides, Dilations [2]int
 	PadBegin, PadEnd           [2]int
 	CeilMode, CountIncludePad  bool
+	Overwrite                  bool
 
 	job poolJob
 }
@@ -182,6 +187,9 @@ func (j *poolJob) Run(lo, hi int) {
 		case maxPoolForward:
 			j.p.maxPlane(j, pl)
 		case maxPoolBackward:
+			if j.p.Overwrite {
+				clear(j.x[pl*j.h*j.w : (pl+1)*j.h*j.w])
+			}
 			base := pl * j.oh * j.ow
 			for k, at := range j.idx[base : base+j.oh*j.ow] {
 				j.x[at] += j.y[base+k]
@@ -189,6 +197,9 @@ func (j *poolJob) Run(lo, hi int) {
 		case avgPoolForward:
 			j.p.avgPlane(j, pl, false)
 		case avgPoolBackward:
+			if j.p.Overwrite {
+				clear(j.x[pl*j.h*j.w : (pl+1)*j.h*j.w])
+			}
 			j.p.avgPlane(j, pl, true)
 		}
 	}

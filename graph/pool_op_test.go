@@ -210,3 +210,53 @@ func checkOpAllocs(t *testing.T, op string, attrs map[string]Attribute, in []*Te
 		t.Errorf("got %v allocations a run, want 0", a)
 	}
 }
+
+// TestOverwrite checks that the Backward kernels with Overwrite write
+// what they add into a cleared gradient, whatever the buffer held, over
+// pooling planes and Resize's planes that map onto themselves or not.
+func TestOverwrite(t *testing.T) {
+	r := rand.New(rand.NewPCG(131, 132))
+	x := randTensor(r, 2, 3, 7, 6)
+	check := func(t *testing.T, backward func(dx *Tensor)) {
+		t.Helper()
+		want := NewTensor(x.Shape...)
+		backward(want)
+		got, _ := filled(r, x.Shape)
+		backward(got[0])
+		checkClose(t, "overwritten gradient", got[0].Data, want.Data, 0, 0)
+	}
+	for _, c := range poolCases[:4] {
+		t.Run("pool "+c.name, func(t *testing.T) {
+			xc := randTensor(r, c.x...)
+			p := poolOfCase(t, "MaxPool", c.x, c.attrs)
+			var y, idx Tensor
+			MaxPoolForward(&y, &idx, xc, p)
+			dy := randTensor(r, y.Shape...)
+			x = xc
+			check(t, func(dx *Tensor) {
+				p.Overwrite = dx.Data[0] != 0 // the filled buffer, not the cleared one
+				MaxPoolBackward(dx, dy, &idx, p)
+			})
+			check(t, func(dx *Tensor) {
+				p.Overwrite = dx.Data[0] != 0
+				AveragePoolBackward(dx, dy, p)
+			})
+		})
+	}
+	for _, c := range []resizeCase{
+		{x: []int{2, 3, 7, 6}, attrs: resizeAttrs("nearest", "asymmetric", "floor"), scales: []float32{1, 1, 2, 2}},
+		{x: []int{2, 3, 7, 6}, attrs: resizeAttrs("nearest", "half_pixel", ""), scales: []float32{1, 1, 0.5, 1.5}},
+		{x: []int{2, 3, 7, 6}, attrs: resizeAttrs("nearest", "asymmetric", "floor"), scales: []float32{1, 0.5, 2, 2}},
+		{x: []int{2, 3, 7, 6}, attrs: resizeAttrs("linear", "half_pixel", ""), scales: []float32{1, 1, 0.5, 1.5}},
+	} {
+		t.Run(fmt.Sprint("resize ", c.attrs["mode"].String, c.scales), func(t *testing.T) {
+			x = randTensor(r, c.x...)
+			rs := c.resize(t, x)
+			dy := randTensor(r, rs.Sizes...)
+			check(t, func(dx *Tensor) {
+				rs.Overwrite = dx.Data[0] != 0
+				ResizeBackward(dx, dy, rs)
+			})
+		})
+	}
+}

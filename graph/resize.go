@@ -45,10 +45,15 @@ func init() {
 // their index tables in it, made again when the input shape changes (set
 // the fields only on a fresh Resize, or with a new input shape): one
 // Resize serves one node or layer at a time.
+//
+// With Overwrite, ResizeBackward writes the input gradient instead of
+// adding into it (for callers that would clear it first; the operator
+// adds).
 type Resize struct {
 	Mode, Coord, NearestMode string
 	Scales                   []float32
 	Sizes                    []int
+	Overwrite                bool
 
 	in     []int   // the input shape the tables are for
 	tabs   [][]int // nearest: the input index of each output index, per axis
@@ -209,6 +214,9 @@ func ResizeBackward(dx, dy *Tensor, r *Resize) {
 		panic(ErrShape)
 	}
 	r.job = resizeJob{r: r, backward: true, x: dx.Data, y: dy.Data}
+	if r.Overwrite && !r.ident {
+		clear(dx.Data)
+	}
 	if r.ident {
 		h, w := resizeHW(r.Sizes)
 		ParallelFor(r.planes[0], max(1, Grain/max(1, h*w)), &r.job)
@@ -227,10 +235,16 @@ func (j *resizeJob) Run(lo, hi int) {
 		in, out := j.x[pi*h*w:(pi+1)*h*w], j.y[po*oh*ow:(po+1)*oh*ow]
 		switch {
 		case r.Mode == "linear" && j.backward:
+			if r.Overwrite && r.ident {
+				clear(in)
+			}
 			r.linearBackward(in, out, h, w, oh, ow)
 		case r.Mode == "linear":
 			r.linearForward(out, in, h, w, oh, ow)
 		case j.backward:
+			if r.Overwrite && r.ident {
+				clear(in)
+			}
 			r.nearestBackward(in, out, w, oh, ow)
 		default:
 			r.nearestForward(out, in, w, oh, ow)

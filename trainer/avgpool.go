@@ -27,7 +27,7 @@ func NewAvgPool(name string, dims int, kernel, stride, padding []int, countInclu
 	if err := windowParams(dims, kernel, stride, padding, ones(dims), &p.K, &p.S, &d, &p.PadBeg, &p.PadEnd); err != nil {
 		return nil, fmt.Errorf("trainer: layer %s: %w", name, err)
 	}
-	p.pool = graph.Pool{Kernel: p.K, Strides: p.S, Dilations: [2]int{1, 1}, PadBegin: p.PadBeg, PadEnd: p.PadEnd, CountIncludePad: countIncludePad}
+	p.pool = graph.Pool{Kernel: p.K, Strides: p.S, Dilations: [2]int{1, 1}, PadBegin: p.PadBeg, PadEnd: p.PadEnd, CountIncludePad: countIncludePad, Overwrite: true}
 	return p, nil
 }
 
@@ -55,7 +55,6 @@ func (p *AvgPool) Backward(dx, dy *Tensor) {
 		return
 	}
 	dx.Resize(p.inShape...)
-	dx.Zero()
 	view(&p.gx, dx)
 	view(&p.gy, dy)
 	graph.AveragePoolBackward(&p.gx, &p.gy, &p.pool)

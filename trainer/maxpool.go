@@ -37,7 +37,7 @@ func NewMaxPool(name string, dims int, kernel, stride, padding []int) (*MaxPool,
 			return nil, fmt.Errorf("trainer: layer %s: padding %v must be smaller than the kernel %v", name, padding, kernel)
 		}
 	}
-	p.pool = graph.Pool{Kernel: p.K, Strides: p.S, Dilations: [2]int{1, 1}, PadBegin: p.PadBeg, PadEnd: p.PadEnd}
+	p.pool = graph.Pool{Kernel: p.K, Strides: p.S, Dilations: [2]int{1, 1}, PadBegin: p.PadBeg, PadEnd: p.PadEnd, Overwrite: true}
 	return p, nil
 }
 
@@ -107,7 +107,6 @@ func (p *MaxPool) Backward(dx, dy *Tensor) {
 		return
 	}
 	dx.Resize(p.inShape...)
-	dx.Zero()
 	view(&p.gx, dx)
 	p.gy.Shape, p.gy.Data = p.gi.Shape, dy.Data
 	graph.MaxPoolBackward(&p.gx, &p.gy, &p.gi, &p.pool)

@@ -32,7 +32,7 @@ func NewUpsample(name string, dims int, scale []int) (*Upsample, error) {
 		}
 		u.Scale[2-dims+i] = s
 	}
-	u.resize = graph.Resize{Mode: "nearest", Coord: "asymmetric", NearestMode: "floor", Scales: []float32{1, 1, float32(u.Scale[1])}}
+	u.resize = graph.Resize{Mode: "nearest", Coord: "asymmetric", NearestMode: "floor", Overwrite: true, Scales: []float32{1, 1, float32(u.Scale[1])}}
 	if dims == 2 {
 		u.resize.Scales = []float32{1, 1, float32(u.Scale[0]), float32(u.Scale[1])}
 	}
@@ -70,7 +70,6 @@ func (u *Upsample) Backward(dx, dy *Tensor) {
 		panic(ErrShape)
 	}
 	dx.Resize(u.inShape...)
-	dx.Zero()
 	view(&u.gx, dx)
 	u.gy.Shape, u.gy.Data = u.resize.Sizes, dy.Data
 	graph.ResizeBackward(&u.gx, &u.gy, &u.resize)
