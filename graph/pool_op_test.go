@@ -248,6 +248,7 @@ func TestOverwrite(t *testing.T) {
 		{x: []int{2, 3, 7, 6}, attrs: resizeAttrs("nearest", "half_pixel", ""), scales: []float32{1, 1, 0.5, 1.5}},
 		{x: []int{2, 3, 7, 6}, attrs: resizeAttrs("nearest", "asymmetric", "floor"), scales: []float32{1, 0.5, 2, 2}},
 		{x: []int{2, 3, 7, 6}, attrs: resizeAttrs("linear", "half_pixel", ""), scales: []float32{1, 1, 0.5, 1.5}},
+		{x: []int{2, 3, 7, 6}, attrs: resizeAttrs("cubic", "half_pixel", ""), scales: []float32{1, 1, 0.5, 1.5}},
 	} {
 		t.Run(fmt.Sprint("resize ", c.attrs["mode"].String, c.scales), func(t *testing.T) {
 			x = randTensor(r, c.x...)

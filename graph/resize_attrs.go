@@ -37,9 +37,7 @@ func readResize(n *Node, in []arg, r *Resize) error {
 		r.NearestMode = a.String
 	}
 	switch {
-	case r.Mode == "cubic":
-		return attrError("mode", r.Mode, "not run here (nearest and linear are)")
-	case r.Mode != "nearest" && r.Mode != "linear":
+	case r.Mode != "nearest" && r.Mode != "linear" && r.Mode != "cubic":
 		return attrError("mode", r.Mode, "want nearest, linear or cubic")
 	case r.Coord == "tf_crop_and_resize":
 		return attrError("coordinate_transformation_mode", r.Coord, "not run here (%v are)", resizeCoords)
@@ -49,9 +47,10 @@ func readResize(n *Node, in []arg, r *Resize) error {
 		return attrError("nearest_mode", r.NearestMode, "want one of %v", resizeNearest)
 	case n.Int("antialias", 0) != 0:
 		return attrError("antialias", n.Int("antialias", 0), "only 0 runs here")
-	case n.Int("exclude_outside", 0) != 0:
-		return attrError("exclude_outside", n.Int("exclude_outside", 0), "only 0 runs here")
+	case n.Int("exclude_outside", 0) != 0 && (r.Mode != "cubic" || n.Int("exclude_outside", 0) != 1):
+		return attrError("exclude_outside", n.Int("exclude_outside", 0), "only 0, or 1 with mode cubic, runs here")
 	}
+	r.CubicA, r.ExcludeOutside = n.Float("cubic_coeff_a", -0.75), n.Int("exclude_outside", 0) == 1
 	if a, ok := n.Attrs["keep_aspect_ratio_policy"]; ok && a.String != "stretch" {
 		return attrError("keep_aspect_ratio_policy", a.String, "only stretch runs here")
 	}
@@ -124,10 +123,10 @@ func readResize(n *Node, in []arg, r *Resize) error {
 	if !atMost(r.Sizes, maxResizeOutput) {
 		return fmt.Errorf("output of shape %v: more than 2³¹ values", r.Sizes)
 	}
-	if r.Mode == "linear" {
+	if r.Mode != "nearest" {
 		for ax := 0; ax < len(x)-2; ax++ {
 			if r.Sizes[ax] != x[ax] || r.Scales[ax] != 1 || r.Coord == "tf_half_pixel_for_nn" {
-				return attrError("mode", r.Mode, "over axis %d (scale %v, coordinate_transformation_mode %s): linear runs over the last two axes only here", ax, r.Scales[ax], r.Coord)
+				return attrError("mode", r.Mode, "over axis %d (scale %v, coordinate_transformation_mode %s): %s runs over the last two axes only here", ax, r.Scales[ax], r.Coord, r.Mode)
 			}
 		}
 	}

@@ -7,11 +7,15 @@ import (
 	"testing"
 )
 
-// TestResizeAgainstONNXRuntime runs Resize on resizeCases, the scales or
-// sizes written into the model, roi left out.
+// TestResizeAgainstONNXRuntime runs Resize on resizeCases (but cubic over
+// three axes, which ONNX Runtime refuses), the scales or sizes written into
+// the model, roi left out.
 func TestResizeAgainstONNXRuntime(t *testing.T) {
 	r := rand.New(rand.NewPCG(125, 126))
 	for _, c := range resizeCases {
+		if c.attrs["mode"].String == "cubic" && len(c.x) != 4 {
+			continue // ONNX Runtime runs cubic over 2-D and 4-D inputs only
+		}
 		t.Run(c.name, func(t *testing.T) {
 			x := randTensor(r, c.x...)
 			var y Tensor

@@ -19,7 +19,7 @@ func TestResizeShapesError(t *testing.T) {
 		inputs []string
 		reason string
 	}{
-		{map[string]Attribute{"mode": String("cubic")}, map[string]*Tensor{"s": scales}, []string{"x", "", "s"}, "attribute mode = cubic: not run here (nearest and linear are)"},
+		{map[string]Attribute{"mode": String("cubic"), "exclude_outside": Int(2)}, map[string]*Tensor{"s": scales}, []string{"x", "", "s"}, "attribute exclude_outside = 2: only 0, or 1 with mode cubic, runs here"},
 		{map[string]Attribute{"mode": String("bicubic")}, map[string]*Tensor{"s": scales}, []string{"x", "", "s"}, "attribute mode = bicubic: want nearest, linear or cubic"},
 		{map[string]Attribute{"coordinate_transformation_mode": String("tf_crop_and_resize")}, map[string]*Tensor{"s": scales}, []string{"x", "", "s"},
 			"attribute coordinate_transformation_mode = tf_crop_and_resize: not run here ([half_pixel pytorch_half_pixel align_corners asymmetric tf_half_pixel_for_nn] are)"},
@@ -27,7 +27,7 @@ func TestResizeShapesError(t *testing.T) {
 			"attribute coordinate_transformation_mode = half_pixel_symmetric: want one of [half_pixel pytorch_half_pixel align_corners asymmetric tf_half_pixel_for_nn]"},
 		{map[string]Attribute{"nearest_mode": String("round")}, map[string]*Tensor{"s": scales}, []string{"x", "", "s"}, "attribute nearest_mode = round: want one of [round_prefer_floor round_prefer_ceil floor ceil]"},
 		{map[string]Attribute{"antialias": Int(1)}, map[string]*Tensor{"s": scales}, []string{"x", "", "s"}, "attribute antialias = 1: only 0 runs here"},
-		{map[string]Attribute{"exclude_outside": Int(1)}, map[string]*Tensor{"s": scales}, []string{"x", "", "s"}, "attribute exclude_outside = 1: only 0 runs here"},
+		{map[string]Attribute{"exclude_outside": Int(1)}, map[string]*Tensor{"s": scales}, []string{"x", "", "s"}, "attribute exclude_outside = 1: only 0, or 1 with mode cubic, runs here"},
 		{map[string]Attribute{"keep_aspect_ratio_policy": String("not_larger")}, map[string]*Tensor{"z": sizes}, []string{"x", "", "", "z"}, "attribute keep_aspect_ratio_policy = not_larger: only stretch runs here"},
 		{map[string]Attribute{"axes": ints(1, 1)}, map[string]*Tensor{"s": scales}, []string{"x", "", "s"}, "attribute axes = [1 1]: not distinct axes of the input of shape [1 2 3 4]"},
 		{nil, map[string]*Tensor{"s": scales, "z": sizes}, []string{"x", "", "s", "z"}, "inputs 2 and 3 (scales, sizes): exactly one must be given (not empty)"},
@@ -113,6 +113,7 @@ func TestResizeAllocatesNothing(t *testing.T) {
 		{x: x.Shape, attrs: resizeAttrs("nearest", "asymmetric", "floor"), scales: []float32{1, 1, 2, 2}},
 		{x: x.Shape, attrs: resizeAttrs("nearest", "half_pixel", ""), scales: []float32{1, 2, 1.5, 0.5}},
 		{x: x.Shape, attrs: resizeAttrs("linear", "align_corners", ""), sizes: []int64{4, 3, 5, 13}},
+		{x: x.Shape, attrs: withAttr(resizeAttrs("cubic", "half_pixel", ""), "exclude_outside", Int(1)), scales: []float32{1, 1, 2, 0.5}},
 	} {
 		t.Run(c.attrs["mode"].String, func(t *testing.T) {
 			in := c.inputs(x)

@@ -55,6 +55,11 @@ var resizeCases = func() []resizeCase {
 		resizeCase{"nearest axes", []int{1, 2, 3, 4}, withAttr(resizeAttrs("nearest", "half_pixel", ""), "axes", ints(3, -2)), []float32{2, 3}, nil},
 		resizeCase{"linear axes sizes", []int{1, 2, 3, 4}, withAttr(resizeAttrs("linear", "align_corners", ""), "axes", ints(2, 3)), nil, []int64{5, 2}},
 		resizeCase{"defaults", []int{1, 1, 3, 3}, nil, []float32{1, 1, 2, 2}, nil},
+		resizeCase{"cubic half_pixel up", []int{2, 2, 4, 5}, resizeAttrs("cubic", "half_pixel", ""), []float32{1, 1, 2, 1.5}, nil},
+		resizeCase{"cubic pytorch_half_pixel a −0.5 down", []int{1, 2, 7, 9}, withAttr(resizeAttrs("cubic", "pytorch_half_pixel", ""), "cubic_coeff_a", Float(-0.5)), []float32{1, 1, 0.5, 0.7}, nil},
+		resizeCase{"cubic align_corners sizes", []int{1, 1, 4, 5}, resizeAttrs("cubic", "align_corners", ""), nil, []int64{1, 1, 7, 3}},
+		resizeCase{"cubic asymmetric exclude_outside", []int{1, 2, 4, 5}, withAttr(resizeAttrs("cubic", "asymmetric", ""), "exclude_outside", Int(1)), []float32{1, 1, 2, 2.5}, nil},
+		resizeCase{"cubic half_pixel exclude_outside 1d", []int{2, 3, 6}, withAttr(resizeAttrs("cubic", "half_pixel", ""), "exclude_outside", Int(1)), []float32{1, 1, 1.5}, nil},
 		// Coordinates that division by the scale and multiplication by its
 		// reciprocal round to different sides of an integer (3/0.6 < 15,
 		// 4.5/0.6 − 0.5 < 7, 4.5/0.6 < 7.5 in float32).
@@ -160,6 +165,10 @@ func resizeRef(x []float64, shape []int, r *Resize) []float64 {
 			y[i] = x[offsetOf(src, shape)]
 			continue
 		}
+		if r.Mode == "cubic" {
+			y[i] = cubicRef(x, shape, r, idx, coord)
+			continue
+		}
 		// Linear: the corners around the coordinate of each of the last
 		// two axes, and their weights.
 		var corners [2][2]int
@@ -241,4 +250,60 @@ func TestResizeUpsampleIsExact(t *testing.T) {
 			}
 		})
 	}
+}
+
+// cubicRef is output idx of a cubic Resize of x: the sum over the 4×4
+// inputs around its coordinates (along the last two axes; clamped to the
+// input) of the products of their weights, by the cubic convolution
+// kernel W(d) = (a+2)|d|³ − (a+3)|d|² + 1 for |d| ≤ 1, a|d|³ − 5a|d|² +
+// 8a|d| − 4a for 1 < |d| < 2, and of their values; with exclude_outside
+// the taps outside weigh 0 and the rest are renormalised.
+func cubicRef(x []float64, shape []int, r *Resize, idx []int, coord func(o, ax int) float32) float64 {
+	rank := len(shape)
+	a := float64(r.CubicA)
+	kernel := func(d float64) float64 {
+		d = math.Abs(d)
+		if d <= 1 {
+			return (a+2)*d*d*d - (a+3)*d*d + 1
+		}
+		return a*d*d*d - 5*a*d*d + 8*a*d - 4*a
+	}
+	var taps [2][4]int
+	var weights [2][4]float64
+	for k := 0; k < 2; k++ {
+		ax := rank - 2 + k
+		if ax < 0 {
+			taps[k], weights[k] = [4]int{}, [4]float64{1}
+			continue
+		}
+		c := float64(coord(idx[ax], ax))
+		base := int(math.Floor(c))
+		var sum float64
+		for i := 0; i < 4; i++ {
+			at := base - 1 + i
+			weights[k][i] = kernel(c - float64(at))
+			if r.ExcludeOutside && (at < 0 || at >= shape[ax]) {
+				weights[k][i] = 0
+			}
+			sum += weights[k][i]
+			taps[k][i] = max(0, min(at, shape[ax]-1))
+		}
+		if r.ExcludeOutside {
+			for i := range weights[k] {
+				weights[k][i] /= sum
+			}
+		}
+	}
+	src := slices.Clone(idx)
+	var y float64
+	for i := 0; i < 4; i++ {
+		for j := 0; j < 4; j++ {
+			if rank >= 2 {
+				src[rank-2] = taps[0][i]
+			}
+			src[rank-1] = taps[1][j]
+			y += weights[0][i] * weights[1][j] * x[offsetOf(src, shape)]
+		}
+	}
+	return y
 }

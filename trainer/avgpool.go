@@ -39,11 +39,11 @@ func (p *AvgPool) OutShape(in []int) []int {
 // Forward averages the windows of x into dst. It panics with ErrShape if x
 // has not the layer's rank or the window does not fit.
 func (p *AvgPool) Forward(dst, x *Tensor) {
-	if len(x.Shape) != p.Dims+2 || !fits(x.Shape, &p.pool) {
+	if len(x.Shape) != p.Dims+2 || !poolFits(x.Shape, &p.pool) {
 		panic(ErrShape)
 	}
-	view(&p.gx, x)
-	view(&p.gy, dst)
+	poolView(&p.gx, x)
+	poolView(&p.gy, dst)
 	graph.AveragePoolForward(&p.gy, &p.gx, &p.pool)
 	dst.Shape, dst.Data = p.gy.Shape, p.gy.Data
 	p.inShape = append(p.inShape[:0], x.Shape...)
@@ -55,8 +55,8 @@ func (p *AvgPool) Backward(dx, dy *Tensor) {
 		return
 	}
 	dx.Resize(p.inShape...)
-	view(&p.gx, dx)
-	view(&p.gy, dy)
+	poolView(&p.gx, dx)
+	poolView(&p.gy, dy)
 	graph.AveragePoolBackward(&p.gx, &p.gy, &p.pool)
 }
 

@@ -65,27 +65,27 @@ func poolOutShape(dims int, pool *graph.Pool, in []int) []int {
 	return s[1:]
 }
 
-// view points t at x's shape and values.
-func view(t *graph.Tensor, x *Tensor) {
+// poolView points t at x's shape and values.
+func poolView(t *graph.Tensor, x *Tensor) {
 	t.Shape, t.Data = x.Shape, x.Data
 }
 
 // Forward pools x, (N, C, …), into dst and records the indices. It panics
 // with ErrShape if x has not the layer's rank or the window does not fit.
 func (p *MaxPool) Forward(dst, x *Tensor) {
-	if len(x.Shape) != p.Dims+2 || !fits(x.Shape, &p.pool) {
+	if len(x.Shape) != p.Dims+2 || !poolFits(x.Shape, &p.pool) {
 		panic(ErrShape)
 	}
-	view(&p.gx, x)
-	view(&p.gy, dst)
+	poolView(&p.gx, x)
+	poolView(&p.gy, dst)
 	p.gi.Int64 = p.Indices
 	graph.MaxPoolForward(&p.gy, &p.gi, &p.gx, &p.pool)
 	dst.Shape, dst.Data, p.Indices = p.gy.Shape, p.gy.Data, p.gi.Int64
 	p.inShape = append(p.inShape[:0], x.Shape...)
 }
 
-// fits reports whether the pool's window fits the input shape x.
-func fits(x []int, pool *graph.Pool) bool {
+// poolFits reports whether the pool's window fits the input shape x.
+func poolFits(x []int, pool *graph.Pool) bool {
 	h, w := 1, x[len(x)-1]
 	if len(x) == 4 {
 		h = x[2]
@@ -107,7 +107,7 @@ func (p *MaxPool) Backward(dx, dy *Tensor) {
 		return
 	}
 	dx.Resize(p.inShape...)
-	view(&p.gx, dx)
+	poolView(&p.gx, dx)
 	p.gy.Shape, p.gy.Data = p.gi.Shape, dy.Data
 	graph.MaxPoolBackward(&p.gx, &p.gy, &p.gi, &p.pool)
 }

@@ -27,7 +27,7 @@ func (u *MaxUnpool) Forward(dst, x *Tensor) {
 		panic(ErrShape)
 	}
 	u.gx.Shape, u.gx.Data = p.gi.Shape, x.Data
-	view(&u.gy, dst)
+	poolView(&u.gy, dst)
 	graph.MaxUnpoolForward(&u.gy, &u.gx, &p.gi, p.inShape)
 	dst.Shape, dst.Data = u.gy.Shape, u.gy.Data
 }
@@ -43,7 +43,7 @@ func (u *MaxUnpool) Backward(dx, dy *Tensor) {
 	}
 	dx.Resize(p.gi.Shape...)
 	dx.Zero()
-	view(&u.gx, dx)
+	poolView(&u.gx, dx)
 	u.gy.Shape, u.gy.Data = p.inShape, dy.Data
 	graph.MaxUnpoolBackward(&u.gx, &u.gy, &p.gi)
 }

@@ -54,8 +54,8 @@ func (u *Upsample) Forward(dst, x *Tensor) {
 		panic(ErrShape)
 	}
 	u.resize.Sizes = u.shapes.get(x.Shape, u.OutShape)
-	view(&u.gx, x)
-	view(&u.gy, dst)
+	poolView(&u.gx, x)
+	poolView(&u.gy, dst)
 	graph.ResizeForward(&u.gy, &u.gx, &u.resize)
 	dst.Shape, dst.Data = u.gy.Shape, u.gy.Data
 	u.inShape = append(u.inShape[:0], x.Shape...)
@@ -70,7 +70,7 @@ func (u *Upsample) Backward(dx, dy *Tensor) {
 		panic(ErrShape)
 	}
 	dx.Resize(u.inShape...)
-	view(&u.gx, dx)
+	poolView(&u.gx, dx)
 	u.gy.Shape, u.gy.Data = u.resize.Sizes, dy.Data
 	graph.ResizeBackward(&u.gx, &u.gy, &u.resize)
 }
