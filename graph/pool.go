@@ -43,15 +43,16 @@ func init() {
 
 // MaxPool, AveragePool, GlobalMaxPool, GlobalAveragePool and MaxUnpool:
 // ONNX's (opset 18) pooling over the spatial axes of an (N, C, L) or (N, C,
-// H, W) tensor (the global ones and MaxUnpool's scatter over any number),
-// plane by plane (a plane is one sample's channel).
+// H, W) tensor (the global ones over any number of spatial axes), plane by
+// plane (a plane is one sample's channel). MaxUnpool scatters at the flat
+// indices MaxPool gives. Three spatial axes are refused by the shape rules.
 
 // Pool is a pooling window over one or two spatial axes as MaxPool and
 // AveragePool read it, auto_pad resolved: per axis (height, width; a 1-D
 // pool has height 1 and a window of one row) the kernel, strides,
 // dilations and the padding before and after (each below 2³¹; at most
-// 2²⁸ outputs a plane), and ceil_mode;
-// CountIncludePad is AveragePool's. With CeilMode a window that would
+// 2²⁸ outputs a plane), and ceil_mode; CountIncludePad is AveragePool's
+// (AveragePool has no dilations at opset 18). With CeilMode a window that would
 // start in the padding after the input is left out, as PyTorch and ONNX
 // Runtime do. A Pool also holds its kernels' parallel job, so that running
 // them allocates nothing: one Pool serves one node or layer at a time.

@@ -98,6 +98,8 @@ func readPool(n *Node, x []int, p *Pool) error {
 		}
 		for ax := 2 - dims; ax < 2; ax++ {
 			if p.Dilations[ax] != 1 {
+				// The specification pads for the dilated window (output
+				// ⌈in/stride⌉); ONNX Runtime pads for the undilated one.
 				return attrError("auto_pad", ap, "with dilations %v: not run here", n.Attrs["dilations"].Ints)
 			}
 			s := p.Strides[ax]
