@@ -261,3 +261,28 @@ func TestOverwrite(t *testing.T) {
 		})
 	}
 }
+
+// TestMaxPoolStateKeepsIndices checks MaxPool without its indices output
+// over a state kept between calls, as the executor runs it: Backward
+// routes the gradient by the indices of the last Forward (here of a second
+// input of the same shape), as the kernels do with them.
+func TestMaxPoolStateKeepsIndices(t *testing.T) {
+	r := rand.New(rand.NewPCG(133, 134))
+	attrs := map[string]Attribute{"kernel_shape": ints(3, 3), "strides": ints(2, 2), "pads": ints(1, 1, 1, 1)}
+	n := &Node{Name: "n", Op: "MaxPool", Inputs: []string{"x"}, Outputs: []string{"y"}, Attrs: attrs}
+	op, s := operators["MaxPool"], &state{}
+	y := new(Tensor)
+	for _, x := range []*Tensor{randTensor(r, 2, 2, 7, 6), randTensor(r, 2, 2, 7, 6)} {
+		op.forward(s, n, []*Tensor{y}, []*Tensor{x})
+		dy := randTensor(r, y.Shape...)
+		got := NewTensor(x.Shape...)
+		op.backward(s, n, []*Tensor{got}, []*Tensor{dy}, []*Tensor{y}, []*Tensor{x})
+		var yw, idx Tensor
+		p := poolOfCase(t, "MaxPool", x.Shape, attrs)
+		MaxPoolForward(&yw, &idx, x, p)
+		want := NewTensor(x.Shape...)
+		MaxPoolBackward(want, dy, &idx, p)
+		checkClose(t, "output", y.Data, yw.Data, 0, 0)
+		checkClose(t, "gradient", got.Data, want.Data, 0, 0)
+	}
+}
