@@ -8,4 +8,4 @@ package graph
 // them on ties, −0 tying +0, NaN above all), idx[i] its index in in. The
 // same values and indices in every build. It panics if idx is shorter than
 // out or in does not hold the windows.
-func Pool2x2(out []float32, idx []int, in []float32, at, w int) { pool2x2Go(out, idx, in, at, w) }
+func Pool2x2(out []float32, idx []int64, in []float32, at, w int) { pool2x2Go(out, idx, in, at, w) }

@@ -90,39 +90,6 @@ func TestSigmoidsMatchSigmoid32(t *testing.T) {
 	}
 }
 
-// TestPool2x2MatchesGo checks the 2×2 pooling kernel (SSE where the build
-// has it) against pool2x2Go: values bit for bit and indices, over rows of
-// random values with ties (±0, repeats) and the odd NaN and infinity.
-func TestPool2x2MatchesGo(t *testing.T) {
-	r := rand.New(rand.NewPCG(7, 8))
-	specials := []float32{0, float32(math.Copysign(0, -1)), 1, 1, -1, float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))}
-	for _, windows := range []int{1, 3, 4, 5, 8, 13, 16, 33} {
-		for rep := 0; rep < 50; rep++ {
-			w := 2*windows + r.IntN(3)
-			in := make([]float32, 2*w+2)
-			for i := range in {
-				switch k := r.IntN(40); {
-				case k < len(specials):
-					in[i] = specials[k]
-				default:
-					in[i] = float32(r.NormFloat64())
-				}
-			}
-			at := r.IntN(w - 2*windows + 1)
-			out, idx := make([]float32, windows), make([]int, windows)
-			wantOut, wantIdx := make([]float32, windows), make([]int, windows)
-			Pool2x2(out, idx, in, at, w)
-			pool2x2Go(wantOut, wantIdx, in, at, w)
-			for i := range out {
-				same := math.Float32bits(out[i]) == math.Float32bits(wantOut[i]) || (out[i] != out[i] && wantOut[i] != wantOut[i])
-				if !same || idx[i] != wantIdx[i] {
-					t.Fatalf("%d windows, row %v from %d (w %d): window %d gives %v at %d, Go %v at %d", windows, in, at, w, i, out[i], idx[i], wantOut[i], wantIdx[i])
-				}
-			}
-		}
-	}
-}
-
 // TestElementwiseKernelsMatchGo checks the ReLU kernels (SSE where the
 // build has them) against the Go loops, both ways bit for bit, special
 // values included.

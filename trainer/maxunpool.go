@@ -1,31 +1,35 @@
 package trainer
 
-import "slices"
+import (
+	"slices"
+
+	"github.com/aebridge/aebridge/graph"
+)
 
 // MaxUnpool is the partial inverse of a MaxPool layer, as PyTorch's
 // nn.MaxUnpool1d/2d computes it with that layer's indices: each input value
 // goes back to the position its window's maximum came from, every other
-// output is 0. The output has the pooled layer's input shape.
+// output is 0. The output has the pooled layer's input shape. The kernels
+// are graph's MaxUnpool.
 type MaxUnpool struct {
 	Pool *MaxPool // the layer whose indices this one uses
 	Of   string   // its name, such as "encoder.2"
 	Out  []int    // the per-sample shape of that layer's input
+
+	gx, gy graph.Tensor // graph's views of the input and the output, or their gradients
 }
 
 // Forward scatters x into dst. It panics with ErrShape if x does not have
-// the shape of the pooling layer's last output.
+// as many values as the pooling layer's last output.
 func (u *MaxUnpool) Forward(dst, x *Tensor) {
 	p := u.Pool
 	if x.Len() != len(p.Indices) || x.Shape[0] != p.inShape[0] || !slices.Equal(p.inShape[1:], u.Out) {
 		panic(ErrShape)
 	}
-	dst.Resize(p.inShape...)
-	dst.Zero()
-	planes := p.inShape[0] * p.inShape[1]
-	plane, per := dst.Len()/planes, x.Len()/planes
-	for k, at := range p.Indices {
-		dst.Data[(k/per)*plane+at] = x.Data[k]
-	}
+	u.gx.Shape, u.gx.Data = p.gi.Shape, x.Data
+	poolView(&u.gy, dst)
+	graph.MaxUnpoolForward(&u.gy, &u.gx, &p.gi, p.inShape)
+	dst.Shape, dst.Data = u.gy.Shape, u.gy.Data
 }
 
 // Backward gathers dy at the recorded positions.
@@ -37,12 +41,11 @@ func (u *MaxUnpool) Backward(dx, dy *Tensor) {
 	if dx == nil {
 		return
 	}
-	planes := p.inShape[0] * p.inShape[1]
-	dx.Resize(p.shapes.get(p.inShape, p.OutShape)...)
-	plane, per := dy.Len()/planes, len(p.Indices)/planes
-	for k, at := range p.Indices {
-		dx.Data[k] = dy.Data[(k/per)*plane+at]
-	}
+	dx.Resize(p.gi.Shape...)
+	dx.Zero()
+	poolView(&u.gx, dx)
+	u.gy.Shape, u.gy.Data = p.inShape, dy.Data
+	graph.MaxUnpoolBackward(&u.gx, &u.gy, &p.gi)
 }
 
 // OutShape is the shape of the pooling layer's input.

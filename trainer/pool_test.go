@@ -115,7 +115,11 @@ func TestMaxUnpoolInvertsPooling(t *testing.T) {
 			planes := 2 * pc.in[0]
 			plane, per := x.Len()/planes, pooled.Len()/planes
 			for k, at := range p.Indices {
-				kept[(k/per)*plane+at] = true
+				// Indices are flat over the whole input, each in its plane.
+				if int(at)/plane != k/per {
+					t.Fatalf("index %d: %d, outside plane %d", k, at, k/per)
+				}
+				kept[int(at)] = true
 			}
 			for i, v := range back.Data {
 				if kept[i] && v != x.Data[i] || !kept[i] && v != 0 {
