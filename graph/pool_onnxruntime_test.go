@@ -189,10 +189,10 @@ func TestMaxUnpoolAgainstONNXRuntime(t *testing.T) {
 		x, outShape []int
 		attrs       map[string]Attribute
 	}{
-		{[]int{2, 2, 6, 8}, nil, map[string]Attribute{"kernel_shape": ints(2, 2), "strides": ints(2, 2)}},
-		{[]int{1, 2, 7, 7}, []int{1, 2, 7, 7}, map[string]Attribute{"kernel_shape": ints(2, 2), "strides": ints(2, 2)}},
-		{[]int{1, 2, 5, 7}, nil, map[string]Attribute{"kernel_shape": ints(2, 2), "strides": ints(2, 2), "pads": ints(1, 1, 0, 0)}},
-		{[]int{2, 3, 8}, nil, map[string]Attribute{"kernel_shape": ints(2), "strides": ints(2)}},
+		{[]int{2, 2, 6, 8}, nil, map[string]Attribute{"kernel_shape": Ints(2, 2), "strides": Ints(2, 2)}},
+		{[]int{1, 2, 7, 7}, []int{1, 2, 7, 7}, map[string]Attribute{"kernel_shape": Ints(2, 2), "strides": Ints(2, 2)}},
+		{[]int{1, 2, 5, 7}, nil, map[string]Attribute{"kernel_shape": Ints(2, 2), "strides": Ints(2, 2), "pads": Ints(1, 1, 0, 0)}},
+		{[]int{2, 3, 8}, nil, map[string]Attribute{"kernel_shape": Ints(2), "strides": Ints(2)}},
 	} {
 		t.Run(fmt.Sprintf("%v %v", c.x, c.outShape), func(t *testing.T) {
 			var pooled, idx, y Tensor

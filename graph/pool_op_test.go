@@ -11,7 +11,7 @@ import (
 // do not fit their input with the node's *NodeError, naming the attribute
 // and its value.
 func TestPoolShapesError(t *testing.T) {
-	k2 := map[string]Attribute{"kernel_shape": ints(2, 2)}
+	k2 := map[string]Attribute{"kernel_shape": Ints(2, 2)}
 	x := []int{1, 1, 4, 4}
 	tests := []struct {
 		op     string
@@ -20,28 +20,28 @@ func TestPoolShapesError(t *testing.T) {
 		reason string
 	}{
 		{"MaxPool", nil, x, "attribute kernel_shape: missing (MaxPool requires it)"},
-		{"AveragePool", map[string]Attribute{"kernel_shape": ints(2)}, x, "attribute kernel_shape = [2]: 1 values for 2 spatial axes"},
-		{"MaxPool", map[string]Attribute{"kernel_shape": ints(2, 0)}, x, "attribute kernel_shape = [2 0]: values must be in [1, 2³¹)"},
-		{"MaxPool", withAttr(k2, "strides", ints(0, 1)), x, "attribute strides = [0 1]: values must be in [1, 2³¹)"},
-		{"MaxPool", withAttr(k2, "dilations", ints(1, 1<<40)), x, "attribute dilations = [1 1099511627776]: values must be in [1, 2³¹)"},
-		{"MaxPool", withAttr(k2, "pads", ints(1, 1)), x, "attribute pads = [1 1]: 2 values for 2 spatial axes, want 4"},
-		{"AveragePool", withAttr(k2, "pads", ints(0, 0, -1, 0)), x, "attribute pads = [0 0 -1 0]: values must be in [0, 2³¹)"},
-		{"MaxPool", map[string]Attribute{"kernel_shape": ints(5, 5)}, x, "attribute kernel_shape = [5 5]: the window (dilations [1 1]) is larger than the input of shape [1 1 4 4] padded by [0 0 0 0]"},
-		{"MaxPool", map[string]Attribute{"kernel_shape": ints(2), "dilations": ints(1 << 30), "pads": ints(1<<30, 1<<30)}, []int{1, 1, 3},
+		{"AveragePool", map[string]Attribute{"kernel_shape": Ints(2)}, x, "attribute kernel_shape = [2]: 1 values for 2 spatial axes"},
+		{"MaxPool", map[string]Attribute{"kernel_shape": Ints(2, 0)}, x, "attribute kernel_shape = [2 0]: values must be in [1, 2³¹)"},
+		{"MaxPool", withAttr(k2, "strides", Ints(0, 1)), x, "attribute strides = [0 1]: values must be in [1, 2³¹)"},
+		{"MaxPool", withAttr(k2, "dilations", Ints(1, 1<<40)), x, "attribute dilations = [1 1099511627776]: values must be in [1, 2³¹)"},
+		{"MaxPool", withAttr(k2, "pads", Ints(1, 1)), x, "attribute pads = [1 1]: 2 values for 2 spatial axes, want 4"},
+		{"AveragePool", withAttr(k2, "pads", Ints(0, 0, -1, 0)), x, "attribute pads = [0 0 -1 0]: values must be in [0, 2³¹)"},
+		{"MaxPool", map[string]Attribute{"kernel_shape": Ints(5, 5)}, x, "attribute kernel_shape = [5 5]: the window (dilations [1 1]) is larger than the input of shape [1 1 4 4] padded by [0 0 0 0]"},
+		{"MaxPool", map[string]Attribute{"kernel_shape": Ints(2), "dilations": Ints(1 << 30), "pads": Ints(1<<30, 1<<30)}, []int{1, 1, 3},
 			"attribute pads = [1073741824 1073741824]: 1×1073741827 outputs a plane for the input of shape [1 1 3]: more than 2²⁸"},
-		{"MaxPool", withAttr(k2, "pads", ints(2, 2, 2, 2)), x, "attribute pads = [2 2 2 2]: a window of kernel_shape [2 2] lies in the padding only, for the input of shape [1 1 4 4]"},
+		{"MaxPool", withAttr(k2, "pads", Ints(2, 2, 2, 2)), x, "attribute pads = [2 2 2 2]: a window of kernel_shape [2 2] lies in the padding only, for the input of shape [1 1 4 4]"},
 		{"MaxPool", withAttr(k2, "storage_order", Int(1)), x, "attribute storage_order = 1: only 0 (indices in row-major order) runs here"},
 		{"MaxPool", withAttr(k2, "ceil_mode", Int(2)), x, "attribute ceil_mode = 2: want 0 or 1"},
 		{"AveragePool", withAttr(k2, "count_include_pad", Int(-1)), x, "attribute count_include_pad = -1: want 0 or 1"},
 		{"MaxPool", withAttr(k2, "auto_pad", String("SAME")), x, "attribute auto_pad = SAME: want NOTSET, SAME_UPPER, SAME_LOWER or VALID"},
-		{"MaxPool", withAttr(withAttr(k2, "auto_pad", String("VALID")), "pads", ints(1, 1, 1, 1)), x, "attribute auto_pad = VALID: pads [1 1 1 1] given too"},
-		{"MaxPool", withAttr(withAttr(k2, "auto_pad", String("SAME_UPPER")), "dilations", ints(2, 2)), x, "attribute auto_pad = SAME_UPPER: with dilations [2 2]: not run here"},
-		{"MaxPool", withAttr(map[string]Attribute{"kernel_shape": ints(1, 1), "auto_pad": String("SAME_LOWER")}, "strides", ints(3, 3)), []int{1, 1, 8, 8},
+		{"MaxPool", withAttr(withAttr(k2, "auto_pad", String("VALID")), "pads", Ints(1, 1, 1, 1)), x, "attribute auto_pad = VALID: pads [1 1 1 1] given too"},
+		{"MaxPool", withAttr(withAttr(k2, "auto_pad", String("SAME_UPPER")), "dilations", Ints(2, 2)), x, "attribute auto_pad = SAME_UPPER: with dilations [2 2]: not run here"},
+		{"MaxPool", withAttr(map[string]Attribute{"kernel_shape": Ints(1, 1), "auto_pad": String("SAME_LOWER")}, "strides", Ints(3, 3)), []int{1, 1, 8, 8},
 			"attribute auto_pad = SAME_LOWER: kernel_shape [1 1] and strides [3 3] give a negative padding for the input of shape [1 1 8 8]"},
-		{"MaxPool", map[string]Attribute{"kernel_shape": ints(2, 2, 2)}, []int{1, 1, 4, 4, 4}, `input 0 ("x0") of shape [1 1 4 4 4]: MaxPool runs over 1 or 2 spatial axes here (rank 3 or 4)`},
+		{"MaxPool", map[string]Attribute{"kernel_shape": Ints(2, 2, 2)}, []int{1, 1, 4, 4, 4}, `input 0 ("x0") of shape [1 1 4 4 4]: MaxPool runs over 1 or 2 spatial axes here (rank 3 or 4)`},
 		{"GlobalAveragePool", nil, []int{2, 3}, "input shapes [[2 3]] do not fit"},
 		{"GlobalMaxPool", nil, []int{2, 3, 0}, "input shapes [[2 3 0]] do not fit"},
-		{"MaxUnpool", map[string]Attribute{"kernel_shape": ints(2, 2)}, x, `input 1 ("x1"): float32 of shape [1 1 4 4], want int64 indices of X's shape [1 1 4 4]`},
+		{"MaxUnpool", map[string]Attribute{"kernel_shape": Ints(2, 2)}, x, `input 1 ("x1"): float32 of shape [1 1 4 4], want int64 indices of X's shape [1 1 4 4]`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.reason, func(t *testing.T) {
@@ -57,7 +57,7 @@ func TestPoolShapesError(t *testing.T) {
 // TestMaxUnpoolShapesError checks MaxUnpool's refusals: output_shape not
 // known before the graph runs or not fitting X, pads leaving no output.
 func TestMaxUnpoolShapesError(t *testing.T) {
-	attrs := map[string]Attribute{"kernel_shape": ints(2, 2), "strides": ints(2, 2)}
+	attrs := map[string]Attribute{"kernel_shape": Ints(2, 2), "strides": Ints(2, 2)}
 	x := []int{1, 2, 3, 3}
 	idx := arg{shape: x, typ: Int64}
 	for _, tt := range []struct {
@@ -69,8 +69,8 @@ func TestMaxUnpoolShapesError(t *testing.T) {
 		{attrs, []arg{{shape: x}, idx, {typ: Int64, value: NewInt64Tensor([]int64{1, 3, 6, 6}, 4)}}, `input 2 ("s"): output_shape [1 3 6 6], want 4 positive sizes starting [1 2]`},
 		{attrs, []arg{{shape: x}, idx, {typ: Int64, value: NewInt64Tensor([]int64{1, 2, 6}, 3)}}, `input 2 ("s"): output_shape [1 2 6], want 4 positive sizes starting [1 2]`},
 		{attrs, []arg{{shape: x}, idx, {typ: Int64, value: NewInt64Tensor([]int64{1, 2, 1 << 20, 1 << 20}, 4)}}, `input 2 ("s"): output_shape [1 2 1048576 1048576]: more than 2³¹ values`},
-		{map[string]Attribute{"kernel_shape": ints(2, 2), "strides": ints(1<<30, 1<<30)}, []arg{{shape: x}, idx}, "output of shape [1 2 2147483650 2147483650]: more than 2³¹ values"},
-		{withAttr(attrs, "pads", ints(3, 3, 3, 3)), []arg{{shape: []int{1, 2, 1, 1}}, {shape: []int{1, 2, 1, 1}, typ: Int64}}, "attribute pads = [3 3 3 3]: leave no output along spatial axis 0 for the input of shape [1 2 1 1]"},
+		{map[string]Attribute{"kernel_shape": Ints(2, 2), "strides": Ints(1<<30, 1<<30)}, []arg{{shape: x}, idx}, "output of shape [1 2 2147483650 2147483650]: more than 2³¹ values"},
+		{withAttr(attrs, "pads", Ints(3, 3, 3, 3)), []arg{{shape: []int{1, 2, 1, 1}}, {shape: []int{1, 2, 1, 1}, typ: Int64}}, "attribute pads = [3 3 3 3]: leave no output along spatial axis 0 for the input of shape [1 2 1 1]"},
 	} {
 		t.Run(tt.want, func(t *testing.T) {
 			n := &Node{Name: "n", Op: "MaxUnpool", Inputs: []string{"x", "i", "s"}[:len(tt.in)], Attrs: tt.attrs}
@@ -87,7 +87,7 @@ func TestMaxUnpoolShapesError(t *testing.T) {
 // against their kernels.
 func TestPoolGraph(t *testing.T) {
 	r := rand.New(rand.NewPCG(115, 116))
-	win := map[string]Attribute{"kernel_shape": ints(2, 2), "strides": ints(2, 2), "pads": ints(0, 0, 1, 1), "ceil_mode": Int(1)}
+	win := map[string]Attribute{"kernel_shape": Ints(2, 2), "strides": Ints(2, 2), "pads": Ints(0, 0, 1, 1), "ceil_mode": Int(1)}
 	g := &Graph{
 		Inputs:  []Value{{Name: "x", Shape: []int{-1, 2, 5, 6}}},
 		Outputs: []string{"u", "a", "ga", "gm", "m2"},
@@ -95,7 +95,7 @@ func TestPoolGraph(t *testing.T) {
 		Nodes: []*Node{
 			{Name: "max", Op: "MaxPool", Inputs: []string{"x"}, Outputs: []string{"m", "i"}, Attrs: win},
 			{Name: "max2", Op: "MaxPool", Inputs: []string{"x"}, Outputs: []string{"m2"}, Attrs: win},
-			{Name: "unpool", Op: "MaxUnpool", Inputs: []string{"m", "i", "shape"}, Outputs: []string{"u"}, Attrs: map[string]Attribute{"kernel_shape": ints(2, 2), "strides": ints(2, 2)}},
+			{Name: "unpool", Op: "MaxUnpool", Inputs: []string{"m", "i", "shape"}, Outputs: []string{"u"}, Attrs: map[string]Attribute{"kernel_shape": Ints(2, 2), "strides": Ints(2, 2)}},
 			{Name: "avg", Op: "AveragePool", Inputs: []string{"x"}, Outputs: []string{"a"}, Attrs: withAttr(win, "count_include_pad", Int(1))},
 			{Name: "gavg", Op: "GlobalAveragePool", Inputs: []string{"x"}, Outputs: []string{"ga"}},
 			{Name: "gmax", Op: "GlobalMaxPool", Inputs: []string{"x"}, Outputs: []string{"gm"}},
@@ -145,7 +145,7 @@ func TestPoolGraph(t *testing.T) {
 // the pooling operators' Forward and Backward allocate nothing.
 func TestPoolOpsAllocateNothing(t *testing.T) {
 	r := rand.New(rand.NewPCG(117, 118))
-	win := map[string]Attribute{"kernel_shape": ints(2, 2), "strides": ints(2, 2)}
+	win := map[string]Attribute{"kernel_shape": Ints(2, 2), "strides": Ints(2, 2)}
 	x := randTensor(r, 4, 3, 8, 8)
 	var pooled, idx Tensor
 	MaxPoolForward(&pooled, &idx, x, poolOfCase(t, "MaxPool", x.Shape, win))
@@ -158,7 +158,7 @@ func TestPoolOpsAllocateNothing(t *testing.T) {
 	}{
 		{"MaxPool", win, []*Tensor{x}, 2, pooled.Shape},
 		{"MaxPool", win, []*Tensor{x}, 1, pooled.Shape},
-		{"AveragePool", withAttr(win, "pads", ints(1, 1, 1, 1)), []*Tensor{x}, 1, []int{4, 3, 5, 5}},
+		{"AveragePool", withAttr(win, "pads", Ints(1, 1, 1, 1)), []*Tensor{x}, 1, []int{4, 3, 5, 5}},
 		{"GlobalAveragePool", nil, []*Tensor{x}, 1, []int{4, 3, 1, 1}},
 		{"GlobalMaxPool", nil, []*Tensor{x}, 1, []int{4, 3, 1, 1}},
 		{"MaxUnpool", win, []*Tensor{&pooled, &idx}, 1, x.Shape},
@@ -268,7 +268,7 @@ func TestOverwrite(t *testing.T) {
 // input of the same shape), as the kernels do with them.
 func TestMaxPoolStateKeepsIndices(t *testing.T) {
 	r := rand.New(rand.NewPCG(133, 134))
-	attrs := map[string]Attribute{"kernel_shape": ints(3, 3), "strides": ints(2, 2), "pads": ints(1, 1, 1, 1)}
+	attrs := map[string]Attribute{"kernel_shape": Ints(3, 3), "strides": Ints(2, 2), "pads": Ints(1, 1, 1, 1)}
 	n := &Node{Name: "n", Op: "MaxPool", Inputs: []string{"x"}, Outputs: []string{"y"}, Attrs: attrs}
 	op, s := operators["MaxPool"], &state{}
 	y := new(Tensor)

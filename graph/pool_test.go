@@ -17,24 +17,22 @@ type poolCase struct {
 	max, avg bool
 }
 
-func ints(v ...int64) Attribute { return Ints(v...) }
-
 var poolCases = []poolCase{
-	{"2d k2 s2", []int{2, 3, 6, 10}, map[string]Attribute{"kernel_shape": ints(2, 2), "strides": ints(2, 2)}, true, true},
-	{"2d k2 s2 pads 1", []int{1, 2, 7, 19}, map[string]Attribute{"kernel_shape": ints(2, 2), "strides": ints(2, 2), "pads": ints(1, 1, 1, 1)}, true, true},
-	{"2d k3 s2 pads 1", []int{2, 2, 7, 5}, map[string]Attribute{"kernel_shape": ints(3, 3), "strides": ints(2, 2), "pads": ints(1, 1, 1, 1)}, true, true},
-	{"2d k3x2 s1x2 asymmetric pads", []int{1, 1, 5, 6}, map[string]Attribute{"kernel_shape": ints(3, 2), "strides": ints(1, 2), "pads": ints(0, 1, 2, 0)}, true, true},
-	{"2d k2 s2 ceil", []int{1, 2, 7, 7}, map[string]Attribute{"kernel_shape": ints(2, 2), "strides": ints(2, 2), "ceil_mode": Int(1)}, true, true},
-	{"2d k3 s2 pads 1 ceil", []int{1, 2, 6, 6}, map[string]Attribute{"kernel_shape": ints(3, 3), "strides": ints(2, 2), "pads": ints(1, 1, 1, 1), "ceil_mode": Int(1)}, true, true},
-	{"2d k2 s2 end pad ceil (a window left out)", []int{1, 2, 4, 5}, map[string]Attribute{"kernel_shape": ints(2, 2), "strides": ints(2, 2), "pads": ints(0, 0, 1, 1), "ceil_mode": Int(1)}, true, true},
-	{"2d k2 dilations 2", []int{1, 2, 7, 8}, map[string]Attribute{"kernel_shape": ints(2, 2), "dilations": ints(2, 2), "pads": ints(1, 0, 1, 1)}, true, false},
-	{"2d k3 s2 dilations 2x1 ceil", []int{1, 1, 9, 7}, map[string]Attribute{"kernel_shape": ints(3, 3), "strides": ints(2, 2), "dilations": ints(2, 1), "ceil_mode": Int(1)}, true, false},
-	{"2d same_upper", []int{1, 1, 6, 7}, map[string]Attribute{"kernel_shape": ints(3, 3), "strides": ints(2, 2), "auto_pad": String("SAME_UPPER")}, true, true},
-	{"2d same_lower", []int{1, 1, 5, 5}, map[string]Attribute{"kernel_shape": ints(2, 2), "auto_pad": String("SAME_LOWER")}, true, true},
-	{"2d valid", []int{1, 1, 7, 6}, map[string]Attribute{"kernel_shape": ints(3, 3), "strides": ints(2, 2), "auto_pad": String("VALID")}, true, true},
-	{"1d k3 s2 pads 1", []int{2, 3, 9}, map[string]Attribute{"kernel_shape": ints(3), "strides": ints(2), "pads": ints(1, 1)}, true, true},
-	{"1d k2 s2 ceil", []int{1, 2, 9}, map[string]Attribute{"kernel_shape": ints(2), "strides": ints(2), "ceil_mode": Int(1)}, true, true},
-	{"1d k2 dilations 3", []int{1, 2, 9}, map[string]Attribute{"kernel_shape": ints(2), "dilations": ints(3)}, true, false},
+	{"2d k2 s2", []int{2, 3, 6, 10}, map[string]Attribute{"kernel_shape": Ints(2, 2), "strides": Ints(2, 2)}, true, true},
+	{"2d k2 s2 pads 1", []int{1, 2, 7, 19}, map[string]Attribute{"kernel_shape": Ints(2, 2), "strides": Ints(2, 2), "pads": Ints(1, 1, 1, 1)}, true, true},
+	{"2d k3 s2 pads 1", []int{2, 2, 7, 5}, map[string]Attribute{"kernel_shape": Ints(3, 3), "strides": Ints(2, 2), "pads": Ints(1, 1, 1, 1)}, true, true},
+	{"2d k3x2 s1x2 asymmetric pads", []int{1, 1, 5, 6}, map[string]Attribute{"kernel_shape": Ints(3, 2), "strides": Ints(1, 2), "pads": Ints(0, 1, 2, 0)}, true, true},
+	{"2d k2 s2 ceil", []int{1, 2, 7, 7}, map[string]Attribute{"kernel_shape": Ints(2, 2), "strides": Ints(2, 2), "ceil_mode": Int(1)}, true, true},
+	{"2d k3 s2 pads 1 ceil", []int{1, 2, 6, 6}, map[string]Attribute{"kernel_shape": Ints(3, 3), "strides": Ints(2, 2), "pads": Ints(1, 1, 1, 1), "ceil_mode": Int(1)}, true, true},
+	{"2d k2 s2 end pad ceil (a window left out)", []int{1, 2, 4, 5}, map[string]Attribute{"kernel_shape": Ints(2, 2), "strides": Ints(2, 2), "pads": Ints(0, 0, 1, 1), "ceil_mode": Int(1)}, true, true},
+	{"2d k2 dilations 2", []int{1, 2, 7, 8}, map[string]Attribute{"kernel_shape": Ints(2, 2), "dilations": Ints(2, 2), "pads": Ints(1, 0, 1, 1)}, true, false},
+	{"2d k3 s2 dilations 2x1 ceil", []int{1, 1, 9, 7}, map[string]Attribute{"kernel_shape": Ints(3, 3), "strides": Ints(2, 2), "dilations": Ints(2, 1), "ceil_mode": Int(1)}, true, false},
+	{"2d same_upper", []int{1, 1, 6, 7}, map[string]Attribute{"kernel_shape": Ints(3, 3), "strides": Ints(2, 2), "auto_pad": String("SAME_UPPER")}, true, true},
+	{"2d same_lower", []int{1, 1, 5, 5}, map[string]Attribute{"kernel_shape": Ints(2, 2), "auto_pad": String("SAME_LOWER")}, true, true},
+	{"2d valid", []int{1, 1, 7, 6}, map[string]Attribute{"kernel_shape": Ints(3, 3), "strides": Ints(2, 2), "auto_pad": String("VALID")}, true, true},
+	{"1d k3 s2 pads 1", []int{2, 3, 9}, map[string]Attribute{"kernel_shape": Ints(3), "strides": Ints(2), "pads": Ints(1, 1)}, true, true},
+	{"1d k2 s2 ceil", []int{1, 2, 9}, map[string]Attribute{"kernel_shape": Ints(2), "strides": Ints(2), "ceil_mode": Int(1)}, true, true},
+	{"1d k2 dilations 3", []int{1, 2, 9}, map[string]Attribute{"kernel_shape": Ints(2), "dilations": Ints(3)}, true, false},
 }
 
 // withAttr returns attrs with one more.
@@ -182,7 +180,7 @@ func TestAveragePool(t *testing.T) {
 // kernel 2, stride 2, pads 1 and 0, ceil_mode: windows (pad, 1), (2, 3),
 // (4, beyond): 1/2, (2+3)/2 and 4/1.
 func TestAveragePoolCountIncludePad(t *testing.T) {
-	p := poolOfCase(t, "AveragePool", []int{1, 1, 4}, map[string]Attribute{"kernel_shape": ints(2), "strides": ints(2), "pads": ints(1, 0), "ceil_mode": Int(1), "count_include_pad": Int(1)})
+	p := poolOfCase(t, "AveragePool", []int{1, 1, 4}, map[string]Attribute{"kernel_shape": Ints(2), "strides": Ints(2), "pads": Ints(1, 0), "ceil_mode": Int(1), "count_include_pad": Int(1)})
 	var y Tensor
 	AveragePoolForward(&y, &Tensor{Shape: []int{1, 1, 4}, Data: []float32{1, 2, 3, 4}}, p)
 	if want := []float32{0.5, 2.5, 4}; !slices.Equal(y.Data, want) {
@@ -256,10 +254,10 @@ func TestMaxUnpool(t *testing.T) {
 		x     []int
 		attrs map[string]Attribute
 	}{
-		{"2d k2 s2", []int{2, 2, 6, 8}, map[string]Attribute{"kernel_shape": ints(2, 2), "strides": ints(2, 2)}},
-		{"2d k2 s2 pads", []int{1, 2, 5, 7}, map[string]Attribute{"kernel_shape": ints(2, 2), "strides": ints(2, 2), "pads": ints(1, 1, 0, 0)}},
-		{"2d k3x2 s3x2", []int{1, 1, 6, 6}, map[string]Attribute{"kernel_shape": ints(3, 2), "strides": ints(3, 2)}},
-		{"1d k2 s2", []int{2, 3, 8}, map[string]Attribute{"kernel_shape": ints(2), "strides": ints(2)}},
+		{"2d k2 s2", []int{2, 2, 6, 8}, map[string]Attribute{"kernel_shape": Ints(2, 2), "strides": Ints(2, 2)}},
+		{"2d k2 s2 pads", []int{1, 2, 5, 7}, map[string]Attribute{"kernel_shape": Ints(2, 2), "strides": Ints(2, 2), "pads": Ints(1, 1, 0, 0)}},
+		{"2d k3x2 s3x2", []int{1, 1, 6, 6}, map[string]Attribute{"kernel_shape": Ints(3, 2), "strides": Ints(3, 2)}},
+		{"1d k2 s2", []int{2, 3, 8}, map[string]Attribute{"kernel_shape": Ints(2), "strides": Ints(2)}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			p := poolOfCase(t, "MaxPool", c.x, c.attrs)

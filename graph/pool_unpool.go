@@ -7,7 +7,7 @@ import (
 
 func init() {
 	register(map[string]operator{
-		"MaxUnpool": {inputs: [2]int{2, 3}, outputs: [2]int{1, 1}, attrs: map[string]AttrType{"kernel_shape": AttrInts, "pads": AttrInts, "strides": AttrInts},
+		"MaxUnpool": {inputs: [2]int{2, 3}, outputs: [2]int{1, 1}, fixed: []int{1, 2}, attrs: map[string]AttrType{"kernel_shape": AttrInts, "pads": AttrInts, "strides": AttrInts},
 			infer: func(n *Node, in []arg) ([]arg, error) {
 				s, err := maxUnpoolShape(n, in, nil)
 				return []arg{{shape: s}}, err

@@ -7,7 +7,7 @@ import (
 
 func init() {
 	register(map[string]operator{
-		"Resize": {inputs: [2]int{1, 4}, outputs: [2]int{1, 1}, attrs: map[string]AttrType{
+		"Resize": {inputs: [2]int{1, 4}, outputs: [2]int{1, 1}, fixed: []int{1, 2, 3}, attrs: map[string]AttrType{
 			"antialias": AttrInt, "axes": AttrInts, "coordinate_transformation_mode": AttrString, "cubic_coeff_a": AttrFloat,
 			"exclude_outside": AttrInt, "extrapolation_value": AttrFloat, "keep_aspect_ratio_policy": AttrString,
 			"mode": AttrString, "nearest_mode": AttrString},

@@ -29,7 +29,7 @@ func TestResizeShapesError(t *testing.T) {
 		{map[string]Attribute{"antialias": Int(1)}, map[string]*Tensor{"s": scales}, []string{"x", "", "s"}, "attribute antialias = 1: only 0 runs here"},
 		{map[string]Attribute{"exclude_outside": Int(1)}, map[string]*Tensor{"s": scales}, []string{"x", "", "s"}, "attribute exclude_outside = 1: only 0, or 1 with mode cubic, runs here"},
 		{map[string]Attribute{"keep_aspect_ratio_policy": String("not_larger")}, map[string]*Tensor{"z": sizes}, []string{"x", "", "", "z"}, "attribute keep_aspect_ratio_policy = not_larger: only stretch runs here"},
-		{map[string]Attribute{"axes": ints(1, 1)}, map[string]*Tensor{"s": scales}, []string{"x", "", "s"}, "attribute axes = [1 1]: not distinct axes of the input of shape [1 2 3 4]"},
+		{map[string]Attribute{"axes": Ints(1, 1)}, map[string]*Tensor{"s": scales}, []string{"x", "", "s"}, "attribute axes = [1 1]: not distinct axes of the input of shape [1 2 3 4]"},
 		{nil, map[string]*Tensor{"s": scales, "z": sizes}, []string{"x", "", "s", "z"}, "inputs 2 and 3 (scales, sizes): exactly one must be given (not empty)"},
 		{nil, nil, []string{"x"}, "inputs 2 and 3 (scales, sizes): exactly one must be given (not empty)"},
 		{nil, map[string]*Tensor{"s": NewTensor(0), "z": sizes}, []string{"x", "", "s", "z"}, ""},
