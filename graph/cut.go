@@ -27,23 +27,37 @@ import (
 // graph runs, such as a folded shape, is no skip: the decoder gets it as a
 // parameter.)
 func (g *Graph) Cut(tensor string) (encoder, decoder *Graph, err error) {
+	encoder, decoder, _, err = g.cut(tensor, false)
+	return encoder, decoder, err
+}
+
+// CutCarrying is Cut, but a tensor computed before the cut and read after
+// it (a skip connection across the cut, such as max pooling's indices for
+// an unpooling decoder) is carried instead of refused: it becomes an
+// output of the encoder, after the tensor, and an input of the decoder,
+// after the tensor and before the graph inputs it reads. It returns the
+// carried tensors in topological order.
+func (g *Graph) CutCarrying(tensor string) (encoder, decoder *Graph, carried []string, err error) {
+	return g.cut(tensor, true)
+}
+
+func (g *Graph) cut(tensor string, carry bool) (encoder, decoder *Graph, carried []string, err error) {
 	order, err := g.Order()
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if err := g.cuttable(order, tensor); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	infos, err := g.Describe()
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	encOuts := []string{tensor}
 	if lv, ok := g.Marks[MarkLogVar]; ok && g.Marks[MarkMu] == tensor && lv != tensor {
 		encOuts = append(encOuts, lv)
 	}
 	enc := ancestors(order, encOuts)
-	encoder = g.subgraph(order, enc, nil, encOuts, nil)
 
 	// The decoder: walk back from the outputs the encoder does not compute,
 	// stopping at the tensor.
@@ -62,7 +76,13 @@ func (g *Graph) Cut(tensor string) (encoder, decoder *Graph, err error) {
 		}
 	}
 	if len(decOuts) == 0 {
-		return nil, nil, &NodeError{Tensor: tensor, Reason: "cut: every graph output is computed before it"}
+		return nil, nil, nil, &NodeError{Tensor: tensor, Reason: "cut: every graph output is computed before it"}
+	}
+	position := map[string]int{}
+	for i, n := range order {
+		for _, out := range n.Outputs {
+			position[out] = i
+		}
 	}
 	needed := map[string]*Node{} // tensor → a decoder node that reads it (nil: a graph output)
 	for _, out := range decOuts {
@@ -84,11 +104,16 @@ func (g *Graph) Cut(tensor string) (encoder, decoder *Graph, err error) {
 					delete(needed, out)
 					continue
 				}
+				if carry && out != tensor {
+					carried = append(carried, out)
+					delete(needed, out)
+					continue
+				}
 				e := &NodeError{Tensor: out, Reason: fmt.Sprintf("cut at %q: computed before the cut and read after it, a skip connection across the cut", tensor)}
 				if reader != nil {
 					e.Node, e.Op = reader.Name, reader.Op
 				}
-				return nil, nil, e
+				return nil, nil, nil, e
 			}
 			dec[i] = true
 		}
@@ -107,14 +132,20 @@ func (g *Graph) Cut(tensor string) (encoder, decoder *Graph, err error) {
 		}
 	}
 	if !usesCut {
-		return nil, nil, &NodeError{Tensor: tensor, Reason: "cut: no graph output is computed from it"}
+		return nil, nil, nil, &NodeError{Tensor: tensor, Reason: "cut: no graph output is computed from it"}
 	}
-	info := infos[tensor]
-	if slices.Contains(info.Shape, DynamicDim) {
-		return nil, nil, &NodeError{Tensor: tensor, Reason: fmt.Sprintf("cut: its shape %v depends on the batch size other than as its batch dimension", info.Shape)}
+	slices.SortFunc(carried, func(a, b string) int { return position[a] - position[b] })
+	firsts := []Value{}
+	for _, t := range append([]string{tensor}, carried...) {
+		info := infos[t]
+		if slices.Contains(info.Shape, DynamicDim) {
+			return nil, nil, nil, &NodeError{Tensor: t, Reason: fmt.Sprintf("cut at %q: its shape %v depends on the batch size other than as its batch dimension", tensor, info.Shape)}
+		}
+		firsts = append(firsts, Value{Name: t, Shape: slices.Clone(info.Shape), Type: info.Type})
 	}
-	decoder = g.subgraph(order, dec, &Value{Name: tensor, Shape: slices.Clone(info.Shape), Type: info.Type}, decOuts, consts)
-	return encoder, decoder, nil
+	encoder = g.subgraph(order, enc, nil, append(encOuts, carried...), nil)
+	decoder = g.subgraph(order, dec, firsts, decOuts, consts)
+	return encoder, decoder, carried, nil
 }
 
 // cuttable returns a *NodeError unless a node of g computes the tensor.
@@ -160,13 +191,13 @@ func ancestors(order []*Node, tensors []string) []bool {
 }
 
 // subgraph is the graph of the nodes of order that keep marks, reading
-// first (if not nil) and then the inputs of g they read, with the
+// firsts and then the inputs of g they read, with the
 // parameters of g they read and consts as parameters, returning outputs.
-func (g *Graph) subgraph(order []*Node, keep []bool, first *Value, outputs []string, consts map[string]*Tensor) *Graph {
+func (g *Graph) subgraph(order []*Node, keep []bool, firsts []Value, outputs []string, consts map[string]*Tensor) *Graph {
 	s := &Graph{Outputs: slices.Clone(outputs), Params: map[string]*Tensor{}}
 	read, tensors := map[string]bool{}, map[string]bool{}
-	if first != nil {
-		s.Inputs = append(s.Inputs, *first)
+	for _, first := range firsts {
+		s.Inputs = append(s.Inputs, first)
 		tensors[first.Name] = true
 	}
 	for i, n := range order {

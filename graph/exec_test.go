@@ -340,3 +340,51 @@ func TestTrainable(t *testing.T) {
 		t.Error("no gradient of fc.weight")
 	}
 }
+
+// TestCutCarrying cuts a U-Net-like graph, whose decoder reads an encoder
+// tensor beside the code: the skip is carried out of the encoder and into
+// the decoder, and decoder(encoder(x)) is the graph's output bit for bit;
+// Cut refuses the same cut.
+func TestCutCarrying(t *testing.T) {
+	r := rand.New(rand.NewPCG(105, 106))
+	tb := map[string]Attribute{"transB": Int(1)}
+	g := &Graph{
+		Inputs:  []Value{{Name: "x", Shape: []int{-1, 6}}},
+		Outputs: []string{"y"},
+		Params: map[string]*Tensor{"e.weight": randTensor(r, 4, 6), "e.bias": randTensor(r, 4),
+			"c.weight": randTensor(r, 2, 4), "c.bias": randTensor(r, 2),
+			"d.weight": randTensor(r, 6, 6), "d.bias": randTensor(r, 6)},
+		Nodes: []*Node{
+			{Name: "e", Op: "Gemm", Inputs: []string{"x", "e.weight", "e.bias"}, Outputs: []string{"h"}, Attrs: tb},
+			{Name: "c", Op: "Gemm", Inputs: []string{"h", "c.weight", "c.bias"}, Outputs: []string{"z"}, Attrs: tb},
+			{Name: "skip", Op: "Concat", Inputs: []string{"z", "h"}, Outputs: []string{"zh"}, Attrs: map[string]Attribute{"axis": Int(1)}},
+			{Name: "d", Op: "Gemm", Inputs: []string{"zh", "d.weight", "d.bias"}, Outputs: []string{"y"}, Attrs: tb},
+		},
+	}
+	if _, _, err := g.Cut("z"); err == nil {
+		t.Fatal("Cut across a skip: no error")
+	}
+	enc, dec, carried, err := g.CutCarrying("z")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(carried, []string{"h"}) || !slices.Equal(enc.Outputs, []string{"z", "h"}) || len(dec.Inputs) != 2 || dec.Inputs[1].Name != "h" {
+		t.Fatalf("carried %v, encoder outputs %v, decoder inputs %v", carried, enc.Outputs, dec.Inputs)
+	}
+	x := randTensor(r, 3, 6)
+	whole, err := g.Forward(map[string]*Tensor{"x": x})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := enc.Forward(map[string]*Tensor{"x": x})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dv, err := dec.Forward(map[string]*Tensor{"z": ev["z"], "h": ev["h"]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(dv["y"].Data, whole["y"].Data) {
+		t.Error("decoder(encoder(x)) differs from the graph's output")
+	}
+}
