@@ -608,7 +608,7 @@ func (r *reader) check() error {
 		}
 		shapes[v.Name] = s
 	}
-	_, err := r.g.Shapes(shapes)
+	inferred, err := r.g.Shapes(shapes)
 	var ne *graph.NodeError
 	if errors.As(err, &ne) {
 		nd := Node{Op: ne.Op, Name: ne.Node}
@@ -619,5 +619,32 @@ func (r *reader) check() error {
 		}
 		return &FormatError{File: r.file, Node: nd, Tensor: ne.Tensor, Reason: ne.Reason, Err: ne}
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	return r.checkOutputs(inferred)
+}
+
+// checkOutputs compares the outputs' declared shapes, where the model
+// declares them, with the shapes the graph computes (at a batch of 1): a
+// graph that computes another shape than its file says is refused, not run
+// (the declared sizes are what every other runtime holds it to).
+func (r *reader) checkOutputs(inferred map[string][]int) error {
+	for i, vi := range r.mp.GetGraph().GetOutput() {
+		tt := vi.GetType().GetTensorType()
+		if tt == nil || tt.GetShape() == nil {
+			continue
+		}
+		got, dims := inferred[vi.GetName()], tt.GetShape().GetDim()
+		field := fmt.Sprintf("output %d (%q)", i, vi.GetName())
+		if len(dims) != len(got) {
+			return &FormatError{File: r.file, Field: field, Reason: fmt.Sprintf("declared of rank %d; the graph computes shape %v (at a batch of 1)", len(dims), got)}
+		}
+		for k, d := range dims {
+			if v, ok := d.GetValue().(*onnxpb.TensorShapeProto_Dimension_DimValue); ok && v.DimValue != int64(got[k]) {
+				return &FormatError{File: r.file, Field: field, Reason: fmt.Sprintf("declared dimension %d is %d; the graph computes shape %v (at a batch of 1)", k, v.DimValue, got)}
+			}
+		}
+	}
+	return nil
 }

@@ -401,6 +401,12 @@ func TestReadGraphErrors(t *testing.T) {
 	}{
 		{"no opset", func(mp *onnxpb.ModelProto) { mp.OpsetImport[0].Domain = proto.String("com.x") }, true,
 			"convert: m.onnx: opset_import: no opset for the ai.onnx domain"},
+		{"declared output size", func(mp *onnxpb.ModelProto) { mp.Graph.Output[0] = pbValue("y", onnxpb.TensorProto_FLOAT, []int{-1, 5}) }, true,
+			`convert: m.onnx: output 0 ("y"): declared dimension 1 is 5; the graph computes shape [1 2] (at a batch of 1)`},
+		{"declared output rank", func(mp *onnxpb.ModelProto) {
+			mp.Graph.Output[0] = pbValue("y", onnxpb.TensorProto_FLOAT, []int{-1, 2, 1})
+		}, true,
+			`convert: m.onnx: output 0 ("y"): declared of rank 3; the graph computes shape [1 2] (at a batch of 1)`},
 		{"opset too new", func(mp *onnxpb.ModelProto) { mp.OpsetImport[0].Version = proto.Int64(22) }, false,
 			unsupported("opset_import: ai.onnx opset 22 is newer than 21, the newest read")},
 		{"ops and domains, all at once", func(mp *onnxpb.ModelProto) {

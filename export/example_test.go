@@ -45,7 +45,7 @@ func ExampleWriter_WriteFile() {
 	// Output:
 	// x [batch 784] → z [batch 16]
 	// opset 17 parameters 102544
-	// [Add×2 MatMul×2 Relu×1 Transpose×2]
+	// [Gemm×2 Relu×1]
 }
 
 // Export a graph's encoder: cut the graph at its marked code and write the

@@ -128,6 +128,9 @@ func (w Writer) model(m *trainer.Model, part Part) (*onnxpb.ModelProto, error) {
 	if err != nil {
 		return nil, err
 	}
+	if onGraph(m) {
+		return w.modelGraph(m, part)
+	}
 	if _, err := ParsePart(string(part)); err != nil {
 		return nil, err
 	}

@@ -176,8 +176,11 @@ save(graph([helper.make_node("Conv", ["X", "W"], ["Y"], name="conv", kernel_shap
 save(graph([helper.make_node("Conv", ["X", "W"], ["Y"], name="conv", kernel_shape=[3, 3], strides=[0, 0])],
            [helper.make_tensor("W", TensorProto.FLOAT, [2, 1, 3, 3], np.ones(18, np.float32))]), "conv_zero_strides.onnx")
 save(graph([helper.make_node("Reshape", ["X", "shape"], ["Y"], name="reshape")], [i64("shape", [])]), "reshape_empty_shape.onnx")
+# (N, 1, 8, 8) + (3, 1, 1, 1, 1, 3): the last dimensions, 8 and 3, do not
+# broadcast. (A B of (3, 1, 1, 1, 1, 1) would: numpy's rule gives
+# (3, 1, N, 1, 8, 8), which ONNX Runtime and the Go graph both compute.)
 save(graph([helper.make_node("Add", ["X", "B"], ["Y"], name="add")],
-           [helper.make_tensor("B", TensorProto.FLOAT, [3, 1, 1, 1, 1, 1], np.ones(3, np.float32))]), "add_bad_broadcast.onnx")
+           [helper.make_tensor("B", TensorProto.FLOAT, [3, 1, 1, 1, 1, 3], np.ones(9, np.float32))]), "add_bad_broadcast.onnx")
 # A chain of 50,000 Relu nodes (1.6 MB): past the 32,768 nodes Go imports.
 relus = [helper.make_node("Relu", ["X" if i == 0 else "t%d" % (i - 1)], ["t%d" % i if i < 49999 else "Y"], name="r%d" % i) for i in range(50000)]
 save(graph(relus, x_shape=("N", 4), y_shape=("N", 4)), "long_chain.onnx")
