@@ -94,7 +94,7 @@ type Conv struct {
 // maxConvAttr bounds kernel, strides, dilations, pads and output padding:
 // far past any real network, and low enough that no output size computed
 // from sizes an int holds overflows.
-const maxConvAttr = 1 << 30
+const maxConvAttr = 1 << 20
 
 // convPlan is what a convolution's shapes give: its spatial axes, batch,
 // channels and groups, and the geometry of the convolution (for
@@ -133,6 +133,11 @@ func (c *Conv) plan(x, w []int, transpose bool) (convPlan, error) {
 	p.dims = len(x) - 2
 	if len(w) != len(x) {
 		return p, fmt.Errorf("input W of shape %v: want rank %d, as X's %v", w, len(x), x)
+	}
+	for _, d := range x[2:] {
+		if d < 1 {
+			return p, fmt.Errorf("input X of shape %v: spatial dimensions must be positive", x)
+		}
 	}
 	switch {
 	case c.Group < 1 || c.Group > maxConvAttr:
@@ -388,8 +393,10 @@ func (c *Conv) setAttrs(n *Node, x, w []int, transpose bool) error {
 		}
 	}
 	// SAME (and, for ConvTranspose, output_shape): the total padding of
-	// each axis; odd, the extra one goes at the end (SAME_UPPER) or the
-	// beginning (SAME_LOWER).
+	// each axis; odd, the extra one goes at the end for SAME_UPPER, at the
+	// beginning otherwise (Conv's SAME_LOWER; ConvTranspose's SAME_LOWER,
+	// and output_shape without SAME_UPPER), as ONNX specifies and ONNX
+	// Runtime 1.30 computes.
 	for i := 0; i < dims; i++ {
 		in, k, s, d, op := x[2+i], w[2+i], c.Strides[i], c.Dilations[i], c.OutputPadding[i]
 		if s < 1 || s > maxConvAttr || d < 1 || d > maxConvAttr || k > maxConvAttr || op < 0 || op > maxConvAttr {

@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -66,7 +67,7 @@ func (c convCase) inputs(r *rand.Rand) (x, w, b *Tensor) {
 }
 
 // ref is the reference loop nest of the case, in T.
-func ref[T float32 | float64](c convCase, p convPlan, x, w, b []T) []T {
+func convRefOf[T float32 | float64](c convCase, p convPlan, x, w, b []T) []T {
 	if c.transpose {
 		return convTransposeRef(x, w, b, p)
 	}
@@ -81,6 +82,9 @@ var convCases = []convCase{
 	{name: "strides_no_bias", x: []int{3, 2, 6, 6}, w: []int{5, 2, 2, 2}, attrs: map[string]Attribute{"strides": Ints(2, 2)}},
 	{name: "depthwise", x: []int{2, 4, 5, 5}, w: []int{8, 1, 3, 3}, bias: true, attrs: map[string]Attribute{"group": Int(4), "pads": Ints(1, 0, 1, 2)}},
 	{name: "kernel_shape", x: []int{1, 2, 5, 4}, w: []int{6, 2, 3, 1}, bias: true, attrs: map[string]Attribute{"kernel_shape": Ints(3, 1)}},
+	// The first kernel row's taps all fall in the padding above the image
+	// (padding 4 over 2 output rows): im2col's rows start past the output.
+	{name: "dilated_padding_past_output", x: []int{2, 2, 3, 5}, w: []int{3, 2, 2, 3}, bias: true, attrs: map[string]Attribute{"dilations": Ints(6, 1), "pads": Ints(4, 1, 1, 1)}},
 	{name: "1d", x: []int{2, 3, 9}, w: []int{5, 3, 3}, bias: true, attrs: map[string]Attribute{"pads": Ints(2, 3), "strides": Ints(2), "dilations": Ints(2)}},
 	{name: "1d_direct", x: []int{2, 3, 8}, w: []int{2, 3, 3}, bias: true, attrs: map[string]Attribute{"pads": Ints(1, 0)}},
 	{name: "1d_groups", x: []int{2, 4, 8}, w: []int{6, 2, 3}, attrs: map[string]Attribute{"group": Int(2), "dilations": Ints(3), "pads": Ints(0, 1)}},
@@ -97,6 +101,8 @@ var convCases = []convCase{
 	{name: "transpose_groups_dilations", transpose: true, x: []int{2, 4, 3, 4}, w: []int{4, 3, 3, 2}, bias: true,
 		attrs: map[string]Attribute{"group": Int(2), "strides": Ints(2, 1), "dilations": Ints(1, 2), "pads": Ints(0, 1, 2, 0)}},
 	{name: "transpose_no_bias", transpose: true, x: []int{2, 2, 3, 3}, w: []int{2, 5, 2, 2}},
+	{name: "transpose_dilated_padding_past_output", transpose: true, x: []int{2, 2, 3, 5}, w: []int{2, 3, 2, 3}, bias: true,
+		attrs: map[string]Attribute{"dilations": Ints(6, 1), "pads": Ints(4, 1, 1, 1)}},
 	{name: "transpose_1d", transpose: true, x: []int{2, 2, 5}, w: []int{2, 3, 4}, bias: true, attrs: map[string]Attribute{"strides": Ints(2), "pads": Ints(1, 2)}},
 	{name: "transpose_1d_output_padding_dilation", transpose: true, x: []int{1, 2, 4}, w: []int{2, 1, 3}, bias: true,
 		attrs: map[string]Attribute{"strides": Ints(2), "dilations": Ints(2), "output_padding": Ints(1)}},
@@ -210,7 +216,7 @@ func TestConvForward(t *testing.T) {
 			if b != nil {
 				b64 = to64(b.Data)
 			}
-			want := ref(c, p, to64(x.Data), to64(w.Data), b64)
+			want := convRefOf(c, p, to64(x.Data), to64(w.Data), b64)
 			got := to64(y.Data)
 			for i := range got {
 				if d := math.Abs(got[i] - want[i]); !(d <= 1e-5+1e-5*math.Abs(want[i])) {
@@ -251,7 +257,7 @@ func TestConvBackward(t *testing.T) {
 			if b != nil {
 				in[2] = to64(b.Data)
 			}
-			f := func(in [][]float64) []float64 { return ref(c, p, in[0], in[1], in[2]) }
+			f := func(in [][]float64) []float64 { return convRefOf(c, p, in[0], in[1], in[2]) }
 			checkGradients(t, f, in, to64(dy.Data), grads)
 		})
 	}
@@ -340,27 +346,28 @@ func TestConvShapesError(t *testing.T) {
 	}{
 		{"Conv", map[string]Attribute{"group": Int(3)}, [][]int{{1, 4, 5, 5}, {2, 2, 3, 3}}, "attribute group = 3: X of shape [1 4 5 5] has 4 channels, W of shape [2 2 3 3] takes 2×3"},
 		{"Conv", map[string]Attribute{"group": Int(2)}, [][]int{{1, 4, 5, 5}, {3, 2, 3, 3}}, "attribute group = 2: does not divide W's 3 output channels (W of shape [3 2 3 3])"},
-		{"Conv", map[string]Attribute{"group": Int(0)}, [][]int{{1, 4, 5, 5}, {3, 2, 3, 3}}, "attribute group = 0: must be in [1, 1073741824]"},
+		{"Conv", map[string]Attribute{"group": Int(0)}, [][]int{{1, 4, 5, 5}, {3, 2, 3, 3}}, "attribute group = 0: must be in [1, 1048576]"},
 		{"Conv", nil, [][]int{{1, 1, 2, 2}, {1, 1, 3, 3}}, "input W of shape [1 1 3 3]: kernel [3 3] with dilations [1 1] is larger than X's [2 2] with pads [0 0 0 0]"},
 		{"Conv", map[string]Attribute{"dilations": Ints(3), "pads": Ints(0, 0)}, [][]int{{1, 1, 6}, {1, 1, 3}}, "input W of shape [1 1 3]: kernel [3] with dilations [3] is larger than X's [6] with pads [0 0]"},
 		// (2 − 3)/2 + 1 truncated towards zero would be one output.
 		{"Conv", map[string]Attribute{"strides": Ints(2, 2)}, [][]int{{1, 1, 2, 2}, {1, 1, 3, 3}}, "input W of shape [1 1 3 3]: kernel [3 3] with dilations [1 1] is larger than X's [2 2] with pads [0 0 0 0]"},
-		{"Conv", map[string]Attribute{"pads": Ints(-1, 0, 0, 0)}, [][]int{{1, 1, 5, 5}, {1, 1, 3, 3}}, "attribute pads = [-1 0 0 0]: each value must be in [0, 1073741824]"},
+		{"Conv", map[string]Attribute{"pads": Ints(-1, 0, 0, 0)}, [][]int{{1, 1, 5, 5}, {1, 1, 3, 3}}, "attribute pads = [-1 0 0 0]: each value must be in [0, 1048576]"},
 		{"Conv", map[string]Attribute{"pads": Ints(1, 1)}, [][]int{{1, 1, 5, 5}, {1, 1, 3, 3}}, "attribute pads = [1 1]: want 4 values, the beginning and the end of each spatial axis of X [1 1 5 5]"},
 		{"Conv", map[string]Attribute{"strides": Ints(1)}, [][]int{{1, 1, 5, 5}, {1, 1, 3, 3}}, "attribute strides = [1]: want 2 values, one a spatial axis of X [1 1 5 5]"},
-		{"Conv", map[string]Attribute{"strides": Ints(0, 1)}, [][]int{{1, 1, 5, 5}, {1, 1, 3, 3}}, "attribute strides = [0 1]: each value must be in [1, 1073741824]"},
-		{"Conv", map[string]Attribute{"dilations": Ints(1 << 40)}, [][]int{{1, 1, 5}, {1, 1, 3}}, "attribute dilations = [1099511627776]: each value must be in [1, 1073741824]"},
+		{"Conv", map[string]Attribute{"strides": Ints(0, 1)}, [][]int{{1, 1, 5, 5}, {1, 1, 3, 3}}, "attribute strides = [0 1]: each value must be in [1, 1048576]"},
+		{"Conv", map[string]Attribute{"dilations": Ints(1 << 40)}, [][]int{{1, 1, 5}, {1, 1, 3}}, "attribute dilations = [1099511627776]: each value must be in [1, 1048576]"},
 		{"Conv", map[string]Attribute{"kernel_shape": Ints(2, 2)}, [][]int{{1, 1, 5, 5}, {1, 1, 3, 3}}, "attribute kernel_shape = [2 2]: W has shape [1 1 3 3]"},
 		{"Conv", map[string]Attribute{"auto_pad": String("SAME")}, [][]int{{1, 1, 5, 5}, {1, 1, 3, 3}}, "attribute auto_pad = SAME: want NOTSET, SAME_UPPER, SAME_LOWER or VALID"},
 		{"Conv", map[string]Attribute{"auto_pad": String("SAME_UPPER"), "pads": Ints(1, 1, 1, 1)}, [][]int{{1, 1, 5, 5}, {1, 1, 3, 3}}, "attribute pads = [1 1 1 1]: given with auto_pad SAME_UPPER"},
 		{"Conv", nil, [][]int{{1, 1, 3, 3, 3}, {1, 1, 2, 2, 2}}, "input X of shape [1 1 3 3 3]: want (N, C, L) or (N, C, H, W): 1-D or 2-D convolutions"},
+		{"ConvTranspose", nil, [][]int{{1, 1, 0, 3}, {1, 1, 3, 3}}, "input X of shape [1 1 0 3]: spatial dimensions must be positive"},
 		{"Conv", nil, [][]int{{1, 1, 3, 3}, {1, 1, 2}}, "input W of shape [1 1 2]: want rank 4, as X's [1 1 3 3]"},
-		{"Conv", nil, [][]int{{1, 1, 3, 3}, {1, 1, 0, 2}}, "input W of shape [1 1 0 2]: kernel [0 2]: each value must be in [1, 1073741824]"},
+		{"Conv", nil, [][]int{{1, 1, 3, 3}, {1, 1, 0, 2}}, "input W of shape [1 1 0 2]: kernel [0 2]: each value must be in [1, 1048576]"},
 		{"Conv", nil, [][]int{{1, 1, 5, 5}, {2, 1, 3, 3}, {3}}, "input B of shape [3]: want (2), one bias an output channel"},
 		{"ConvTranspose", map[string]Attribute{"group": Int(2)}, [][]int{{1, 3, 5, 5}, {3, 2, 3, 3}}, "attribute group = 2: does not divide X's 3 channels"},
 		{"ConvTranspose", nil, [][]int{{1, 3, 5, 5}, {2, 2, 3, 3}}, "input W of shape [2 2 3 3]: want 3 input channels first, as X's [1 3 5 5] has"},
 		{"ConvTranspose", map[string]Attribute{"pads": Ints(2, 1)}, [][]int{{1, 1, 1}, {1, 1, 3}}, "attribute pads = [2 1]: leave ConvTranspose of X [1 1 1], W [1 1 3] (strides [1], dilations [1], output_padding [0]) an empty output"},
-		{"ConvTranspose", map[string]Attribute{"output_padding": Ints(-1, 0)}, [][]int{{1, 1, 5, 5}, {1, 1, 3, 3}}, "attribute output_padding = [-1 0]: each value must be in [0, 1073741824]"},
+		{"ConvTranspose", map[string]Attribute{"output_padding": Ints(-1, 0)}, [][]int{{1, 1, 5, 5}, {1, 1, 3, 3}}, "attribute output_padding = [-1 0]: each value must be in [0, 1048576]"},
 		{"ConvTranspose", map[string]Attribute{"strides": Ints(2, 2), "output_shape": Ints(12, 11)}, [][]int{{1, 1, 5, 5}, {1, 1, 3, 3}}, "attribute output_shape = [12 11]: larger than the 11 values ConvTranspose gives along axis 0 without padding"},
 		{"ConvTranspose", map[string]Attribute{"output_shape": Ints(0, 7)}, [][]int{{1, 1, 5, 5}, {1, 1, 3, 3}}, "attribute output_shape = [0 7]: each value must be positive"},
 		{"ConvTranspose", map[string]Attribute{"output_shape": Ints(7)}, [][]int{{1, 1, 5, 5}, {1, 1, 3, 3}}, "attribute output_shape = [7]: want 2 values, one a spatial axis of X [1 1 5 5]"},
@@ -438,4 +445,96 @@ func TestConvAllocs(t *testing.T) {
 			}
 		})
 	}
+}
+
+// convF32 is x in float32.
+func convF32(x []float64) []float32 {
+	y := make([]float32, len(x))
+	for i, v := range x {
+		y[i] = float32(v)
+	}
+	return y
+}
+
+// FuzzConvShapes builds Conv and ConvTranspose nodes from small random
+// shapes and attributes (as a model file might hold them) and checks that
+// Shapes either refuses them with a *NodeError or accepts them, and then
+// Forward gives the output the shape Shapes inferred and the values of the
+// reference loop nest, and Backward runs.
+func FuzzConvShapes(f *testing.F) {
+	f.Add(false, uint8(2), uint8(2), uint8(3), uint8(4), uint8(5), uint8(6), uint8(3), uint8(3), int8(1), int8(1), int8(1), int8(1), int8(1), int8(1), int8(1), int8(1), int8(1), int8(0), int8(0), uint8(0), int8(0), int8(0))
+	f.Add(true, uint8(2), uint8(1), uint8(4), uint8(2), uint8(3), uint8(4), uint8(3), uint8(2), int8(2), int8(2), int8(1), int8(1), int8(2), int8(0), int8(1), int8(0), int8(1), int8(1), int8(0), uint8(0), int8(0), int8(0))
+	f.Add(true, uint8(1), uint8(1), uint8(2), uint8(2), uint8(1), uint8(5), uint8(1), uint8(3), int8(1), int8(1), int8(2), int8(1), int8(1), int8(0), int8(0), int8(0), int8(0), int8(0), int8(1), uint8(4), int8(0), int8(11))
+	f.Add(false, uint8(2), uint8(1), uint8(2), uint8(2), uint8(2), uint8(2), uint8(3), uint8(3), int8(1), int8(2), int8(2), int8(1), int8(1), int8(0), int8(0), int8(0), int8(0), int8(0), int8(0), uint8(2), int8(0), int8(0))
+	f.Add(false, uint8(1), uint8(1), uint8(2), uint8(2), uint8(1), uint8(7), uint8(1), uint8(2), int8(1), int8(1), int8(3), int8(1), int8(2), int8(0), int8(0), int8(0), int8(0), int8(0), int8(0), uint8(3), int8(0), int8(0))
+	autoPads := []string{"", "NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID", "SAME"}
+	f.Fuzz(func(t *testing.T, transpose bool, dims, n, c, m, h, w, kh, kw uint8, group, sh, sw, dh, dw, p0, p1, p2, p3, op0, op1 int8, autoPad uint8, os0, os1 int8) {
+		d := int(dims%3) + 1 // 3 dims: refused
+		spatial := []int{int(h % 8), int(w % 8), 2}[:d]
+		kernel := []int{int(kh % 5), int(kw % 5), 1}[:d]
+		x := append([]int{int(n % 3), int(c%5) + 1}, spatial...)
+		wshape := append([]int{int(m%5) + 1, int(c%5) + 1}, kernel...)
+		attrs := map[string]Attribute{"group": Int(int64(group))}
+		list := func(v ...int8) []int64 {
+			out := make([]int64, 0, len(v))
+			for _, e := range v {
+				out = append(out, int64(e))
+			}
+			return out
+		}
+		if sh != 0 {
+			attrs["strides"] = Ints(list(sh, sw, 1)[:d]...)
+		}
+		if dh != 0 {
+			attrs["dilations"] = Ints(list(dh, dw, 1)[:d]...)
+		}
+		if p0 != 0 || p1 != 0 || p2 != 0 || p3 != 0 {
+			attrs["pads"] = Ints(list(p0, p1, p2, p3, 0, 0)[:2*d]...)
+		}
+		if a := autoPads[int(autoPad)%len(autoPads)]; a != "" {
+			attrs["auto_pad"] = String(a)
+		}
+		op := "Conv"
+		if transpose {
+			op = "ConvTranspose"
+			if op0 != 0 || op1 != 0 {
+				attrs["output_padding"] = Ints(list(op0, op1, 0)[:d]...)
+			}
+			if os0 != 0 || os1 != 0 {
+				attrs["output_shape"] = Ints(list(os0, os1, 1)[:d]...)
+			}
+		}
+		g := &Graph{Inputs: []Value{{Name: "x", Shape: x}}, Outputs: []string{"y"}, Params: map[string]*Tensor{"w": NewTensor(wshape...)},
+			Nodes: []*Node{{Name: "n", Op: op, Inputs: []string{"x", "w"}, Outputs: []string{"y"}, Attrs: attrs}}}
+		shapes, err := g.Shapes(map[string][]int{"x": x})
+		if err != nil {
+			var ne *NodeError
+			if !errors.As(err, &ne) {
+				t.Fatalf("got error %v of type %T, want a *NodeError", err, err)
+			}
+			return
+		}
+		r := rand.New(rand.NewPCG(1, 2))
+		g.Params["w"] = randTensor(r, wshape...)
+		values, err := g.Forward(map[string]*Tensor{"x": randTensor(r, x...)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := values["y"].Shape; !slices.Equal(got, shapes["y"]) {
+			t.Fatalf("Forward's shape: got %v, want %v", got, shapes["y"])
+		}
+		var cv Conv
+		if err := cv.setAttrs(g.Nodes[0], x, wshape, transpose); err != nil {
+			t.Fatal(err)
+		}
+		p, err := cv.plan(x, wshape, transpose)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := convRefOf(convCase{transpose: transpose}, p, to64(values["x"].Data), to64(values["w"].Data), nil)
+		checkClose(t, "Forward against the reference", values["y"].Data, convF32(want), 1e-4, 1e-4)
+		if _, err := g.Backward(values, map[string]*Tensor{"y": randTensor(r, shapes["y"]...)}); err != nil {
+			t.Fatal(err)
+		}
+	})
 }

@@ -138,10 +138,11 @@ func (g *geometry) contiguous() bool {
 }
 
 // tapRows returns the output rows [a, b) whose input row, for kernel row
-// i, lies inside the image.
+// i, lies inside the image (a ≤ b ≤ OH: none, for a kernel row whose taps
+// all fall in the padding, above or below).
 func (g *geometry) tapRows(i int) (a, b int) {
 	shift := i*g.DH - g.PT // input row = output row + shift
-	a, b = max(0, -shift), min(g.OH, g.IH-shift)
+	a, b = min(max(0, -shift), g.OH), min(g.OH, g.IH-shift)
 	return a, max(a, b)
 }
 
