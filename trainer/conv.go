@@ -3,16 +3,14 @@ package trainer
 import (
 	"fmt"
 
-	"gonum.org/v1/gonum/blas/blas32"
+	"github.com/aebridge/aebridge/graph"
 )
 
 // Conv is a 1-D or 2-D convolution (cross-correlation), as PyTorch's
 // nn.Conv1d and nn.Conv2d compute it: input (N, In, L) or (N, In, H, W),
 // output (N, Out, L′) or (N, Out, H′, W′), weight (Out, In/Groups, k) or
 // (Out, In/Groups, kh, kw), bias (Out). Padding may differ before and after
-// each axis. It is computed sample by sample, as im2col and one matrix
-// product per group (convsample.go), or, for few output channels, from
-// shifted input planes (convdirect.go).
+// each axis. It runs graph's Conv kernels (graph.ConvForward, ConvBackward).
 type Conv struct {
 	Dims            int // 1 or 2
 	In, Out, Groups int
@@ -20,10 +18,36 @@ type Conv struct {
 	PadBeg, PadEnd  [2]int
 	W, B            *Param
 	x               *Tensor
-	geo             geometry
 	shapes          shapeCache
-	job             convJob       // the pass over the batch in progress
-	scratch         []convScratch // the direct and per-sample paths' buffers, one a worker
+	op              graph.Conv // the attributes, and the kernels' buffers
+	views           convViews
+}
+
+// convViews are graph's views of the tensors a convolution layer passes
+// to the graph kernels, held in the layer so that passing them costs no
+// allocation.
+type convViews struct{ x, y, w, b, dx, dw, db graph.Tensor }
+
+// view points v at t's shape and values (no copy) and returns it, nil for
+// a nil t.
+func view(v *graph.Tensor, t *Tensor) *graph.Tensor {
+	if t == nil {
+		return nil
+	}
+	v.Shape, v.Data = t.Shape, t.Data
+	return v
+}
+
+// graphConv sets op to a layer's attributes: graph's per-axis order, the
+// 1-D sizes from the width.
+func graphConv(op *graph.Conv, dims, groups int, s, d, pb, pe, outPad [2]int) {
+	ax := func(v [2]int) [2]int {
+		if dims == 1 {
+			return [2]int{v[1], 0}
+		}
+		return v
+	}
+	op.Group, op.Strides, op.Dilations, op.PadBegin, op.PadEnd, op.OutputPadding = groups, ax(s), ax(d), ax(pb), ax(pe), ax(outPad)
 }
 
 // NewConv returns a convolution with zero weights. kernel, stride, dilation
@@ -76,6 +100,12 @@ func spatial(dims int, shape []int) (int, int) {
 	return shape[1], shape[2]
 }
 
+// outSize is the number of window positions along one axis (0 or less
+// when the window does not fit): graph.OutputSize.
+func outSize(in, k, stride, dil, padBefore, padAfter int) int {
+	return graph.OutputSize(in, k, stride, dil, padBefore, padAfter)
+}
+
 func (c *Conv) outHW(h, w int) (int, int) {
 	return outSize(h, c.K[0], c.S[0], c.D[0], c.PadBeg[0], c.PadEnd[0]), outSize(w, c.K[1], c.S[1], c.D[1], c.PadBeg[1], c.PadEnd[1])
 }
@@ -88,11 +118,6 @@ func (c *Conv) OutShape(in []int) []int {
 		return []int{c.Out, ow}
 	}
 	return []int{c.Out, oh, ow}
-}
-
-func (c *Conv) setup(x *Tensor) {
-	h, w, oh, ow := windowInput(x, c.Dims, c.In, c.outHW)
-	c.geo = geometry{C: c.In / c.Groups, IH: h, IW: w, OH: oh, OW: ow, KH: c.K[0], KW: c.K[1], SH: c.S[0], SW: c.S[1], DH: c.D[0], DW: c.D[1], PT: c.PadBeg[0], PL: c.PadBeg[1]}
 }
 
 // windowInput checks that x is (N, in, …) with dims spatial axes and that
@@ -110,62 +135,31 @@ func windowInput(x *Tensor, dims, in int, outHW func(h, w int) (int, int)) (h, w
 	return h, w, oh, ow
 }
 
-func general(rows, cols int, data []float32) blas32.General {
-	return blas32.General{Rows: rows, Cols: cols, Stride: cols, Data: data}
-}
-
 // Forward computes dst = conv(x) + b. It panics with ErrShape if x is not
 // (N, In, …) of the layer's rank or is smaller than the window.
 func (c *Conv) Forward(dst, x *Tensor) {
-	c.setup(x)
+	windowInput(x, c.Dims, c.In, c.outHW)
 	dst.Resize(c.shapes.get(x.Shape, c.OutShape)...)
 	c.x = x
-	c.job = convJob{c, c.direct(), forwardPass(x, dst)}
-	runPass(&c.job, &c.job.batchPass, &c.scratch)
-	c.job = convJob{}
-}
-
-// resize returns (*buf)[:n], growing *buf when it is too short.
-func resize(buf *[]float32, n int) []float32 {
-	if cap(*buf) < n {
-		*buf = make([]float32, n)
-	}
-	*buf = (*buf)[:n]
-	return *buf
+	graphConv(&c.op, c.Dims, c.Groups, c.S, c.D, c.PadBeg, c.PadEnd, [2]int{})
+	v := &c.views
+	graph.ConvForward(view(&v.y, dst), view(&v.x, x), view(&v.w, c.W.Value), view(&v.b, c.B.Value), &c.op)
 }
 
 // Backward adds dW += dY·colᵀ and db += Σ dY, and writes dx = col2im(Wᵀ·dY)
 // if dx is not nil.
 func (c *Conv) Backward(dx, dy *Tensor) {
-	g := &c.geo
-	n := c.x.Rows()
-	if dy.Len() != n*c.Out*g.OH*g.OW {
+	oh, ow := c.outHW(spatial(c.Dims, c.x.Shape[1:]))
+	if dy.Len() != c.x.Rows()*c.Out*oh*ow {
 		panic(ErrShape)
 	}
 	if dx != nil {
 		dx.Resize(c.x.Shape...)
 		dx.Zero()
 	}
-	c.job = convJob{c, c.direct(), backwardPass(c.x, dy, dx)}
-	parts := runPass(&c.job, &c.job.batchPass, &c.scratch)
-	c.job = convJob{}
-	addPartials(c.scratch[:parts], c.W, c.B)
-}
-
-// convJob is a convolution's pass over the batch, by the direct path
-// (convdirect.go) or sample by sample (convsample.go); the layer holds it.
-type convJob struct {
-	c      *Conv
-	direct bool
-	batchPass
-}
-
-func (j *convJob) Run(lo, hi int) {
-	if j.direct {
-		j.runDirect(lo, hi)
-	} else {
-		j.runPerSample(lo, hi)
-	}
+	graphConv(&c.op, c.Dims, c.Groups, c.S, c.D, c.PadBeg, c.PadEnd, [2]int{})
+	v := &c.views
+	graph.ConvBackward(view(&v.dx, dx), view(&v.dw, c.W.Grad), view(&v.db, c.B.Grad), view(&v.y, dy), view(&v.x, c.x), view(&v.w, c.W.Value), &c.op)
 }
 
 // Params are W and b.

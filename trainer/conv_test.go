@@ -120,6 +120,9 @@ var convGrid = []convParams{
 	{dims: 2, in: 2, out: 5, groups: 1, h: 7, w: 5, k: [2]int{3, 3}, s: [2]int{1, 1}, d: [2]int{2, 1}, pb: [2]int{2, 1}, pe: [2]int{2, 1}},
 	{dims: 2, in: 2, out: 6, groups: 2, h: 3, w: 4, k: [2]int{3, 5}, s: [2]int{1, 1}, d: [2]int{1, 1}, pb: [2]int{3, 2}, pe: [2]int{1, 2}},
 	{dims: 1, in: 2, out: 5, groups: 1, h: 1, w: 9, k: [2]int{1, 4}, s: [2]int{1, 1}, d: [2]int{1, 1}, pb: [2]int{0, 3}, pe: [2]int{0, 0}},
+	// The first kernel row's taps all in the padding above the image
+	// (padding 4 over 2 output rows), rows as one run of the plane.
+	{dims: 2, in: 2, out: 5, groups: 1, h: 3, w: 5, k: [2]int{2, 3}, s: [2]int{1, 1}, d: [2]int{6, 1}, pb: [2]int{4, 1}, pe: [2]int{1, 1}},
 }
 
 func TestConvAgainstReferenceAndFiniteDifferences(t *testing.T) {
@@ -193,5 +196,35 @@ func checkLayerNumerics(t *testing.T, layer Layer, x *Tensor, w, b *Param, ref f
 	if w != nil {
 		assertClose(t, "dW", w.Grad.Data, numericGrad(L, w64, 1e-6), 1e-5, 1e-4)
 		assertClose(t, "db", b.Grad.Data, numericGrad(L, b64, 1e-6), 1e-5, 1e-4)
+	}
+}
+
+// TestConvWindowLargerThanInput checks that Forward refuses an input
+// smaller than the window with ErrShape, also where the output size
+// formula's quotient is negative but above −stride: (2 − 3)/2 + 1 truncated
+// towards zero gave one output, computed from the padding alone.
+func TestConvWindowLargerThanInput(t *testing.T) {
+	tests := []struct {
+		name           string
+		w, k, s, d, pb int
+	}{
+		{"kernel 3 stride 2 over 2", 2, 3, 2, 1, 0},
+		{"kernel 3 stride 3 over 1", 1, 3, 3, 1, 0},
+		{"kernel 3 dilation 2 stride 4 over 4", 4, 3, 4, 2, 0},
+		{"kernel 4 stride 2 over 1 padded by 1", 1, 4, 2, 1, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := NewConv("c", 1, 1, 2, 1, []int{tt.k}, []int{tt.s}, []int{tt.pb, 0}, []int{tt.d})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer func() {
+				if got := recover(); got != ErrShape {
+					t.Errorf("got panic %v, want %v", got, ErrShape)
+				}
+			}()
+			c.Forward(&Tensor{}, NewTensor(1, 1, tt.w))
+		})
 	}
 }

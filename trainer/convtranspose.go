@@ -3,8 +3,6 @@ package trainer
 import (
 	"fmt"
 
-	"gonum.org/v1/gonum/blas"
-
 	"github.com/aebridge/aebridge/graph"
 )
 
@@ -12,8 +10,8 @@ import (
 // nn.ConvTranspose1d and nn.ConvTranspose2d compute it: input (N, In, …),
 // weight (In, Out/Groups, k…), bias (Out), output size per axis
 // (in − 1)·stride − padBefore − padAfter + dilation·(k − 1) + outputPadding + 1.
-// It is the adjoint of Conv: one matrix product per sample and group, then
-// col2im.
+// It is the adjoint of Conv, and runs graph's ConvTranspose kernels
+// (graph.ConvTransposeForward, ConvTransposeBackward).
 type ConvTranspose struct {
 	Dims            int
 	In, Out, Groups int
@@ -22,10 +20,9 @@ type ConvTranspose struct {
 	OutPad          [2]int
 	W, B            *Param
 	x               *Tensor
-	geo             geometry // the convolution this layer is the adjoint of: from the output to the input
 	shapes          shapeCache
-	job             transposeJob
-	scratch         []convScratch // per-worker buffers
+	op              graph.Conv // the attributes, and the kernels' buffers
+	views           convViews
 }
 
 // NewConvTranspose returns a transposed convolution with zero weights;
@@ -78,78 +75,28 @@ func (c *ConvTranspose) OutShape(in []int) []int {
 // Forward computes dst = convᵀ(x) + b. It panics with ErrShape if x is not
 // (N, In, …) of the layer's rank.
 func (c *ConvTranspose) Forward(dst, x *Tensor) {
-	h, w, oh, ow := windowInput(x, c.Dims, c.In, c.outHW)
-	c.geo = geometry{C: c.Out / c.Groups, IH: oh, IW: ow, OH: h, OW: w, KH: c.K[0], KW: c.K[1], SH: c.S[0], SW: c.S[1], DH: c.D[0], DW: c.D[1], PT: c.PadBeg[0], PL: c.PadBeg[1]}
+	windowInput(x, c.Dims, c.In, c.outHW)
 	dst.Resize(c.shapes.get(x.Shape, c.OutShape)...)
 	c.x = x
-	c.job = transposeJob{c, forwardPass(x, dst)}
-	runPass(&c.job, &c.job.batchPass, &c.scratch)
-	c.job = transposeJob{}
+	graphConv(&c.op, c.Dims, c.Groups, c.S, c.D, c.PadBeg, c.PadEnd, c.OutPad)
+	v := &c.views
+	graph.ConvTransposeForward(view(&v.y, dst), view(&v.x, x), view(&v.w, c.W.Value), view(&v.b, c.B.Value), &c.op)
 }
 
 // Backward adds dW += x·im2col(dY)ᵀ and db += Σ dY, and writes
 // dx = W·im2col(dY) if dx is not nil.
 func (c *ConvTranspose) Backward(dx, dy *Tensor) {
-	g := &c.geo
-	if dy.Len() != c.x.Rows()*c.Out*g.IH*g.IW {
+	oh, ow := c.outHW(spatial(c.Dims, c.x.Shape[1:]))
+	if dy.Len() != c.x.Rows()*c.Out*oh*ow {
 		panic(ErrShape)
 	}
 	if dx != nil {
 		dx.Resize(c.x.Shape...)
+		dx.Zero()
 	}
-	c.job = transposeJob{c, backwardPass(c.x, dy, dx)}
-	parts := runPass(&c.job, &c.job.batchPass, &c.scratch)
-	c.job = transposeJob{}
-	addPartials(c.scratch[:parts], c.W, c.B)
-}
-
-// transposeJob is a transposed convolution's pass over a share of the
-// batch a worker: sample by sample, one product per group into the
-// worker's column matrix, then col2im into the output (Forward); im2col of
-// dY, the worker's share of dW and db, and dx (Backward).
-type transposeJob struct {
-	c *ConvTranspose
-	batchPass
-}
-
-func (j *transposeJob) Run(lo, hi int) {
-	c, g := j.c, &j.c.geo
-	outPlane, p := g.IH*g.IW, g.OH*g.OW
-	ig, og, rows := c.In/c.Groups, c.Out/c.Groups, g.rows()
-	for part := lo; part < hi; part++ {
-		sc := j.begin(c.scratch, part, c.W, c.B)
-		col := resize(&sc.col, rows*p)
-		first, end := j.samples(part)
-		for s := first; s < end; s++ {
-			for o := 0; o < c.Out; o++ {
-				plane := j.y[(s*c.Out+o)*outPlane : (s*c.Out+o+1)*outPlane]
-				if j.backward {
-					sc.db[o] += graph.Sum32(plane)
-					continue
-				}
-				b := c.B.Value.Data[o]
-				for i := range plane {
-					plane[i] = b
-				}
-			}
-			for gr := 0; gr < c.Groups; gr++ {
-				xg := general(ig, p, j.x[(s*c.In+gr*ig)*p:(s*c.In+(gr+1)*ig)*p])
-				w := general(ig, rows, c.W.Value.Data[gr*ig*rows:(gr+1)*ig*rows])
-				y := j.y[(s*c.Out+gr*og)*outPlane:]
-				if !j.backward {
-					graph.GemmSerial(blas.Trans, blas.NoTrans, 1, w, xg, 0, general(rows, p, col))
-					g.col2im(y[:og*outPlane], col)
-					continue
-				}
-				g.im2col(col, y)
-				dw := general(ig, rows, sc.dw[gr*ig*rows:(gr+1)*ig*rows])
-				graph.GemmSerial(blas.NoTrans, blas.Trans, 1, xg, general(rows, p, col), 1, dw)
-				if j.dx != nil {
-					graph.GemmSerial(blas.NoTrans, blas.NoTrans, 1, w, general(rows, p, col), 0, general(ig, p, j.dx[(s*c.In+gr*ig)*p:(s*c.In+(gr+1)*ig)*p]))
-				}
-			}
-		}
-	}
+	graphConv(&c.op, c.Dims, c.Groups, c.S, c.D, c.PadBeg, c.PadEnd, c.OutPad)
+	v := &c.views
+	graph.ConvTransposeBackward(view(&v.dx, dx), view(&v.dw, c.W.Grad), view(&v.db, c.B.Grad), view(&v.y, dy), view(&v.x, c.x), view(&v.w, c.W.Value), &c.op)
 }
 
 // Params are W and b.

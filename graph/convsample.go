@@ -1,10 +1,6 @@
-package trainer
+package graph
 
-import (
-	"gonum.org/v1/gonum/blas"
-
-	"github.com/aebridge/aebridge/graph"
-)
+import "gonum.org/v1/gonum/blas"
 
 // The per-sample path of Conv: each worker takes a share of the batch and,
 // sample by sample, builds the sample's column matrix (C·KH·KW × P, small
@@ -22,37 +18,43 @@ import (
 // runPerSample is the per-sample path's share of parts [lo, hi) of a
 // pass.
 func (j *convJob) runPerSample(lo, hi int) {
-	c, g := j.c, &j.c.geo
+	g := &j.g
 	inPlane, p := g.C*g.IH*g.IW, g.OH*g.OW
-	og, rows := c.Out/c.Groups, g.rows()
+	og, rows := j.out/j.groups, g.rows()
 	for part := lo; part < hi; part++ {
-		sc := j.begin(c.scratch, part, c.W, c.B)
+		sc := j.begin(*j.scratch, part)
 		col := resize(&sc.col, rows*p)
 		first, end := j.samples(part)
 		for s := first; s < end; s++ {
-			for gr := 0; gr < c.Groups; gr++ {
-				g.im2col(col, j.x[(s*c.Groups+gr)*inPlane:])
-				w := general(og, rows, c.W.Value.Data[gr*og*rows:(gr+1)*og*rows])
-				y := j.y[(s*c.Out+gr*og)*p : (s*c.Out+(gr+1)*og)*p] // (og, P)
+			for gr := 0; gr < j.groups; gr++ {
+				if !j.backward || j.dw != nil {
+					g.im2col(col, j.x[(s*j.groups+gr)*inPlane:])
+				}
+				w := matrix(og, rows, j.w[gr*og*rows:(gr+1)*og*rows])
+				y := j.y[(s*j.out+gr*og)*p : (s*j.out+(gr+1)*og)*p] // (og, P)
 				if !j.backward {
 					for o := 0; o < og; o++ {
-						b := c.B.Value.Data[gr*og+o]
+						b := j.bias(gr*og + o)
 						row := y[o*p : (o+1)*p]
 						for i := range row {
 							row[i] = b
 						}
 					}
-					graph.GemmSerial(blas.NoTrans, blas.NoTrans, 1, w, general(rows, p, col), 1, general(og, p, y))
+					GemmSerial(blas.NoTrans, blas.NoTrans, 1, w, matrix(rows, p, col), 1, matrix(og, p, y))
 					continue
 				}
-				for o := 0; o < og; o++ {
-					sc.db[gr*og+o] += graph.Sum32(y[o*p : (o+1)*p])
+				if j.db != nil {
+					for o := 0; o < og; o++ {
+						sc.db[gr*og+o] += Sum32(y[o*p : (o+1)*p])
+					}
 				}
-				dw := general(og, rows, sc.dw[gr*og*rows:(gr+1)*og*rows])
-				graph.GemmSerial(blas.NoTrans, blas.Trans, 1, general(og, p, y), general(rows, p, col), 1, dw)
+				if j.dw != nil {
+					dw := matrix(og, rows, sc.dw[gr*og*rows:(gr+1)*og*rows])
+					GemmSerial(blas.NoTrans, blas.Trans, 1, matrix(og, p, y), matrix(rows, p, col), 1, dw)
+				}
 				if j.dx != nil {
-					graph.GemmSerial(blas.Trans, blas.NoTrans, 1, w, general(og, p, y), 0, general(rows, p, col))
-					g.col2im(j.dx[(s*c.Groups+gr)*inPlane:(s*c.Groups+gr+1)*inPlane], col)
+					GemmSerial(blas.Trans, blas.NoTrans, 1, w, matrix(og, p, y), 0, matrix(rows, p, col))
+					g.col2im(j.dx[(s*j.groups+gr)*inPlane:(s*j.groups+gr+1)*inPlane], col)
 				}
 			}
 		}

@@ -1,6 +1,7 @@
-package trainer
+package graph
 
-import "github.com/aebridge/aebridge/graph"
+// The column matrix of a sliding window (im2col) and its adjoint (col2im),
+// the kernel of Conv's per-sample path and of ConvTranspose.
 
 // geometry describes a 2-D sliding window over an image of C channels and
 // IH×IW pixels giving OH×OW output positions: kernel (KH, KW), stride,
@@ -12,9 +13,22 @@ type geometry struct {
 	PT, PL                 int
 }
 
-// outSize is the number of window positions along one axis.
-func outSize(in, k, stride, dil, padBefore, padAfter int) int {
-	return (in+padBefore+padAfter-dil*(k-1)-1)/stride + 1
+// OutputSize is the number of positions of a window of kernel k, stride
+// and dilation along an axis of in values padded by padBegin and padEnd:
+// ⌊(in + padBegin + padEnd − dilation·(k − 1) − 1) / stride⌋ + 1, as ONNX
+// and PyTorch have it, 0 or less when the window does not fit (the
+// quotient is rounded down, not towards zero). It panics with ErrShape if
+// stride is not positive.
+func OutputSize(in, k, stride, dilation, padBegin, padEnd int) int {
+	if stride <= 0 {
+		panic(ErrShape)
+	}
+	num := in + padBegin + padEnd - dilation*(k-1) - 1
+	q := num / stride
+	if num < 0 && q*stride != num {
+		q--
+	}
+	return q + 1
 }
 
 // rows is the height of the column matrix: C·KH·KW.
@@ -124,10 +138,11 @@ func (g *geometry) contiguous() bool {
 }
 
 // tapRows returns the output rows [a, b) whose input row, for kernel row
-// i, lies inside the image.
+// i, lies inside the image (a ≤ b ≤ OH: none, for a kernel row whose taps
+// all fall in the padding, above or below).
 func (g *geometry) tapRows(i int) (a, b int) {
 	shift := i*g.DH - g.PT // input row = output row + shift
-	a, b = max(0, -shift), min(g.OH, g.IH-shift)
+	a, b = min(max(0, -shift), g.OH), min(g.OH, g.IH-shift)
 	return a, max(a, b)
 }
 
@@ -163,7 +178,7 @@ func (g *geometry) col2imRowContiguous(plane, row []float32, i, x0, lo, hi int) 
 	g.clearPadding(src, lo, hi)
 	start := (a+i*g.DH-g.PT)*g.IW + x0
 	from, to := max(0, -start), min(len(src), len(plane)-start)
-	graph.Axpy(plane[start+from:start+to], src[from:to], 1)
+	Axpy(plane[start+from:start+to], src[from:to], 1)
 }
 
 // clearPadding zeroes the output columns outside [lo, hi) in rows of OW.

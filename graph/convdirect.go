@@ -1,6 +1,4 @@
-package trainer
-
-import "github.com/aebridge/aebridge/graph"
+package graph
 
 // The direct path of Conv, for convolutions with few output channels
 // (stride 1, no dilation, one group): instead of building the column
@@ -21,28 +19,29 @@ import "github.com/aebridge/aebridge/graph"
 // 26.5.
 const directMaxOut = 4
 
-func (c *Conv) direct() bool {
-	return c.Groups == 1 && c.S == [2]int{1, 1} && c.D == [2]int{1, 1} && c.Out <= directMaxOut
+// direct reports whether the direct path takes a convolution of out
+// output channels in groups over g.
+func direct(g *geometry, out, groups int) bool {
+	return groups == 1 && g.SH == 1 && g.SW == 1 && g.DH == 1 && g.DW == 1 && out <= directMaxOut
 }
 
 // directGeometry returns the padded plane's height and row width and the
 // length of an output plane in padded rows.
-func (c *Conv) directGeometry() (hp, wp, l int) {
-	g := &c.geo
+func (g *geometry) directGeometry() (hp, wp, l int) {
 	hp, wp = g.OH+g.KH-1, g.OW+g.KW-1
 	return hp, wp, (g.OH-1)*wp + g.OW
 }
 
 // runDirect is the direct path's share of parts [lo, hi) of a pass.
 func (j *convJob) runDirect(lo, hi int) {
-	c, g := j.c, &j.c.geo
-	hp, wp, l := c.directGeometry()
+	g, out := &j.g, j.out
+	hp, wp, l := g.directGeometry()
 	plane, outPlane := g.IH*g.IW, g.OH*g.OW
 	taps := g.KH * g.KW
 	for p := lo; p < hi; p++ {
-		sc := j.begin(c.scratch, p, c.W, c.B)
+		sc := j.begin(*j.scratch, p)
 		xpad := resize(&sc.xpad, g.C*hp*wp)
-		acc := resize(&sc.acc, c.Out*l)
+		acc := resize(&sc.acc, out*l)
 		first, end := j.samples(p)
 		for s := first; s < end; s++ {
 			// The sample's planes, zero-padded.
@@ -54,31 +53,31 @@ func (j *convJob) runDirect(lo, hi int) {
 				}
 			}
 			if !j.backward {
-				for o := 0; o < c.Out; o++ {
+				for o := 0; o < out; o++ {
 					a := acc[o*l : (o+1)*l]
 					clear(a)
-					w := c.W.Value.Data[o*g.C*taps : (o+1)*g.C*taps]
+					w := j.w[o*g.C*taps : (o+1)*g.C*taps]
 					for ci := 0; ci < g.C; ci++ {
 						for t := 0; t < taps; t++ {
 							off := ci*hp*wp + (t/g.KW)*wp + t%g.KW
-							graph.Axpy(a, xpad[off:], w[ci*taps+t])
+							Axpy(a, xpad[off:], w[ci*taps+t])
 						}
 					}
-					b := c.B.Value.Data[o]
-					out := j.y[(s*c.Out+o)*outPlane : (s*c.Out+o+1)*outPlane]
-					for y := 0; y < g.OH; y++ {
-						for x, v := range a[y*wp : y*wp+g.OW] {
-							out[y*g.OW+x] = v + b
+					b := j.bias(o)
+					y := j.y[(s*out+o)*outPlane : (s*out+o+1)*outPlane]
+					for r := 0; r < g.OH; r++ {
+						for x, v := range a[r*wp : r*wp+g.OW] {
+							y[r*g.OW+x] = v + b
 						}
 					}
 				}
 				continue
 			}
 			// Backward: dY in padded rows (zero in the scratch columns).
-			for o := 0; o < c.Out; o++ {
+			for o := 0; o < out; o++ {
 				d := acc[o*l : (o+1)*l]
 				clear(d)
-				dy := j.y[(s*c.Out+o)*outPlane : (s*c.Out+o+1)*outPlane]
+				dy := j.y[(s*out+o)*outPlane : (s*out+o+1)*outPlane]
 				var sum float32
 				for y := 0; y < g.OH; y++ {
 					row := dy[y*g.OW : (y+1)*g.OW]
@@ -87,11 +86,16 @@ func (j *convJob) runDirect(lo, hi int) {
 						sum += v
 					}
 				}
-				sc.db[o] += sum
+				if j.db != nil {
+					sc.db[o] += sum
+				}
+				if j.dw == nil {
+					continue
+				}
 				dw := sc.dw[o*g.C*taps : (o+1)*g.C*taps]
 				for ci := 0; ci < g.C; ci++ {
 					for t := 0; t < taps; t++ {
-						dw[ci*taps+t] += graph.Dot(d, xpad[ci*hp*wp+(t/g.KW)*wp+t%g.KW:])
+						dw[ci*taps+t] += Dot(d, xpad[ci*hp*wp+(t/g.KW)*wp+t%g.KW:])
 					}
 				}
 			}
@@ -100,20 +104,20 @@ func (j *convJob) runDirect(lo, hi int) {
 			}
 			dxpad := resize(&sc.dxpad, g.C*hp*wp)
 			clear(dxpad)
-			for o := 0; o < c.Out; o++ {
+			for o := 0; o < out; o++ {
 				d := acc[o*l : (o+1)*l]
-				w := c.W.Value.Data[o*g.C*taps : (o+1)*g.C*taps]
+				w := j.w[o*g.C*taps : (o+1)*g.C*taps]
 				for ci := 0; ci < g.C; ci++ {
 					for t := 0; t < taps; t++ {
 						off := ci*hp*wp + (t/g.KW)*wp + t%g.KW
-						graph.Axpy(dxpad[off:off+l], d, w[ci*taps+t])
+						Axpy(dxpad[off:off+l], d, w[ci*taps+t])
 					}
 				}
 			}
 			for ci := 0; ci < g.C; ci++ {
-				out := j.dx[(s*g.C+ci)*plane : (s*g.C+ci+1)*plane]
-				for y := 0; y < g.IH; y++ {
-					copy(out[y*g.IW:(y+1)*g.IW], dxpad[(ci*hp+y+g.PT)*wp+g.PL:])
+				dx := j.dx[(s*g.C+ci)*plane : (s*g.C+ci+1)*plane]
+				for r := 0; r < g.IH; r++ {
+					Axpy(dx[r*g.IW:(r+1)*g.IW], dxpad[(ci*hp+r+g.PT)*wp+g.PL:], 1)
 				}
 			}
 		}
