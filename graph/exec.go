@@ -160,6 +160,16 @@ func (g *Graph) Plan(inputs map[string][]int, o PlanOptions) (*Plan, error) {
 	for _, name := range append(slices.Clone(o.Outputs), o.Seeds...) {
 		visit(name)
 	}
+	for i, n := range order {
+		if !needed[i] {
+			continue
+		}
+		for _, in := range n.Inputs {
+			if slices.ContainsFunc(g.Inputs, func(v Value) bool { return v.Name == in }) && !fed[in] {
+				return nil, &NodeError{Node: n.Name, Op: n.Op, Tensor: in, Reason: "reads a graph input that the plan is not given (PlanOptions.Inputs)"}
+			}
+		}
+	}
 	// Which tensors depend on a wanted gradient's tensor (forward reach),
 	// and which reach a seed (backward reach): a node runs backwards if
 	// it is on a path between them.

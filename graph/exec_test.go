@@ -295,6 +295,12 @@ func TestPlanFromTheMiddle(t *testing.T) {
 	if err := p.Forward(x); err == nil {
 		t.Error("Forward of x where h is planned: no error")
 	}
+	// The residual graph's decoder reads x beside the code: a plan from
+	// the code alone must say so.
+	rg := residualGraph(r)
+	if _, err := rg.Plan(map[string][]int{"x": {5, 4}}, PlanOptions{Inputs: []string{"h"}}); err == nil || !strings.Contains(err.Error(), `tensor "x": reads a graph input that the plan is not given`) {
+		t.Errorf("a plan that needs an input it is not given: got error %v", err)
+	}
 }
 
 // TestTrainable checks that the parameters feeding only fixed inputs —

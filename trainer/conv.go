@@ -28,9 +28,9 @@ type Conv struct {
 // allocation.
 type convViews struct{ x, y, w, b, dx, dw, db graph.Tensor }
 
-// view points v at t's shape and values (no copy) and returns it, nil for
+// convView points v at t's shape and values (no copy) and returns it, nil for
 // a nil t.
-func view(v *graph.Tensor, t *Tensor) *graph.Tensor {
+func convView(v *graph.Tensor, t *Tensor) *graph.Tensor {
 	if t == nil {
 		return nil
 	}
@@ -143,7 +143,7 @@ func (c *Conv) Forward(dst, x *Tensor) {
 	c.x = x
 	graphConv(&c.op, c.Dims, c.Groups, c.S, c.D, c.PadBeg, c.PadEnd, [2]int{})
 	v := &c.views
-	graph.ConvForward(view(&v.y, dst), view(&v.x, x), view(&v.w, c.W.Value), view(&v.b, c.B.Value), &c.op)
+	graph.ConvForward(convView(&v.y, dst), convView(&v.x, x), convView(&v.w, c.W.Value), convView(&v.b, c.B.Value), &c.op)
 }
 
 // Backward adds dW += dY·colᵀ and db += Σ dY, and writes dx = col2im(Wᵀ·dY)
@@ -159,7 +159,7 @@ func (c *Conv) Backward(dx, dy *Tensor) {
 	}
 	graphConv(&c.op, c.Dims, c.Groups, c.S, c.D, c.PadBeg, c.PadEnd, [2]int{})
 	v := &c.views
-	graph.ConvBackward(view(&v.dx, dx), view(&v.dw, c.W.Grad), view(&v.db, c.B.Grad), view(&v.y, dy), view(&v.x, c.x), view(&v.w, c.W.Value), &c.op)
+	graph.ConvBackward(convView(&v.dx, dx), convView(&v.dw, c.W.Grad), convView(&v.db, c.B.Grad), convView(&v.y, dy), convView(&v.x, c.x), convView(&v.w, c.W.Value), &c.op)
 }
 
 // Params are W and b.

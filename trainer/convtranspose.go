@@ -80,7 +80,7 @@ func (c *ConvTranspose) Forward(dst, x *Tensor) {
 	c.x = x
 	graphConv(&c.op, c.Dims, c.Groups, c.S, c.D, c.PadBeg, c.PadEnd, c.OutPad)
 	v := &c.views
-	graph.ConvTransposeForward(view(&v.y, dst), view(&v.x, x), view(&v.w, c.W.Value), view(&v.b, c.B.Value), &c.op)
+	graph.ConvTransposeForward(convView(&v.y, dst), convView(&v.x, x), convView(&v.w, c.W.Value), convView(&v.b, c.B.Value), &c.op)
 }
 
 // Backward adds dW += x·im2col(dY)ᵀ and db += Σ dY, and writes
@@ -96,7 +96,7 @@ func (c *ConvTranspose) Backward(dx, dy *Tensor) {
 	}
 	graphConv(&c.op, c.Dims, c.Groups, c.S, c.D, c.PadBeg, c.PadEnd, c.OutPad)
 	v := &c.views
-	graph.ConvTransposeBackward(view(&v.dx, dx), view(&v.dw, c.W.Grad), view(&v.db, c.B.Grad), view(&v.y, dy), view(&v.x, c.x), view(&v.w, c.W.Value), &c.op)
+	graph.ConvTransposeBackward(convView(&v.dx, dx), convView(&v.dw, c.W.Grad), convView(&v.db, c.B.Grad), convView(&v.y, dy), convView(&v.x, c.x), convView(&v.w, c.W.Value), &c.op)
 }
 
 // Params are W and b.

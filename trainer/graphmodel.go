@@ -57,7 +57,7 @@ func fromGraph(g *graph.Graph, c Config) (*Model, error) {
 	if len(out) == 0 || out[0] != 1 || product(out[1:]) != product(c.Input) {
 		return nil, fmt.Errorf("trainer: graph: output %q has shape %v at a batch of 1; the input %q has %v per sample", g.Outputs[0], out, g.Inputs[0].Name, c.Input)
 	}
-	m := &Model{Config: c, g: g, onGraph: true, outShape: slices.Clone(out[1:])}
+	m := &Model{Config: c, g: g, onGraph: true, inferOnGraph: true, outShape: slices.Clone(out[1:])}
 	if code, ok := g.Marks[graph.MarkCode]; ok {
 		m.codeShape = slices.Clone(inferred[code][1:])
 	}

@@ -77,13 +77,16 @@ type Model struct {
 	// g is the model as a graph over the same weights (Graph); training
 	// steps that trainsOnGraph allows run on its plans, one per batch
 	// shape.
-	g          *graph.Graph
-	onGraph    bool // every node's operator is one graph runs
-	plans      []*trainPlan
-	inputShape []int
-	inference  []planned  // a graph model's inference plans
-	cond       *Tensor    // a graph model's condition
-	feeds      [2]*Tensor // its plans' inputs
+	g       *graph.Graph
+	onGraph bool // every node's operator is one graph runs
+	// inferOnGraph is onGraph but for models whose Decode needs the
+	// state of the last Encode (unpooling decoders).
+	inferOnGraph bool
+	plans        []*trainPlan
+	inputShape   []int
+	inference    []planned  // a graph model's inference plans
+	cond         *Tensor    // a graph model's condition
+	feeds        [2]*Tensor // its plans' inputs
 
 	stack                  []Layer // Encoder then Decoder
 	inputView              Tensor  // a flat input seen with the input's shape
@@ -116,6 +119,9 @@ func Build(c Config) (*Model, error) {
 	for _, n := range m.g.Nodes {
 		m.onGraph = m.onGraph && slices.Contains(graph.Ops(), n.Op)
 	}
+	// An unpooling decoder's Decode reads the pooling indices of the last
+	// Encode, which the layers keep: its inference stays on them.
+	m.inferOnGraph = m.onGraph && !slices.ContainsFunc(c.Decoder, func(s LayerSpec) bool { return strings.HasPrefix(s.Type, "maxunpool") })
 	return m, nil
 }
 
@@ -279,7 +285,7 @@ func (m *Model) ZeroGrad() {
 // For a variational model the code is μ (no sampling). A conditional
 // model takes its condition from SetCondition.
 func (m *Model) Forward(x *Tensor) *Tensor {
-	if m.onGraph {
+	if m.inferOnGraph {
 		return m.graphForward(x, m.g.Outputs[0])
 	}
 	m.setTraining(false, nil)
@@ -312,7 +318,7 @@ func (m *Model) setTraining(training bool, rng *rand.Rand) {
 // model's, valid until its next pass.
 // For a variational model it returns μ.
 func (m *Model) Encode(x *Tensor) *Tensor {
-	if m.onGraph {
+	if m.inferOnGraph {
 		return m.graphForward(x, m.graphCode())
 	}
 	return m.encodeLayers(x)
@@ -332,7 +338,7 @@ func (m *Model) encodeLayers(x *Tensor) *Tensor {
 // Decode returns the reconstruction for codes z, (batch, latent), in a
 // buffer of the model's, valid until its next pass.
 func (m *Model) Decode(z *Tensor) *Tensor {
-	if m.onGraph {
+	if m.inferOnGraph {
 		code := m.graphCode()
 		return m.graphRun(m.graphInputsFrom(code), m.g.Outputs[0], m.graphView(z, m.codeShape), z.Rows())
 	}
@@ -501,7 +507,7 @@ func (m *Model) trainEnd() int {
 // touching gradients.
 // A variational model reconstructs through μ.
 func (m *Model) Eval(x, target *Tensor) float64 {
-	if m.onGraph {
+	if m.inferOnGraph {
 		return m.lossOf(m.graphForward(x, m.lossTensor()), m.fused, target, nil, nil)
 	}
 	m.Forward(x)
