@@ -138,24 +138,7 @@ func rename(g *graph.Graph, from, to string) {
 	}
 }
 
-// onGraph reports whether package graph runs every op of m's graph, so
-// that the model is written from its graph.
-func onGraph(m *trainer.Model) bool {
-	g, err := m.Graph()
-	if err != nil {
-		return false
-	}
-	ops := graph.Ops()
-	for _, n := range g.Nodes {
-		if !slices.Contains(ops, n.Op) {
-			return false
-		}
-	}
-	return true
-}
-
-// modelGraph is model for a model whose graph package graph runs: part of
-// its graph, written node by node, with the metadata convert and runtime
+// modelGraph is model: part of the model's graph, written node by node, with the metadata convert and runtime
 // read (variant, part, input shape, code size, loss, the model's
 // configuration).
 func (w Writer) modelGraph(m *trainer.Model, part Part) (*onnxpb.ModelProto, error) {
