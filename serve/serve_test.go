@@ -695,8 +695,14 @@ func TestLoadNames(t *testing.T) {
 			}
 		})
 	}
-	a, _ := Load("m=" + fixture("mlp_ae"))
-	b, _ := Load("m=" + fixture("tied_ae"))
+	a, err := Load("m=" + fixture("mlp_ae"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Load("m=" + fixture("tied_ae"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := New([]*Model{a, b}, Options{}); err == nil || !strings.Contains(err.Error(), `two models named "m"`) {
 		t.Errorf("got %v, want an error about two models named m", err)
 	}

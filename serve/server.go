@@ -164,6 +164,10 @@ func (s *Server) routes() {
 		return s.metrics.write(w)
 	}))
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+			servePage(w, r)
+			return
+		}
 		s.fail(w, r, &RequestError{Status: http.StatusNotFound, Field: "path", Reason: fmt.Sprintf("no endpoint %s %s", r.Method, clip([]byte(r.URL.Path)))})
 	})
 }
