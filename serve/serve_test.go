@@ -617,18 +617,26 @@ func TestMetricsAndLogs(t *testing.T) {
 	do(t, "POST", ts.URL+"/v2/models/mlp_ae/infer", []byte(ok), nil)
 	do(t, "POST", ts.URL+"/v2/models/mlp_ae/infer", []byte(ok), nil)
 	do(t, "POST", ts.URL+"/v2/models/mlp_ae/infer", []byte(`{`), nil)
+	do(t, "POST", ts.URL+"/v2/models/made-up-name/infer", []byte(ok), nil)
+	do(t, "GET", ts.URL+"/made/up/path", nil, nil)
 	r := do(t, "GET", ts.URL+"/metrics", nil, nil)
+	if strings.Contains(string(r.body), "made") {
+		t.Errorf("metrics hold a label value a client made up:\n%s", r.body)
+	}
 	if ct := r.header.Get("Content-Type"); !strings.HasPrefix(ct, "text/plain; version=0.0.4") {
 		t.Errorf("got Content-Type %q, want text/plain; version=0.0.4", ct)
 	}
 	for _, want := range []string{
 		`aebridge_requests_total{model="mlp_ae",endpoint="/v2/models/{name}/infer",code="200"} 2`,
 		`aebridge_requests_total{model="mlp_ae",endpoint="/v2/models/{name}/infer",code="400"} 1`,
-		`aebridge_request_duration_seconds_bucket{endpoint="/v2/models/{name}/infer",le="+Inf"} 3`,
-		`aebridge_request_duration_seconds_count{endpoint="/v2/models/{name}/infer"} 3`,
+		`aebridge_request_duration_seconds_bucket{endpoint="/v2/models/{name}/infer",le="+Inf"} 4`,
+		`aebridge_request_duration_seconds_count{endpoint="/v2/models/{name}/infer"} 4`,
 		`aebridge_batch_samples_count{model="mlp_ae"} 2`,
 		`aebridge_batch_samples_bucket{model="mlp_ae",le="1"} 2`,
 		`aebridge_errors_total{kind="bad_request"} 1`,
+		`aebridge_errors_total{kind="not_found"} 2`,
+		`aebridge_requests_total{model="",endpoint="/v2/models/{name}/infer",code="404"} 1`,
+		`aebridge_requests_total{model="",endpoint="other",code="404"} 1`,
 		"# TYPE aebridge_request_duration_seconds histogram",
 	} {
 		if !strings.Contains(string(r.body), want) {

@@ -218,7 +218,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		d := time.Since(start)
-		model, endpoint := routeOf(r)
+		model, endpoint := s.routeOf(r)
 		s.metrics.request(model, endpoint, sw.code, d)
 		attrs := []any{"method", r.Method, "path", r.URL.Path, "status", sw.code, "bytes", sw.bytes,
 			"duration_ms", float64(d.Microseconds()) / 1000, "remote", r.RemoteAddr}
@@ -245,11 +245,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // routeOf returns the model and the endpoint a request is for, for metrics
 // and logs: the endpoint is the route with the model name left out
-// ("/v2/models/{name}/infer"), or "other".
-func routeOf(r *http.Request) (model, endpoint string) {
+// ("/v2/models/{name}/infer"), or "other"; the model is "" unless it is
+// one served, so that clients cannot add label values at will.
+func (s *Server) routeOf(r *http.Request) (model, endpoint string) {
 	p := r.URL.Path
 	if rest, ok := strings.CutPrefix(p, "/v2/models/"); ok {
 		name, verb, _ := strings.Cut(rest, "/")
+		if _, ok := s.models[name]; !ok {
+			name = ""
+		}
 		if verb == "" {
 			return name, "/v2/models/{name}"
 		}
