@@ -3,9 +3,18 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"io"
+	"math/big"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -139,6 +148,16 @@ func TestServeRunMatchesRunAndScore(t *testing.T) {
 		t.Fatal(err)
 	}
 	scored := readNPY(t, scoresPath) // (n, 2): score, label
+	codesPath := filepath.Join(t.TempDir(), "codes.npy")
+	if err := encodeRun(&encodeOptions{IO: f.IO, Model: fx.dir, Input: fx.x, Output: codesPath, Class: -1}); err != nil {
+		t.Fatal(err)
+	}
+	codes := readNPY(t, codesPath)
+	decodedPath := filepath.Join(t.TempDir(), "decoded.npy")
+	if err := decodeRun(&decodeOptions{IO: f.IO, Model: fx.dir, Input: codesPath, Output: decodedPath, Class: -1}); err != nil {
+		t.Fatal(err)
+	}
+	decoded := readNPY(t, decodedPath)
 	token := filepath.Join(t.TempDir(), "token")
 	if err := os.WriteFile(token, []byte("tok\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -178,6 +197,29 @@ func TestServeRunMatchesRunAndScore(t *testing.T) {
 			}
 			if sc.Metric != "l2" || sc.ThresholdSource != "calibration" || !sameBits(sc.Scores, wantScores) || !reflect.DeepEqual(sc.Labels, wantLabels) {
 				t.Errorf("score: got %s %v %v (%s), want l2 %v %v (calibration), as aebridge score writes", sc.Metric, sc.Scores, sc.Labels, sc.ThresholdSource, wantScores, wantLabels)
+			}
+			// encode and decode give what aebridge encode and decode write.
+			code, b = postJSON(t, base+"/v2/models/ae/encode", []byte(fmt.Sprintf(`{"shape":[%d,%d],"data":%s}`, n, d, floatList(fx.xs))), "tok")
+			var enc struct {
+				Shape []int64
+				Data  []float32
+			}
+			if err := json.Unmarshal(b, &enc); code != 200 || err != nil {
+				t.Fatalf("encode: got %d %s", code, b)
+			}
+			if !reflect.DeepEqual(enc.Shape, []int64{n, 2}) || !sameBits(enc.Data, codes.Data) {
+				t.Errorf("encode: got %v %v, want aebridge encode's %v %v", enc.Shape, enc.Data, codes.Shape, codes.Data)
+			}
+			code, b = postJSON(t, base+"/v2/models/ae/decode", []byte(fmt.Sprintf(`{"shape":[%d,2],"data":%s}`, n, floatList(codes.Data))), "tok")
+			var dec struct {
+				Shape []int64
+				Data  []float32
+			}
+			if err := json.Unmarshal(b, &dec); code != 200 || err != nil {
+				t.Fatalf("decode: got %d %s", code, b)
+			}
+			if !reflect.DeepEqual(dec.Shape, []int64{n, d}) || !sameBits(dec.Data, decoded.Data) {
+				t.Errorf("decode: got %v, want aebridge decode's %v", dec.Data, decoded.Data)
 			}
 			if code, b := postJSON(t, base+"/v2/models/ae/score", []byte(`{}`), ""); code != 401 {
 				t.Errorf("without the token: got %d %s, want 401", code, b)
@@ -233,4 +275,53 @@ func TestServeRunFinishesRequestsOnShutdown(t *testing.T) {
 	if _, err := http.Get(base + "/v2/health/live"); err == nil {
 		t.Errorf("the server still answers after shutdown")
 	}
+}
+
+// TestServeRunTLS serves HTTPS with a self-signed certificate made in the
+// test and checks a client that trusts it gets an answer.
+func TestServeRunTLS(t *testing.T) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "127.0.0.1"},
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kb, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	certPath, keyPath := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	os.WriteFile(certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
+	os.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600)
+	fx := newScoreFixture(t, mlpConfig(t, trainer.MLP{Variant: "ae", Input: 8, Hidden: []int{6}, Latent: 2}), 2, 8)
+	base, stop := startServe(t, serveOptions{Models: []string{"ae=" + fx.dir}, TLSCert: certPath, TLSKey: keyPath, MaxBody: 1 << 20, MaxSamples: 10, Timeout: 10 * time.Second})
+	base = strings.Replace(base, "http://", "https://", 1)
+	pool := x509.NewCertPool()
+	pool.AddCert(must(x509.ParseCertificate(der)))
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	resp, err := client.Get(base + "/v2/models/ae")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(b), `"name":"ae"`) || resp.TLS == nil {
+		t.Errorf("got %d %s over TLS %v, want the metadata over TLS", resp.StatusCode, b, resp.TLS != nil)
+	}
+	if err, out := stop(); err != nil || !strings.Contains(out, "serving 1 models on https://127.0.0.1:") {
+		t.Errorf("got %v, stdout %q; want https in the banner", err, out)
+	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
 }
