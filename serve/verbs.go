@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/aebridge/aebridge/anomaly"
 	"github.com/aebridge/aebridge/internal/npy"
 	"github.com/aebridge/aebridge/runtime"
 )
@@ -287,16 +288,20 @@ func (s *Server) score(w http.ResponseWriter, r *http.Request) error {
 		resp = strconv.AppendFloat(resp, threshold, 'g', -1, 64)
 		resp = append(resp, `,"threshold_source":`...)
 		resp = appendString(resp, source)
+		var d anomaly.Detector
+		if err := d.SetThreshold(threshold); err != nil {
+			return badRequest("threshold", "%v", err)
+		}
+		labels, err := d.Predict(scores)
+		if err != nil {
+			return err
+		}
 		resp = append(resp, `,"labels":[`...)
-		for i, v := range scores {
+		for i, a := range labels {
 			if i > 0 {
 				resp = append(resp, ',')
 			}
-			if float64(v) > threshold {
-				resp = append(resp, '1')
-			} else {
-				resp = append(resp, '0')
-			}
+			resp = append(resp, "01"[b2i(a)])
 		}
 		resp = append(resp, ']')
 	}
@@ -376,4 +381,11 @@ func codeShape(m *Model) []int64 {
 		dims = append(dims, d.Size)
 	}
 	return dims
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
