@@ -333,7 +333,7 @@ func TestErrors(t *testing.T) {
 		{"decode without class", "POST", "/v2/models/cvae_decoder/decode", `{"shape":[1,4],"data":[1,2,3,4]}`, nil, 400, "class", "is conditional"},
 		{"decode class out of range", "POST", "/v2/models/cvae_decoder/decode", `{"shape":[1,4],"data":[1,2,3,4],"class":10}`, nil, 400, "class", "10: cvae_decoder has 10 classes, 0 to 9"},
 		{"decode classes count", "POST", "/v2/models/cvae_decoder/decode", `{"shape":[1,4],"data":[1,2,3,4],"classes":[1,2]}`, nil, 400, "classes", "2 classes for 1 samples"},
-		{"encode a whole autoencoder", "POST", "/v2/models/mlp_ae/encode", `{"shape":[1,64],"data":[` + row + `]}`, nil, 422, "", "looks like a whole autoencoder"},
+		{"encode a whole autoencoder", "POST", "/v2/models/mlp_ae/encode", `{"shape":[1,64],"data":[` + row + `]}`, nil, 422, "model", "looks like a whole autoencoder"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -289,7 +289,8 @@ func (s *Server) method(m string, h handler) http.HandlerFunc {
 }
 
 // fail answers err as JSON: a RequestError with its status and field, a
-// timeout with 503, anything else the model run gave with 422.
+// timeout with 503, anything else with 422 (handlers turn the errors of
+// model calls into RequestErrors; see modelError).
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var re *RequestError
 	var ie *runtime.InputError
@@ -542,7 +543,7 @@ func (s *Server) infer(w http.ResponseWriter, r *http.Request) error {
 	}
 	out, err := s.run(r.Context(), m, inputs)
 	if err != nil {
-		return err
+		return modelError(err, "inputs", "inputs")
 	}
 	resp := []byte(`{"model_name":`)
 	resp = appendString(resp, m.Name)

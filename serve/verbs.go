@@ -215,14 +215,21 @@ func (s *Server) reconstruct(ctx context.Context, m *served, x runtime.Tensor, c
 	return out[0], nil
 }
 
-// modelError turns an error of the runtime about the request's samples
-// into a RequestError naming field.
-func modelError(err error, field string) error {
+// modelError turns an error of a model call into a RequestError: one the
+// runtime found in the request's tensors is a 400 naming field; any other
+// (the model cannot do what was asked, or ONNX Runtime refused the
+// tensors) a 422 naming other. A RequestError or the end of the request's
+// context is returned as it is.
+func modelError(err error, field, other string) error {
 	var ie *runtime.InputError
-	if errors.As(err, &ie) {
+	var re *RequestError
+	switch {
+	case errors.As(err, &re), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		return err
+	case errors.As(err, &ie):
 		return badRequest(field, "%v", err)
 	}
-	return err
+	return &RequestError{Status: http.StatusUnprocessableEntity, Field: other, Reason: err.Error()}
 }
 
 // score serves POST /v2/models/{name}/score: the reconstruction error of
@@ -269,11 +276,11 @@ func (s *Server) score(w http.ResponseWriter, r *http.Request) error {
 	}
 	xhat, err := s.reconstruct(r.Context(), m, x, cond)
 	if err != nil {
-		return modelError(err, "data")
+		return modelError(err, "data", "model")
 	}
 	scores, err := runtime.Scores(x, xhat, metric)
 	if err != nil {
-		return modelError(badRequest("data", "%v", err), "data")
+		return badRequest("data", "%v", err)
 	}
 	resp := []byte(`{"model_name":`)
 	resp = appendString(resp, m.Name)
@@ -338,7 +345,7 @@ func (s *Server) verb(name string) handler {
 			y, err = m.model.Decode(x, cond...)
 		}
 		if err != nil {
-			return modelError(err, "data")
+			return modelError(err, "data", "model")
 		}
 		resp := []byte(`{"model_name":`)
 		resp = appendString(resp, m.Name)
