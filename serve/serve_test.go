@@ -353,6 +353,20 @@ func TestErrors(t *testing.T) {
 	}
 }
 
+// TestBatchedErrors checks that a server that batches refuses bad samples
+// as one that does not, naming the same field.
+func TestBatchedErrors(t *testing.T) {
+	for _, batch := range []int{0, 8} {
+		_, ts := newTestServer(t, Options{MaxBatch: batch}, "mlp_ae")
+		r := do(t, "POST", ts.URL+"/v2/models/mlp_ae/score", []byte(`{"shape":[1,2],"data":[1,2]}`), nil)
+		var e struct{ Error, Field string }
+		json.Unmarshal(r.body, &e)
+		if r.code != 400 || e.Field != "data" || !strings.Contains(e.Error, "dimension 1 is 2") {
+			t.Errorf("max-batch %d: got %d field %q error %q, want 400 field data, dimension 1 is 2", batch, r.code, e.Field, e.Error)
+		}
+	}
+}
+
 // TestVerbsMatchRuntime checks score, reconstruct and decode against the
 // runtime's own calls on the same tensors, bit for bit.
 func TestVerbsMatchRuntime(t *testing.T) {

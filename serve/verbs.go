@@ -203,6 +203,10 @@ func (s *Server) reconstruct(ctx context.Context, m *served, x runtime.Tensor, c
 	}
 	io := info.Inputs[0]
 	if err := s.checkInput(io, x, "data"); err != nil {
+		var re *RequestError
+		if errors.As(err, &re) {
+			re.Field = "data" // as the runtime's own check is reported unbatched
+		}
 		return runtime.Tensor{}, err
 	}
 	out, err := m.batch.run(ctx, append([]runtime.Tensor{x}, cond...))
