@@ -151,6 +151,8 @@ func (b *batcher) loop() {
 				total += r.n
 			case <-timer.C:
 				break gather
+			case <-b.stop: // run what was gathered without waiting
+				break gather
 			}
 		}
 		timer.Stop()

@@ -367,6 +367,20 @@ func TestBatchedErrors(t *testing.T) {
 	}
 }
 
+// TestTimeout checks that a request that waits longer than the timeout
+// (here in a batch that waits 2s for company) gets a 503 with a JSON error.
+func TestTimeout(t *testing.T) {
+	_, ts := newTestServer(t, Options{MaxBatch: 8, MaxDelay: 2 * time.Second, Timeout: 100 * time.Millisecond}, "mlp_ae")
+	row := strings.Repeat("0.5,", 63) + "0.5"
+	start := time.Now()
+	r := do(t, "POST", ts.URL+"/v2/models/mlp_ae/infer", []byte(`{"inputs":[{"name":"x","shape":[1,64],"datatype":"FP32","data":[`+row+`]}]}`), nil)
+	var e struct{ Error string }
+	json.Unmarshal(r.body, &e)
+	if r.code != 503 || e.Error != "serve: no result within 100ms" || time.Since(start) > time.Second {
+		t.Errorf("got %d %q after %v, want 503 \"serve: no result within 100ms\" at once", r.code, e.Error, time.Since(start))
+	}
+}
+
 // TestVerbsMatchRuntime checks score, reconstruct and decode against the
 // runtime's own calls on the same tensors, bit for bit.
 func TestVerbsMatchRuntime(t *testing.T) {
