@@ -329,7 +329,7 @@ func TestErrors(t *testing.T) {
 		{"score class on plain model", "POST", "/v2/models/mlp_ae/score", `{"shape":[1,64],"data":[` + row + `],"class":1}`, nil, 400, "class", "takes no condition"},
 		{"score BCE outside [0,1]", "POST", "/v2/models/mlp_ae/score", `{"shape":[1,64],"data":[` + strings.Replace(row, "0.5", "2", 1) + `],"metric":"bce"}`, nil, 400, "data", "BCE score needs inputs in [0, 1]"},
 		{"score bad npy", "POST", "/v2/models/mlp_ae/score", "\x93NUMPY\x01\x00", map[string]string{"Content-Type": "application/x-npy"}, 400, "body", "npy"},
-		{"score wrong media type", "POST", "/v2/models/mlp_ae/score", `a=b`, map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, 415, "Content-Type", "send application/json or application/x-npy"},
+		{"score form body", "POST", "/v2/models/mlp_ae/score", `a=b`, map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, 400, "body", "malformed JSON"},
 		{"decode without class", "POST", "/v2/models/cvae_decoder/decode", `{"shape":[1,4],"data":[1,2,3,4]}`, nil, 400, "class", "is conditional"},
 		{"decode class out of range", "POST", "/v2/models/cvae_decoder/decode", `{"shape":[1,4],"data":[1,2,3,4],"class":10}`, nil, 400, "class", "10: cvae_decoder has 10 classes, 0 to 9"},
 		{"decode classes count", "POST", "/v2/models/cvae_decoder/decode", `{"shape":[1,4],"data":[1,2,3,4],"classes":[1,2]}`, nil, 400, "classes", "2 classes for 1 samples"},
@@ -436,6 +436,15 @@ func TestVerbsMatchRuntime(t *testing.T) {
 		}
 		if !slices.Equal(got.Labels, want) || got.Threshold != th || got.ThresholdSource != "request" {
 			t.Errorf("got labels %v at %v (%s), want %v at %v (request)", got.Labels, got.Threshold, got.ThresholdSource, want, th)
+		}
+	})
+	t.Run("score/curl's Content-Type", func(t *testing.T) {
+		// curl -d sends application/x-www-form-urlencoded: the JSON is read all the same.
+		want, _ := runtime.Scores(x, xhat, runtime.MSE)
+		r := do(t, "POST", ts.URL+"/v2/models/mlp_ae/score", body, map[string]string{"Content-Type": "application/x-www-form-urlencoded"})
+		var got struct{ Scores []float32 }
+		if err := json.Unmarshal(r.body, &got); r.code != 200 || err != nil || !sameBits(got.Scores, want) {
+			t.Errorf("got %d %s, want 200 with the scores %v", r.code, r.body, want)
 		}
 	})
 	t.Run("score/npy", func(t *testing.T) {

@@ -33,9 +33,10 @@ type aeRequest struct {
 // npyMagic starts every .npy file.
 var npyMagic = []byte("\x93NUMPY")
 
-// readAE reads an autoencoder verb's request: JSON, or a .npy body
-// (Content-Type application/x-npy, or any body that starts with .npy's
-// magic) with class, metric and threshold in the query. forData says
+// readAE reads an autoencoder verb's request: a .npy body (Content-Type
+// application/x-npy, or any body that starts with .npy's magic) with
+// class, metric and threshold in the query, or else JSON, whatever the
+// Content-Type says (curl -d sends application/x-www-form-urlencoded). forData says
 // whether the tensor is the model's data input (uint8 .npy values then
 // follow the model's input-scaling rule); decode's codes are not.
 func (s *Server) readAE(w http.ResponseWriter, r *http.Request, m *served, forData bool) (aeRequest, runtime.Tensor, error) {
@@ -47,9 +48,6 @@ func (s *Server) readAE(w http.ResponseWriter, r *http.Request, m *served, forDa
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if ct == "application/x-npy" || ct == "application/npy" || bytes.HasPrefix(body, npyMagic) {
 		return s.readNPY(r, m, body, forData)
-	}
-	if ct != "" && ct != "application/json" && ct != "text/plain" {
-		return req, runtime.Tensor{}, &RequestError{Status: http.StatusUnsupportedMediaType, Field: "Content-Type", Reason: fmt.Sprintf("%q: send application/json or application/x-npy", clip([]byte(ct)))}
 	}
 	if err := decodeJSON(body, &req, "body"); err != nil {
 		return req, runtime.Tensor{}, err
