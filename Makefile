@@ -11,7 +11,7 @@ DEPS         := .deps
 ORT_VERSION  := 1.30.0
 ORT_LIB      := $(DEPS)/onnxruntime/libonnxruntime.so.1
 DATA_DIR     := $(DEPS)/data
-APT_PACKAGES := python3-torch python3-onnx python3-numpy libopenblas-dev ca-certificates
+APT_PACKAGES := python3-torch python3-onnx python3-numpy libopenblas-dev ca-certificates chromium hey
 # The trainer's matrix products go to OpenBLAS (gonum's netlib binding);
 # `make GOTAGS= build` builds the pure-Go variant. The onnxgo tag adds the
 # onnx-go backend (and gorgonia with it), which the release binary leaves
@@ -25,7 +25,7 @@ export ONNXRUNTIME_SHARED_LIBRARY_PATH ?= $(abspath $(ORT_LIB))
 export AEBRIDGE_DATA ?= $(abspath $(DATA_DIR))
 export AEBRIDGE_PYTHON ?= $(PYTHON)
 
-.PHONY: all setup apt ort data build test demo bench fuzz proto clean fixtures
+.PHONY: all setup apt ort data build test demo bench loadtest fuzz proto clean fixtures
 
 all: build
 
@@ -75,6 +75,10 @@ bench: setup
 	go test -run '^$$' -bench . -benchtime 2000x ./runtime/
 	go test -run '^$$' -bench . -tags "$(TESTTAGS)" ./backend/
 	scripts/bench.sh
+
+## loadtest: aebridge serve under hey on loopback, against the runtime called directly (see scripts/loadtest.sh)
+loadtest: setup build
+	scripts/loadtest.sh $(BIN)
 
 ## fuzz: every go fuzz target for FUZZTIME each (default 5m; see scripts/fuzz.sh)
 fuzz: setup
