@@ -66,6 +66,7 @@ Runtime.`,
 		newCmdCalibrate(f, nil),
 		newCmdEncode(f, nil),
 		newCmdDecode(f, nil),
+		newCmdProbe(f, nil),
 	)
 	for _, c := range root.Commands() {
 		wrapArgs(c)
