@@ -1,0 +1,149 @@
+package main
+
+import (
+	"image/png"
+	"math"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+
+	"github.com/aebridge/aebridge/trainer"
+)
+
+func TestNewCmdSearch(t *testing.T) {
+	def := searchOptions{Index: "z.npy", Query: "q.npy", K: 10, Metric: "l2"}
+	tests := []struct {
+		name    string
+		args    []string
+		want    searchOptions
+		wantErr string
+	}{
+		{name: "defaults", args: []string{"z.npy", "--query", "q.npy"}, want: def},
+		{name: "all", args: []string{"z.npy", "-q", "x.npy", "--model", "dir", "-k", "3", "--metric", "cosine", "--labels", "y.npy", "--query-labels", "yq.npy", "--images", "x.npy", "--png", "n.png", "-o", "n.csv"},
+			want: searchOptions{Index: "z.npy", Query: "x.npy", Model: "dir", K: 3, Metric: "cosine", Labels: "y.npy", QueryLabels: "yq.npy", Images: "x.npy", PNG: "n.png", Output: "n.csv"}},
+		{name: "no query", args: []string{"z.npy"}, wantErr: "--query is required"},
+		{name: "k 0", args: []string{"z.npy", "-q", "q.npy", "-k", "0"}, wantErr: "-k 0: want at least 1"},
+		{name: "labels alone", args: []string{"z.npy", "-q", "q.npy", "--labels", "y.npy"}, wantErr: "--labels and --query-labels go together"},
+		{name: "png without images", args: []string{"z.npy", "-q", "q.npy", "--png", "n.png"}, wantErr: "--png needs --images"},
+		{name: "png without query samples", args: []string{"z.npy", "-q", "q.npy", "--png", "n.png", "--images", "x.npy"}, wantErr: "--png needs the query samples"},
+		{name: "metric", args: []string{"z.npy", "-q", "q.npy", "--metric", "dot"}, wantErr: `--metric "dot": want l2 or cosine`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := parseArgs(t, newCmdSearch, tt.args, tt.wantErr)
+			if got == nil {
+				return
+			}
+			got.IO = nil
+			if !reflect.DeepEqual(*got, tt.want) {
+				t.Errorf("got %+v, want %+v", *got, tt.want)
+			}
+		})
+	}
+}
+
+// TestSearchRun searches a toy index worked by hand: codes 0 1 2 5 6
+// labelled 0 0 1 1 1, queries 1.4 (class 0) and 5.4 (class 1), k = 2.
+// Query 0 finds rows 1 (0.4) and 2 (0.6): one of two shares its class;
+// query 1 finds rows 3 and 4: both do. precision@2 = (½ + 1)/2 = 0.75.
+// Each index image i is 2×2 of values (4i + j)/32, query image q
+// (20 + 4q + j)/32; the PNG is checked pixel by pixel.
+func TestSearchRun(t *testing.T) {
+	tmp := t.TempDir()
+	p := func(name string) string { return filepath.Join(tmp, name) }
+	writeNPYArray(t, p("z.npy"), []int{5, 1}, []float32{0, 1, 2, 5, 6})
+	writeNPYArray(t, p("y.npy"), []int{5}, []float32{0, 0, 1, 1, 1})
+	writeNPYArray(t, p("q.npy"), []int{2, 1}, []float32{1.4, 5.4})
+	writeNPYArray(t, p("yq.npy"), []int{2}, []float32{0, 1})
+	img := func(base, n int) []float32 {
+		var out []float32
+		for i := 0; i < n; i++ {
+			for j := 0; j < 4; j++ {
+				out = append(out, float32(base+4*i+j)/32)
+			}
+		}
+		return out
+	}
+	writeNPYArray(t, p("x.npy"), []int{5, 2, 2}, img(0, 5))
+	writeNPYArray(t, p("xq.npy"), []int{2, 2, 2}, img(20, 2))
+	f, out, _ := testFactory()
+	opts := &searchOptions{IO: f.IO, Index: p("z.npy"), Query: p("q.npy"), K: 2, Metric: "l2", Labels: p("y.npy"), QueryLabels: p("yq.npy"),
+		Images: p("x.npy"), QueryImages: p("xq.npy"), PNG: p("n.png"), Output: p("n.csv")}
+	if err := searchRun(opts); err != nil {
+		t.Fatal(err)
+	}
+	want := "search: 2 queries in 5 codes of 1 values (l2), 2 neighbours each\n" +
+		"precision@2: 0.7500\n" +
+		"wrote " + p("n.csv") + "\n" +
+		"wrote " + p("n.png") + " (2 rows: the query, then its 2 neighbours)\n"
+	if got := out.String(); got != want {
+		t.Errorf("output: got\n%s\nwant\n%s", got, want)
+	}
+	csv, err := os.ReadFile(p("n.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// float32 codes: 1.4f − 1 = 0.39999998, 2 − 1.4f = 0.60000002.
+	wantCSV := "query,rank,index,distance\n0,1,1,0.399999976\n0,2,2,0.600000024\n1,1,3,0.400000095\n1,2,4,0.599999905\n"
+	if string(csv) != wantCSV {
+		t.Errorf("csv: got\n%s\nwant\n%s", csv, wantCSV)
+	}
+
+	fh, err := os.Open(p("n.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fh.Close()
+	pic, err := png.Decode(fh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 3 cells of 2×2 a row with one-pixel borders: 3·3 + 1 wide, 2·3 + 1 high.
+	if b := pic.Bounds(); b.Dx() != 10 || b.Dy() != 7 {
+		t.Fatalf("size: got %dx%d, want 10x7", b.Dx(), b.Dy())
+	}
+	cells := [][]int{{20, 4, 8}, {24, 12, 16}} // the first value (base + 4i) of each cell
+	for r, row := range cells {
+		for c, base := range row {
+			for j := 0; j < 4; j++ {
+				x, y := c*3+1+j%2, r*3+1+j/2
+				g, _, _, _ := pic.At(x, y).RGBA()
+				want := uint32(math.Round(float64(base+j) / 32 * 255))
+				if g>>8 != want {
+					t.Errorf("cell (%d, %d) pixel %d: got %d, want %d", r, c, j, g>>8, want)
+				}
+			}
+		}
+	}
+	if g, _, _, _ := pic.At(0, 0).RGBA(); g>>8 != 255 {
+		t.Errorf("border: got %d, want 255", g>>8)
+	}
+}
+
+// TestSearchRunEncodesQueries checks that with --model the queries are
+// encoded: searching the index of the samples' own codes finds each
+// sample itself first, at distance 0.
+func TestSearchRunEncodesQueries(t *testing.T) {
+	dir := newModelDir(t, mlpConfig(t, trainer.MLP{Variant: "ae", Input: 8, Hidden: []int{6}, Latent: 3}))
+	tmp := t.TempDir()
+	x, _, _, _ := probeData(t, tmp, "x", 6, 8, 3)
+	f, out, _ := testFactory()
+	z := filepath.Join(tmp, "z.npy")
+	if err := encodeRun(&encodeOptions{IO: f.IO, Model: dir, Input: x, Output: z, Class: -1}); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	csv := filepath.Join(tmp, "n.csv")
+	if err := searchRun(&searchOptions{IO: f.IO, Index: z, Query: x, Model: dir, K: 1, Metric: "l2", Output: csv}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(csv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "query,rank,index,distance\n0,1,0,0\n1,1,1,0\n2,1,2,0\n3,1,3,0\n4,1,4,0\n5,1,5,0\n"
+	if string(got) != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+}
