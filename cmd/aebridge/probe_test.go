@@ -121,12 +121,26 @@ func TestProbeRunRefuses(t *testing.T) {
 	dir := newModelDir(t, mlpConfig(t, trainer.MLP{Variant: "ae", Input: d, Hidden: []int{6}, Latent: 3}))
 	tmp := t.TempDir()
 	x, y, _, _ := probeData(t, tmp, "train", 10, d, 1)
-	xt, _, _, _ := probeData(t, tmp, "test", 6, d, 2)
-	f, _, _ := testFactory()
-	opts := &probeOptions{IO: f.IO, Model: dir, Train: x, TrainLabels: y, Test: xt, TestLabels: y, K: 3, Metric: "l2", L2: 1e-3, MaxIter: 10}
-	err := probeRun(opts)
-	want := "--test-labels " + y + ": dataset: " + y + ": labels of shape [10] for 6 samples"
-	if err == nil || !strings.Contains(err.Error(), want) {
-		t.Errorf("got %v, want an error containing %q", err, want)
+	xt, yt, _, _ := probeData(t, tmp, "test", 6, d, 2)
+	empty := filepath.Join(tmp, "empty.npy")
+	writeNPYArray(t, empty, []int{0, d}, nil)
+	tests := []struct {
+		name                       string
+		train, trainY, test, testY string
+		want                       string
+	}{
+		{"labels of another count", x, y, xt, y, "--test-labels " + y + ": dataset: " + y + ": labels of shape [10] for 6 samples"},
+		{"no test samples", x, y, empty, yt, empty + ": shape [0 8]: want a batch of samples"},
+		{"no training samples", empty, y, xt, yt, empty + ": shape [0 8]: want a batch of samples"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, _, _ := testFactory()
+			opts := &probeOptions{IO: f.IO, Model: dir, Train: tt.train, TrainLabels: tt.trainY, Test: tt.test, TestLabels: tt.testY, K: 3, Metric: "l2", L2: 1e-3, MaxIter: 10}
+			err := probeRun(opts)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("got %v, want an error containing %q", err, tt.want)
+			}
+		})
 	}
 }

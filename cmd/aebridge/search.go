@@ -123,7 +123,7 @@ func searchRun(opts *searchOptions) error {
 		return fmt.Errorf("INDEX %s: %w", opts.Index, err)
 	}
 	n, d := rows(index)
-	if n == 0 || len(index.Shape) < 2 {
+	if n == 0 || d == 0 || len(index.Shape) < 2 {
 		return fmt.Errorf("INDEX %s: shape %v: want (samples, code…) with at least one sample", opts.Index, index.Shape)
 	}
 	var queries []float32
@@ -219,15 +219,15 @@ func searchPNG(opts *searchOptions, nbs [][]codes.Neighbor, n int, querySamples 
 	if err != nil {
 		return fmt.Errorf("--images %s: %w", opts.Images, err)
 	}
-	if images.Shape[0] != n || len(images.Shape) < 2 {
+	if len(images.Shape) < 2 || images.Shape[0] != n {
 		return fmt.Errorf("--images %s: shape %v for an index of %d codes; want (%d, image…)", opts.Images, images.Shape, n, n)
 	}
 	if querySamples == nil {
 		if querySamples, err = npy.ReadFile(opts.QueryImages); err != nil {
 			return fmt.Errorf("--query-images %s: %w", opts.QueryImages, err)
 		}
-		if querySamples.Shape[0] != len(nbs) {
-			return fmt.Errorf("--query-images %s: %d samples for %d queries", opts.QueryImages, querySamples.Shape[0], len(nbs))
+		if qn, _ := rows(querySamples); qn != len(nbs) {
+			return fmt.Errorf("--query-images %s: shape %v: %d samples for %d queries", opts.QueryImages, querySamples.Shape, qn, len(nbs))
 		}
 	}
 	c, h, w, err := imgrid.Shape(images.Shape[1:])

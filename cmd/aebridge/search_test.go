@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/aebridge/aebridge/trainer"
@@ -145,5 +146,50 @@ func TestSearchRunEncodesQueries(t *testing.T) {
 	want := "query,rank,index,distance\n0,1,0,0\n1,1,1,0\n2,1,2,0\n3,1,3,0\n4,1,4,0\n5,1,5,0\n"
 	if string(got) != want {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+}
+
+// TestSearchRunRefuses gives search files that do not fit together or
+// hold nothing; each must be an error naming the file, never a panic.
+func TestSearchRunRefuses(t *testing.T) {
+	tmp := t.TempDir()
+	p := func(name string) string { return filepath.Join(tmp, name) }
+	writeNPYArray(t, p("z.npy"), []int{3, 2}, []float32{0, 0, 1, 1, 2, 2})
+	writeNPYArray(t, p("q.npy"), []int{1, 2}, []float32{0, 1})
+	writeNPYArray(t, p("q3.npy"), []int{1, 3}, []float32{0, 1, 2})
+	writeNPYArray(t, p("empty.npy"), []int{0, 2}, nil)
+	writeNPYArray(t, p("nocols.npy"), []int{3, 0}, nil)
+	writeNPYArray(t, p("scalar.npy"), []int{}, []float32{1})
+	writeNPYArray(t, p("x.npy"), []int{3, 2, 2}, make([]float32, 12))
+	writeNPYArray(t, p("x2.npy"), []int{2, 2, 2}, make([]float32, 8))
+	writeNPYArray(t, p("y2.npy"), []int{2}, []float32{0, 1})
+	writeNPYArray(t, p("y1.npy"), []int{1}, []float32{0})
+	tests := []struct {
+		name string
+		opts searchOptions
+		want string
+	}{
+		{"empty index", searchOptions{Index: p("empty.npy"), Query: p("q.npy")}, "INDEX " + p("empty.npy") + ": shape [0 2]: want (samples, code…) with at least one sample"},
+		{"index without columns", searchOptions{Index: p("nocols.npy"), Query: p("q.npy")}, "INDEX " + p("nocols.npy") + ": shape [3 0]"},
+		{"scalar index", searchOptions{Index: p("scalar.npy"), Query: p("q.npy")}, "INDEX " + p("scalar.npy") + ": shape []"},
+		{"query of another size", searchOptions{Index: p("z.npy"), Query: p("q3.npy")}, "--query " + p("q3.npy") + ": 3 values are not whole codes of 2 values"},
+		{"labels of another count", searchOptions{Index: p("z.npy"), Query: p("q.npy"), Labels: p("y2.npy"), QueryLabels: p("y1.npy")}, "--labels " + p("y2.npy") + ": dataset: " + p("y2.npy") + ": labels of shape [2] for 3 samples"},
+		{"images of another count", searchOptions{Index: p("z.npy"), Query: p("q.npy"), Images: p("x2.npy"), QueryImages: p("x2.npy"), PNG: p("n.png")}, "--images " + p("x2.npy") + ": shape [2 2 2] for an index of 3 codes"},
+		{"scalar images", searchOptions{Index: p("z.npy"), Query: p("q.npy"), Images: p("scalar.npy"), QueryImages: p("x2.npy"), PNG: p("n.png")}, "--images " + p("scalar.npy") + ": shape []"},
+		{"scalar query images", searchOptions{Index: p("z.npy"), Query: p("q.npy"), Images: p("x.npy"), QueryImages: p("scalar.npy"), PNG: p("n.png")}, "--query-images " + p("scalar.npy") + ": shape []: 0 samples for 1 queries"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, _, _ := testFactory()
+			o := tt.opts
+			o.IO, o.K, o.Metric = f.IO, 2, "l2"
+			err := searchRun(&o)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("got %v, want an error containing %q", err, tt.want)
+			}
+			if _, err := os.Stat(p("n.png")); err == nil {
+				t.Errorf("n.png written despite the error")
+			}
+		})
 	}
 }
