@@ -31,6 +31,9 @@ type LogisticOptions struct {
 	GradTol float64
 }
 
+// maxParams bounds the parameters FitLogistic allocates: classes·(d + 1).
+const maxParams = 1 << 26
+
 // FitLogistic fits a multinomial logistic regression to n rows x of d
 // features with class labels in [0, classes) by minimising
 //
@@ -39,7 +42,9 @@ type LogisticOptions struct {
 // with L-BFGS, from W = 0, B = 0. For λ > 0 L is strictly
 // convex in W, so the fit is the unique minimum whatever the optimizer —
 // what PyTorch's torch.optim.LBFGS finds on the same objective.
-// classes ≤ 0 means one more than the largest label.
+// classes ≤ 0 means one more than the largest label. It refuses more
+// than 2²⁶ parameters, classes·(d + 1) (a stray label of 10⁹ in a file
+// would otherwise ask for gigabytes).
 func FitLogistic(x []float32, d int, labels []int, classes int, opts LogisticOptions) (*Logistic, error) {
 	n, err := checkRows("logistic regression", x, d)
 	if err != nil {
@@ -63,6 +68,9 @@ func FitLogistic(x []float32, d int, labels []int, classes int, opts LogisticOpt
 		if l < 0 || l >= classes {
 			return nil, fmt.Errorf("codes: logistic regression: label %d is %d; want 0 to %d", i, l, classes-1)
 		}
+	}
+	if classes > maxParams/(d+1) {
+		return nil, fmt.Errorf("codes: logistic regression: %d classes of %d features make more than %d parameters", classes, d, maxParams)
 	}
 	if classes < 2 {
 		return nil, fmt.Errorf("codes: logistic regression: %d class; want at least 2", classes)

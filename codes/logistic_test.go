@@ -102,6 +102,7 @@ func TestFitLogisticRefuses(t *testing.T) {
 		{"label past classes", []float32{1, 2}, []int{0, 2}, 2, 0.1, "label 1 is 2; want 0 to 1"},
 		{"one class", []float32{1, 2}, []int{0, 0}, 0, 0.1, "1 class"},
 		{"negative penalty", []float32{1, 2}, []int{0, 1}, 0, -1, "L2 weight -1"},
+		{"a huge label", []float32{1, 2}, []int{0, 1 << 30}, 0, 0.1, "1073741825 classes of 1 features make more than 67108864 parameters"},
 		{"Inf", []float32{1, float32(math.Inf(1))}, []int{0, 1}, 0, 0.1, "row 1, feature 0 is +Inf"},
 	}
 	for _, c := range cases {
