@@ -73,8 +73,8 @@ func norm(v []float32) float64 {
 	return math.Sqrt(s)
 }
 
-// distance returns the metric's distance between query q (of norm qn)
-// and row i.
+// distance returns the metric's distance between a vector q (of norm qn),
+// a query or a row, and row i.
 func (ix *Index) distance(q []float32, qn float64, i int) float64 {
 	row := ix.rows[i*ix.D : (i+1)*ix.D]
 	if ix.Metric == Cosine {
@@ -145,18 +145,7 @@ func (ix *Index) nearest(q []float32, k, skip int) []Neighbor {
 		if i == skip {
 			continue
 		}
-		nb := Neighbor{i, ix.distance(q, qn, i)}
-		if len(best) == k && !less(nb, best[k-1]) {
-			continue
-		}
-		if len(best) < k {
-			best = append(best, nb)
-		} else {
-			best[k-1] = nb
-		}
-		for j := len(best) - 1; j > 0 && less(best[j], best[j-1]); j-- {
-			best[j], best[j-1] = best[j-1], best[j]
-		}
+		best = insert(best, Neighbor{i, ix.distance(q, qn, i)}, k)
 	}
 	return best
 }

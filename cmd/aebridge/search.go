@@ -31,6 +31,9 @@ type searchOptions struct {
 	PNG         string
 	Output      string
 	RawInput    bool
+	Lists       int // 0: exact search
+	Probe       int
+	RecallCheck int // queries checked against exact search
 }
 
 func newCmdSearch(f *factory, runF func(*searchOptions) error) *cobra.Command {
@@ -44,7 +47,11 @@ encoded first by --model (a model directory or an encoder ONNX file, as
 aebridge encode runs it), or, without --model, codes of the index's size.
 Each query's k nearest index rows are found by exact search (every query
 against every row) under --metric l2 (Euclidean) or cosine (1 − cos θ);
-equal distances go in row order.
+equal distances go in row order. --lists L searches approximately instead,
+for large indexes: an inverted file of L k-means lists (10 rounds), each
+query compared with the rows of its --probe nearest lists only; the
+recall@k of that search against the exact one is measured on the first
+--recall-queries queries and printed.
 
 --labels and --query-labels (.npy of one class per sample) print
 precision@k: the mean over queries of the fraction of their k neighbours
@@ -83,6 +90,12 @@ else --query-images).`,
 					return &flagError{errors.New("--png needs the query samples: give --model (the queries are samples) or --query-images")}
 				}
 			}
+			if opts.Lists < 0 || opts.Lists > 0 && (opts.Probe < 1 || opts.Probe > opts.Lists) {
+				return &flagError{fmt.Errorf("--lists %d --probe %d: want 1 ≤ probe ≤ lists (or --lists 0, exact search)", opts.Lists, opts.Probe)}
+			}
+			if opts.RecallCheck < 1 {
+				return &flagError{fmt.Errorf("--recall-queries %d: want at least 1", opts.RecallCheck)}
+			}
 			if opts.Output != "" {
 				if err := checkExt("--output", opts.Output, ".csv"); err != nil {
 					return err
@@ -106,6 +119,9 @@ else --query-images).`,
 	fl.StringVar(&opts.PNG, "png", "", "draw each query and its neighbours to `OUT.png`")
 	fl.StringVarP(&opts.Output, "output", "o", "", "write the neighbours to `OUT.csv`")
 	fl.BoolVar(&opts.RawInput, "raw-input", false, "feed uint8 input unscaled, even to a model that divides it by 255")
+	fl.IntVar(&opts.Lists, "lists", 0, "search approximately in an inverted file of `L` lists (0: exact search)")
+	fl.IntVar(&opts.Probe, "probe", 1, "lists searched per query with --lists")
+	fl.IntVar(&opts.RecallCheck, "recall-queries", 100, "queries whose approximate neighbours are checked against exact search")
 	return cmd
 }
 
@@ -164,12 +180,32 @@ func searchRun(opts *searchOptions) error {
 	if err != nil {
 		return fmt.Errorf("INDEX %s: %w", opts.Index, err)
 	}
-	nbs, err := ix.Search(queries, opts.K, nil)
-	if err != nil {
+	var nbs [][]codes.Neighbor
+	var recall string
+	if opts.Lists > 0 {
+		ivf, err := codes.NewIVF(ix, opts.Lists, opts.Probe, 10, 1)
+		if err != nil {
+			return fmt.Errorf("INDEX %s: %w", opts.Index, err)
+		}
+		if nbs, err = ivf.Search(queries, opts.K); err != nil {
+			return fmt.Errorf("--query %s: %w", opts.Query, err)
+		}
+		c := min(opts.RecallCheck, m)
+		exact, err := ix.Search(queries[:c*d], opts.K, nil)
+		if err != nil {
+			return fmt.Errorf("--query %s: %w", opts.Query, err)
+		}
+		r, err := codes.Recall(nbs[:c], exact)
+		if err != nil {
+			return err
+		}
+		recall = fmt.Sprintf("approximate: %d lists, %d probed a query; recall@%d against exact search on %d queries: %.4f\n", opts.Lists, opts.Probe, len(exact[0]), c, r)
+	} else if nbs, err = ix.Search(queries, opts.K, nil); err != nil {
 		return fmt.Errorf("--query %s: %w", opts.Query, err)
 	}
-	k := len(nbs[0])
+	k := min(opts.K, n)
 	fmt.Fprintf(opts.IO.Out, "search: %d queries in %d codes of %d values (%s), %d neighbours each\n", m, n, d, opts.Metric, k)
+	fmt.Fprint(opts.IO.Out, recall)
 	if opts.Labels != "" {
 		yi, err := dataset.LoadLabels(opts.Labels, n)
 		if err != nil {

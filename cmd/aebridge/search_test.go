@@ -13,7 +13,7 @@ import (
 )
 
 func TestNewCmdSearch(t *testing.T) {
-	def := searchOptions{Index: "z.npy", Query: "q.npy", K: 10, Metric: "l2"}
+	def := searchOptions{Index: "z.npy", Query: "q.npy", K: 10, Metric: "l2", Probe: 1, RecallCheck: 100}
 	tests := []struct {
 		name    string
 		args    []string
@@ -22,7 +22,10 @@ func TestNewCmdSearch(t *testing.T) {
 	}{
 		{name: "defaults", args: []string{"z.npy", "--query", "q.npy"}, want: def},
 		{name: "all", args: []string{"z.npy", "-q", "x.npy", "--model", "dir", "-k", "3", "--metric", "cosine", "--labels", "y.npy", "--query-labels", "yq.npy", "--images", "x.npy", "--png", "n.png", "-o", "n.csv"},
-			want: searchOptions{Index: "z.npy", Query: "x.npy", Model: "dir", K: 3, Metric: "cosine", Labels: "y.npy", QueryLabels: "yq.npy", Images: "x.npy", PNG: "n.png", Output: "n.csv"}},
+			want: searchOptions{Index: "z.npy", Query: "x.npy", Model: "dir", K: 3, Metric: "cosine", Labels: "y.npy", QueryLabels: "yq.npy", Images: "x.npy", PNG: "n.png", Output: "n.csv", Probe: 1, RecallCheck: 100}},
+		{name: "approximate", args: []string{"z.npy", "-q", "q.npy", "--lists", "8", "--probe", "2", "--recall-queries", "5"},
+			want: searchOptions{Index: "z.npy", Query: "q.npy", K: 10, Metric: "l2", Lists: 8, Probe: 2, RecallCheck: 5}},
+		{name: "probe above lists", args: []string{"z.npy", "-q", "q.npy", "--lists", "2", "--probe", "3"}, wantErr: "--lists 2 --probe 3: want 1 ≤ probe ≤ lists"},
 		{name: "no query", args: []string{"z.npy"}, wantErr: "--query is required"},
 		{name: "k 0", args: []string{"z.npy", "-q", "q.npy", "-k", "0"}, wantErr: "-k 0: want at least 1"},
 		{name: "labels alone", args: []string{"z.npy", "-q", "q.npy", "--labels", "y.npy"}, wantErr: "--labels and --query-labels go together"},
@@ -191,5 +194,34 @@ func TestSearchRunRefuses(t *testing.T) {
 				t.Errorf("n.png written despite the error")
 			}
 		})
+	}
+}
+
+// TestSearchRunApproximate searches the toy index of TestSearchRun with
+// an inverted file of all five rows as lists (one row each): probing all
+// five is exact, recall 1, and the output says so.
+func TestSearchRunApproximate(t *testing.T) {
+	tmp := t.TempDir()
+	p := func(name string) string { return filepath.Join(tmp, name) }
+	writeNPYArray(t, p("z.npy"), []int{5, 1}, []float32{0, 1, 2, 5, 6})
+	writeNPYArray(t, p("q.npy"), []int{2, 1}, []float32{1.4, 5.4})
+	f, out, _ := testFactory()
+	opts := &searchOptions{IO: f.IO, Index: p("z.npy"), Query: p("q.npy"), K: 2, Metric: "l2", Lists: 5, Probe: 5, RecallCheck: 100, Output: p("n.csv")}
+	if err := searchRun(opts); err != nil {
+		t.Fatal(err)
+	}
+	want := "search: 2 queries in 5 codes of 1 values (l2), 2 neighbours each\n" +
+		"approximate: 5 lists, 5 probed a query; recall@2 against exact search on 2 queries: 1.0000\n" +
+		"wrote " + p("n.csv") + "\n"
+	if got := out.String(); got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+	csv, err := os.ReadFile(p("n.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantCSV := "query,rank,index,distance\n0,1,1,0.399999976\n0,2,2,0.600000024\n1,1,3,0.400000095\n1,2,4,0.599999905\n"
+	if string(csv) != wantCSV {
+		t.Errorf("csv: got\n%s\nwant\n%s", csv, wantCSV)
 	}
 }
