@@ -204,7 +204,7 @@ func searchRun(opts *searchOptions) error {
 		return fmt.Errorf("--query %s: %w", opts.Query, err)
 	}
 	k := min(opts.K, n)
-	fmt.Fprintf(opts.IO.Out, "search: %d queries in %d codes of %d values (%s), %d neighbours each\n", m, n, d, opts.Metric, k)
+	fmt.Fprintf(opts.IO.Out, "search: %d queries in %d codes of %d values (%s), %d neighbours each\n", m, n, d, opts.Metric, k) // an approximate search may find fewer
 	fmt.Fprint(opts.IO.Out, recall)
 	if opts.Labels != "" {
 		yi, err := dataset.LoadLabels(opts.Labels, n)
@@ -241,7 +241,7 @@ func searchRun(opts *searchOptions) error {
 		fmt.Fprintf(opts.IO.Out, "wrote %s\n", opts.Output)
 	}
 	if opts.PNG != "" {
-		if err := searchPNG(opts, nbs, n, querySamples); err != nil {
+		if err := searchPNG(opts, nbs, n, k, querySamples); err != nil {
 			return err
 		}
 		fmt.Fprintf(opts.IO.Out, "wrote %s (%d rows: the query, then its %d neighbours)\n", opts.PNG, m, k)
@@ -249,8 +249,9 @@ func searchRun(opts *searchOptions) error {
 	return nil
 }
 
-// searchPNG draws one row per query: its sample, then its neighbours'.
-func searchPNG(opts *searchOptions, nbs [][]codes.Neighbor, n int, querySamples *npy.Array) error {
+// searchPNG draws one row per query: its sample, then its neighbours' (up
+// to k; an approximate search may find fewer, left blank).
+func searchPNG(opts *searchOptions, nbs [][]codes.Neighbor, n, k int, querySamples *npy.Array) error {
 	images, err := npy.ReadFile(opts.Images)
 	if err != nil {
 		return fmt.Errorf("--images %s: %w", opts.Images, err)
@@ -279,7 +280,7 @@ func searchPNG(opts *searchOptions, nbs [][]codes.Neighbor, n int, querySamples 
 			images.Data[i] = v / 255
 		}
 	}
-	cols := len(nbs[0]) + 1
+	cols := k + 1
 	grid := make([]float32, 0, len(nbs)*cols*size)
 	for qi, list := range nbs {
 		grid = append(grid, querySamples.Data[qi*size:(qi+1)*size]...)

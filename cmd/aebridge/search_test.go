@@ -225,3 +225,43 @@ func TestSearchRunApproximate(t *testing.T) {
 		t.Errorf("csv: got\n%s\nwant\n%s", csv, wantCSV)
 	}
 }
+
+// TestSearchRunApproximatePNG: with two lists, {0, 1, 2} and {5, 6}, and
+// one probed, query 1.4 finds three of its k = 4 neighbours and query 5.4
+// two; the picture keeps k + 1 columns and leaves the missing cells black.
+func TestSearchRunApproximatePNG(t *testing.T) {
+	tmp := t.TempDir()
+	p := func(name string) string { return filepath.Join(tmp, name) }
+	writeNPYArray(t, p("z.npy"), []int{5, 1}, []float32{0, 1, 2, 5, 6})
+	writeNPYArray(t, p("q.npy"), []int{2, 1}, []float32{1.4, 5.4})
+	writeNPYArray(t, p("x.npy"), []int{5, 1, 1}, []float32{0.2, 0.4, 0.6, 0.8, 1})
+	writeNPYArray(t, p("xq.npy"), []int{2, 1, 1}, []float32{0.1, 0.9})
+	f, _, _ := testFactory()
+	opts := &searchOptions{IO: f.IO, Index: p("z.npy"), Query: p("q.npy"), K: 4, Metric: "l2", Lists: 2, Probe: 1, RecallCheck: 100,
+		Images: p("x.npy"), QueryImages: p("xq.npy"), PNG: p("n.png")}
+	if err := searchRun(opts); err != nil {
+		t.Fatal(err)
+	}
+	fh, err := os.Open(p("n.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fh.Close()
+	pic, err := png.Decode(fh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 5 cells of 1×1 a row: 5·2 + 1 wide, 2·2 + 1 high.
+	if b := pic.Bounds(); b.Dx() != 11 || b.Dy() != 5 {
+		t.Fatalf("size: got %dx%d, want 11x5", b.Dx(), b.Dy())
+	}
+	want := [][]float64{{0.1, 0.4, 0.6, 0.2, 0}, {0.9, 0.8, 1, 0, 0}} // query, neighbours nearest first, blanks
+	for r, row := range want {
+		for c, v := range row {
+			g, _, _, _ := pic.At(c*2+1, r*2+1).RGBA()
+			if w := uint32(math.Round(float64(float32(v)) * 255)); g>>8 != w {
+				t.Errorf("cell (%d, %d): got %d, want %d", r, c, g>>8, w)
+			}
+		}
+	}
+}
