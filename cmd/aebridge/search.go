@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 
 	"github.com/spf13/cobra"
@@ -278,6 +279,16 @@ func searchPNG(opts *searchOptions, nbs [][]codes.Neighbor, n, k int, querySampl
 	if images.DType == "uint8" { // as the loaders scale 8-bit images
 		for i, v := range images.Data {
 			images.Data[i] = v / 255
+		}
+	}
+	for _, a := range []struct {
+		flag, file string
+		x          *npy.Array
+	}{{"--images", opts.Images, images}, {"--query-images", opts.QueryImages, querySamples}} {
+		for i, v := range a.x.Data {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				return fmt.Errorf("%s %s: sample %d, value %d is %v; a picture needs finite values", a.flag, a.file, i/size, i%size, v)
+			}
 		}
 	}
 	cols := k + 1

@@ -167,6 +167,8 @@ func TestSearchRunRefuses(t *testing.T) {
 	writeNPYArray(t, p("x2.npy"), []int{2, 2, 2}, make([]float32, 8))
 	writeNPYArray(t, p("y2.npy"), []int{2}, []float32{0, 1})
 	writeNPYArray(t, p("y1.npy"), []int{1}, []float32{0})
+	writeNPYArray(t, p("xnan.npy"), []int{3, 2, 2}, []float32{0, 0, 0, 0, 0, 0, 0, float32(math.NaN()), 0, 0, 0, 0})
+	writeNPYArray(t, p("xq1.npy"), []int{1, 2, 2}, make([]float32, 4))
 	tests := []struct {
 		name string
 		opts searchOptions
@@ -179,6 +181,7 @@ func TestSearchRunRefuses(t *testing.T) {
 		{"labels of another count", searchOptions{Index: p("z.npy"), Query: p("q.npy"), Labels: p("y2.npy"), QueryLabels: p("y1.npy")}, "--labels " + p("y2.npy") + ": dataset: " + p("y2.npy") + ": labels of shape [2] for 3 samples"},
 		{"images of another count", searchOptions{Index: p("z.npy"), Query: p("q.npy"), Images: p("x2.npy"), QueryImages: p("x2.npy"), PNG: p("n.png")}, "--images " + p("x2.npy") + ": shape [2 2 2] for an index of 3 codes"},
 		{"scalar images", searchOptions{Index: p("z.npy"), Query: p("q.npy"), Images: p("scalar.npy"), QueryImages: p("x2.npy"), PNG: p("n.png")}, "--images " + p("scalar.npy") + ": shape []"},
+		{"NaN in the images", searchOptions{Index: p("z.npy"), Query: p("q.npy"), Images: p("xnan.npy"), QueryImages: p("xq1.npy"), PNG: p("n.png")}, "--images " + p("xnan.npy") + ": sample 1, value 3 is NaN; a picture needs finite values"},
 		{"scalar query images", searchOptions{Index: p("z.npy"), Query: p("q.npy"), Images: p("x.npy"), QueryImages: p("scalar.npy"), PNG: p("n.png")}, "--query-images " + p("scalar.npy") + ": shape []: 0 samples for 1 queries"},
 	}
 	for _, tt := range tests {
