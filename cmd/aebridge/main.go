@@ -67,6 +67,8 @@ Runtime.`,
 		newCmdEncode(f, nil),
 		newCmdDecode(f, nil),
 		newCmdServe(f, nil),
+		newCmdProbe(f, nil),
+		newCmdSearch(f, nil),
 	)
 	for _, c := range root.Commands() {
 		wrapArgs(c)
