@@ -240,3 +240,27 @@ func (info *Info) InputScaling() (InputScaling, error) {
 	}
 	return s, nil
 }
+
+// FitShape gives samples x the per-sample shape of the input io when that
+// is fixed and holds as many values, as aebridge's loaders flatten images:
+// (N, 28, 28) for (batch, 784), or (N, 784) for (batch, 1, 28, 28). It
+// returns anything else as it is, for the model to check. The data are
+// shared, not copied.
+func (io IO) FitShape(x Tensor) Tensor {
+	if !io.HasShape || len(io.Shape) < 2 || len(x.Shape) < 2 {
+		return x
+	}
+	want := int64(1)
+	dims := []int64{x.Shape[0]}
+	for _, d := range io.Shape[1:] {
+		if d.Size <= 0 {
+			return x
+		}
+		want *= d.Size
+		dims = append(dims, d.Size)
+	}
+	if int64(len(x.Data)) != x.Shape[0]*want {
+		return x
+	}
+	return Tensor{Shape: dims, Data: x.Data}
+}

@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"reflect"
+	"slices"
 	"testing"
 )
 
@@ -51,5 +52,23 @@ func TestInputScaling(t *testing.T) {
 				t.Errorf("got %+v, %v, want %+v", got, err, tt.want)
 			}
 		})
+	}
+}
+
+// TestFitShape checks that samples take a fixed input's per-sample shape
+// when they hold as many values, and are left alone otherwise.
+func TestFitShape(t *testing.T) {
+	in := IO{HasShape: true, Shape: []Dim{{Size: -1, Name: "batch"}, {Size: 784}}}
+	img := Tensor{Shape: []int64{2, 28, 28}, Data: make([]float32, 2*784)}
+	if got := in.FitShape(img); !slices.Equal(got.Shape, []int64{2, 784}) || &got.Data[0] != &img.Data[0] {
+		t.Errorf("(2, 28, 28) for (batch, 784): got %v", got.Shape)
+	}
+	odd := Tensor{Shape: []int64{2, 27, 28}, Data: make([]float32, 2*27*28)}
+	if got := in.FitShape(odd); !slices.Equal(got.Shape, odd.Shape) {
+		t.Errorf("(2, 27, 28) for (batch, 784): got %v, want it unchanged", got.Shape)
+	}
+	free := IO{HasShape: true, Shape: []Dim{{Size: -1}, {Size: -1, Name: "n"}}}
+	if got := free.FitShape(img); !slices.Equal(got.Shape, img.Shape) {
+		t.Errorf("a free dimension: got %v, want it unchanged", got.Shape)
 	}
 }

@@ -160,28 +160,6 @@ func condition(m *served, req aeRequest, n int64) ([]runtime.Tensor, error) {
 	return []runtime.Tensor{t}, nil
 }
 
-// fitShape gives samples x the per-sample shape of input io when that is
-// fixed and holds as many values, as aebridge score does: (N, 28, 28) for
-// (batch, 784), or (N, 784) for (batch, 1, 28, 28).
-func fitShape(io runtime.IO, x runtime.Tensor) runtime.Tensor {
-	if !io.HasShape || len(io.Shape) < 2 || len(x.Shape) < 2 {
-		return x
-	}
-	want := int64(1)
-	dims := []int64{x.Shape[0]}
-	for _, d := range io.Shape[1:] {
-		if d.Size <= 0 {
-			return x
-		}
-		want *= d.Size
-		dims = append(dims, d.Size)
-	}
-	if int64(len(x.Data)) != x.Shape[0]*want {
-		return x
-	}
-	return runtime.Tensor{Shape: dims, Data: x.Data}
-}
-
 // dataInput returns the model's data input: its first, unless it is a
 // decoder.
 func dataInput(m *served) (runtime.IO, bool) {
@@ -270,7 +248,7 @@ func (s *Server) score(w http.ResponseWriter, r *http.Request) error {
 		metric = runtime.MSE
 	}
 	if io, ok := dataInput(m); ok {
-		x = fitShape(io, x)
+		x = io.FitShape(x)
 	}
 	cond, err := condition(m, req, x.Shape[0])
 	if err != nil {
@@ -330,7 +308,7 @@ func (s *Server) verb(name string) handler {
 		}
 		if name != "decode" {
 			if io, ok := dataInput(m); ok {
-				x = fitShape(io, x)
+				x = io.FitShape(x)
 			}
 		}
 		cond, err := condition(m, req, x.Shape[0])

@@ -340,32 +340,9 @@ func readModelInput(ios *iostreams, model *runtime.Model, path string, raw bool,
 	if err := checkFiniteInput("--input", path, x); err != nil {
 		return runtime.Tensor{}, nil, err
 	}
-	x = fitShape(info.Inputs[0], x)
+	x = info.Inputs[0].FitShape(x)
 	cond, err := conditionFor(info, x, class, condition)
 	return x, cond, err
-}
-
-// fitShape gives samples x the per-sample shape of input io when that is
-// fixed and holds as many values, as train flattens images: (N, 28, 28) for
-// (batch, 784), or (N, 784) for (batch, 1, 28, 28). Anything else is
-// returned as it is, for the model to check.
-func fitShape(io runtime.IO, x runtime.Tensor) runtime.Tensor {
-	if !io.HasShape || len(io.Shape) < 2 || len(x.Shape) < 2 {
-		return x
-	}
-	want := int64(1)
-	dims := []int64{x.Shape[0]}
-	for _, d := range io.Shape[1:] {
-		if d.Size <= 0 {
-			return x
-		}
-		want *= d.Size
-		dims = append(dims, d.Size)
-	}
-	if int64(len(x.Data)) != x.Shape[0]*want {
-		return x
-	}
-	return runtime.Tensor{Shape: dims, Data: x.Data}
 }
 
 // dataInfo describes the graph whose first input is the data: info
