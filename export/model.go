@@ -53,6 +53,12 @@ func PartGraph(m *trainer.Model, part Part) (*graph.Graph, error) {
 	if m.Config.Variational != nil {
 		code = trainer.GraphMu
 	}
+	if m.Config.Variant == trainer.GraphVariant {
+		// A graph model: its marked code, or the bottleneck found.
+		if code, err = g.Bottleneck(); err != nil {
+			return nil, fmt.Errorf("export: %w", err)
+		}
+	}
 	enc, dec, carried, err := g.CutCarrying(code)
 	if err != nil {
 		return nil, fmt.Errorf("export: %w", err)
@@ -74,7 +80,7 @@ func PartGraph(m *trainer.Model, part Part) (*graph.Graph, error) {
 	if part == Encoder {
 		return enc, nil
 	}
-	if code != trainer.GraphCode { // the decoder reads z, not μ
+	if m.Config.Variational != nil { // the decoder reads z, not μ
 		rename(dec, code, trainer.GraphCode)
 		dec.Marks = map[string]string{graph.MarkCode: trainer.GraphCode}
 	}

@@ -213,6 +213,9 @@ func Fit(m *Model, data *Tensor, cfg TrainConfig, opts FitOptions) (*Result, err
 	if err := cfg.checkModel(m); err != nil {
 		return nil, err
 	}
+	if m.isGraph() && product(m.outShape) != product(m.Config.Input) {
+		return nil, fmt.Errorf("trainer: the graph's output %q has %v per sample, its input %v: only an autoencoder, whose output is its input's size, trains", m.g.Outputs[0], m.outShape, m.Config.Input)
+	}
 	if data.Cols() != product(m.Config.Input) {
 		return nil, fmt.Errorf("trainer: data has %d features per sample, the model takes %d", data.Cols(), product(m.Config.Input))
 	}

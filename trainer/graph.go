@@ -27,7 +27,8 @@ const (
 // the tensor "z", marked graph.MarkCode, or for a variational model "mu"
 // and "logvar", marked graph.MarkMu and graph.MarkLogVar, the decoder
 // reading μ (the deterministic reconstruction). An encoder model's output
-// is its code; a decoder model's input is its code "z".
+// is its code; a decoder model's input is its code "z". A graph model
+// (FromGraph) returns its own graph.
 //
 // Dense layers are Gemm nodes (transB 1, or 0 for a tied layer, whose
 // weight is the encoder layer's), GELU is ONNX's Gelu and SiLU x·σ(x);
@@ -36,6 +37,9 @@ const (
 // upsampling Resize (nearest, asymmetric, floor), and unflattening a
 // Reshape to (batch, shape…).
 func (m *Model) Graph() (*graph.Graph, error) {
+	if m.isGraph() {
+		return m.g, nil // a graph model is its graph
+	}
 	c := m.Config
 	b := &graphBuilder{m: m, g: &graph.Graph{Params: map[string]*graph.Tensor{}, Marks: map[string]string{}}, indices: map[string]string{}, inShape: map[string][]int{}}
 	in, shape := GraphInput, c.Input

@@ -17,10 +17,11 @@ const GraphVariant = "graph"
 // feed a differentiable input are trained (graph.Graph.Trainable; the
 // others, such as batch normalisation's running statistics, are buffers
 // saved with them). g's first input is the data and its first output the
-// reconstruction the loss compares with it; a second input, (batch, K),
-// is a condition. It returns an error naming what does not fit: an op type
-// graph does not run, inputs that are not (data[, condition]), an output
-// of another size than the input.
+// reconstruction the loss compares with it (only a graph whose output has
+// its input's size trains: Fit says so of others, such as an encoder); a
+// second input, (batch, K), is a condition. It returns an error naming
+// what does not fit: an op type graph does not run, inputs that are not
+// (data[, condition]), an output without the batch dimension.
 func FromGraph(g *graph.Graph, loss Loss) (*Model, error) {
 	if _, err := ParseLoss(string(loss)); err != nil {
 		return nil, err
@@ -54,8 +55,8 @@ func fromGraph(g *graph.Graph, c Config) (*Model, error) {
 		return nil, fmt.Errorf("trainer: %w", err)
 	}
 	out := inferred[g.Outputs[0]]
-	if len(out) == 0 || out[0] != 1 || product(out[1:]) != product(c.Input) {
-		return nil, fmt.Errorf("trainer: graph: output %q has shape %v at a batch of 1; the input %q has %v per sample", g.Outputs[0], out, g.Inputs[0].Name, c.Input)
+	if len(out) == 0 || out[0] != 1 {
+		return nil, fmt.Errorf("trainer: graph: output %q has shape %v at a batch of 1; its first dimension must be the batch", g.Outputs[0], out)
 	}
 	m := &Model{Config: c, g: g, onGraph: true, inferOnGraph: true, outShape: slices.Clone(out[1:])}
 	if code, ok := g.Marks[graph.MarkCode]; ok {
