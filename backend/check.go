@@ -251,8 +251,16 @@ func NewGo(m *trainer.Model) *Go { return &Go{model: m} }
 // Name is "go".
 func (b *Go) Name() string { return "go" }
 
-// OutputNames is ["x_hat"].
-func (b *Go) OutputNames() []string { return []string{"x_hat"} }
+// OutputNames is the model's output: "x_hat", or a graph model's own name
+// for it.
+func (b *Go) OutputNames() []string { return []string{b.output()} }
+
+func (b *Go) output() string {
+	if g, err := b.model.Graph(); err == nil && b.model.Config.Variant == trainer.GraphVariant {
+		return g.Outputs[0]
+	}
+	return "x_hat"
+}
 
 // Run runs the forward pass on the single input, (batch, features…).
 func (b *Go) Run(inputs []runtime.Tensor) (map[string]runtime.Tensor, error) {
@@ -273,7 +281,7 @@ func (b *Go) Run(inputs []runtime.Tensor) (map[string]runtime.Tensor, error) {
 	for i, d := range y.Shape {
 		shape[i] = int64(d)
 	}
-	return map[string]runtime.Tensor{"x_hat": {Shape: shape, Data: append([]float32(nil), y.Data...)}}, nil
+	return map[string]runtime.Tensor{b.output(): {Shape: shape, Data: append([]float32(nil), y.Data...)}}, nil
 }
 
 // Close does nothing.

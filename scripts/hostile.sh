@@ -81,7 +81,10 @@ done
 expect huge-init-inspect ok 'W|parameters' -- inspect "$H/huge_init.onnx"
 # ONNX Runtime allocates the output it computes, (2, 3), not the declared one.
 expect huge-output-run ok 'Y \[2 3\]' -- run "$H/huge_output.onnx" --input "$H/x4.npy" --output "$work/y.npy"
-expect huge-metadata-convert error 'huge_metadata.onnx|200000|parameters|limit' -- convert "$H/huge_metadata.onnx" --out "$work/c-meta"
+# convert reads the graph node by node, not the description in the
+# metadata: a description that claims a huge model changes nothing (and
+# allocates nothing).
+expect huge-metadata-convert ok 'Go forward pass against ONNX Runtime' -- convert "$H/huge_metadata.onnx" --out "$work/c-meta"
 expect huge-config-export error 'config.json|200000|parameters|limit' -- export "$H/huge_model" --out "$work/e.onnx"
 expect huge-config-resume error 'config.json|200000|parameters|limit' -- train --resume --out "$H/huge_model"
 

@@ -12,6 +12,7 @@ import (
 	"github.com/aebridge/aebridge/backend"
 	"github.com/aebridge/aebridge/convert"
 	"github.com/aebridge/aebridge/export"
+	"github.com/aebridge/aebridge/graph"
 	"github.com/aebridge/aebridge/runtime"
 	"github.com/aebridge/aebridge/trainer"
 )
@@ -35,15 +36,17 @@ func newCmdConvert(f *factory, runF func(*convertOptions) error) *cobra.Command 
 	cmd := &cobra.Command{
 		Use:   "convert MODEL.onnx --out DIR [--split [--code NAME]] | --from-safetensors W --config config.json --out DIR | SOURCE --to-safetensors FILE",
 		Short: "Import ONNX graphs into trainer models; move weights to and from safetensors",
-		Long: `Import an ONNX autoencoder (PyTorch's exports, any opset from 9 to 20,
-external data included) into a trainer model directory, DIR/config.json and
-DIR/model.safetensors, which train --from fine-tunes and export writes back
-to ONNX. The Go forward pass is checked against ONNX Runtime on the original
+		Long: `Import an ONNX autoencoder (PyTorch's and Keras' exports, opsets 7 to 21,
+external data included) into a model directory, DIR/config.json and
+DIR/model.safetensors: the graph read node by node (skips, several inputs,
+shape subgraphs and all), which train --from fine-tunes and export writes
+back to ONNX. The Go graph is checked against ONNX Runtime on the original
 file before anything is written as done.
 
---split also writes DIR/encoder.onnx and DIR/decoder.onnx, cut at the
-bottleneck (the narrowest layer output, or the tensor --code names), and
-checks that decoder(encoder(x)) equals the model's output.
+--split also writes DIR/encoder.onnx and DIR/decoder.onnx, cut at the code
+(the tensor --code names, the one the file marks, or else the narrowest
+tensor every path goes through), and checks that decoder(encoder(x))
+equals the model's output.
 
 --from-safetensors reads PyTorch state_dict weights (names as PyTorch writes
 them: matched by name, else in order and by shape) into the architecture
@@ -100,12 +103,8 @@ func convertRun(opts *convertOptions) error {
 			if m, _, err = trainer.Load(opts.Source); err != nil {
 				return err
 			}
-		} else {
-			imported, err := convert.ReadFile(opts.Source, convert.Options{})
-			if err != nil {
-				return err
-			}
-			m = imported.Model
+		} else if m, err = importGraph(opts.Source, "", false); err != nil {
+			return err
 		}
 		if err := convert.SaveWeights(m, opts.ToSafetensors); err != nil {
 			return err
@@ -113,15 +112,13 @@ func convertRun(opts *convertOptions) error {
 		fmt.Fprintf(out, "wrote %s (%d tensors)\n", opts.ToSafetensors, len(m.StateDict()))
 		return nil
 	}
-	imported, err := convert.ReadFile(opts.Source, convert.Options{Code: opts.Code})
+	m, err := importGraph(opts.Source, opts.Code, opts.Split)
 	if err != nil {
 		return err
 	}
-	if opts.Split && imported.Config.Part != "" {
-		return fmt.Errorf("--split needs a full autoencoder graph; %s is %s; nothing written", opts.Source, partName(imported.Config))
-	}
-	fmt.Fprint(out, imported.Model)
-	// The Go forward pass must agree with ONNX Runtime on the original.
+	g, _ := m.Graph()
+	fmt.Fprint(out, m)
+	// The Go graph must agree with ONNX Runtime on the original.
 	info, err := runtime.Inspect(opts.Source)
 	if err != nil {
 		return err
@@ -139,13 +136,12 @@ func convertRun(opts *convertOptions) error {
 	if err != nil {
 		return err
 	}
-	got, err := backend.NewImported(imported).Run(inputs)
+	got, err := backend.NewGraph(g).Run(inputs)
 	if err != nil {
 		return err
 	}
-	names := imported.Outputs
 	var report []string
-	for _, name := range names {
+	for _, name := range g.Outputs {
 		s, err := backend.Compare(got[name], want[name], 1e-5, 1e-5)
 		if err != nil {
 			return fmt.Errorf("output %q: %w", name, err)
@@ -162,18 +158,18 @@ func convertRun(opts *convertOptions) error {
 		return err
 	}
 	defer stage.discard()
-	if err := trainer.Save(stage.dir, imported.Model, nil); err != nil {
+	if err := trainer.Save(stage.dir, m, nil); err != nil {
 		return err
 	}
 	report = append(report, fmt.Sprintf("wrote %s: config.json model.safetensors\n", opts.Out))
 	if opts.Split {
 		w := export.Writer{Opset: opts.Opset}
 		enc, dec := filepath.Join(stage.dir, "encoder.onnx"), filepath.Join(stage.dir, "decoder.onnx")
-		if err := w.WriteFile(enc, imported.Model, export.Encoder); err != nil {
-			return err
+		if err := w.WriteFile(enc, m, export.Encoder); err != nil {
+			return fmt.Errorf("--split at %q: %w; nothing written", g.Marks[graph.MarkCode], err)
 		}
-		if err := w.WriteFile(dec, imported.Model, export.Decoder); err != nil {
-			return err
+		if err := w.WriteFile(dec, m, export.Decoder); err != nil {
+			return fmt.Errorf("--split at %q: %w; nothing written", g.Marks[graph.MarkCode], err)
 		}
 		s, err := backend.VerifySplit(opts.Source, enc, dec, inputs, 1e-5, 1e-5, runtime.WithLibrary(opts.Library))
 		if err != nil {
@@ -182,8 +178,8 @@ func convertRun(opts *convertOptions) error {
 		if !s.Pass {
 			return fmt.Errorf("decoder(encoder(x)) differs from the model: max |Δ| %.3g; nothing written", s.MaxAbs)
 		}
-		report = append(report, fmt.Sprintf("wrote %s and %s, cut at code %v; decoder(encoder(x)) against the model: max |Δ| %.3g\n",
-			filepath.Join(opts.Out, "encoder.onnx"), filepath.Join(opts.Out, "decoder.onnx"), imported.CodeShape(), s.MaxAbs))
+		report = append(report, fmt.Sprintf("wrote %s and %s at tensor %q, cut at code %v; decoder(encoder(x)) against the model: max |Δ| %.3g\n",
+			filepath.Join(opts.Out, "encoder.onnx"), filepath.Join(opts.Out, "decoder.onnx"), g.Marks[graph.MarkCode], m.CodeShape(), s.MaxAbs))
 	}
 	if err := stage.commit(); err != nil {
 		return err
@@ -192,6 +188,46 @@ func convertRun(opts *convertOptions) error {
 		fmt.Fprint(out, line)
 	}
 	return nil
+}
+
+// importGraph reads the ONNX file into a graph model: the graph read node
+// by node (convert.ReadGraph) and its code marked — the tensor code names,
+// the one the file's metadata marks, or else the bottleneck found. With
+// split, the graph must be a full autoencoder (its output of its input's
+// size) with a code to cut at.
+func importGraph(path, code string, split bool) (*trainer.Model, error) {
+	g, _, err := convert.ReadGraph(path, convert.Options{Code: code})
+	if err != nil {
+		return nil, err
+	}
+	if g.Marks == nil {
+		g.Marks = map[string]string{}
+	}
+	m, err := trainer.FromGraph(g, trainer.MSE)
+	if err != nil {
+		return nil, err
+	}
+	size := func(shape []int) int {
+		n := 1
+		for _, d := range shape {
+			n *= d
+		}
+		return n
+	}
+	if split && size(m.OutputShape()) != size(m.Config.Input) {
+		return nil, fmt.Errorf("--split needs a full autoencoder; %s gives %v from %v, not its input's size (an encoder or a decoder?); nothing written", path, m.OutputShape(), m.Config.Input)
+	}
+	if _, ok := g.Marks[graph.MarkCode]; !ok && g.Marks[graph.MarkMu] == "" {
+		b, err := g.Bottleneck()
+		switch {
+		case err == nil:
+			g.Marks[graph.MarkCode] = b
+			return trainer.FromGraph(g, trainer.MSE) // with the code's shape
+		case split:
+			return nil, fmt.Errorf("--split: %s: %w; name the code with --code; nothing written", path, err)
+		}
+	}
+	return m, nil
 }
 
 // staging is a folder beside a model directory to write into, moved into
@@ -263,20 +299,6 @@ func (s *staging) discard() {
 	if !s.done {
 		os.RemoveAll(s.dir)
 	}
-}
-
-// partName names what a model is, with its article: "an encoder", "a
-// variational encoder".
-func partName(c trainer.Config) string {
-	switch {
-	case c.Variational != nil:
-		return "a variational " + map[string]string{"": "autoencoder", "encoder": "encoder", "decoder": "decoder"}[c.Part]
-	case c.Part == "encoder":
-		return "an encoder"
-	case c.Part != "":
-		return "a " + c.Part
-	}
-	return "an autoencoder"
 }
 
 func fromSafetensors(opts *convertOptions) error {

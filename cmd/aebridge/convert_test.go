@@ -70,11 +70,11 @@ func TestConvertWritesNothingOnFailure(t *testing.T) {
 	tests := []struct {
 		name, file, code, wantSub string
 	}{
-		{"split of an encoder graph", "conv_keras_ae.opset13.onnx", "", "conv_keras_ae.opset13.onnx is an encoder; nothing written"},
-		{"code that is no tensor", "mlp_ae.opset13.onnx", "h", `code "h" is not a tensor of the graph; the graph can be cut at "/encoder/encoder.0/Gemm_output_0" [32], "/encoder/encoder.1/Relu_output_0" [32], "/encoder/encoder.2/Gemm_output_0" [8]`},
-		{"code at the output", "mlp_ae.opset13.onnx", "y", `code "y" is the model's output, which leaves no decoder; the graph can be cut at`},
-		{"code at the input", "mlp_ae.opset13.onnx", "x", `code "x" is not the output of a layer`},
-		{"code in an encoder graph", "vae_encoder.opset13.onnx", "h", `code "h" is no cut point: the graph is an encoder, not a full autoencoder`},
+		{"split of an encoder graph", "conv_keras_ae.opset13.onnx", "", "--split needs a full autoencoder; ../../testdata/pytorch/conv_keras_ae.opset13.onnx gives [1 8 8] from [1 12 12], not its input's size (an encoder or a decoder?); nothing written"},
+		{"code that is no tensor", "mlp_ae.opset13.onnx", "h", `convert: ../../testdata/pytorch/mlp_ae.opset13.onnx: code "h" names no tensor of the graph`},
+		{"code at the output", "mlp_ae.opset13.onnx", "y", `--split at "y": export: graph: tensor "y": cut: every graph output is computed before it; nothing written`},
+		{"code at the input", "mlp_ae.opset13.onnx", "x", `--split at "x": export: graph: tensor "x": cut: a graph input, not a tensor a node computes; nothing written`},
+		{"code in an encoder graph", "vae_encoder.opset13.onnx", "h", `convert: ../../testdata/pytorch/vae_encoder.opset13.onnx: code "h" names no tensor of the graph`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
