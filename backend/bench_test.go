@@ -14,7 +14,7 @@ import (
 // its runs, and would take the cores from whatever runs next.
 func BenchmarkBackends(b *testing.B) {
 	path := "../testdata/pytorch/conv_dense_ae.opset13.onnx"
-	goB, err := OpenImported(path)
+	goB, err := OpenGraph(path)
 	if err != nil {
 		b.Fatal(err)
 	}

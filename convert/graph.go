@@ -15,6 +15,20 @@ import (
 	"github.com/aebridge/aebridge/internal/onnxpb"
 )
 
+// Options are the choices of a read.
+type Options struct {
+	// Code names the tensor that ReadGraph and DecodeGraph mark as the
+	// graph's code (graph.MarkCode): where export and convert --split cut
+	// it into encoder and decoder. "" leaves the marks of the file's
+	// metadata, if any.
+	Code string
+}
+
+// nodeOf is n as errors name it.
+func nodeOf(n *onnxpb.NodeProto) Node {
+	return Node{Op: n.GetOpType(), Name: n.GetName(), Inputs: n.Input}
+}
+
 // GraphInfo is what ReadGraph and DecodeGraph report beside the graph.
 type GraphInfo struct {
 	File     string
@@ -575,29 +589,11 @@ func (r *reader) marks(opts Options) error {
 	return nil
 }
 
-// check checks that the nodes' required inputs are named and runs the
-// graph's own checks — a DAG over known tensors, each node
-// with the inputs, outputs and attributes its operator takes and shapes
-// that fit, for a batch of 1 — and returns a FormatError for what they
-// find.
+// check runs the graph's own checks — a DAG over known tensors, each node
+// with the inputs (the required ones named), outputs and attributes its
+// operator takes and shapes that fit, for a batch of 1 — and the declared
+// output shapes, and returns a FormatError for what they find.
 func (r *reader) check() error {
-	for _, n := range r.g.Nodes {
-		// ONNX leaves out only optional inputs (""); the required ones are
-		// the first arity[op][0], all of a variadic op's, and the first of
-		// any other.
-		need := min(1, len(n.Inputs))
-		if a, ok := arity[n.Op]; ok {
-			need = a[0]
-			if a[1] < 0 {
-				need = len(n.Inputs)
-			}
-		}
-		for k := 0; k < need && k < len(n.Inputs); k++ {
-			if n.Inputs[k] == "" {
-				return &FormatError{File: r.file, Node: Node{Op: n.Op, Name: n.Name, Inputs: n.Inputs}, Field: fmt.Sprintf("input %d", k), Reason: "required, but its name is empty"}
-			}
-		}
-	}
 	shapes := map[string][]int{}
 	for _, v := range r.g.Inputs {
 		s := slices.Clone(v.Shape)

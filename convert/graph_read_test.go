@@ -457,10 +457,10 @@ func TestReadGraphErrors(t *testing.T) {
 		{"shapes do not fit", func(mp *onnxpb.ModelProto) { mp.Graph.Node[0].Attribute = nil }, true,
 			`convert: m.onnx: node Gemm "fc": tensor "h": input shapes [[1 3] [2 3] [2]] do not fit`},
 		{"required input left out", func(mp *onnxpb.ModelProto) { mp.Graph.Node[1].Input[0] = "" }, true,
-			`convert: m.onnx: node Relu "relu": input 0: required, but its name is empty`},
+			`convert: m.onnx: node Relu "relu": input 0 is required, but left out (named "")`},
 		{"second operand left out", func(mp *onnxpb.ModelProto) {
 			mp.Graph.Node = append(mp.Graph.Node, pbNode("Add", "add", []string{"h", ""}, []string{"z"}))
-		}, true, `convert: m.onnx: node Add "add": input 1: required, but its name is empty`},
+		}, true, `convert: m.onnx: node Add "add": input 1 is required, but left out (named "")`},
 		{"dim below -1", func(mp *onnxpb.ModelProto) {
 			mp.Graph.Input[0].Type.GetTensorType().Shape.Dim[1].Value = &onnxpb.TensorShapeProto_Dimension_DimValue{DimValue: -3}
 		}, true, `convert: m.onnx: input "x": dimension 1 is -3`},

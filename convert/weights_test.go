@@ -1,6 +1,7 @@
 package convert
 
 import (
+	"math/rand/v2"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -84,4 +85,21 @@ func TestSaveWeightsRoundTrip(t *testing.T) {
 			}
 		}
 	}
+}
+
+// randomModel builds c with weights away from their initial values.
+func randomModel(t *testing.T, c trainer.Config) *trainer.Model {
+	t.Helper()
+	m, err := trainer.Build(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Init(5)
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, p := range m.StateDict() {
+		for i := range p.Data {
+			p.Data[i] += float32(0.1 * (rng.Float64() - 0.5))
+		}
+	}
+	return m
 }

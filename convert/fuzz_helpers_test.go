@@ -8,10 +8,8 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	"github.com/aebridge/aebridge/export"
 	"github.com/aebridge/aebridge/internal/onnxfile"
 	"github.com/aebridge/aebridge/internal/onnxpb"
-	"github.com/aebridge/aebridge/trainer"
 )
 
 // fuzzFixtures are the valid graphs FuzzImport mutates: every pattern the
@@ -220,92 +218,6 @@ func mutate(g *onnxpb.GraphProto, r *fuzzBytes) {
 	}
 }
 
-// FuzzImport mutates the PyTorch fixtures' graphs (nodes' inputs, outputs,
-// op types and attributes; initializers' dims and data; the graph's
-// shapes) as the fuzzer's bytes choose, imports them, and checks that the
-// importer never panics, that every error is a *FormatError or an
-// *UnsupportedError (or onnxfile's), and that a model it accepts runs its
-// forward pass on zeros.
-func FuzzImport(f *testing.F) {
-	var models []*onnxpb.ModelProto
-	for _, name := range fuzzFixtures {
-		models = append(models, loadFixture(f, name))
-	}
-	// aebridge's own exports: with metadata (rebuilt from it), and without
-	// (the patterns of SiLU, tanh GELU, conditions and max-unpooling).
-	mlp := func(o trainer.MLP) (trainer.Config, error) { return o.Config() }
-	conv := func(o trainer.ConvNet) (trainer.Config, error) { return o.Config() }
-	for i, c := range []func() (trainer.Config, error){
-		func() (trainer.Config, error) {
-			return mlp(trainer.MLP{Variant: "ae", Input: 12, Hidden: []int{8}, Latent: 3, Activation: "silu"})
-		},
-		func() (trainer.Config, error) {
-			return mlp(trainer.MLP{Variant: "cvae", Input: 12, Hidden: []int{6}, Latent: 2, Condition: 3, Activation: "gelu"})
-		},
-		func() (trainer.Config, error) {
-			return conv(trainer.ConvNet{Variant: "conv", Input: []int{1, 8, 8}, Channels: []int{2, 2}, Kernel: 3, Decoder: "unpool", Latent: 4})
-		},
-	} {
-		cfg, err := c()
-		if err != nil {
-			f.Fatal(err)
-		}
-		if i == 1 {
-			cfg.Decoder = append(cfg.Decoder[:len(cfg.Decoder)-1:len(cfg.Decoder)-1], trainer.LayerSpec{Type: "gelu", Approximate: "tanh"})
-		}
-		m, err := trainer.Build(cfg)
-		if err != nil {
-			f.Fatal(err)
-		}
-		m.Init(1)
-		b, err := export.Writer{}.Marshal(m, export.Full)
-		if err != nil {
-			f.Fatal(err)
-		}
-		mp, err := onnxfile.Decode(b, "export.onnx")
-		if err != nil {
-			f.Fatal(err)
-		}
-		models = append(models, mp)
-		stripped := proto.Clone(mp).(*onnxpb.ModelProto)
-		stripped.MetadataProps = nil
-		models = append(models, stripped)
-	}
-	for i, mp := range models {
-		if _, err := fromProto(proto.Clone(mp).(*onnxpb.ModelProto), "seed.onnx", Options{}); err != nil {
-			f.Fatalf("seed %d does not import: %v", i, err)
-		}
-	}
-	for i := range models {
-		f.Add([]byte{0, byte(i)})                                     // the fixture itself
-		f.Add([]byte{0, byte(i), 0, 0, 0, byte(i), 0, 5, 0, 0, 0, 1}) // one mutation
-	}
-	f.Fuzz(func(t *testing.T, data []byte) {
-		r := &fuzzBytes{b: data}
-		mp := proto.Clone(models[r.intn(len(models))]).(*onnxpb.ModelProto)
-		for k := r.next() % 8; k > 0; k-- {
-			mutate(mp.Graph, r)
-		}
-		m, err := fromProto(mp, "fuzz.onnx", Options{})
-		if err != nil {
-			if !typedError(err) {
-				t.Fatalf("got %v (%T), want a *FormatError or *UnsupportedError", err, err)
-			}
-			return
-		}
-		if product(m.Config.Input) > 1<<16 || product(m.CodeShape()) > 1<<16 || product(m.OutputShape()) > 1<<16 {
-			return // too large to run here; the limits are checked on import
-		}
-		inputs := []*trainer.Tensor{trainer.NewTensor(append([]int{2}, m.Config.Input...)...)}
-		if len(m.Inputs) == 2 {
-			inputs = append(inputs, trainer.NewTensor(2, m.Config.Condition))
-		}
-		if _, err := m.Run(inputs...); err != nil {
-			t.Fatalf("imported, but the forward pass on zeros fails: %v\n%s", err, m.Model)
-		}
-	})
-}
-
 // typedError reports whether err is one of the errors a reader of
 // untrusted models returns: a *FormatError, an *UnsupportedError, or
 // onnxfile's *FormatError.
@@ -316,14 +228,13 @@ func typedError(err error) bool {
 	return errors.As(err, &fe) || errors.As(err, &ue) || errors.As(err, &oe)
 }
 
-// TestFuzzFixturesImport keeps the fuzzer's starting points valid: each
-// fixture imports unmutated.
-func TestFuzzFixturesImport(t *testing.T) {
-	for _, name := range fuzzFixtures {
-		t.Run(name, func(t *testing.T) {
-			if _, err := ReadFile(filepath.Join(fixtures, name), Options{}); err != nil {
-				t.Fatal(err)
-			}
-		})
+const fixtures = "../testdata/pytorch"
+
+func loadFixture(t testing.TB, name string) *onnxpb.ModelProto {
+	t.Helper()
+	mp, err := onnxfile.Load(filepath.Join(fixtures, name))
+	if err != nil {
+		t.Fatal(err)
 	}
+	return mp
 }
