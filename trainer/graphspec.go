@@ -98,15 +98,49 @@ func SpecOf(g *graph.Graph) *GraphSpec {
 		names = append(names, name)
 	}
 	slices.Sort(names)
+	constants := floatConstants(g)
 	for _, name := range names {
 		p := g.Params[name]
 		ps := ParamSpec{Name: name, Shape: slices.Clone(p.Shape), Type: dtypeName(p.Type)}
 		if p.Type == graph.Int64 {
 			ps.Int64 = p.Int64
+		} else if constants[name] {
+			ps.Floats = p.Data
 		}
 		s.Params = append(s.Params, ps)
 	}
 	return s
+}
+
+// maxInlineFloats is the most values of a float constant config.json
+// holds itself.
+const maxInlineFloats = 1 << 12
+
+// floatConstants are the float32 parameters of g that shape inference
+// reads — Resize's scales, Dropout's ratio: not trained, and not running
+// statistics — small enough for config.json, which then holds their
+// values, so that the graph it describes holds together before its weights
+// are loaded.
+func floatConstants(g *graph.Graph) map[string]bool {
+	trainable := map[string]bool{}
+	for _, name := range g.Trainable() {
+		trainable[name] = true
+	}
+	stats := map[string]bool{}
+	for _, n := range g.Nodes {
+		if n.Op == "BatchNormalization" {
+			for _, in := range n.Inputs[min(3, len(n.Inputs)):] {
+				stats[in] = true
+			}
+		}
+	}
+	out := map[string]bool{}
+	for name, p := range g.Params {
+		if p.Type == graph.Float32 && !trainable[name] && !stats[name] && p.Len() <= maxInlineFloats {
+			out[name] = true
+		}
+	}
+	return out
 }
 
 // tensorOf checks a parameter's description against the limits and makes
