@@ -58,19 +58,7 @@ func runONNXAt(t *testing.T, opset int, op string, attrs []*onnxpb.AttributeProt
 		OpsetImport: []*onnxpb.OperatorSetIdProto{{Domain: proto.String(""), Version: proto.Int64(int64(opset))}},
 		Graph:       g,
 	}
-	path := filepath.Join(t.TempDir(), "node.onnx")
-	if err := onnxfile.Save(path, m); err != nil {
-		t.Fatal(err)
-	}
-	sess, err := runtime.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sess.Close()
-	out, err := sess.Run(feeds...)
-	if err != nil {
-		t.Fatal(err)
-	}
+	out := runModel(t, m, feeds)
 	shape := make([]int, len(out[0].Shape))
 	for i, d := range out[0].Shape {
 		shape[i] = int(d)
@@ -230,4 +218,24 @@ func TestSoftmaxAgainstONNXRuntime(t *testing.T) {
 			checkClose(t, "ONNX Runtime", y.Data, runONNX(t, "Softmax", attrs, []*Tensor{x}, y.Shape), 1e-7, 1e-6)
 		})
 	}
+}
+
+// runModel saves m, runs it with ONNX Runtime on the feeds and returns its
+// outputs, failing the test on any error.
+func runModel(t *testing.T, m *onnxpb.ModelProto, feeds []runtime.Tensor) []runtime.Tensor {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "node.onnx")
+	if err := onnxfile.Save(path, m); err != nil {
+		t.Fatal(err)
+	}
+	sess, err := runtime.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sess.Close()
+	out, err := sess.Run(feeds...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }

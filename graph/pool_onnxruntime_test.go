@@ -5,13 +5,11 @@ package graph
 import (
 	"fmt"
 	"math/rand/v2"
-	"path/filepath"
 	"slices"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
 
-	"github.com/aebridge/aebridge/internal/onnxfile"
 	"github.com/aebridge/aebridge/internal/onnxpb"
 	"github.com/aebridge/aebridge/runtime"
 )
@@ -105,19 +103,7 @@ func runNodeONNX(t *testing.T, op string, attrs map[string]Attribute, ins []node
 		OpsetImport: []*onnxpb.OperatorSetIdProto{{Domain: proto.String(""), Version: proto.Int64(18)}},
 		Graph:       g,
 	}
-	path := filepath.Join(t.TempDir(), "node.onnx")
-	if err := onnxfile.Save(path, m); err != nil {
-		t.Fatal(err)
-	}
-	sess, err := runtime.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sess.Close()
-	out, err := sess.Run(feeds...)
-	if err != nil {
-		t.Fatal(err)
-	}
+	out := runModel(t, m, feeds)
 	res := make([][]float32, len(out))
 	for k, o := range out {
 		shape := make([]int, len(o.Shape))

@@ -6,13 +6,11 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"path/filepath"
 	"slices"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
 
-	"github.com/aebridge/aebridge/internal/onnxfile"
 	"github.com/aebridge/aebridge/internal/onnxpb"
 	"github.com/aebridge/aebridge/runtime"
 )
@@ -99,19 +97,7 @@ func runTypedONNX(t *testing.T, op string, attrs []*onnxpb.AttributeProto, ins [
 		OpsetImport: []*onnxpb.OperatorSetIdProto{{Domain: proto.String(""), Version: proto.Int64(17)}},
 		Graph:       g,
 	}
-	path := filepath.Join(t.TempDir(), "node.onnx")
-	if err := onnxfile.Save(path, m); err != nil {
-		t.Fatal(err)
-	}
-	sess, err := runtime.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sess.Close()
-	out, err := sess.Run(feeds...)
-	if err != nil {
-		t.Fatal(err)
-	}
+	out := runModel(t, m, feeds)
 	values, shapes := make([][]float32, len(out)), make([][]int, len(out))
 	for k, o := range out {
 		values[k] = o.Data
