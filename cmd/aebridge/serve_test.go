@@ -25,6 +25,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aebridge/aebridge/internal/onnxfile"
+	"github.com/aebridge/aebridge/internal/onnxpb"
 	"github.com/aebridge/aebridge/runtime"
 	"github.com/aebridge/aebridge/trainer"
 )
@@ -470,6 +472,64 @@ func TestServeRunGoBackend(t *testing.T) {
 			}
 			if want := "model ae: " + filepath.Join(fx.dir, "model.onnx") + " (backend go)"; !strings.Contains(out, want) {
 				t.Errorf("got stdout %q, want it to contain %q", out, want)
+			}
+		})
+	}
+}
+
+// TestServeRunGoBackendStrayParts checks that the go backend does not take
+// an encoder.onnx that is not the full model's own for it: another part,
+// or the same configuration with other weights (trained again since).
+func TestServeRunGoBackendStrayParts(t *testing.T) {
+	const n, d = 2, 8
+	fx := newScoreFixture(t, mlpConfig(t, trainer.MLP{Variant: "ae", Input: d, Hidden: []int{6}, Latent: 2}), n, d)
+	copyDir := func(t *testing.T) string {
+		dir := filepath.Join(t.TempDir(), "m")
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range []string{"model.onnx", "encoder.onnx", "decoder.onnx"} {
+			if err := os.WriteFile(filepath.Join(dir, f), must(os.ReadFile(filepath.Join(fx.dir, f))), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return dir
+	}
+	tests := []struct {
+		name  string
+		stray func(t *testing.T, dir string)
+		want  string
+	}{
+		{name: "a decoder as encoder.onnx", want: "encoder.onnx is not the encoder of", stray: func(t *testing.T, dir string) {
+			if err := os.WriteFile(filepath.Join(dir, "encoder.onnx"), must(os.ReadFile(filepath.Join(dir, "decoder.onnx"))), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{name: "other weights", want: "hold different weights", stray: func(t *testing.T, dir string) {
+			path := filepath.Join(dir, "encoder.onnx")
+			mp := must(onnxfile.Load(path))
+			for _, w := range mp.Graph.Initializer {
+				if w.GetDataType() != int32(onnxpb.TensorProto_FLOAT) {
+					continue
+				}
+				v := must(onnxfile.Float32s(w))
+				v[0] += 1
+				w.FloatData, w.RawData = v, nil
+				break
+			}
+			if err := onnxfile.Save(path, mp); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := copyDir(t)
+			tt.stray(t, dir)
+			base, _ := startServe(t, serveOptions{Models: []string{"ae=" + dir}, Backend: "go", MaxBody: 1 << 20, MaxSamples: 100, Timeout: 10 * time.Second})
+			code, b := postJSON(t, base+"/v2/models/ae/encode", []byte(fmt.Sprintf(`{"shape":[%d,%d],"data":%s}`, n, d, floatList(fx.xs))), "")
+			if code != 422 || !strings.Contains(string(b), tt.want) {
+				t.Errorf("got %d %s, want 422 saying %q", code, b, tt.want)
 			}
 		})
 	}
