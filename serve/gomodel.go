@@ -289,7 +289,11 @@ func sameWeights(whole, part string) error {
 				w[t.GetName()] = v
 				continue
 			}
-			if !equalBits(v, w[t.GetName()]) {
+			full, ok := w[t.GetName()]
+			if !ok {
+				return fmt.Errorf("serve: %s holds weights %q that %s lacks: they are not parts of one model; export them together", part, t.GetName(), whole)
+			}
+			if !equalBits(v, full) {
 				return fmt.Errorf("serve: %s and %s hold different weights %q: they are not parts of one model (trained again since?); export them together", part, whole, t.GetName())
 			}
 		}

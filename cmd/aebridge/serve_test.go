@@ -521,6 +521,15 @@ func TestServeRunGoBackendStrayParts(t *testing.T) {
 				t.Fatal(err)
 			}
 		}},
+		{name: "weights the full model lacks", want: `holds weights \"stray\" that`, stray: func(t *testing.T, dir string) {
+			path := filepath.Join(dir, "encoder.onnx")
+			mp := must(onnxfile.Load(path))
+			name, dt := "stray", int32(onnxpb.TensorProto_FLOAT)
+			mp.Graph.Initializer = append(mp.Graph.Initializer, &onnxpb.TensorProto{Name: &name, DataType: &dt, Dims: []int64{1}, FloatData: []float32{1}})
+			if err := onnxfile.Save(path, mp); err != nil {
+				t.Fatal(err)
+			}
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
