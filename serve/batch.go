@@ -22,7 +22,7 @@ const batchWorkers = 2
 // gets its rows of every output back. It serves only models whose inputs
 // and outputs all have a dynamic first dimension (see batchable).
 type batcher struct {
-	model    *runtime.Model
+	model    runner
 	maxBatch int64
 	maxDelay time.Duration
 	observe  func(samples, requests int) // called for each batch run
@@ -58,7 +58,7 @@ func batchable(info *runtime.Info) bool {
 	return true
 }
 
-func newBatcher(m *runtime.Model, maxBatch int, maxDelay time.Duration, observe func(samples, requests int)) *batcher {
+func newBatcher(m runner, maxBatch int, maxDelay time.Duration, observe func(samples, requests int)) *batcher {
 	b := &batcher{model: m, maxBatch: int64(maxBatch), maxDelay: maxDelay, observe: observe,
 		reqs: make(chan *batchRequest), stop: make(chan struct{})}
 	b.wg.Add(batchWorkers)

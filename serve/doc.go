@@ -1,7 +1,8 @@
 // Package serve is an HTTP inference service for autoencoders: the Open
 // Inference Protocol (KServe v2, as Triton and Seldon MLServer speak it)
 // over REST, with autoencoder verbs on top, for models run by package
-// runtime (ONNX Runtime).
+// runtime (ONNX Runtime, Load) or by the pure-Go graph backend
+// (backend.Graph, LoadGo).
 //
 // A Server serves several models at once, each loaded once (Load) and
 // shared by all requests:
@@ -30,6 +31,11 @@
 // RequestError); none is a 5xx. Outputs are written in the fewest digits
 // that read back to the same float32, so a client gets the runtime's
 // values bit for bit.
+//
+// With the go backend, /infer, /score and /reconstruct run the model's
+// graph; /encode and /decode of a full model run encoder.onnx and
+// decoder.onnx beside it, and answer 422 (ErrNoPart) when they are absent.
+// The metadata's inputs and outputs are runtime.Inspect's either way.
 //
 // Concurrent small requests to a model may be gathered into one ONNX
 // Runtime call (Options.MaxBatch, Options.MaxDelay) and the results split

@@ -22,8 +22,12 @@ type Model struct {
 	Calibration *runtime.Calibration // nil when the model records none
 	Scaling     runtime.InputScaling
 
-	model *runtime.Model
+	model runner
 }
+
+// Backends are what may run a served model: "ort" (ONNX Runtime) and
+// "go" (the pure-Go graph backend, see LoadGo).
+var Backends = []string{"ort", "go"}
 
 // validName is what a model name may hold: it appears in URL paths.
 var validName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
@@ -35,6 +39,20 @@ var validName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
 // ".onnx". The calibration is the one the model's metadata records
 // (aebridge.calibration); a calibration.json beside it must agree with it.
 func Load(spec string, opts ...runtime.Option) (*Model, error) {
+	return load(spec, func(file string, _ *runtime.Info) (runner, error) { return runtime.Open(file, opts...) })
+}
+
+// LoadGo opens a model to serve, as Load does, with the pure-Go graph
+// backend (backend.OpenGraph) instead of ONNX Runtime: the ONNX file is
+// read into a graph and run by the graph's executor. A full model encodes
+// and decodes with encoder.onnx and decoder.onnx beside it, read into
+// graphs on first use; without them encode and decode answer 422
+// (ErrNoPart).
+func LoadGo(spec string) (*Model, error) {
+	return load(spec, func(file string, info *runtime.Info) (runner, error) { return openGo(file, info) })
+}
+
+func load(spec string, open func(file string, info *runtime.Info) (runner, error)) (*Model, error) {
 	name, path, named := strings.Cut(spec, "=")
 	if !named {
 		path = spec
@@ -65,7 +83,7 @@ func Load(spec string, opts ...runtime.Option) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, err := runtime.Open(file, opts...)
+	m, err := open(file, info)
 	if err != nil {
 		return nil, err
 	}
@@ -92,8 +110,16 @@ func NewModel(name string, m *runtime.Model) (*Model, error) {
 // Info describes the model's ONNX file.
 func (m *Model) Info() *runtime.Info { return m.model.Info() }
 
-// Close closes the model's ONNX Runtime sessions.
+// Close closes the model's ONNX Runtime sessions or graphs.
 func (m *Model) Close() error { return m.model.Close() }
+
+// Backend is "ort" or "go".
+func (m *Model) Backend() string {
+	if _, ok := m.model.(*goModel); ok {
+		return "go"
+	}
+	return "ort"
+}
 
 // calibration returns the calibration info's metadata records, checked
 // against calibration.json in its directory when the model is one of an

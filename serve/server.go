@@ -446,8 +446,13 @@ func (s *Server) metadata(m *served) map[string]any {
 	if m.code != nil {
 		ae["code_shape"] = m.code
 	}
+	platform := "onnxruntime_onnx"
+	if m.Backend() == "go" {
+		platform = "aebridge_go_onnx"
+	}
+	ae["backend"] = m.Backend()
 	return map[string]any{
-		"name": m.Name, "versions": []string{"1"}, "platform": "onnxruntime_onnx",
+		"name": m.Name, "versions": []string{"1"}, "platform": platform,
 		"inputs": ioMetadata(info.Inputs), "outputs": ioMetadata(info.Outputs), "aebridge": ae,
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -35,6 +36,7 @@ type serveOptions struct {
 	TLSKey     string
 	TokenFile  string
 	Threads    int
+	Backend    string // "ort" or "go"
 
 	// For tests: the context whose end stops the server (else SIGTERM or
 	// SIGINT), and a function told the address once it listens.
@@ -69,7 +71,12 @@ connections and lets requests in flight finish (at most --grace).
 --max-batch N gathers concurrent requests to a model into one ONNX Runtime
 call of at most N samples, waiting at most --max-delay after the first.
 --token-file FILE (or $AEBRIDGE_SERVE_TOKEN) makes every request but the
-health checks and the page carry "Authorization: Bearer <token>".`,
+health checks and the page carry "Authorization: Bearer <token>".
+
+--backend go runs the models in pure Go (the ONNX file read into a graph
+and run by the graph's executor; no ONNX Runtime library needed) instead
+of ONNX Runtime. A model directory then encodes and decodes with its
+encoder.onnx and decoder.onnx; without them /encode and /decode answer 422.`,
 		Example: `  aebridge serve out/ --addr 127.0.0.1:8080
   aebridge serve ae=out/ pt=mlp_ae.onnx --max-batch 64 --max-delay 2ms
   curl -s localhost:8080/v2/models/ae/score -d '{"shape":[1,784],"data":[…]}'`,
@@ -79,6 +86,12 @@ health checks and the page carry "Authorization: Bearer <token>".`,
 			opts.Library = f.Library
 			if opts.MaxBatch < 0 || opts.MaxDelay < 0 || opts.MaxBody < 0 || opts.MaxSamples < 0 || opts.Timeout < 0 || opts.Grace < 0 || opts.Threads < 0 {
 				return &flagError{errors.New("--max-batch, --max-delay, --max-body, --max-samples, --timeout, --grace and --threads must not be negative")}
+			}
+			if !slices.Contains(serve.Backends, opts.Backend) {
+				return &flagError{fmt.Errorf("--backend %q: want ort or go", opts.Backend)}
+			}
+			if opts.Backend != "ort" && cmd.Flags().Changed("threads") {
+				return &flagError{errors.New("--threads applies to --backend ort")}
 			}
 			if (opts.TLSCert == "") != (opts.TLSKey == "") {
 				return &flagError{errors.New("give both --tls-cert and --tls-key, or neither")}
@@ -104,6 +117,7 @@ health checks and the page carry "Authorization: Bearer <token>".`,
 	fl.StringVar(&opts.TLSKey, "tls-key", "", "and its private key `FILE` (PEM)")
 	fl.StringVar(&opts.TokenFile, "token-file", "", "require the bearer token held in `FILE`")
 	fl.IntVar(&opts.Threads, "threads", 0, "ONNX Runtime intra-op threads per model (0: one per core)")
+	fl.StringVar(&opts.Backend, "backend", "ort", "run the models with `ort` (ONNX Runtime) or go (the pure-Go graph backend)")
 	return cmd
 }
 
@@ -126,7 +140,13 @@ func serveRun(opts *serveOptions) error {
 		}
 	}
 	for _, spec := range opts.Models {
-		m, err := serve.Load(spec, runtime.WithLibrary(opts.Library), runtime.WithThreads(opts.Threads))
+		var m *serve.Model
+		var err error
+		if opts.Backend == "go" {
+			m, err = serve.LoadGo(spec)
+		} else {
+			m, err = serve.Load(spec, runtime.WithLibrary(opts.Library), runtime.WithThreads(opts.Threads))
+		}
 		if err != nil {
 			closeAll()
 			return err
@@ -154,7 +174,7 @@ func serveRun(opts *serveOptions) error {
 		scheme = "https"
 	}
 	for _, m := range models {
-		fmt.Fprintf(opts.IO.Out, "model %s: %s\n", m.Name, m.Path)
+		fmt.Fprintf(opts.IO.Out, "model %s: %s (backend %s)\n", m.Name, m.Path, m.Backend())
 	}
 	fmt.Fprintf(opts.IO.Out, "serving %d models on %s://%s\n", len(models), scheme, ln.Addr())
 	ctx := opts.ctx

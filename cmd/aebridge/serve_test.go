@@ -13,6 +13,7 @@ import (
 	"encoding/pem"
 	"fmt"
 	"io"
+	"math"
 	"math/big"
 	"net"
 	"net/http"
@@ -24,11 +25,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aebridge/aebridge/internal/onnxfile"
+	"github.com/aebridge/aebridge/internal/onnxpb"
+	"github.com/aebridge/aebridge/runtime"
 	"github.com/aebridge/aebridge/trainer"
 )
 
 func TestNewCmdServe(t *testing.T) {
-	def := serveOptions{Addr: "127.0.0.1:8080", MaxDelay: 2 * time.Millisecond, MaxBody: 64 << 20, MaxSamples: 65536, Timeout: 30 * time.Second, Grace: 30 * time.Second}
+	def := serveOptions{Addr: "127.0.0.1:8080", MaxDelay: 2 * time.Millisecond, MaxBody: 64 << 20, MaxSamples: 65536, Timeout: 30 * time.Second, Grace: 30 * time.Second, Backend: "ort"}
 	with := func(f func(o *serveOptions)) serveOptions {
 		o := def
 		f(&o)
@@ -44,7 +48,10 @@ func TestNewCmdServe(t *testing.T) {
 		{name: "everything", args: []string{"a=out/", "m.onnx", "--addr", ":9000", "--max-batch", "64", "--max-delay", "5ms", "--max-body", "1024",
 			"--max-samples", "10", "--timeout", "1s", "--grace", "2s", "--tls-cert", "c.pem", "--tls-key", "k.pem", "--token-file", "tok", "--threads", "2"},
 			want: serveOptions{Models: []string{"a=out/", "m.onnx"}, Addr: ":9000", MaxBatch: 64, MaxDelay: 5 * time.Millisecond, MaxBody: 1024, MaxSamples: 10,
-				Timeout: time.Second, Grace: 2 * time.Second, TLSCert: "c.pem", TLSKey: "k.pem", TokenFile: "tok", Threads: 2}},
+				Timeout: time.Second, Grace: 2 * time.Second, TLSCert: "c.pem", TLSKey: "k.pem", TokenFile: "tok", Threads: 2, Backend: "ort"}},
+		{name: "go backend", args: []string{"out/", "--backend", "go"}, want: with(func(o *serveOptions) { o.Models = []string{"out/"}; o.Backend = "go" })},
+		{name: "unknown backend", args: []string{"out/", "--backend", "onnx-go"}, wantErr: `--backend "onnx-go": want ort or go`},
+		{name: "threads with go", args: []string{"out/", "--backend", "go", "--threads", "2"}, wantErr: "--threads applies to --backend ort"},
 		{name: "no model", args: nil, wantErr: "requires at least 1 arg(s), only received 0"},
 		{name: "cert without key", args: []string{"out/", "--tls-cert", "c.pem"}, wantErr: "give both --tls-cert and --tls-key, or neither"},
 		{name: "negative batch", args: []string{"out/", "--max-batch", "-1"}, wantErr: "must not be negative"},
@@ -324,4 +331,215 @@ func must[T any](v T, err error) T {
 		panic(err)
 	}
 	return v
+}
+
+// within reports whether got and want have the same length and differ by
+// at most tol everywhere.
+func within(got, want []float32, tol float64) bool {
+	if len(got) != len(want) {
+		return false
+	}
+	for i := range got {
+		if !(math.Abs(float64(got[i])-float64(want[i])) <= tol) {
+			return false
+		}
+	}
+	return true
+}
+
+// TestServeRunGoBackend serves a model directory trained here with
+// --backend go: /infer gives what aebridge run --backend go writes, bit
+// for bit, and ONNX Runtime's output within 1e-5; /score the scores of
+// the go reconstruction (runtime.Scores), within 1e-5 of aebridge score's;
+// /encode and /decode run encoder.onnx and decoder.onnx and agree with
+// aebridge encode and decode within 1e-5. A directory holding only
+// model.onnx answers encode and decode with 422 naming the missing files.
+func TestServeRunGoBackend(t *testing.T) {
+	const n, d = 6, 8
+	fx := newScoreFixture(t, mlpConfig(t, trainer.MLP{Variant: "ae", Input: d, Hidden: []int{6}, Latent: 2}), n, d)
+	calibrate(t, calibrateOptions{Dir: fx.dir, Input: fx.x, Metric: "l2", Contamination: 0.3})
+	ort, _ := runOutput(t, filepath.Join(fx.dir, "model.onnx"), false, fx.x)
+	f, _, _ := testFactory()
+	goRun := filepath.Join(t.TempDir(), "go.npy")
+	if err := runRun(&runOptions{IO: f.IO, Model: filepath.Join(fx.dir, "model.onnx"), Inputs: []string{fx.x}, Output: goRun, Backend: "go"}); err != nil {
+		t.Fatal(err)
+	}
+	gorun := readNPY(t, goRun)
+	scoresPath := filepath.Join(t.TempDir(), "scores.npy")
+	if err := scoreRun(&scoreOptions{IO: f.IO, Model: fx.dir, Input: fx.x, Output: scoresPath, Class: -1}); err != nil {
+		t.Fatal(err)
+	}
+	scored := readNPY(t, scoresPath) // (n, 2): score, label
+	codesPath := filepath.Join(t.TempDir(), "codes.npy")
+	if err := encodeRun(&encodeOptions{IO: f.IO, Model: fx.dir, Input: fx.x, Output: codesPath, Class: -1}); err != nil {
+		t.Fatal(err)
+	}
+	codes := readNPY(t, codesPath)
+	decodedPath := filepath.Join(t.TempDir(), "decoded.npy")
+	if err := decodeRun(&decodeOptions{IO: f.IO, Model: fx.dir, Input: codesPath, Output: decodedPath, Class: -1}); err != nil {
+		t.Fatal(err)
+	}
+	decoded := readNPY(t, decodedPath)
+	// A directory with model.onnx alone.
+	bare := filepath.Join(t.TempDir(), "bare")
+	if err := os.Mkdir(bare, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(bare, "model.onnx"), must(os.ReadFile(filepath.Join(fx.dir, "model.onnx"))), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	samples := []byte(fmt.Sprintf(`{"shape":[%d,%d],"data":%s}`, n, d, floatList(fx.xs)))
+	for _, batch := range []int{0, 8} {
+		t.Run(fmt.Sprintf("max-batch=%d", batch), func(t *testing.T) {
+			base, stop := startServe(t, serveOptions{Models: []string{"ae=" + fx.dir, "bare=" + bare}, Backend: "go", MaxBatch: batch, MaxBody: 1 << 20, MaxSamples: 100, Timeout: 10 * time.Second})
+			body := fmt.Sprintf(`{"inputs":[{"name":"x","shape":[%d,%d],"datatype":"FP32","data":%s}]}`, n, d, floatList(fx.xs))
+			code, b := postJSON(t, base+"/v2/models/ae/infer", []byte(body), "")
+			var inf struct {
+				Outputs []struct {
+					Shape []int64
+					Data  []float32
+				}
+			}
+			if err := json.Unmarshal(b, &inf); code != 200 || err != nil || len(inf.Outputs) != 1 {
+				t.Fatalf("infer: got %d %s", code, b)
+			}
+			if !sameBits(inf.Outputs[0].Data, gorun.Data) {
+				t.Errorf("infer: got %v, want aebridge run --backend go's %v", inf.Outputs[0].Data, gorun.Data)
+			}
+			if !within(inf.Outputs[0].Data, ort.Data, 1e-5) {
+				t.Errorf("infer: got %v, want ONNX Runtime's %v within 1e-5", inf.Outputs[0].Data, ort.Data)
+			}
+			code, b = postJSON(t, base+"/v2/models/ae/score", samples, "")
+			var sc struct {
+				Metric          string
+				Scores          []float32
+				Labels          []int
+				ThresholdSource string `json:"threshold_source"`
+			}
+			if err := json.Unmarshal(b, &sc); code != 200 || err != nil {
+				t.Fatalf("score: got %d %s", code, b)
+			}
+			want, err := runtime.Scores(runtime.Tensor{Shape: []int64{n, d}, Data: fx.xs}, runtime.Tensor{Shape: []int64{n, d}, Data: gorun.Data}, runtime.L2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ortScores []float32
+			for i := 0; i < n; i++ {
+				ortScores = append(ortScores, scored.Data[2*i])
+			}
+			if sc.Metric != "l2" || sc.ThresholdSource != "calibration" || len(sc.Labels) != n || !sameBits(sc.Scores, want) {
+				t.Errorf("score: got %s %v %v (%s), want l2 %v (calibration) with %d labels", sc.Metric, sc.Scores, sc.Labels, sc.ThresholdSource, want, n)
+			}
+			if !within(sc.Scores, ortScores, 1e-5) {
+				t.Errorf("score: got %v, want aebridge score's %v within 1e-5", sc.Scores, ortScores)
+			}
+			code, b = postJSON(t, base+"/v2/models/ae/encode", samples, "")
+			var enc struct {
+				Shape []int64
+				Data  []float32
+			}
+			if err := json.Unmarshal(b, &enc); code != 200 || err != nil {
+				t.Fatalf("encode: got %d %s", code, b)
+			}
+			if !reflect.DeepEqual(enc.Shape, []int64{n, 2}) || !within(enc.Data, codes.Data, 1e-5) {
+				t.Errorf("encode: got %v %v, want aebridge encode's %v %v within 1e-5", enc.Shape, enc.Data, codes.Shape, codes.Data)
+			}
+			code, b = postJSON(t, base+"/v2/models/ae/decode", []byte(fmt.Sprintf(`{"shape":[%d,2],"data":%s}`, n, floatList(codes.Data))), "")
+			var dec struct {
+				Shape []int64
+				Data  []float32
+			}
+			if err := json.Unmarshal(b, &dec); code != 200 || err != nil {
+				t.Fatalf("decode: got %d %s", code, b)
+			}
+			if !reflect.DeepEqual(dec.Shape, []int64{n, d}) || !within(dec.Data, decoded.Data, 1e-5) {
+				t.Errorf("decode: got %v, want aebridge decode's %v within 1e-5", dec.Data, decoded.Data)
+			}
+			for _, verb := range []string{"encode", "decode"} {
+				code, b := postJSON(t, base+"/v2/models/bare/"+verb, samples, "")
+				var e struct{ Error, Field string }
+				if err := json.Unmarshal(b, &e); err != nil || code != 422 || e.Field != "model" ||
+					!strings.Contains(e.Error, "the go backend needs encoder.onnx and decoder.onnx") {
+					t.Errorf("%s without encoder.onnx and decoder.onnx: got %d %s, want 422 naming them", verb, code, b)
+				}
+			}
+			if code, b := postJSON(t, base+"/v2/models/bare/score", samples, ""); code != 200 {
+				t.Errorf("score of model.onnx alone: got %d %s, want 200", code, b)
+			}
+			err, out := stop()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := "model ae: " + filepath.Join(fx.dir, "model.onnx") + " (backend go)"; !strings.Contains(out, want) {
+				t.Errorf("got stdout %q, want it to contain %q", out, want)
+			}
+		})
+	}
+}
+
+// TestServeRunGoBackendStrayParts checks that the go backend does not take
+// an encoder.onnx that is not the full model's own for it: another part,
+// or the same configuration with other weights (trained again since).
+func TestServeRunGoBackendStrayParts(t *testing.T) {
+	const n, d = 2, 8
+	fx := newScoreFixture(t, mlpConfig(t, trainer.MLP{Variant: "ae", Input: d, Hidden: []int{6}, Latent: 2}), n, d)
+	copyDir := func(t *testing.T) string {
+		dir := filepath.Join(t.TempDir(), "m")
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range []string{"model.onnx", "encoder.onnx", "decoder.onnx"} {
+			if err := os.WriteFile(filepath.Join(dir, f), must(os.ReadFile(filepath.Join(fx.dir, f))), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return dir
+	}
+	tests := []struct {
+		name  string
+		stray func(t *testing.T, dir string)
+		want  string
+	}{
+		{name: "a decoder as encoder.onnx", want: "encoder.onnx is not the encoder of", stray: func(t *testing.T, dir string) {
+			if err := os.WriteFile(filepath.Join(dir, "encoder.onnx"), must(os.ReadFile(filepath.Join(dir, "decoder.onnx"))), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{name: "other weights", want: "hold different weights", stray: func(t *testing.T, dir string) {
+			path := filepath.Join(dir, "encoder.onnx")
+			mp := must(onnxfile.Load(path))
+			for _, w := range mp.Graph.Initializer {
+				if w.GetDataType() != int32(onnxpb.TensorProto_FLOAT) {
+					continue
+				}
+				v := must(onnxfile.Float32s(w))
+				v[0] += 1
+				w.FloatData, w.RawData = v, nil
+				break
+			}
+			if err := onnxfile.Save(path, mp); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{name: "weights the full model lacks", want: `holds weights \"stray\" that`, stray: func(t *testing.T, dir string) {
+			path := filepath.Join(dir, "encoder.onnx")
+			mp := must(onnxfile.Load(path))
+			name, dt := "stray", int32(onnxpb.TensorProto_FLOAT)
+			mp.Graph.Initializer = append(mp.Graph.Initializer, &onnxpb.TensorProto{Name: &name, DataType: &dt, Dims: []int64{1}, FloatData: []float32{1}})
+			if err := onnxfile.Save(path, mp); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := copyDir(t)
+			tt.stray(t, dir)
+			base, _ := startServe(t, serveOptions{Models: []string{"ae=" + dir}, Backend: "go", MaxBody: 1 << 20, MaxSamples: 100, Timeout: 10 * time.Second})
+			code, b := postJSON(t, base+"/v2/models/ae/encode", []byte(fmt.Sprintf(`{"shape":[%d,%d],"data":%s}`, n, d, floatList(fx.xs))), "")
+			if code != 422 || !strings.Contains(string(b), tt.want) {
+				t.Errorf("got %d %s, want 422 saying %q", code, b, tt.want)
+			}
+		})
+	}
 }
