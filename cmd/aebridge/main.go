@@ -69,6 +69,7 @@ Runtime.`,
 		newCmdServe(f, nil),
 		newCmdProbe(f, nil),
 		newCmdSearch(f, nil),
+		newCmdFilters(f, nil),
 	)
 	for _, c := range root.Commands() {
 		wrapArgs(c)
