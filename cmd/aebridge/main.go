@@ -70,6 +70,7 @@ Runtime.`,
 		newCmdProbe(f, nil),
 		newCmdSearch(f, nil),
 		newCmdFilters(f, nil),
+		newCmdDenoise(f, nil),
 	)
 	for _, c := range root.Commands() {
 		wrapArgs(c)
