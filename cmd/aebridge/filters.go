@@ -132,9 +132,12 @@ func firstDense(dir string, m *trainer.Model) (*trainer.Tensor, error) {
 				return nil, fmt.Errorf("filters: %s: MatMul node %q has %d inputs", dir, n.Name, len(n.Inputs))
 			}
 			weight, transposed = n.Inputs[1], true
-		case "Conv", "ConvTranspose", "LSTM", "GRU", "RNN", "Attention":
-			return nil, fmt.Errorf("filters: %s: the first layer is the %s node %q, not dense", dir, n.Op, n.Name)
 		default:
+			for _, in := range n.Inputs {
+				if params[in] != nil { // a layer with weights: Conv, BatchNormalization, …
+					return nil, fmt.Errorf("filters: %s: the first layer is the %s node %q, not dense", dir, n.Op, n.Name)
+				}
+			}
 			continue // shapes, activations and the like
 		}
 		w := params[weight]

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aebridge/aebridge/export"
 	"github.com/aebridge/aebridge/trainer"
 )
 
@@ -44,7 +45,10 @@ func saveModel(t *testing.T, m *trainer.Model) string {
 	return dir
 }
 
-func TestFiltersHandSetWeights(t *testing.T) {
+// handSetModel is a model 4 → 3 whose first dense layer has hand-set
+// weights.
+func handSetModel(t *testing.T) *trainer.Model {
+	t.Helper()
 	m, err := trainer.Build(mlpConfig(t, trainer.MLP{Variant: "ae", Input: 4, Latent: 3}))
 	if err != nil {
 		t.Fatal(err)
@@ -63,7 +67,31 @@ func TestFiltersHandSetWeights(t *testing.T) {
 		1, 1, 1, 1, // constant after normalisation: mid grey
 		0, 2, 0, 1, // ‖W₂‖ = √5: x₂ = (0, 2, 0, 1)/√5
 	})
-	dir := saveModel(t, m)
+	return m
+}
+
+func TestFiltersHandSetWeights(t *testing.T) {
+	mlp := saveModel(t, handSetModel(t))
+	// The same model exported to ONNX and imported as a graph model: its
+	// first Gemm holds the weights.
+	onnxPath := filepath.Join(t.TempDir(), "model.onnx")
+	if err := (export.Writer{}).WriteFile(onnxPath, handSetModel(t), export.Full); err != nil {
+		t.Fatal(err)
+	}
+	g, err := importGraph(onnxPath, "", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.Config.Variant != trainer.GraphVariant {
+		t.Fatalf("imported variant: got %q, want %q", g.Config.Variant, trainer.GraphVariant)
+	}
+	for name, dir := range map[string]string{"mlp": mlp, "graph": saveModel(t, g)} {
+		t.Run(name, func(t *testing.T) { checkHandSetFilters(t, dir) })
+	}
+}
+
+func checkHandSetFilters(t *testing.T, dir string) {
+	t.Helper()
 	out := filepath.Join(t.TempDir(), "filters.png")
 	f, stdout, _ := testFactory()
 	if err := filtersRun(&filtersOptions{IO: f.IO, Model: dir, Output: out, Scale: 2}); err != nil {
@@ -102,17 +130,41 @@ func TestFiltersHandSetWeights(t *testing.T) {
 }
 
 func TestFiltersNotDense(t *testing.T) {
-	c := mlpConfig(t, trainer.MLP{Variant: "ae", Input: 4, Latent: 3})
-	c.Encoder = append([]trainer.LayerSpec{{Type: "relu"}}, c.Encoder...)
-	m, err := trainer.Build(c)
+	build := func(c trainer.Config) *trainer.Model {
+		m, err := trainer.Build(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	reluFirst := mlpConfig(t, trainer.MLP{Variant: "ae", Input: 4, Latent: 3})
+	reluFirst.Encoder = append([]trainer.LayerSpec{{Type: "relu"}}, reluFirst.Encoder...)
+	conv := convConfig(t, trainer.ConvNet{Variant: "conv", Input: []int{1, 8, 8}, Channels: []int{2}, Kernel: 3, Pool: "max", Decoder: "upsample", Latent: 4}, "")
+	onnxPath := filepath.Join(t.TempDir(), "conv.onnx")
+	if err := (export.Writer{}).WriteFile(onnxPath, build(conv), export.Full); err != nil {
+		t.Fatal(err)
+	}
+	convGraph, err := importGraph(onnxPath, "", false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := saveModel(t, m)
-	f, _, _ := testFactory()
-	err = filtersRun(&filtersOptions{IO: f.IO, Model: dir, Output: filepath.Join(t.TempDir(), "f.png"), Scale: 1})
-	if err == nil || !strings.Contains(err.Error(), "the first layer is relu, not dense") {
-		t.Errorf("got %v, want an error saying the first layer is relu, not dense", err)
+	for _, tc := range []struct {
+		name string
+		m    *trainer.Model
+		want string
+	}{
+		{"activation first", build(reluFirst), "the first layer is relu, not dense"},
+		{"conv", build(conv), "the first layer is conv2d, not dense"},
+		{"conv graph", convGraph, "the first layer is the Conv node"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := saveModel(t, tc.m)
+			f, _, _ := testFactory()
+			err := filtersRun(&filtersOptions{IO: f.IO, Model: dir, Output: filepath.Join(t.TempDir(), "f.png"), Scale: 1})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("got %v, want an error containing %q", err, tc.want)
+			}
+		})
 	}
 }
 
