@@ -129,6 +129,11 @@ func denoiseRun(opts *denoiseOptions) error {
 		return &flagError{fmt.Errorf("%s was not trained with noise: give --noise gaussian:σ, masking:p or salt-pepper:p", opts.Model)}
 	}
 	clip = clip && kind == "gaussian"
+	// The grid's image shape, checked before anything is printed.
+	c, h, w, err := imageShape("denoise", opts.Model, m, modelInputSize(m))
+	if err != nil {
+		return err
+	}
 	arr, err := npy.ReadFile(opts.Input)
 	if err != nil {
 		return err
@@ -143,10 +148,6 @@ func denoiseRun(opts *denoiseOptions) error {
 	fmt.Fprintf(opts.IO.Out, "PSNR(reconstructed, clean)  %.2f dB\n", res.PSNRRecon)
 	fmt.Fprintf(opts.IO.Out, "gain                        %+.2f dB\n", res.PSNRRecon-res.PSNRNoisy)
 
-	c, h, w, err := filterShape(opts.Model, m, res.D)
-	if err != nil {
-		return fmt.Errorf("denoise: %w", err)
-	}
 	n := min(opts.N, res.N)
 	grid := make([]float32, 0, 3*n*res.D)
 	for _, rows := range [][]float32{res.Noisy, res.Reconstructed, res.Clean} {
@@ -168,10 +169,7 @@ func denoise(m *trainer.Model, dir, input string, arr *npy.Array, kind string, l
 	if m.Config.Condition > 0 {
 		return nil, fmt.Errorf("denoise: %s is a conditional model (condition of %d features), which denoise does not run", dir, m.Config.Condition)
 	}
-	d := trainerProduct(m.Config.Input)
-	if len(m.Config.Input) > 0 && m.Config.Input[0] < 0 {
-		d = trainerProduct(m.Config.Input[1:])
-	}
+	d := modelInputSize(m)
 	if out := trainerProduct(m.OutputShape()); out != d {
 		return nil, fmt.Errorf("denoise: %s gives %v per sample for inputs of %v: not an autoencoder", dir, m.OutputShape(), m.Config.Input)
 	}
@@ -225,4 +223,12 @@ func psnr(a, b []float32) float64 {
 		return math.Inf(1)
 	}
 	return 10 * math.Log10(1/mse)
+}
+
+// modelInputSize is the number of values of one sample of m's input.
+func modelInputSize(m *trainer.Model) int {
+	if len(m.Config.Input) > 0 && m.Config.Input[0] < 0 { // a graph input's batch
+		return trainerProduct(m.Config.Input[1:])
+	}
+	return trainerProduct(m.Config.Input)
 }

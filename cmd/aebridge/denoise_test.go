@@ -251,3 +251,35 @@ func TestDenoiseFlags(t *testing.T) {
 		t.Errorf("got noise %q seed %d, want masking:0.25 and 4", o.Noise, o.Seed)
 	}
 }
+
+func TestNotAnImage(t *testing.T) {
+	m, err := trainer.Build(mlpConfig(t, trainer.MLP{Variant: "ae", Input: 5, Latent: 2}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := saveModel(t, m)
+	tmp := t.TempDir()
+	input := filepath.Join(tmp, "x.npy")
+	if err := npy.WriteFile(input, []int{2, 5}, make([]float32, 10)); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		run  func(*factory) error
+		want string
+	}{
+		{"denoise", func(f *factory) error {
+			return denoiseRun(&denoiseOptions{IO: f.IO, Model: dir, Input: input, Noise: "mask:0.5", Seed: 1, Output: filepath.Join(tmp, "d.png"), N: 2})
+		}, "denoise: " + dir + ": 5 values (model input [5]) are not an image"},
+		{"filters", func(f *factory) error {
+			return filtersRun(&filtersOptions{IO: f.IO, Model: dir, Output: filepath.Join(tmp, "f.png"), Scale: 1})
+		}, "filters: " + dir + ": 5 values (model input [5]) are not an image"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f, _, _ := testFactory()
+			if err := tc.run(f); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("got %v, want an error containing %q", err, tc.want)
+			}
+		})
+	}
+}

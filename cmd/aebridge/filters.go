@@ -72,7 +72,7 @@ func filtersRun(opts *filtersOptions) error {
 		return err
 	}
 	units, inputs := w.Shape[0], w.Shape[1]
-	c, h, wd, err := filterShape(opts.Model, m, inputs)
+	c, h, wd, err := imageShape("filters", opts.Model, m, inputs)
 	if err != nil {
 		return err
 	}
@@ -159,8 +159,9 @@ func firstDense(dir string, m *trainer.Model) (*trainer.Tensor, error) {
 	return nil, fmt.Errorf("filters: %s: the graph has no dense layer (Gemm or MatMul)", dir)
 }
 
-// filterShape is the image shape of the inputs of m's first layer.
-func filterShape(dir string, m *trainer.Model, inputs int) (c, h, w int, err error) {
+// imageShape is the image shape of inputs values of m's input (all of it,
+// or what its first layer takes), for the command cmd's errors.
+func imageShape(cmd, dir string, m *trainer.Model, inputs int) (c, h, w int, err error) {
 	shape := m.Config.Input
 	if len(shape) > 0 && shape[0] < 0 { // a graph input's batch
 		shape = shape[1:]
@@ -170,7 +171,7 @@ func filterShape(dir string, m *trainer.Model, inputs int) (c, h, w int, err err
 	}
 	c, h, w, err = imgrid.Shape(shape)
 	if err != nil {
-		return 0, 0, 0, fmt.Errorf("filters: %s: the first layer's %d inputs (model input %v) are not an image: %w", dir, inputs, m.Config.Input, err)
+		return 0, 0, 0, fmt.Errorf("%s: %s: %d values (model input %v) are not an image: %w", cmd, dir, inputs, m.Config.Input, err)
 	}
 	return c, h, w, nil
 }
