@@ -4,6 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -22,9 +25,10 @@ type filtersOptions struct {
 func newCmdFilters(f *factory, runF func(*filtersOptions) error) *cobra.Command {
 	opts := &filtersOptions{IO: f.IO}
 	cmd := &cobra.Command{
-		Use:   "filters DIR --output filters.png [--scale S]",
+		Use:   "filters DIR|MODEL.onnx --output filters.png [--scale S]",
 		Short: "Draw the first dense layer's filters as images",
-		Long: `Draw the filters of the first dense layer of a model directory: for unit j
+		Long: `Draw the filters of the first dense layer of a model directory or an ONNX
+model (an autoencoder or an encoder, aebridge's or PyTorch's): for unit j
 with weights Wⱼ (row j of the weight matrix), xⱼ = Wⱼ/‖Wⱼ‖, the input of
 unit norm that activates the unit most. Each filter is scaled from its
 minimum to its maximum onto black to white (a constant filter is mid grey)
@@ -63,7 +67,7 @@ or a square number of features.`,
 }
 
 func filtersRun(opts *filtersOptions) error {
-	m, _, err := trainer.Load(opts.Model)
+	m, err := loadFiltersModel(opts.Model)
 	if err != nil {
 		return err
 	}
@@ -88,6 +92,16 @@ func filtersRun(opts *filtersOptions) error {
 	}
 	fmt.Fprintf(opts.IO.Out, "wrote %s (%d filters of %d×%d)\n", opts.Output, units, h, wd)
 	return nil
+}
+
+// loadFiltersModel loads a model directory, or reads an ONNX file into a
+// graph model.
+func loadFiltersModel(path string) (*trainer.Model, error) {
+	if st, err := os.Stat(path); err == nil && !st.IsDir() && strings.EqualFold(filepath.Ext(path), ".onnx") {
+		return importGraph(path, "", false)
+	}
+	m, _, err := trainer.Load(path)
+	return m, err
 }
 
 // firstDense returns the weight matrix (units, inputs) of m's first layer,

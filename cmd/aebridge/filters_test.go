@@ -85,7 +85,7 @@ func TestFiltersHandSetWeights(t *testing.T) {
 	if g.Config.Variant != trainer.GraphVariant {
 		t.Fatalf("imported variant: got %q, want %q", g.Config.Variant, trainer.GraphVariant)
 	}
-	for name, dir := range map[string]string{"mlp": mlp, "graph": saveModel(t, g)} {
+	for name, dir := range map[string]string{"mlp": mlp, "graph": saveModel(t, g), "onnx": onnxPath} {
 		t.Run(name, func(t *testing.T) { checkHandSetFilters(t, dir) })
 	}
 }
