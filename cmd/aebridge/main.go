@@ -69,6 +69,8 @@ Runtime.`,
 		newCmdServe(f, nil),
 		newCmdProbe(f, nil),
 		newCmdSearch(f, nil),
+		newCmdFilters(f, nil),
+		newCmdDenoise(f, nil),
 	)
 	for _, c := range root.Commands() {
 		wrapArgs(c)
