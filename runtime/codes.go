@@ -87,9 +87,9 @@ func (m *Model) companion(part string) (*Model, error) {
 	// against the full model, whose weights include the parts'.
 	switch full := filepath.Join(filepath.Dir(m.info.Path), FullFile); {
 	case mine == "full":
-		err = sameWeights([]string{m.info.Path, path})
+		err = SameWeights(m.info.Path, path)
 	case fileExists(full):
-		err = sameWeights([]string{full, m.info.Path, path})
+		err = SameWeights(full, m.info.Path, path)
 	}
 	if err != nil {
 		return nil, err
@@ -105,10 +105,11 @@ func (m *Model) companion(part string) (*Model, error) {
 	return p, nil
 }
 
-// sameWeights checks that files[1:] are parts of the model files[0]:
+// SameWeights checks that files[1:] are parts of the model files[0]:
 // each of their float initializers is one of files[0]'s, by name, with the
-// same values bit for bit.
-func sameWeights(files []string) error {
+// same values bit for bit. It is how a companion encoder.onnx or
+// decoder.onnx is known to belong to the model.onnx beside it.
+func SameWeights(files ...string) error {
 	whole := map[string][]float32{}
 	for i, f := range files {
 		mp, err := onnxfile.Load(f)

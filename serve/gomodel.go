@@ -9,8 +9,6 @@ import (
 	"sync"
 
 	"github.com/aebridge/aebridge/backend"
-	"github.com/aebridge/aebridge/internal/onnxfile"
-	"github.com/aebridge/aebridge/internal/onnxpb"
 	"github.com/aebridge/aebridge/runtime"
 )
 
@@ -253,7 +251,7 @@ func (m *goModel) companion(part string) (*goModel, error) {
 		full = filepath.Join(filepath.Dir(m.info.Path), runtime.FullFile)
 	}
 	if fileExists(full) {
-		if err := sameWeights(full, path); err != nil {
+		if err := runtime.SameWeights(full, path); err != nil {
 			return nil, err
 		}
 	}
@@ -268,38 +266,6 @@ func (m *goModel) companion(part string) (*goModel, error) {
 	return p, nil
 }
 
-// sameWeights checks that each float initializer of part is one of
-// whole's, by name, with the same values bit for bit.
-func sameWeights(whole, part string) error {
-	w := map[string][]float32{}
-	for i, f := range []string{whole, part} {
-		mp, err := onnxfile.Load(f)
-		if err != nil {
-			return fmt.Errorf("serve: %w", err)
-		}
-		for _, t := range mp.Graph.Initializer {
-			if t.GetDataType() != int32(onnxpb.TensorProto_FLOAT) {
-				continue
-			}
-			v, err := onnxfile.Float32s(t)
-			if err != nil {
-				return fmt.Errorf("serve: %s: %w", f, err)
-			}
-			if i == 0 {
-				w[t.GetName()] = v
-				continue
-			}
-			full, ok := w[t.GetName()]
-			if !ok {
-				return fmt.Errorf("serve: %s holds weights %q that %s lacks: they are not parts of one model; export them together", part, t.GetName(), whole)
-			}
-			if !equalBits(v, full) {
-				return fmt.Errorf("serve: %s and %s hold different weights %q: they are not parts of one model (trained again since?); export them together", part, whole, t.GetName())
-			}
-		}
-	}
-	return nil
-}
 
 func fileExists(path string) bool {
 	_, err := os.Stat(path)
