@@ -21,6 +21,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/aebridge/aebridge/export"
+	"github.com/aebridge/aebridge/graph"
 	"github.com/aebridge/aebridge/internal/limits"
 	"github.com/aebridge/aebridge/runtime"
 	"github.com/aebridge/aebridge/trainer"
@@ -239,56 +241,9 @@ func viewAs(t runtime.Tensor, io runtime.IO) (runtime.Tensor, bool) {
 	return runtime.Tensor{Shape: shape, Data: t.Data}, true
 }
 
-// Go runs a trainer model's forward pass: one input x, one output x_hat, as
-// the exported full graph names them.
-type Go struct {
-	model *trainer.Model
-}
-
-// NewGo wraps a trainer model.
-func NewGo(m *trainer.Model) *Go { return &Go{model: m} }
-
-// Name is "go".
-func (b *Go) Name() string { return "go" }
-
-// OutputNames is the model's output: "x_hat", or a graph model's own name
-// for it.
-func (b *Go) OutputNames() []string { return []string{b.output()} }
-
-func (b *Go) output() string {
-	if g, err := b.model.Graph(); err == nil && b.model.Config.Variant == trainer.GraphVariant {
-		return g.Outputs[0]
-	}
-	return "x_hat"
-}
-
-// Run runs the forward pass on the single input, (batch, features…).
-func (b *Go) Run(inputs []runtime.Tensor) (map[string]runtime.Tensor, error) {
-	want := 1
-	for _, d := range b.model.Config.Input {
-		want *= d
-	}
-	if len(inputs) != 1 {
-		return nil, fmt.Errorf("backend: the go backend takes one input, given %d", len(inputs))
-	}
-	in := inputs[0]
-	if len(in.Shape) < 2 || int(in.Shape[0]) <= 0 || len(in.Data)/int(in.Shape[0]) != want {
-		return nil, fmt.Errorf("backend: input of shape %v does not hold batches of %d features", in.Shape, want)
-	}
-	x := &trainer.Tensor{Shape: []int{int(in.Shape[0]), want}, Data: in.Data}
-	y := b.model.Forward(x)
-	shape := make([]int64, len(y.Shape))
-	for i, d := range y.Shape {
-		shape[i] = int64(d)
-	}
-	return map[string]runtime.Tensor{b.output(): {Shape: shape, Data: append([]float32(nil), y.Data...)}}, nil
-}
-
-// Close does nothing.
-func (b *Go) Close() error { return nil }
-
 // OpenDir opens the backends named in names for a trained model directory:
-// "go" is the trainer's forward pass, "ort" ONNX Runtime and "onnx-go"
+// "go" runs the model's graph as export writes it to model.onnx (every
+// input and output, named as there), "ort" ONNX Runtime and "onnx-go"
 // onnx-go on DIR/model.onnx.
 func OpenDir(dir string, names []string, opts ...runtime.Option) ([]Backend, error) {
 	var out []Backend
@@ -296,11 +251,16 @@ func OpenDir(dir string, names []string, opts ...runtime.Option) ([]Backend, err
 		switch n {
 		case "go":
 			m, _, err := trainer.Load(dir)
+			if err == nil {
+				var g *graph.Graph
+				if g, err = export.PartGraph(m, export.Full); err == nil {
+					out = append(out, NewGraph(g))
+				}
+			}
 			if err != nil {
 				closeAll(out)
 				return nil, err
 			}
-			out = append(out, NewGo(m))
 		case "ort", "onnx-go":
 			b, err := OpenFile(filepath.Join(dir, "model.onnx"), []string{n}, opts...)
 			if err != nil {

@@ -266,7 +266,6 @@ func (m *goModel) companion(part string) (*goModel, error) {
 	return p, nil
 }
 
-
 func fileExists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -205,61 +204,5 @@ func TestConvertFromPyTorchSafetensors(t *testing.T) {
 	ref := readNPY(t, filepath.Join(fixtures, "vae_mean.out0.npy"))
 	if d := maxAbsDiff(y.Data, ref.Data); d > 1e-5 {
 		t.Errorf("max |Δ| against PyTorch = %g", d)
-	}
-}
-
-// TestFineTuneImportedGraphsThatAreNotChains imports PyTorch's residual
-// and U-Net-style autoencoders (an Add of an earlier tensor; a Concat skip
-// across the bottleneck), fine-tunes each on smooth data, and checks that
-// the loss falls and that the re-exported model runs in ONNX Runtime as
-// it does in Go.
-func TestFineTuneImportedGraphsThatAreNotChains(t *testing.T) {
-	for _, tt := range []struct {
-		file  string
-		shape []int
-	}{{"residual_ae.opset17.onnx", []int{16}}, {"unet_ae.opset13.onnx", []int{1, 8, 8}}} {
-		t.Run(tt.file, func(t *testing.T) {
-			imported := filepath.Join(t.TempDir(), "imported")
-			f, out, _ := testFactory()
-			if err := convertRun(&convertOptions{IO: f.IO, Source: filepath.Join(fixtures, tt.file), Out: imported}); err != nil {
-				t.Fatalf("%v\n%s", err, out)
-			}
-			per := 1
-			for _, d := range tt.shape {
-				per *= d
-			}
-			values := make([]float32, 128*per)
-			for i := range values {
-				s, k := i/per, i%per
-				values[i] = float32(0.5 + 0.4*math.Sin(float64(k)*0.7+float64(s%4)))
-			}
-			data := filepath.Join(t.TempDir(), "x.npy")
-			writeNPYArray(t, data, append([]int{128}, tt.shape...), values)
-			tuned := filepath.Join(t.TempDir(), "tuned")
-			f, out, _ = testFactory()
-			opts := &trainOptions{IO: f.IO, Out: tuned, Opset: 17, From: imported,
-				Training: trainer.TrainConfig{Optimizer: trainer.OptimizerConfig{Name: "adam", LR: 3e-3}, Epochs: 8, Batch: 16, Seed: 1, ValSplit: 0.25, Data: data}}
-			if err := trainRun(opts); err != nil {
-				t.Fatalf("%v\n%s", err, out)
-			}
-			before, _, err := trainer.Load(imported)
-			if err != nil {
-				t.Fatal(err)
-			}
-			after, _, err := trainer.Load(tuned)
-			if err != nil {
-				t.Fatal(err)
-			}
-			x := &trainer.Tensor{Shape: append([]int{128}, tt.shape...), Data: values}
-			lb, _ := trainer.Evaluate(before, x, 128)
-			la, _ := trainer.Evaluate(after, x, 128)
-			if !(la < 0.8*lb) {
-				t.Errorf("fine-tuning did not lower the loss clearly: %.5f → %.5f", lb, la)
-			}
-			f, out, _ = testFactory()
-			if err := checkRun(&checkOptions{IO: f.IO, Model: tuned, Inputs: []string{data}, Backends: []string{"ort", "go"}, Atol: 1e-5, Rtol: 1e-5}); err != nil {
-				t.Fatalf("%v\n%s", err, out)
-			}
-		})
 	}
 }
