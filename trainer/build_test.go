@@ -250,6 +250,9 @@ func FuzzReadConfig(f *testing.F) {
 			return
 		}
 		m, err := Build(file.Model)
+		if errors.Is(err, ErrGraphMismatch) {
+			return // a recorded graph is compared with the recipe's only when built
+		}
 		if err != nil {
 			t.Fatalf("Build refuses what parseConfig accepted: %v", err)
 		}
@@ -260,6 +263,9 @@ func FuzzReadConfig(f *testing.F) {
 		back, err := parseConfig(again, path)
 		if err != nil {
 			t.Fatalf("the written description does not read back: %v", err)
+		}
+		if file.Model.Graph == nil {
+			back.Model.Graph = nil // Build records the recipe's graph
 		}
 		if !bytes.Equal(mustJSON(t, back.Model), mustJSON(t, file.Model)) {
 			t.Errorf("read back %+v, want %+v", back.Model, file.Model)

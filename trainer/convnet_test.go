@@ -1,9 +1,11 @@
 package trainer
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -147,5 +149,47 @@ func TestConvBeatsMLPOfSimilarSize(t *testing.T) {
 	}
 	if ce > 0.9*me {
 		t.Errorf("conv test error %.5f is not clearly below the MLP's %.5f", ce, me)
+	}
+}
+
+// TestUnpoolDecodeOnGraph checks that an unpooling decoder's Encode then
+// Decode on the graph gives what the layers give (the layers' unpooling is
+// checked against PyTorch), and that Decode without the indices of an
+// Encode of the same batch panics with a message rather than decoding
+// with stale ones.
+func TestUnpoolDecodeOnGraph(t *testing.T) {
+	for _, o := range []ConvNet{
+		{Variant: "conv", Input: []int{1, 8, 8}, Channels: []int{3, 2}, Kernel: 3, Decoder: "unpool", Latent: 5, Loss: BCE},
+		{Variant: "conv", Input: []int{1, 8, 8}, Channels: []int{3, 2}, Kernel: 3, Decoder: "unpool"},
+		{Variant: "conv1d", Input: []int{2, 16}, Channels: []int{3}, Kernel: 3, Decoder: "unpool"},
+	} {
+		c, err := o.Config()
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := Build(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !m.inferOnGraph || len(m.carried) == 0 {
+			t.Fatalf("%s: inference on the graph %v, carried %v", o.Variant, m.inferOnGraph, m.carried)
+		}
+		x := randTensor(rand.New(rand.NewPCG(1, 2)), 0, 1, 3, product(o.Input))
+		z := m.Encode(x).Clone()
+		got := m.Decode(z).Clone()
+		m.inferOnGraph = false
+		zl := m.Encode(x).Clone()
+		want := m.Decode(zl).Clone()
+		m.inferOnGraph = true
+		assertClose(t, "code", z.Data, to64(zl.Data), 1e-6, 1e-6)
+		assertClose(t, "decoded", got.Data, to64(want.Data), 1e-6, 1e-6)
+		func() {
+			defer func() {
+				if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), "pooling indices") {
+					t.Errorf("Decode of another batch: got panic %v, want one naming the pooling indices", r)
+				}
+			}()
+			m.Decode(&Tensor{Shape: []int{2, z.Cols()}, Data: z.Data[:2*z.Cols()]})
+		}()
 	}
 }

@@ -6,6 +6,9 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -13,6 +16,7 @@ import (
 	"gonum.org/v1/gonum/stat"
 
 	"github.com/aebridge/aebridge/dataset"
+	"github.com/aebridge/aebridge/graph"
 )
 
 // fashion returns n Fashion-MNIST training images, 2×2 average-pooled to
@@ -289,5 +293,83 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 		if got.Data[i] != want.Data[i] {
 			t.Fatalf("forward after reload differs at %d", i)
 		}
+	}
+}
+
+// TestConfigRecordsTheGraph checks that config.json describes a model
+// trained here by its graph as well as by its recipe: the graph reads
+// back by itself (GraphSpec.Graph) and runs as the model does, an edited
+// graph is refused with ErrGraphMismatch naming the node, and a
+// config.json without the graph (as earlier versions wrote) still loads.
+func TestConfigRecordsTheGraph(t *testing.T) {
+	m := newMLP(t, MLP{Variant: "ae", Input: 10, Hidden: []int{6}, Latent: 3, Activation: "tanh"}, 9)
+	dir := t.TempDir()
+	if err := Save(dir, m, nil); err != nil {
+		t.Fatal(err)
+	}
+	f, err := ReadConfig(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Model.Graph == nil || len(f.Model.Graph.Nodes) == 0 {
+		t.Fatalf("config.json has no graph: %+v", f.Model)
+	}
+	g, err := f.Model.Graph.Graph()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, p := range m.StateDict() {
+		q, ok := g.Params[name]
+		if !ok || !slices.Equal(q.Shape, p.Shape) {
+			t.Fatalf("graph parameter %s: got %v, want shape %v", name, q, p.Shape)
+		}
+		copy(q.Data, p.Data)
+	}
+	x := randTensor(rand.New(rand.NewPCG(1, 1)), 0, 1, 4, 10)
+	out, err := g.Forward(map[string]*graph.Tensor{g.Inputs[0].Name: x})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := m.Forward(x)
+	if got := out[g.Outputs[0]]; !slices.Equal(got.Data, want.Data) {
+		t.Errorf("the recorded graph's forward pass: got %v, want %v", got.Data, want.Data)
+	}
+
+	path := filepath.Join(dir, ConfigFile)
+	orig, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edited := strings.Replace(string(orig), `"op": "Tanh"`, `"op": "Sigmoid"`, 1)
+	if edited == string(orig) {
+		t.Fatal("no Tanh node in config.json to edit")
+	}
+	if err := os.WriteFile(path, []byte(edited), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := Load(dir); !errors.Is(err, ErrGraphMismatch) || !strings.Contains(err.Error(), "Sigmoid") {
+		t.Errorf("edited graph: got %v, want ErrGraphMismatch naming the node", err)
+	}
+
+	var raw map[string]json.RawMessage
+	var model map[string]json.RawMessage
+	if err := json.Unmarshal(orig, &raw); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(raw["model"], &model); err != nil {
+		t.Fatal(err)
+	}
+	delete(model, "graph")
+	raw["model"], _ = json.Marshal(model)
+	old, _ := json.Marshal(raw)
+	if err := os.WriteFile(path, old, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	back, _, err := Load(dir)
+	if err != nil {
+		t.Fatalf("config.json without a graph: %v", err)
+	}
+	if got := back.Forward(x); !slices.Equal(got.Data, want.Data) {
+		t.Errorf("loaded without a graph: forward differs")
 	}
 }

@@ -61,6 +61,9 @@ func fromGraph(g *graph.Graph, c Config) (*Model, error) {
 	m := &Model{Config: c, g: g, onGraph: true, inferOnGraph: true, outShape: slices.Clone(out[1:])}
 	if code, ok := g.Marks[graph.MarkCode]; ok {
 		m.codeShape = slices.Clone(inferred[code][1:])
+		if _, _, carried, err := g.CutCarrying(code); err == nil {
+			m.carried = carried // an unpooling decoder's indices
+		}
 	}
 	trainable := g.Trainable()
 	for _, name := range trainable {
@@ -108,7 +111,7 @@ func (m *Model) inferencePlan(inputs, outputs []string, shape []int) (*graph.Pla
 	if cond != "" {
 		in[cond] = []int{shape[0], m.Config.Condition}
 	}
-	p, err := m.g.Plan(in, graph.PlanOptions{Inputs: inputs, Outputs: outputs, Grads: []string{}})
+	p, err := m.g.Plan(in, graph.PlanOptions{Inputs: inputs, Outputs: outputs, Seeds: []string{}, Grads: []string{}})
 	if err != nil {
 		return nil, err
 	}
@@ -131,8 +134,14 @@ type planned struct {
 // the model has one) to the tensor named output, and returns its value, a
 // buffer of the plan's valid until the next pass.
 func (m *Model) graphRun(inputs []string, output string, x *Tensor, batch int) *Tensor {
+	return m.graphRunPlan(inputs, []string{output}, x, batch).Value(output)
+}
+
+// graphRunPlan is graphRun for several outputs: it returns the plan, whose
+// values hold them until its next pass.
+func (m *Model) graphRunPlan(inputs, outputs []string, x *Tensor, batch int) *graph.Plan {
 	shape := append([]int{batch}, m.Config.Input...)
-	p, err := m.inferencePlan(inputs, []string{output}, shape)
+	p, err := m.inferencePlan(inputs, outputs, shape)
 	if err != nil {
 		panic(err) // the model's own graph at a batch of its input: a bug
 	}
@@ -145,7 +154,7 @@ func (m *Model) graphRun(inputs []string, output string, x *Tensor, batch int) *
 	if err := p.Forward(feeds...); err != nil {
 		panic(ErrShape)
 	}
-	return p.Value(output)
+	return p
 }
 
 // graphView is x viewed with the batch shape of the graph tensor whose

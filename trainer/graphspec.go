@@ -1,6 +1,8 @@
 package trainer
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
@@ -324,4 +326,36 @@ func buildGraph(c Config) (*Model, error) {
 		return nil, err
 	}
 	return fromGraph(g, c)
+}
+
+// sameGraph returns nil if the descriptions a and b are the same graph,
+// else an error naming the first part that differs.
+func sameGraph(a, b *GraphSpec) error {
+	same := func(x, y any) bool {
+		bx, errx := json.Marshal(x)
+		by, erry := json.Marshal(y)
+		return errx == nil && erry == nil && bytes.Equal(bx, by)
+	}
+	switch {
+	case !same(a.Inputs, b.Inputs):
+		return fmt.Errorf("graph.inputs differ")
+	case !same(a.Outputs, b.Outputs):
+		return fmt.Errorf("graph.outputs %v, want %v", a.Outputs, b.Outputs)
+	case !same(a.Marks, b.Marks):
+		return fmt.Errorf("graph.marks %v, want %v", a.Marks, b.Marks)
+	}
+	for i := range max(len(a.Nodes), len(b.Nodes)) {
+		switch {
+		case i >= len(a.Nodes):
+			return fmt.Errorf("graph.nodes: %d nodes, want %d (the next is %s %q)", len(a.Nodes), len(b.Nodes), b.Nodes[i].Op, b.Nodes[i].Name)
+		case i >= len(b.Nodes):
+			return fmt.Errorf("graph.nodes: %d nodes, want %d (%s %q is extra)", len(a.Nodes), len(b.Nodes), a.Nodes[i].Op, a.Nodes[i].Name)
+		case !same(a.Nodes[i], b.Nodes[i]):
+			return fmt.Errorf("graph.nodes[%d]: %s %q, want %s %q as the recipe builds it", i, a.Nodes[i].Op, a.Nodes[i].Name, b.Nodes[i].Op, b.Nodes[i].Name)
+		}
+	}
+	if !same(a.Params, b.Params) {
+		return fmt.Errorf("graph.params differ")
+	}
+	return nil
 }

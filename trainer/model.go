@@ -1,6 +1,7 @@
 package trainer
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -79,20 +80,30 @@ type Model struct {
 	// shape.
 	g       *graph.Graph
 	onGraph bool // every node's operator is one graph runs
-	// inferOnGraph is onGraph but for models whose Decode needs the
-	// state of the last Encode (unpooling decoders).
+	// inferOnGraph is whether inference runs on the graph (onGraph, and
+	// every graph model).
 	inferOnGraph bool
-	plans        []*trainPlan
-	inputShape   []int
-	inference    []planned  // a graph model's inference plans
-	cond         *Tensor    // a graph model's condition
-	feeds        [2]*Tensor // its plans' inputs
+	// carried are the tensors other than the code that the decoder reads
+	// from the encoder (an unpooling decoder's pooling indices), and
+	// carriedValues their values at the last Encode, which Decode reads.
+	carried       []string
+	carriedValues []*Tensor
+	plans         []*trainPlan
+	inputShape    []int
+	inference     []planned  // a graph model's inference plans
+	cond          *Tensor    // a graph model's condition
+	feeds         [2]*Tensor // its plans' inputs
 
 	stack                  []Layer // Encoder then Decoder
 	inputView              Tensor  // a flat input seen with the input's shape
 	targetView, weightView Tensor  // flat targets seen with the output's shape
 	lossJob                lossJob // the loss's parallel loop
 }
+
+// ErrGraphMismatch reports a config.json whose recorded graph
+// (model.graph) is not the graph its recipe builds: the file was edited,
+// or written by a version that built the recipe differently.
+var ErrGraphMismatch = errors.New("model.graph is not the graph the recipe builds")
 
 // Build makes the model c describes, its weights initialised by
 // c.Init's scheme from c.InitSeed (see Init). It returns an error naming the
@@ -115,13 +126,28 @@ func Build(c Config) (*Model, error) {
 	if m.g, err = m.Graph(); err != nil {
 		return nil, err
 	}
+	// config.json records the graph the recipe builds (model.graph), so a
+	// reader needs no recipe; a recorded graph must be the one this
+	// version builds from the recipe.
+	spec := SpecOf(m.g)
+	if c.Graph != nil {
+		if err := sameGraph(c.Graph, spec); err != nil {
+			return nil, fmt.Errorf("trainer: %w: variant %s in aebridge %s: %w", ErrGraphMismatch, c.Variant, Version, err)
+		}
+	}
+	m.Config.Graph = spec
 	m.onGraph = true
 	for _, n := range m.g.Nodes {
 		m.onGraph = m.onGraph && slices.Contains(graph.Ops(), n.Op)
 	}
-	// An unpooling decoder's Decode reads the pooling indices of the last
-	// Encode, which the layers keep: its inference stays on them.
-	m.inferOnGraph = m.onGraph && !slices.ContainsFunc(c.Decoder, func(s LayerSpec) bool { return strings.HasPrefix(s.Type, "maxunpool") })
+	m.inferOnGraph = m.onGraph
+	if m.onGraph && c.Part == "" {
+		// An unpooling decoder reads the pooling indices of the last
+		// Encode: the tensors that cross the code besides it.
+		if _, _, m.carried, err = m.g.CutCarrying(m.graphCode()); err != nil {
+			return nil, err
+		}
+	}
 	return m, nil
 }
 
@@ -133,7 +159,11 @@ func (c Config) Check() error {
 		return c.checkGraph()
 	}
 	if c.Graph != nil {
-		return fmt.Errorf("trainer: variant %s has a graph description; only variant %s does", c.Variant, GraphVariant)
+		// The record of what the recipe builds: well formed here, equal to
+		// the recipe's graph in Build.
+		if _, err := c.Graph.graph(true); err != nil {
+			return err
+		}
 	}
 	_, _, err := build(c, true)
 	return err
@@ -318,6 +348,17 @@ func (m *Model) setTraining(training bool, rng *rand.Rand) {
 // model's, valid until its next pass.
 // For a variational model it returns μ.
 func (m *Model) Encode(x *Tensor) *Tensor {
+	if m.inferOnGraph && len(m.carried) > 0 {
+		in, _ := m.graphInputs()
+		x = m.graphView(x, m.Config.Input)
+		code := m.graphCode()
+		p := m.graphRunPlan(m.graphInputsFrom(in), append([]string{code}, m.carried...), x, x.Rows())
+		m.carriedValues = m.carriedValues[:0]
+		for _, name := range m.carried {
+			m.carriedValues = append(m.carriedValues, p.Value(name).Clone())
+		}
+		return p.Value(code)
+	}
 	if m.inferOnGraph {
 		return m.graphForward(x, m.graphCode())
 	}
@@ -338,6 +379,26 @@ func (m *Model) encodeLayers(x *Tensor) *Tensor {
 // Decode returns the reconstruction for codes z, (batch, latent), in a
 // buffer of the model's, valid until its next pass.
 func (m *Model) Decode(z *Tensor) *Tensor {
+	if m.inferOnGraph && len(m.carried) > 0 {
+		if len(m.carriedValues) != len(m.carried) || m.carriedValues[0].Shape[0] != z.Rows() {
+			panic(fmt.Sprintf("trainer: Decode of a model whose decoder unpools needs the pooling indices of an Encode of the same batch (%d codes)", z.Rows()))
+		}
+		code := m.graphCode()
+		inputs := append([]string{code}, m.carried...)
+		feeds := append([]*Tensor{m.graphView(z, m.codeShape)}, m.carriedValues...)
+		if _, cond := m.graphInputs(); cond != "" {
+			inputs, feeds = append(inputs, cond), append(feeds, m.cond)
+		}
+		out := m.g.Outputs[0]
+		p, err := m.inferencePlan(inputs, []string{out}, append([]int{z.Rows()}, m.Config.Input...))
+		if err != nil {
+			panic(err) // the model's own graph at a batch of its input: a bug
+		}
+		if err := p.Forward(feeds...); err != nil {
+			panic(ErrShape)
+		}
+		return p.Value(out)
+	}
 	if m.inferOnGraph {
 		code := m.graphCode()
 		return m.graphRun(m.graphInputsFrom(code), m.g.Outputs[0], m.graphView(z, m.codeShape), z.Rows())

@@ -133,6 +133,9 @@ func (m *Model) trainVAE(b Batch, beta float64, rng *rand.Rand) (loss, penalty f
 // per sample on data (with its conditions, nil if none), sampling z as in
 // training from rng; −(recon + KL) is the ELBO per sample.
 func EvaluateVAE(m *Model, data, cond *Tensor, batch int, rng *rand.Rand) (recon, kl float64) {
+	if m.inferOnGraph {
+		return evaluateVAEGraph(m, data, cond, batch, rng)
+	}
 	v := &m.vae
 	enc := len(m.Encoder)
 	m.setTraining(false, nil)
@@ -154,6 +157,36 @@ func EvaluateVAE(m *Model, data, cond *Tensor, batch int, rng *rand.Rand) (recon
 		}
 		m.run(&v.z, enc, len(m.acts))
 		recon += m.loss(x, nil, false)
+	}
+	n := float64(data.Rows())
+	return recon / n, kl / n
+}
+
+// evaluateVAEGraph is EvaluateVAE on the model's graph: μ and log σ² from
+// one plan, the decoder from z to the output (its logits where the loss
+// takes them) from another, with z drawn as the layers draw it.
+func evaluateVAEGraph(m *Model, data, cond *Tensor, batch int, rng *rand.Rand) (recon, kl float64) {
+	v := &m.vae
+	d := data.Cols()
+	in, _ := m.graphInputs()
+	lo2, hi2 := m.Config.Variational.bounds()
+	for lo := 0; lo < data.Rows(); lo += batch {
+		hi := min(lo+batch, data.Rows())
+		x := &Tensor{Shape: []int{hi - lo, d}, Data: data.Data[lo*d : hi*d]}
+		if cond != nil {
+			kc := cond.Cols()
+			m.SetCondition(&Tensor{Shape: []int{hi - lo, kc}, Data: cond.Data[lo*kc : hi*kc]})
+		}
+		p := m.graphRunPlan(m.graphInputsFrom(in), []string{GraphMu, GraphLogVar}, m.graphView(x, m.Config.Input), hi-lo)
+		mu, logvar := p.Value(GraphMu), p.Value(GraphLogVar)
+		kl += KLDivergence(nil, nil, mu, logvar, 0)
+		v.z.Resize(mu.Shape...)
+		for i, u := range mu.Data {
+			lv := min(max(float64(logvar.Data[i]), lo2), hi2)
+			v.z.Data[i] = u + float32(rng.NormFloat64())*float32(math.Exp(0.5*lv))
+		}
+		out := m.graphRun(m.graphInputsFrom(GraphMu), m.lossTensor(), &v.z, hi-lo)
+		recon += m.lossOf(out, m.fused, x, nil, nil)
 	}
 	n := float64(data.Rows())
 	return recon / n, kl / n

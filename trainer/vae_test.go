@@ -123,3 +123,35 @@ func TestVAEGradientsWithFixedNoise(t *testing.T) {
 		})
 	}
 }
+
+// TestEvaluateVAEOnGraph checks EvaluateVAE on the graph against the
+// layers' evaluation (the path the PyTorch comparison of the VAE example
+// checked) on the same weights and draws, for BCE on logits and MSE, with
+// and without a condition.
+func TestEvaluateVAEOnGraph(t *testing.T) {
+	for _, tt := range []struct {
+		variant string
+		loss    Loss
+		cond    int
+	}{{"vae", BCE, 0}, {"vae", MSE, 0}, {"cvae", BCE, 3}} {
+		t.Run(tt.variant+"/"+string(tt.loss), func(t *testing.T) {
+			m := newMLP(t, MLP{Variant: tt.variant, Input: 12, Hidden: []int{8}, Latent: 3, Loss: tt.loss, Condition: tt.cond}, 4)
+			if !m.inferOnGraph {
+				t.Fatal("the model does not run on its graph")
+			}
+			r := rand.New(rand.NewPCG(3, 4))
+			x := randTensor(r, 0, 1, 10, 12)
+			var c *Tensor
+			if tt.cond > 0 {
+				c = randTensor(r, 0, 1, 10, tt.cond)
+			}
+			gr, gk := EvaluateVAE(m, x, c, 4, rand.New(rand.NewPCG(5, 6)))
+			m.inferOnGraph = false
+			lr, lk := EvaluateVAE(m, x, c, 4, rand.New(rand.NewPCG(5, 6)))
+			m.inferOnGraph = true
+			if math.Abs(gr-lr) > 1e-6*math.Abs(lr) || math.Abs(gk-lk) > 1e-6*math.Abs(lk) || lr == 0 || lk == 0 {
+				t.Errorf("graph: recon %v, KL %v; layers: recon %v, KL %v", gr, gk, lr, lk)
+			}
+		})
+	}
+}
