@@ -52,6 +52,7 @@ func (m *Model) Graph() (*graph.Graph, error) {
 	}
 	x := in
 	if c.Part != "decoder" {
+		b.encoder = []string{x}
 		x, shape = b.stack("encoder", c.Encoder, m.Encoder, x, shape)
 		if v := c.Variational; v != nil {
 			h := b.flat("heads", x, shape)
@@ -60,7 +61,13 @@ func (m *Model) Graph() (*graph.Graph, error) {
 			b.g.Marks[graph.MarkMu], b.g.Marks[graph.MarkLogVar] = GraphMu, GraphLogVar
 			x, shape = GraphMu, []int{v.Latent}
 		} else {
+			old := x
 			x = b.rename(x, GraphCode)
+			for i, t := range b.encoder {
+				if t == old {
+					b.encoder[i] = x
+				}
+			}
 			b.g.Marks[graph.MarkCode] = GraphCode
 		}
 	} else {
@@ -75,6 +82,7 @@ func (m *Model) Graph() (*graph.Graph, error) {
 	}
 	x, _ = b.stack("decoder", c.Decoder, m.Decoder, x, shape)
 	b.g.Outputs = []string{b.rename(x, GraphOutput)}
+	m.encoderTensors = b.encoder
 	return b.g, b.err
 }
 
@@ -84,7 +92,10 @@ type graphBuilder struct {
 	m       *Model
 	g       *graph.Graph
 	indices map[string]string // max-pooling layer → the tensor of its indices
-	inShape map[string][]int  // layer → its per-sample input shape
+	// encoder is the tensor entering the encoder, then each encoder
+	// layer's output (an identity layer's is its input).
+	encoder []string
+	inShape map[string][]int // layer → its per-sample input shape
 	err     error
 }
 
@@ -175,6 +186,9 @@ func (b *graphBuilder) stack(stack string, specs []LayerSpec, layers []Layer, x 
 		b.inShape[layer] = shape
 		x = b.layer(layer, s, x, shape)
 		shape = layers[i].OutShape(shape)
+		if stack == "encoder" {
+			b.encoder = append(b.encoder, x)
+		}
 	}
 	return x, shape
 }

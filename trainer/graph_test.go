@@ -177,8 +177,15 @@ func TestGraphStepMatchesLayers(t *testing.T) {
 		"l1":        {L1: 0.3},
 		"kl":        {SparsityWeight: 0.2, Rho: 0.1},
 		"l1 and kl": {L1: 0.1, SparsityWeight: 0.2, Rho: 0.05},
+		// The contractive penalty reads the encoder's tensors from the
+		// plan: exactly (deep, by tangents), and by the estimator.
+		"contractive":         {Contractive: 0.2},
+		"contractive sampled": {Contractive: 0.2, ContractiveSamples: 3},
+		"contractive and l1":  {Contractive: 0.2, L1: 0.1},
+		// One dense layer and a sigmoid: the closed form.
+		"contractive one layer": {Contractive: 0.2},
 	}
-	for _, v := range []string{"ae", "tied", "linear", "sparse-l1", "sparse-kl", "denoising"} {
+	for _, v := range []string{"ae", "tied", "linear", "sparse-l1", "sparse-kl", "denoising", "contractive"} {
 		for _, loss := range []Loss{MSE, BCE} {
 			if v == "linear" && loss == BCE {
 				continue // a linear output is no probability
@@ -188,6 +195,12 @@ func TestGraphStepMatchesLayers(t *testing.T) {
 					o := MLP{Variant: v, Input: 20, Hidden: []int{9}, Latent: 4, Loss: loss}
 					if v == "sparse-kl" {
 						o.CodeActivation = "sigmoid"
+					}
+					if rname == "contractive one layer" {
+						o.Hidden = nil
+						if v != "linear" {
+							o.CodeActivation = "sigmoid"
+						}
 					}
 					c, err := o.Config()
 					if err != nil {

@@ -1,6 +1,7 @@
 package trainer
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -19,16 +20,21 @@ import (
 // trainPlan is the plan of one batch shape, with its tensors' names and
 // the buffers of the gradient seeds.
 type trainPlan struct {
-	plan      *graph.Plan // the whole step; a variational model's encoder
-	dec       *graph.Plan // a variational model's decoder, fed z as μ
-	shape     []int       // the input's batch shape it was planned for
-	cond      bool        // planned with a condition input
-	penalty   bool        // planned with the code as a second seed
-	out, code string
-	dout      Tensor // the loss's gradient at out
-	dcode     Tensor // the penalties' gradient at the code
-	inputs    [2]*Tensor
-	x         Tensor // the input viewed with the model's input shape
+	plan    *graph.Plan // the whole step; a variational model's encoder
+	dec     *graph.Plan // a variational model's decoder, fed z as μ
+	shape   []int       // the input's batch shape it was planned for
+	cond    bool        // planned with a condition input
+	penalty bool        // planned with the code as a second seed
+	// contractive is whether it keeps the encoder's tensors, which the
+	// contractive penalty reads (encoder names the first layer's input,
+	// then each encoder layer's output).
+	contractive bool
+	encoder     []string
+	out, code   string
+	dout        Tensor // the loss's gradient at out
+	dcode       Tensor // the penalties' gradient at the code
+	inputs      [2]*Tensor
+	x           Tensor // the input viewed with the model's input shape
 }
 
 // maxTrainPlans is how many batch shapes the model keeps plans for: the
@@ -36,11 +42,10 @@ type trainPlan struct {
 const maxTrainPlans = 2
 
 // trainsOnGraph reports whether a training step runs on the graph: for
-// models without the contractive penalty,
-// whose graph's operators the graph package runs (onGraph, found once by
-// Build).
+// models whose graph's operators the graph package runs (onGraph, found
+// once by Build).
 func (m *Model) trainsOnGraph(reg *Regularization) bool {
-	return m.onGraph && (reg == nil || reg.Contractive == 0)
+	return m.onGraph
 }
 
 // lossTensor is the tensor the loss reads: the output, or the logits of
@@ -69,13 +74,13 @@ func (m *Model) graphInputs() (data, cond string) {
 
 // trainPlanFor returns the plan for the batch shape, planning it (and
 // dropping the oldest) if the model has none.
-func (m *Model) trainPlanFor(shape []int, cond, penalty bool) (*trainPlan, error) {
+func (m *Model) trainPlanFor(shape []int, cond, penalty, contractive bool) (*trainPlan, error) {
 	for _, tp := range m.plans {
-		if slices.Equal(tp.shape, shape) && tp.cond == cond && tp.penalty == penalty {
+		if slices.Equal(tp.shape, shape) && tp.cond == cond && tp.penalty == penalty && tp.contractive == contractive {
 			return tp, nil
 		}
 	}
-	tp := &trainPlan{shape: slices.Clone(shape), cond: cond, penalty: penalty, out: m.lossTensor(), code: m.g.Marks[graph.MarkCode]}
+	tp := &trainPlan{shape: slices.Clone(shape), cond: cond, penalty: penalty, contractive: contractive, out: m.lossTensor(), code: m.g.Marks[graph.MarkCode]}
 	data, condName := m.graphInputs()
 	in := map[string][]int{data: shape}
 	if cond {
@@ -84,6 +89,12 @@ func (m *Model) trainPlanFor(shape []int, cond, penalty bool) (*trainPlan, error
 	o := graph.PlanOptions{Outputs: []string{tp.out}, Training: true, GradBuffers: map[string]*graph.Tensor{}}
 	if penalty {
 		o.Outputs = append(o.Outputs, tp.code)
+	}
+	if contractive {
+		// Kept as outputs, not gradient seeds.
+		tp.encoder = m.encoderTensors
+		o.Seeds = slices.Clone(o.Outputs)
+		o.Outputs = append(o.Outputs, tp.encoder[1:]...)
 	}
 	for _, p := range m.params {
 		o.Grads = append(o.Grads, p.Name)
@@ -128,8 +139,9 @@ func (m *Model) graphStep(b Batch, reg *Regularization, rng *rand.Rand) (loss, p
 		x = v
 	}
 	penalize := m.mu == nil && reg != nil && (reg.L1 != 0 || reg.SparsityWeight != 0)
+	contract := m.mu == nil && reg != nil && reg.Contractive > 0
 	cond := m.Config.Condition > 0
-	tp, err := m.trainPlanFor(x.Shape, cond, penalize)
+	tp, err := m.trainPlanFor(x.Shape, cond, penalize, contract)
 	if err != nil {
 		panic(err) // the model's own graph at a batch shape of its input: a bug
 	}
@@ -152,20 +164,23 @@ func (m *Model) graphStep(b Batch, reg *Regularization, rng *rand.Rand) (loss, p
 	}
 	out := tp.plan.Value(tp.out)
 	loss = m.lossOf(out, m.fused, b.Target, b.Weight, &tp.dout)
-	if !penalize {
+	if penalize {
+		code := tp.plan.Value(tp.code)
+		tp.dcode.Resize(code.Shape...)
+		tp.dcode.Zero()
+		if reg.L1 > 0 {
+			penalty += L1Penalty(&tp.dcode, code, reg.L1)
+		}
+		if reg.SparsityWeight > 0 {
+			penalty += KLSparsityPenalty(&tp.dcode, code, reg.Rho, reg.SparsityWeight)
+		}
+		tp.plan.Backward(&tp.dout, &tp.dcode)
+	} else {
 		tp.plan.Backward(&tp.dout)
-		return loss, 0
 	}
-	code := tp.plan.Value(tp.code)
-	tp.dcode.Resize(code.Shape...)
-	tp.dcode.Zero()
-	if reg.L1 > 0 {
-		penalty += L1Penalty(&tp.dcode, code, reg.L1)
+	if contract {
+		penalty += m.contractiveOn(tp, reg, rng)
 	}
-	if reg.SparsityWeight > 0 {
-		penalty += KLSparsityPenalty(&tp.dcode, code, reg.Rho, reg.SparsityWeight)
-	}
-	tp.plan.Backward(&tp.dout, &tp.dcode)
 	return loss, penalty
 }
 
@@ -223,4 +238,24 @@ func (m *Model) vaeStep(tp *trainPlan, b Batch, beta float64, rng *rand.Rand) (l
 	kl := KLDivergence(&v.dmu, &v.dlv, mu, logvar, beta/float64(n))
 	tp.plan.Backward(&v.dmu, &v.dlv)
 	return loss, beta * kl
+}
+
+// contractiveOn adds the contractive penalty's gradient for the step's
+// forward pass, after its backward pass: the penalty's passes read the
+// encoder's tensors from the plan (the layers' weights are the graph's
+// parameters).
+func (m *Model) contractiveOn(tp *trainPlan, reg *Regularization, rng *rand.Rand) float64 {
+	for i, l := range m.Encoder {
+		in, out := tp.plan.Value(tp.encoder[i]), tp.plan.Value(tp.encoder[i+1])
+		if in == nil || out == nil {
+			panic(fmt.Sprintf("trainer: the graph has no tensor %s or %s for the contractive penalty", tp.encoder[i], tp.encoder[i+1]))
+		}
+		switch l := l.(type) {
+		case *Dense:
+			l.x = in
+		case *Activation:
+			l.x, l.y = in, out
+		}
+	}
+	return m.contractive(reg.Contractive, reg.ContractiveSamples, rng)
 }

@@ -88,11 +88,14 @@ type Model struct {
 	// carriedValues their values at the last Encode, which Decode reads.
 	carried       []string
 	carriedValues []*Tensor
-	plans         []*trainPlan
-	inputShape    []int
-	inference     []planned  // a graph model's inference plans
-	cond          *Tensor    // a graph model's condition
-	feeds         [2]*Tensor // its plans' inputs
+	// encoderTensors names the graph tensor entering the encoder, then
+	// each encoder layer's output (Graph sets it).
+	encoderTensors []string
+	plans          []*trainPlan
+	inputShape     []int
+	inference      []planned  // a graph model's inference plans
+	cond           *Tensor    // a graph model's condition
+	feeds          [2]*Tensor // its plans' inputs
 
 	stack                  []Layer // Encoder then Decoder
 	inputView              Tensor  // a flat input seen with the input's shape
