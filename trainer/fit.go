@@ -344,7 +344,11 @@ func Fit(m *Model, data *Tensor, cfg TrainConfig, opts FitOptions) (*Result, err
 			em.ELBOPerSample = -(em.TrainLossPerSample + em.KLPerSample)
 		}
 		if val != nil {
-			if variational {
+			if m.Config.Variant == "iwae" {
+				bound := EvaluateIWAE(m, val, reg.Samples, cfg.Batch, rand.New(rand.NewPCG(cfg.Seed^0x76616c, uint64(epoch))))
+				em.ValELBOPerSample, em.ValLossPerSample = bound, -bound
+				em.ValLoss = em.ValLossPerSample / float64(val.Cols())
+			} else if variational {
 				recon, vkl := EvaluateVAE(m, val, valCond, cfg.Batch, rand.New(rand.NewPCG(cfg.Seed^0x76616c, uint64(epoch))))
 				em.ValKLPerSample, em.ValELBOPerSample = vkl, -(recon + vkl)
 				em.ValLossPerSample = recon + vkl

@@ -31,8 +31,11 @@ type trainPlan struct {
 	contractive bool
 	encoder     []string
 	out, code   string
-	dout        Tensor // the loss's gradient at out
-	dcode       Tensor // the penalties' gradient at the code
+	dout        Tensor    // the loss's gradient at out
+	dcode       Tensor    // the penalties' gradient at the code
+	prior       Tensor    // a wae step's draws from the prior
+	samples     int       // an iwae step's K: the decoder's batch is K times the input's
+	logw        []float64 // an iwae step's log wₖ, then w̃ₖ/N
 	inputs      [2]*Tensor
 	x           Tensor // the input viewed with the model's input shape
 }
@@ -74,13 +77,13 @@ func (m *Model) graphInputs() (data, cond string) {
 
 // trainPlanFor returns the plan for the batch shape, planning it (and
 // dropping the oldest) if the model has none.
-func (m *Model) trainPlanFor(shape []int, cond, penalty, contractive bool) (*trainPlan, error) {
+func (m *Model) trainPlanFor(shape []int, cond, penalty, contractive bool, samples int) (*trainPlan, error) {
 	for _, tp := range m.plans {
-		if slices.Equal(tp.shape, shape) && tp.cond == cond && tp.penalty == penalty && tp.contractive == contractive {
+		if slices.Equal(tp.shape, shape) && tp.cond == cond && tp.penalty == penalty && tp.contractive == contractive && tp.samples == samples {
 			return tp, nil
 		}
 	}
-	tp := &trainPlan{shape: slices.Clone(shape), cond: cond, penalty: penalty, contractive: contractive, out: m.lossTensor(), code: m.g.Marks[graph.MarkCode]}
+	tp := &trainPlan{shape: slices.Clone(shape), cond: cond, penalty: penalty, contractive: contractive, samples: samples, out: m.lossTensor(), code: m.g.Marks[graph.MarkCode]}
 	data, condName := m.graphInputs()
 	in := map[string][]int{data: shape}
 	if cond {
@@ -110,8 +113,12 @@ func (m *Model) trainPlanFor(shape []int, cond, penalty, contractive bool) (*tra
 			dec.Inputs = append(dec.Inputs, condName)
 		}
 		dec.Grads = append(slices.Clone(o.Grads), GraphMu)
+		decIn := in
+		if samples > 1 { // an iwae step decodes K samples of each input
+			decIn = map[string][]int{data: append([]int{shape[0] * samples}, shape[1:]...)}
+		}
 		var err error
-		if tp.dec, err = m.g.Plan(in, dec); err != nil {
+		if tp.dec, err = m.g.Plan(decIn, dec); err != nil {
 			return nil, err
 		}
 		o.Outputs = []string{GraphMu, GraphLogVar}
@@ -138,10 +145,17 @@ func (m *Model) graphStep(b Batch, reg *Regularization, rng *rand.Rand) (loss, p
 		*v = Tensor{Shape: shape, Data: x.Data}
 		x = v
 	}
-	penalize := m.mu == nil && reg != nil && (reg.L1 != 0 || reg.SparsityWeight != 0)
+	penalize := m.mu == nil && reg != nil && (reg.L1 != 0 || reg.SparsityWeight != 0 || reg.MMD != 0)
 	contract := m.mu == nil && reg != nil && reg.Contractive > 0
 	cond := m.Config.Condition > 0
-	tp, err := m.trainPlanFor(x.Shape, cond, penalize, contract)
+	samples := 0
+	if m.Config.Variant == "iwae" {
+		samples = 1
+		if reg != nil && reg.Samples > 0 {
+			samples = reg.Samples
+		}
+	}
+	tp, err := m.trainPlanFor(x.Shape, cond, penalize, contract, samples)
 	if err != nil {
 		panic(err) // the model's own graph at a batch shape of its input: a bug
 	}
@@ -154,6 +168,9 @@ func (m *Model) graphStep(b Batch, reg *Regularization, rng *rand.Rand) (loss, p
 	}
 	if err := tp.plan.Forward(inputs...); err != nil {
 		panic(ErrShape)
+	}
+	if samples > 0 {
+		return m.iwaeStep(tp, b, samples, rng)
 	}
 	if m.mu != nil {
 		beta := 1.0
@@ -173,6 +190,17 @@ func (m *Model) graphStep(b Batch, reg *Regularization, rng *rand.Rand) (loss, p
 		}
 		if reg.SparsityWeight > 0 {
 			penalty += KLSparsityPenalty(&tp.dcode, code, reg.Rho, reg.SparsityWeight)
+		}
+		if reg.MMD > 0 {
+			// The objective sums the reconstruction over a sample's
+			// elements (lossOf's gradient is of the mean over them).
+			scale := float32(tp.dout.Len() / code.Rows())
+			for i := range tp.dout.Data {
+				tp.dout.Data[i] *= scale
+			}
+			tp.prior.Resize(code.Shape...)
+			drawPrior(&tp.prior, b.Eps, rng)
+			penalty += MMDPenalty(&tp.dcode, code, &tp.prior, reg.MMD, reg.Bandwidth)
 		}
 		tp.plan.Backward(&tp.dout, &tp.dcode)
 	} else {

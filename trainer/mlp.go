@@ -22,7 +22,10 @@ import "fmt"
 // "vae", "beta-vae" and "cvae" are variational: the hidden layers lead to
 // the μ and log σ² heads (Latent each) and the decoder mirrors them from z;
 // "cvae" appends a Condition of that many features (one-hot classes) to
-// the encoder's input and to z.
+// the encoder's input and to z. "iwae" is the VAE's model trained on the
+// importance-weighted bound (Regularization.Samples, see iwaeStep); "wae"
+// is "ae" trained with the MMD to the prior N(0, I) (Regularization.MMD,
+// see MMDPenalty).
 type MLP struct {
 	Variant          string
 	Tied             bool
@@ -37,7 +40,7 @@ type MLP struct {
 }
 
 // MLPVariants lists the variants MLP.Config accepts.
-var MLPVariants = []string{"ae", "tied", "linear", "sparse-l1", "sparse-kl", "denoising", "contractive", "vae", "beta-vae", "cvae"}
+var MLPVariants = []string{"ae", "tied", "linear", "sparse-l1", "sparse-kl", "denoising", "contractive", "vae", "beta-vae", "cvae", "iwae", "wae"}
 
 // Config builds the model description, checking sizes and names.
 func (o MLP) Config() (Config, error) {
@@ -84,14 +87,14 @@ func (o MLP) Config() (Config, error) {
 		}
 	}
 	switch o.Variant {
-	case "ae", "sparse-l1", "denoising", "contractive":
+	case "ae", "sparse-l1", "denoising", "contractive", "wae":
 	case "tied":
 		o.Tied = true
 	case "linear":
 		if o.Tied {
 			return Config{}, fmt.Errorf("trainer: variant linear has no tied form; use --variant tied --activation identity --output-activation identity")
 		}
-	case "vae", "beta-vae", "cvae":
+	case "vae", "beta-vae", "cvae", "iwae":
 		if o.Tied {
 			return Config{}, fmt.Errorf("trainer: variant %s has no tied form", o.Variant)
 		}

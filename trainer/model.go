@@ -525,6 +525,9 @@ func (m *Model) TrainStep(b Batch, reg *Regularization, rng *rand.Rand) (loss, p
 	if m.trainsOnGraph(reg) {
 		return m.graphStep(b, reg, rng)
 	}
+	if m.Config.Variant == "iwae" || m.Config.Variant == "wae" {
+		panic("trainer: variant " + m.Config.Variant + " trains on the graph only")
+	}
 	if m.mu != nil {
 		beta := 1.0
 		if reg != nil {

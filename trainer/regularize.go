@@ -36,6 +36,14 @@ type Regularization struct {
 	Alpha *float64 `json:"alpha,omitempty"`
 	// Beta weights the KL term of variational models (β-VAE); 0 means 1.
 	Beta float64 `json:"beta,omitempty"`
+	// Samples is the number K of importance samples of variant iwae per
+	// input (1 gives a one-sample estimate of the VAE's bound).
+	Samples int `json:"samples,omitempty"`
+	// MMD is the weight λ of variant wae's maximum mean discrepancy
+	// between the codes and the prior N(0, I) (see MMDPenalty), with
+	// Bandwidth the kernel's σ (0 means 1).
+	MMD       float64 `json:"mmd,omitempty"`
+	Bandwidth float64 `json:"bandwidth,omitempty"`
 }
 
 // Check validates the settings' ranges.
@@ -49,6 +57,12 @@ func (r Regularization) Check() error {
 		return fmt.Errorf("trainer: target rate ρ = %v must be in (0, 1)", r.Rho)
 	case r.Contractive < 0 || math.IsNaN(r.Contractive):
 		return fmt.Errorf("trainer: contractive weight %v must not be negative", r.Contractive)
+	case r.MMD < 0 || math.IsNaN(r.MMD) || math.IsInf(r.MMD, 0):
+		return fmt.Errorf("trainer: MMD weight %v must be finite and not negative", r.MMD)
+	case r.Bandwidth < 0 || math.IsNaN(r.Bandwidth) || math.IsInf(r.Bandwidth, 0):
+		return fmt.Errorf("trainer: kernel bandwidth %v must be finite and not negative", r.Bandwidth)
+	case r.Samples < 0 || r.Samples > maxImportanceSamples:
+		return fmt.Errorf("trainer: importance samples %d must be in [1, %d]", r.Samples, maxImportanceSamples)
 	case r.Beta < 0 || math.IsNaN(r.Beta):
 		return fmt.Errorf("trainer: β = %v must not be negative", r.Beta)
 	case r.ContractiveSamples < 0:
@@ -145,6 +159,7 @@ func CheckVariant(variant string, r Regularization) error {
 		"sparse-kl":   {r.SparsityWeight > 0 && r.Rho > 0, "a target rate ρ (--rho) and a weight β > 0 (--sparsity-weight)"},
 		"denoising":   {r.Noise != "", "a noise (--noise) and its level (--noise-level)"},
 		"contractive": {r.Contractive > 0, "a weight λ > 0 (--contractive)"},
+		"wae":         {r.MMD > 0, "an MMD weight λ > 0 (--mmd)"},
 	}
 	if n, ok := needs[variant]; ok && !n.ok {
 		return fmt.Errorf("trainer: variant %s needs %s", variant, n.what)
@@ -157,6 +172,13 @@ func CheckVariant(variant string, r Regularization) error {
 	case "vae":
 		if r.Beta != 0 && r.Beta != 1 {
 			return fmt.Errorf("trainer: variant vae has β = 1; for β = %v use --variant beta-vae", r.Beta)
+		}
+	case "iwae":
+		if r.Beta != 0 {
+			return fmt.Errorf("trainer: variant iwae's bound has no KL weight β (--beta)")
+		}
+		if r.Samples < 1 {
+			return fmt.Errorf("trainer: variant iwae needs K ≥ 1 importance samples (--samples)")
 		}
 	case "cvae":
 	default:
@@ -173,6 +195,8 @@ func CheckVariant(variant string, r Regularization) error {
 		{r.Rho != 0 || r.SparsityWeight != 0, "a KL sparsity target (--rho, --sparsity-weight)", "sparse-kl"},
 		{r.Noise != "" || r.NoiseLevel != 0 || r.Alpha != nil || r.NoiseClip, "noise settings (--noise, --noise-level, --alpha, --noise-clip)", "denoising"},
 		{r.Contractive != 0 || r.ContractiveSamples != 0, "contractive settings (--contractive, --contractive-samples)", "contractive"},
+		{r.Samples != 0, "importance samples (--samples)", "iwae"},
+		{r.MMD != 0 || r.Bandwidth != 0, "MMD settings (--mmd, --bandwidth)", "wae"},
 	}
 	for _, u := range uses {
 		if u.set && u.variant != variant {

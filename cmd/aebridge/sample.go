@@ -118,8 +118,8 @@ func checkGenerative(model, path string) error {
 			return sizes("an encoder, give the decoder")
 		case part == "full":
 			return sizes("a whole autoencoder, give its decoder")
-		case !vaeVariant(variant):
-			return fmt.Errorf("sample needs a VAE or CVAE decoder: %s is variant %s", model, variant)
+		case !vaeVariant(variant) && variant != "wae":
+			return fmt.Errorf("sample needs the decoder of a model with a prior (vae, beta-vae, cvae, iwae, wae): %s is variant %s", model, variant)
 		}
 		return nil
 	}

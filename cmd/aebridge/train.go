@@ -50,14 +50,14 @@ type trainOptions struct {
 var trainModelFlags = []string{"variant", "tied", "data", "hidden", "latent", "activation", "code-activation", "output-activation",
 	"loss", "optimizer", "lr", "momentum", "nesterov", "weight-decay", "batch", "seed", "val-split", "patience", "limit",
 	"l1", "rho", "sparsity-weight", "noise", "noise-level", "noise-clip", "alpha", "contractive", "contractive-samples",
-	"channels", "kernel", "stride", "pool", "decoder", "batchnorm", "dropout", "beta", "arch", "labels", "init"}
+	"samples", "mmd", "bandwidth", "channels", "kernel", "stride", "pool", "decoder", "batchnorm", "dropout", "beta", "arch", "labels", "init"}
 
 // trainingFlags are the flags of trainModelFlags that --from accepts: how
 // to train, on what, not what the model is.
 var trainingFlags = []string{"data", "loss", "optimizer", "lr", "momentum", "nesterov", "weight-decay", "batch", "seed", "val-split", "patience", "limit", "labels"}
 
 // vaeVariant reports whether the variant is variational.
-func vaeVariant(v string) bool { return v == "vae" || v == "beta-vae" || v == "cvae" }
+func vaeVariant(v string) bool { return v == "vae" || v == "beta-vae" || v == "cvae" || v == "iwae" }
 
 // convVariants are the variants trainer.ConvNet builds. (trainer lists
 // only its MLP variants, in trainer.MLPVariants.)
@@ -174,7 +174,7 @@ settings apply to them too.`,
 					loss = string(trainer.BCE) // the VAE's reconstruction term for [0, 1] data
 				}
 			} else if cmd.Flags().Changed("arch") || cmd.Flags().Changed("labels") {
-				return &flagError{fmt.Errorf("--arch and --labels apply to --variant vae, beta-vae and cvae")}
+				return &flagError{fmt.Errorf("--arch and --labels apply to --variant vae, beta-vae, cvae and iwae")}
 			}
 			if opts.usesConv() {
 				for _, name := range []string{"hidden", "tied", "contractive", "contractive-samples"} {
@@ -205,6 +205,9 @@ settings apply to them too.`,
 			}
 			if opts.Model.Variant != "contractive" && !cmd.Flags().Changed("contractive-samples") {
 				opts.Training.Reg.ContractiveSamples = 0 // the default applies to contractive only
+			}
+			if opts.Model.Variant != "iwae" && !cmd.Flags().Changed("samples") {
+				opts.Training.Reg.Samples = 0 // the default applies to iwae only
 			}
 			if cmd.Flags().Changed("alpha") {
 				a := alpha
@@ -270,6 +273,9 @@ settings apply to them too.`,
 	fl.Float64Var(&alpha, "alpha", 0, "denoising: loss weight α on corrupted inputs (1 − α on the others); unset: unweighted")
 	fl.Float64Var(&reg.Contractive, "contractive", 0, "contractive: weight λ of ‖∂h/∂x‖²_F")
 	fl.IntVar(&reg.ContractiveSamples, "contractive-samples", 1, "contractive, deep encoders: random directions per sample (0: exact)")
+	fl.IntVar(&reg.Samples, "samples", 5, "iwae: importance samples K per input")
+	fl.Float64Var(&reg.MMD, "mmd", 0, "wae: weight λ of the MMD between the codes and the prior N(0, I) (pythae uses 3e-2 with summed MSE)")
+	fl.Float64Var(&reg.Bandwidth, "bandwidth", 0, "wae: bandwidth σ of the inverse multiquadric kernel (0: 1)")
 	fl.StringVar(&opts.Training.Data, "data", "", "mnist, fashion-mnist, or a .npy (N×D or N×C×H×W), .csv or IDX file")
 	fl.IntVar(&opts.Training.Limit, "limit", 0, "use the first `N` training samples (0: all)")
 	fl.StringVar(&hidden, "hidden", "512,256", "hidden layer sizes of the encoder, comma-separated (the decoder mirrors them; \"\" for none)")
@@ -618,6 +624,10 @@ func fit(opts *trainOptions, m *trainer.Model, cfg trainer.TrainConfig, data *tr
 	case test != nil && m.Config.Variational != nil:
 		recon, kl := trainer.EvaluateVAE(m, test, data.testCond, 256, rand.New(rand.NewPCG(cfg.Seed, 0x74657374)))
 		fmt.Fprintf(out, "test ELBO per sample: %.4f (reconstruction %s %.4f, KL %.4f; %d samples)\n", -(recon + kl), m.Config.Loss, recon, kl, test.Rows())
+		if k := cfg.Reg.Samples; m.Config.Variant == "iwae" {
+			bound := trainer.EvaluateIWAE(m, test, k, 256, rand.New(rand.NewPCG(cfg.Seed, 0x69776165)))
+			fmt.Fprintf(out, "test IWAE bound per sample: %.4f (K = %d)\n", bound, k)
+		}
 	case test != nil:
 		pe, ps := trainer.Evaluate(m, test, 256)
 		fmt.Fprintf(out, "test loss (%s): %.6f per element, %.4f per sample (%d samples)\n", m.Config.Loss, pe, ps, test.Rows())
