@@ -318,7 +318,7 @@ func Fit(m *Model, data *Tensor, cfg TrainConfig, opts FitOptions) (*Result, err
 			l, p := m.TrainStep(b, &reg, rng)
 			sum += l
 			pen += p
-			if variational {
+			if variational && m.Config.Variant != "infovae" {
 				kl += p / reg.klWeight()
 			}
 			steps++
@@ -338,7 +338,7 @@ func Fit(m *Model, data *Tensor, cfg TrainConfig, opts FitOptions) (*Result, err
 		if loopSeconds > 0 {
 			em.GFLOPPerSecond = 3 * float64(m.FLOPs()) * float64(train.Rows()) / loopSeconds / 1e9
 		}
-		if variational {
+		if variational && m.Config.Variant != "infovae" {
 			em.Penalty = 0
 			em.KLPerSample = kl / float64(train.Rows())
 			em.ELBOPerSample = -(em.TrainLossPerSample + em.KLPerSample)

@@ -174,10 +174,14 @@ func (m *Model) graphStep(b Batch, reg *Regularization, rng *rand.Rand) (loss, p
 	}
 	if m.mu != nil {
 		beta := 1.0
+		var info *Regularization
 		if reg != nil {
 			beta = reg.klWeight()
+			if m.Config.Variant == "infovae" {
+				beta, info = 1-reg.InfoAlpha, reg
+			}
 		}
-		return m.vaeStep(tp, b, beta, rng)
+		return m.vaeStep(tp, b, beta, info, rng)
 	}
 	out := tp.plan.Value(tp.out)
 	loss = m.lossOf(out, m.fused, b.Target, b.Weight, &tp.dout)
@@ -199,7 +203,7 @@ func (m *Model) graphStep(b Batch, reg *Regularization, rng *rand.Rand) (loss, p
 				tp.dout.Data[i] *= scale
 			}
 			tp.prior.Resize(code.Shape...)
-			drawPrior(&tp.prior, b.Eps, rng)
+			drawPrior(&tp.prior, b.Prior, rng)
 			penalty += MMDPenalty(&tp.dcode, code, &tp.prior, reg.MMD, reg.Bandwidth)
 		}
 		tp.plan.Backward(&tp.dout, &tp.dcode)
@@ -214,8 +218,10 @@ func (m *Model) graphStep(b Batch, reg *Regularization, rng *rand.Rand) (loss, p
 
 // vaeStep is graphStep for a variational model, after the encoder's
 // forward pass: it samples z (or uses b.Eps), runs the decoder on it, and
-// adds the gradients of (reconstruction + β·KL)/N, as trainVAE does.
-func (m *Model) vaeStep(tp *trainPlan, b Batch, beta float64, rng *rand.Rand) (loss, penalty float64) {
+// adds the gradients of (reconstruction + β·KL)/N, as trainVAE does. With
+// info (variant infovae) it adds (α + λ − 1)·MMD(z, prior) too, pythae's
+// InfoVAE objective with β = 1 − α (see infoVAEMMD).
+func (m *Model) vaeStep(tp *trainPlan, b Batch, beta float64, info *Regularization, rng *rand.Rand) (loss, penalty float64) {
 	v := &m.vae
 	mu, logvar := tp.plan.Value(GraphMu), tp.plan.Value(GraphLogVar)
 	n, k := mu.Rows(), mu.Cols()
@@ -252,6 +258,12 @@ func (m *Model) vaeStep(tp *trainPlan, b Batch, beta float64, rng *rand.Rand) (l
 	}
 	tp.dec.Backward(&tp.dout)
 	dz := tp.dec.Grad(GraphMu)
+	if info != nil {
+		tp.prior.Resize(n, k)
+		drawPrior(&tp.prior, b.Prior, rng)
+		// Summed over the batch as the other terms are: N·(α + λ − 1)·MMD.
+		penalty += float64(n) * mmdPenalty(dz, &v.z, &tp.prior, info.InfoAlpha+info.InfoLambda-1, info.Bandwidth, infoVAEScales)
+	}
 	v.dmu.Resize(n, k)
 	v.dlv.Resize(n, k)
 	for i, d := range dz.Data {
@@ -265,7 +277,7 @@ func (m *Model) vaeStep(tp *trainPlan, b Batch, beta float64, rng *rand.Rand) (l
 	}
 	kl := KLDivergence(&v.dmu, &v.dlv, mu, logvar, beta/float64(n))
 	tp.plan.Backward(&v.dmu, &v.dlv)
-	return loss, beta * kl
+	return loss, penalty + beta*kl
 }
 
 // contractiveOn adds the contractive penalty's gradient for the step's

@@ -24,6 +24,9 @@ type familyCase struct {
 	Samples    int                    `json:"samples,omitempty"`
 	MMD        float64                `json:"mmd,omitempty"`
 	Bandwidth  float64                `json:"bandwidth,omitempty"`
+	InfoAlpha  float64                `json:"info_alpha,omitempty"`
+	InfoLambda float64                `json:"info_lambda,omitempty"`
+	Prior      []float32              `json:"prior,omitempty"`
 	Weights    map[string]familyParam `json:"weights"`
 	X          []float32              `json:"x"`
 	Eps        []float32              `json:"eps,omitempty"`
@@ -224,7 +227,7 @@ func TestWAEMatchesPyTorch(t *testing.T) {
 		t.Run(fmt.Sprint(i), func(t *testing.T) {
 			m, n := rn.m, float64(rn.x.Rows())
 			m.ZeroGrad()
-			loss, pen := m.TrainStep(Batch{X: rn.x, Target: rn.x, Eps: rn.eps}, rn.reg, nil)
+			loss, pen := m.TrainStep(Batch{X: rn.x, Target: rn.x, Prior: rn.eps}, rn.reg, nil)
 			want := results[i]
 			if got := loss/n + pen; math.Abs(got-want.Objective) > 1e-5*math.Abs(want.Objective) {
 				t.Errorf("objective: got %v, PyTorch %v", got, want.Objective)
@@ -250,5 +253,48 @@ func TestWAEMatchesPyTorch(t *testing.T) {
 		if fd := (up - down) / 2e-3; math.Abs(fd-float64(dz.Data[i])) > 1e-3+1e-3*math.Abs(fd) {
 			t.Errorf("∂MMD/∂z[%d]: got %v, finite differences %v", i, dz.Data[i], fd)
 		}
+	}
+}
+
+// TestInfoVAEMatchesPyTorch checks one training step of variant infovae
+// on given noise and prior draws against PyTorch's autograd of pythae's
+// objective in float64, for α = 0 and α = 0.5.
+func TestInfoVAEMatchesPyTorch(t *testing.T) {
+	type run struct {
+		m             *Model
+		x, eps, prior *Tensor
+		reg           *Regularization
+	}
+	var runs []run
+	var cases []familyCase
+	for _, alpha := range []float64{0, 0.5} {
+		o := MLP{Variant: "infovae", Input: 6, Hidden: []int{5}, Latent: 2, Loss: BCE, Activation: "tanh"}
+		m := newMLP(t, o, 4)
+		r := rand.New(rand.NewPCG(8, 9))
+		x := randTensor(r, 0.05, 0.95, 5, 6)
+		eps, prior := randTensor(r, -2, 2, 5, 2), randTensor(r, -2, 2, 5, 2)
+		reg := &Regularization{InfoAlpha: alpha, InfoLambda: 3, Bandwidth: 0.7}
+		c := familyCase{Family: "infovae", Input: 6, Hidden: o.Hidden, Latent: 2, Activation: "tanh", Loss: BCE,
+			InfoAlpha: alpha, InfoLambda: 3, Bandwidth: 0.7, Weights: map[string]familyParam{}, X: x.Data, Eps: eps.Data, Prior: prior.Data}
+		for name, p := range m.StateDict() {
+			c.Weights[name] = familyParam{Shape: p.Shape, Data: p.Data}
+		}
+		cases = append(cases, c)
+		runs = append(runs, run{m, x, eps, prior, reg})
+	}
+	results := pytorchFamilies(t, cases)
+	for i, rn := range runs {
+		t.Run(fmt.Sprint(i), func(t *testing.T) {
+			m, n := rn.m, float64(rn.x.Rows())
+			m.ZeroGrad()
+			loss, pen := m.TrainStep(Batch{X: rn.x, Target: rn.x, Eps: rn.eps, Prior: rn.prior}, rn.reg, nil)
+			want := results[i]
+			if got := (loss + pen) / n; math.Abs(got-want.Objective) > 1e-5*math.Abs(want.Objective) {
+				t.Errorf("objective: got %v, PyTorch %v", got, want.Objective)
+			}
+			for _, p := range m.Params() {
+				assertClose(t, p.Name, p.Grad.Data, want.Grads[p.Name], 1e-5, 1e-4)
+			}
+		})
 	}
 }

@@ -40,7 +40,7 @@ type MLP struct {
 }
 
 // MLPVariants lists the variants MLP.Config accepts.
-var MLPVariants = []string{"ae", "tied", "linear", "sparse-l1", "sparse-kl", "denoising", "contractive", "vae", "beta-vae", "cvae", "iwae", "wae"}
+var MLPVariants = []string{"ae", "tied", "linear", "sparse-l1", "sparse-kl", "denoising", "contractive", "vae", "beta-vae", "cvae", "iwae", "infovae", "wae"}
 
 // Config builds the model description, checking sizes and names.
 func (o MLP) Config() (Config, error) {
@@ -94,7 +94,7 @@ func (o MLP) Config() (Config, error) {
 		if o.Tied {
 			return Config{}, fmt.Errorf("trainer: variant linear has no tied form; use --variant tied --activation identity --output-activation identity")
 		}
-	case "vae", "beta-vae", "cvae", "iwae":
+	case "vae", "beta-vae", "cvae", "iwae", "infovae":
 		if o.Tied {
 			return Config{}, fmt.Errorf("trainer: variant %s has no tied form", o.Variant)
 		}

@@ -23,6 +23,23 @@ var mmdScales = []float64{0.1, 0.2, 0.5, 1, 2, 5, 10}
 // (N, d), with bandwidth sigma (0 means 1), and adds its gradient with
 // respect to z into dz when dz is not nil.
 func MMDPenalty(dz, z, p *Tensor, lambda, sigma float64) float64 {
+	return mmdPenalty(dz, z, p, lambda, sigma, mmdScales)
+}
+
+// infoVAEScales is the one scale of pythae's InfoVAE kernel.
+var infoVAEScales = []float64{1}
+
+// infoVAEMMD: variant infovae (Zhao et al., 2019; pythae's INFOVAE_MMD) is
+// the VAE whose objective is
+//
+//	(1/N)Σₙ [recon(xₙ) + (1 − α)·KLₙ] + (α + λ − 1)·MMD(z, p),
+//
+// z the reparameterised samples, p draws from N(0, I), and the MMD as for
+// wae but with one kernel scale (Regularization.InfoAlpha, InfoLambda,
+// Bandwidth).
+
+// mmdPenalty is MMDPenalty over the given kernel scales.
+func mmdPenalty(dz, z, p *Tensor, lambda, sigma float64, scales []float64) float64 {
 	sameShape(z, p)
 	n, d := z.Rows(), z.Cols()
 	if n < 2 || lambda == 0 {
@@ -39,7 +56,7 @@ func MMDPenalty(dz, z, p *Tensor, lambda, sigma float64) float64 {
 			t := float64(a[j]) - float64(b[j])
 			r2 += t * t
 		}
-		for _, s := range mmdScales {
+		for _, s := range scales {
 			c := s * base
 			q := c + r2
 			k += c / q

@@ -446,6 +446,9 @@ type Batch struct {
 	Weight *Tensor // per-element loss weights, or nil for the plain mean
 	Cond   *Tensor // conditioning inputs of a conditional model, (batch, K)
 	Eps    *Tensor // a variational model's noise ε, (batch, latent); nil to draw it
+	// Prior is a wae or infovae step's draws from the prior N(0, I),
+	// (batch, latent); nil to draw them.
+	Prior *Tensor
 }
 
 // loss returns the summed (weighted) loss of the last Forward's output
@@ -525,7 +528,7 @@ func (m *Model) TrainStep(b Batch, reg *Regularization, rng *rand.Rand) (loss, p
 	if m.trainsOnGraph(reg) {
 		return m.graphStep(b, reg, rng)
 	}
-	if m.Config.Variant == "iwae" || m.Config.Variant == "wae" {
+	if m.Config.Variant == "iwae" || m.Config.Variant == "wae" || m.Config.Variant == "infovae" {
 		panic("trainer: variant " + m.Config.Variant + " trains on the graph only")
 	}
 	if m.mu != nil {

@@ -44,6 +44,10 @@ type Regularization struct {
 	// Bandwidth the kernel's σ (0 means 1).
 	MMD       float64 `json:"mmd,omitempty"`
 	Bandwidth float64 `json:"bandwidth,omitempty"`
+	// InfoAlpha and InfoLambda are variant infovae's α and λ: the KL
+	// weighs 1 − α and the MMD α + λ − 1 (pythae's INFOVAE_MMD).
+	InfoAlpha  float64 `json:"info_alpha,omitempty"`
+	InfoLambda float64 `json:"info_lambda,omitempty"`
 }
 
 // Check validates the settings' ranges.
@@ -61,6 +65,8 @@ func (r Regularization) Check() error {
 		return fmt.Errorf("trainer: MMD weight %v must be finite and not negative", r.MMD)
 	case r.Bandwidth < 0 || math.IsNaN(r.Bandwidth) || math.IsInf(r.Bandwidth, 0):
 		return fmt.Errorf("trainer: kernel bandwidth %v must be finite and not negative", r.Bandwidth)
+	case math.IsNaN(r.InfoAlpha) || math.IsInf(r.InfoAlpha, 0) || r.InfoLambda < 0 || math.IsNaN(r.InfoLambda) || math.IsInf(r.InfoLambda, 0):
+		return fmt.Errorf("trainer: InfoVAE α %v and λ %v must be finite, λ not negative", r.InfoAlpha, r.InfoLambda)
 	case r.Samples < 0 || r.Samples > maxImportanceSamples:
 		return fmt.Errorf("trainer: importance samples %d must be in [1, %d]", r.Samples, maxImportanceSamples)
 	case r.Beta < 0 || math.IsNaN(r.Beta):
@@ -160,6 +166,7 @@ func CheckVariant(variant string, r Regularization) error {
 		"denoising":   {r.Noise != "", "a noise (--noise) and its level (--noise-level)"},
 		"contractive": {r.Contractive > 0, "a weight λ > 0 (--contractive)"},
 		"wae":         {r.MMD > 0, "an MMD weight λ > 0 (--mmd)"},
+		"infovae":     {r.InfoLambda > 0, "a λ > 0 (--info-lambda; the MMD weighs α + λ − 1)"},
 	}
 	if n, ok := needs[variant]; ok && !n.ok {
 		return fmt.Errorf("trainer: variant %s needs %s", variant, n.what)
@@ -172,6 +179,13 @@ func CheckVariant(variant string, r Regularization) error {
 	case "vae":
 		if r.Beta != 0 && r.Beta != 1 {
 			return fmt.Errorf("trainer: variant vae has β = 1; for β = %v use --variant beta-vae", r.Beta)
+		}
+	case "infovae":
+		if r.Beta != 0 {
+			return fmt.Errorf("trainer: variant infovae weighs its KL 1 − α (--info-alpha), not β (--beta)")
+		}
+		if r.Samples != 0 {
+			return fmt.Errorf("trainer: importance samples (--samples) apply to variant iwae, not infovae")
 		}
 	case "iwae":
 		if r.Beta != 0 {
@@ -196,12 +210,16 @@ func CheckVariant(variant string, r Regularization) error {
 		{r.Noise != "" || r.NoiseLevel != 0 || r.Alpha != nil || r.NoiseClip, "noise settings (--noise, --noise-level, --alpha, --noise-clip)", "denoising"},
 		{r.Contractive != 0 || r.ContractiveSamples != 0, "contractive settings (--contractive, --contractive-samples)", "contractive"},
 		{r.Samples != 0, "importance samples (--samples)", "iwae"},
-		{r.MMD != 0 || r.Bandwidth != 0, "MMD settings (--mmd, --bandwidth)", "wae"},
+		{r.MMD != 0, "an MMD weight (--mmd)", "wae"},
+		{r.InfoAlpha != 0 || r.InfoLambda != 0, "InfoVAE settings (--info-alpha, --info-lambda)", "infovae"},
 	}
 	for _, u := range uses {
 		if u.set && u.variant != variant {
 			return fmt.Errorf("trainer: %s applies to variant %s, not %s", u.name, u.variant, variant)
 		}
+	}
+	if r.Bandwidth != 0 && variant != "wae" && variant != "infovae" {
+		return fmt.Errorf("trainer: a kernel bandwidth (--bandwidth) applies to variants wae and infovae, not %s", variant)
 	}
 	return nil
 }

@@ -119,7 +119,7 @@ func checkGenerative(model, path string) error {
 		case part == "full":
 			return sizes("a whole autoencoder, give its decoder")
 		case !vaeVariant(variant) && variant != "wae":
-			return fmt.Errorf("sample needs the decoder of a model with a prior (vae, beta-vae, cvae, iwae, wae): %s is variant %s", model, variant)
+			return fmt.Errorf("sample needs the decoder of a model with a prior (vae, beta-vae, cvae, iwae, infovae, wae): %s is variant %s", model, variant)
 		}
 		return nil
 	}

@@ -145,8 +145,8 @@ func TestSampleRunNeedsAGenerativeDecoder(t *testing.T) {
 		model   string
 		wantErr string // "" for success
 	}{
-		{"plain autoencoder directory", ae, "sample needs the decoder of a model with a prior (vae, beta-vae, cvae, iwae, wae): " + ae + " is variant ae"},
-		{"plain autoencoder decoder file", filepath.Join(ae, "decoder.onnx"), "sample needs the decoder of a model with a prior (vae, beta-vae, cvae, iwae, wae): " + filepath.Join(ae, "decoder.onnx") + " is variant ae"},
+		{"plain autoencoder directory", ae, "sample needs the decoder of a model with a prior (vae, beta-vae, cvae, iwae, infovae, wae): " + ae + " is variant ae"},
+		{"plain autoencoder decoder file", filepath.Join(ae, "decoder.onnx"), "sample needs the decoder of a model with a prior (vae, beta-vae, cvae, iwae, infovae, wae): " + filepath.Join(ae, "decoder.onnx") + " is variant ae"},
 		{"VAE encoder", filepath.Join(vae, "encoder.onnx"), filepath.Join(vae, "encoder.onnx") + " takes 16 values and gives 3: that is an encoder, give the decoder"},
 		{"VAE full model", filepath.Join(vae, "model.onnx"), filepath.Join(vae, "model.onnx") + " takes 16 values and gives 16: that is a whole autoencoder, give its decoder"},
 		{"PyTorch encoder", filepath.Join(fixtures, "vae_encoder.opset13.onnx"), filepath.Join(fixtures, "vae_encoder.opset13.onnx") + " takes 64 values and gives 4: that is an encoder, give the decoder"},

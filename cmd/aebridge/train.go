@@ -50,14 +50,16 @@ type trainOptions struct {
 var trainModelFlags = []string{"variant", "tied", "data", "hidden", "latent", "activation", "code-activation", "output-activation",
 	"loss", "optimizer", "lr", "momentum", "nesterov", "weight-decay", "batch", "seed", "val-split", "patience", "limit",
 	"l1", "rho", "sparsity-weight", "noise", "noise-level", "noise-clip", "alpha", "contractive", "contractive-samples",
-	"samples", "mmd", "bandwidth", "channels", "kernel", "stride", "pool", "decoder", "batchnorm", "dropout", "beta", "arch", "labels", "init"}
+	"samples", "mmd", "bandwidth", "info-alpha", "info-lambda", "channels", "kernel", "stride", "pool", "decoder", "batchnorm", "dropout", "beta", "arch", "labels", "init"}
 
 // trainingFlags are the flags of trainModelFlags that --from accepts: how
 // to train, on what, not what the model is.
 var trainingFlags = []string{"data", "loss", "optimizer", "lr", "momentum", "nesterov", "weight-decay", "batch", "seed", "val-split", "patience", "limit", "labels"}
 
 // vaeVariant reports whether the variant is variational.
-func vaeVariant(v string) bool { return v == "vae" || v == "beta-vae" || v == "cvae" || v == "iwae" }
+func vaeVariant(v string) bool {
+	return v == "vae" || v == "beta-vae" || v == "cvae" || v == "iwae" || v == "infovae"
+}
 
 // convVariants are the variants trainer.ConvNet builds. (trainer lists
 // only its MLP variants, in trainer.MLPVariants.)
@@ -174,7 +176,7 @@ settings apply to them too.`,
 					loss = string(trainer.BCE) // the VAE's reconstruction term for [0, 1] data
 				}
 			} else if cmd.Flags().Changed("arch") || cmd.Flags().Changed("labels") {
-				return &flagError{fmt.Errorf("--arch and --labels apply to --variant vae, beta-vae, cvae and iwae")}
+				return &flagError{fmt.Errorf("--arch and --labels apply to --variant vae, beta-vae, cvae, iwae and infovae")}
 			}
 			if opts.usesConv() {
 				for _, name := range []string{"hidden", "tied", "contractive", "contractive-samples"} {
@@ -275,7 +277,9 @@ settings apply to them too.`,
 	fl.IntVar(&reg.ContractiveSamples, "contractive-samples", 1, "contractive, deep encoders: random directions per sample (0: exact)")
 	fl.IntVar(&reg.Samples, "samples", 5, "iwae: importance samples K per input")
 	fl.Float64Var(&reg.MMD, "mmd", 0, "wae: weight λ of the MMD between the codes and the prior N(0, I) (pythae uses 3e-2 with summed MSE)")
-	fl.Float64Var(&reg.Bandwidth, "bandwidth", 0, "wae: bandwidth σ of the inverse multiquadric kernel (0: 1)")
+	fl.Float64Var(&reg.Bandwidth, "bandwidth", 0, "wae, infovae: bandwidth σ of the inverse multiquadric kernel (0: 1)")
+	fl.Float64Var(&reg.InfoAlpha, "info-alpha", 0, "infovae: α; the KL weighs 1 − α")
+	fl.Float64Var(&reg.InfoLambda, "info-lambda", 0, "infovae: λ; the MMD between z and the prior weighs α + λ − 1")
 	fl.StringVar(&opts.Training.Data, "data", "", "mnist, fashion-mnist, or a .npy (N×D or N×C×H×W), .csv or IDX file")
 	fl.IntVar(&opts.Training.Limit, "limit", 0, "use the first `N` training samples (0: all)")
 	fl.StringVar(&hidden, "hidden", "512,256", "hidden layer sizes of the encoder, comma-separated (the decoder mirrors them; \"\" for none)")

@@ -76,7 +76,7 @@ func TestNewCmdTrain(t *testing.T) {
 		{name: "linear with relu", args: []string{"--data", "mnist", "--out", "d", "--variant", "linear", "--activation", "relu"}, wantErr: "variant linear uses identity activations"},
 		{name: "bad variant", args: []string{"--data", "mnist", "--out", "d", "--variant", "gan"}, wantErr: `unknown variant "gan"`},
 		{name: "bad variant lists them all", args: []string{"--data", "mnist", "--out", "d", "--variant", "foo"},
-			wantErr: `--variant: unknown variant "foo" (want one of ae, tied, linear, sparse-l1, sparse-kl, denoising, contractive, vae, beta-vae, cvae, iwae, wae, conv, conv1d)`},
+			wantErr: `--variant: unknown variant "foo" (want one of ae, tied, linear, sparse-l1, sparse-kl, denoising, contractive, vae, beta-vae, cvae, iwae, infovae, wae, conv, conv1d)`},
 		{name: "negative limit", args: []string{"--data", "mnist", "--out", "d", "--limit", "-3"}, wantErr: "--limit must not be negative, got -3 (0: all samples)"},
 		{name: "latent 0", args: []string{"--data", "mnist", "--out", "d", "--latent", "0"}, wantErr: "--latent must be at least 1, got 0"},
 		{name: "latent 0 on a VAE", args: []string{"--data", "mnist", "--out", "d", "--variant", "vae", "--latent", "0"}, wantErr: "--latent must be at least 1, got 0"},
@@ -151,7 +151,7 @@ func TestNewCmdTrain(t *testing.T) {
 		{name: "vae with beta", args: []string{"--data", "x.npy", "--out", "d", "--variant", "vae", "--beta", "2"}, wantErr: "variant vae has β = 1; for β = 2 use --variant beta-vae"},
 		{name: "beta-vae without beta", args: []string{"--data", "x.npy", "--out", "d", "--variant", "beta-vae"}, wantErr: "variant beta-vae needs a KL weight β > 0 (--beta)"},
 		{name: "beta on ae", args: []string{"--data", "x.npy", "--out", "d", "--beta", "2"}, wantErr: "applies to variants beta-vae and cvae, not ae"},
-		{name: "labels on ae", args: []string{"--data", "x.npy", "--out", "d", "--labels", "y.npy"}, wantErr: "--arch and --labels apply to --variant vae, beta-vae, cvae and iwae"},
+		{name: "labels on ae", args: []string{"--data", "x.npy", "--out", "d", "--labels", "y.npy"}, wantErr: "--arch and --labels apply to --variant vae, beta-vae, cvae, iwae and infovae"},
 		{name: "conv vae with unpool", args: []string{"--data", "x.npy", "--out", "d", "--variant", "vae", "--arch", "conv", "--decoder", "unpool"}, wantErr: "a convolutional VAE needs --latent > 0 and a decoder that starts from z alone"},
 		{name: "resume", args: []string{"--resume", "--out", "d", "--epochs", "30"}, check: func(t *testing.T, o *trainOptions) {
 			if !o.Resume || o.Training.Epochs != 30 || !o.epochsSet {

@@ -21,6 +21,10 @@ wae (Tolstikhin et al. 2018; pythae's WAE_MMD): a deterministic code z
 pythae's estimate and inverse multiquadric kernel (scales 0.1 … 10,
 C = 2·latent·σ²·scale).
 
+infovae (Zhao et al. 2019; pythae's INFOVAE_MMD): z = μ + σ⊙ε (eps given),
+prior draws given as prior, and the objective
+(1/N)Σₙ [recon + (1 − α)·KLₙ] + (α + λ − 1)·MMD(z, p) with one kernel scale.
+
 With --train DATA_DIR it trains instead, for scripts/compare-families.sh: the
 family on a 784-H-Z MLP (ReLU, sigmoid output, BCE) on Fashion-MNIST with
 Adam, and prints the test bound per sample as JSON:
@@ -90,7 +94,7 @@ def iwae_eps(case, encode, decode, x, eps):
 def run(case):
     w, encode, decode = build(case)
     x = torch.tensor(case["x"], dtype=torch.float64).reshape(-1, case["input"])
-    objective = {"iwae": iwae, "wae": wae}[case["family"]](case, encode, decode, x)
+    objective = {"iwae": iwae, "wae": wae, "infovae": infovae}[case["family"]](case, encode, decode, x)
     objective.backward()
     return {"objective": objective.item(), "grads": {k: v.grad.reshape(-1).tolist() for k, v in w.items()}}
 
@@ -153,6 +157,22 @@ def wae(case, encode, decode, x):
     z = encode.code(x)
     p = torch.tensor(case["eps"], dtype=torch.float64).reshape(z.shape)
     return recon(case, decode(z), x).mean() + case["mmd"] * mmd(z, p, case.get("bandwidth") or 1.0)
+
+
+def infovae(case, encode, decode, x):
+    mu, logvar = encode(x)
+    eps = torch.tensor(case["eps"], dtype=torch.float64).reshape(mu.shape)
+    p = torch.tensor(case["prior"], dtype=torch.float64).reshape(mu.shape)
+    z = mu + eps * torch.exp(0.5 * logvar)
+    kld = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp(), dim=-1)
+    a, lam = case.get("info_alpha", 0.0), case["info_lambda"]
+    sigma = case.get("bandwidth") or 1.0
+    base = 2.0 * z.shape[1] * sigma ** 2
+    k = lambda u, v: base / (base + ((u.unsqueeze(1) - v.unsqueeze(0)) ** 2).sum(-1))
+    n = z.shape[0]
+    kz, kp, kc = k(z, z), k(p, p), k(z, p)
+    mmd_ = (kz.sum() - kz.diag().sum()) / (n - 1) + (kp.sum() - kp.diag().sum()) / (n - 1) - 2 * kc.sum() / n
+    return (recon(case, decode(z), x) + (1 - a) * kld).mean() + (a + lam - 1) * mmd_
 
 
 def main():
