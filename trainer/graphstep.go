@@ -145,7 +145,7 @@ func (m *Model) graphStep(b Batch, reg *Regularization, rng *rand.Rand) (loss, p
 		*v = Tensor{Shape: shape, Data: x.Data}
 		x = v
 	}
-	penalize := m.mu == nil && reg != nil && (reg.L1 != 0 || reg.SparsityWeight != 0 || reg.MMD != 0)
+	penalize := m.mu == nil && reg != nil && (reg.L1 != 0 || reg.SparsityWeight != 0 || reg.MMD != 0 || reg.Embedding != 0)
 	contract := m.mu == nil && reg != nil && reg.Contractive > 0
 	cond := m.Config.Condition > 0
 	samples := 0
@@ -195,13 +195,18 @@ func (m *Model) graphStep(b Batch, reg *Regularization, rng *rand.Rand) (loss, p
 		if reg.SparsityWeight > 0 {
 			penalty += KLSparsityPenalty(&tp.dcode, code, reg.Rho, reg.SparsityWeight)
 		}
-		if reg.MMD > 0 {
-			// The objective sums the reconstruction over a sample's
-			// elements (lossOf's gradient is of the mean over them).
+		if reg.MMD > 0 || reg.Embedding > 0 {
+			// wae and rae sum the reconstruction over a sample's elements
+			// (lossOf's gradient is of the mean over them), as pythae does.
 			scale := float32(tp.dout.Len() / code.Rows())
 			for i := range tp.dout.Data {
 				tp.dout.Data[i] *= scale
 			}
+		}
+		if reg.Embedding > 0 {
+			penalty += m.raePenalty(&tp.dcode, code, reg)
+		}
+		if reg.MMD > 0 {
 			tp.prior.Resize(code.Shape...)
 			drawPrior(&tp.prior, b.Prior, rng)
 			penalty += MMDPenalty(&tp.dcode, code, &tp.prior, reg.MMD, reg.Bandwidth)

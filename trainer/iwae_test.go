@@ -27,6 +27,8 @@ type familyCase struct {
 	InfoAlpha  float64                `json:"info_alpha,omitempty"`
 	InfoLambda float64                `json:"info_lambda,omitempty"`
 	Prior      []float32              `json:"prior,omitempty"`
+	Embedding  float64                `json:"embedding,omitempty"`
+	Decay      float64                `json:"decoder_decay,omitempty"`
 	Weights    map[string]familyParam `json:"weights"`
 	X          []float32              `json:"x"`
 	Eps        []float32              `json:"eps,omitempty"`
@@ -294,6 +296,40 @@ func TestInfoVAEMatchesPyTorch(t *testing.T) {
 			}
 			for _, p := range m.Params() {
 				assertClose(t, p.Name, p.Grad.Data, want.Grads[p.Name], 1e-5, 1e-4)
+			}
+		})
+	}
+}
+
+// TestRAEMatchesPyTorch checks one training step of variant rae against
+// PyTorch's autograd of pythae's RAE_L2 objective in float64, with and
+// without the decoder's weight decay.
+func TestRAEMatchesPyTorch(t *testing.T) {
+	var models []*Model
+	var regs []*Regularization
+	var cases []familyCase
+	x := randTensor(rand.New(rand.NewPCG(8, 9)), 0.05, 0.95, 5, 6)
+	for _, decay := range []float64{0, 0.3} {
+		o := MLP{Variant: "rae", Input: 6, Hidden: []int{5}, Latent: 2, Loss: MSE, Activation: "tanh"}
+		m := newMLP(t, o, 4)
+		reg := &Regularization{Embedding: 0.4, DecoderDecay: decay}
+		c := familyCase{Family: "rae", Input: 6, Hidden: o.Hidden, Latent: 2, Activation: "tanh", Loss: MSE,
+			Embedding: reg.Embedding, Decay: decay, Weights: map[string]familyParam{}, X: x.Data}
+		for name, p := range m.StateDict() {
+			c.Weights[name] = familyParam{Shape: p.Shape, Data: p.Data}
+		}
+		models, regs, cases = append(models, m), append(regs, reg), append(cases, c)
+	}
+	results := pytorchFamilies(t, cases)
+	for i, m := range models {
+		t.Run(fmt.Sprint(i), func(t *testing.T) {
+			m.ZeroGrad()
+			loss, pen := m.TrainStep(Batch{X: x, Target: x}, regs[i], nil)
+			if got, want := loss/5+pen, results[i].Objective; math.Abs(got-want) > 1e-5*math.Abs(want) {
+				t.Errorf("objective: got %v, PyTorch %v", got, want)
+			}
+			for _, p := range m.Params() {
+				assertClose(t, p.Name, p.Grad.Data, results[i].Grads[p.Name], 1e-5, 1e-4)
 			}
 		})
 	}

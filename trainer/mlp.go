@@ -25,7 +25,8 @@ import "fmt"
 // the encoder's input and to z. "iwae" is the VAE's model trained on the
 // importance-weighted bound (Regularization.Samples, see iwaeStep); "wae"
 // is "ae" trained with the MMD to the prior N(0, I) (Regularization.MMD,
-// see MMDPenalty).
+// see MMDPenalty); "rae" is "ae" trained with ½β‖z‖² on the code and
+// ½λ‖θ‖² on the decoder (Regularization.Embedding, DecoderDecay).
 type MLP struct {
 	Variant          string
 	Tied             bool
@@ -40,7 +41,7 @@ type MLP struct {
 }
 
 // MLPVariants lists the variants MLP.Config accepts.
-var MLPVariants = []string{"ae", "tied", "linear", "sparse-l1", "sparse-kl", "denoising", "contractive", "vae", "beta-vae", "cvae", "iwae", "infovae", "wae"}
+var MLPVariants = []string{"ae", "tied", "linear", "sparse-l1", "sparse-kl", "denoising", "contractive", "vae", "beta-vae", "cvae", "iwae", "infovae", "wae", "rae"}
 
 // Config builds the model description, checking sizes and names.
 func (o MLP) Config() (Config, error) {
@@ -87,7 +88,7 @@ func (o MLP) Config() (Config, error) {
 		}
 	}
 	switch o.Variant {
-	case "ae", "sparse-l1", "denoising", "contractive", "wae":
+	case "ae", "sparse-l1", "denoising", "contractive", "wae", "rae":
 	case "tied":
 		o.Tied = true
 	case "linear":

@@ -1,6 +1,9 @@
 package trainer
 
-import "math/rand/v2"
+import (
+	"math/rand/v2"
+	"strings"
+)
 
 // The Wasserstein autoencoder with the MMD penalty (Tolstikhin et al.,
 // 2018; pythae's WAE_MMD): a deterministic autoencoder whose codes z are
@@ -107,4 +110,32 @@ func drawPrior(p, eps *Tensor, rng *rand.Rand) {
 	for i := range p.Data {
 		p.Data[i] = float32(rng.NormFloat64())
 	}
+}
+
+// raePenalty is variant rae's regularisation (Ghosh et al., 2020; pythae's
+// RAE_L2): (β/N)·Σₙ ½‖zₙ‖² on the codes, whose gradient it adds into dz,
+// and ½λ‖θ‖² on the decoder's parameters, whose gradient λθ it adds into
+// theirs (PyTorch's weight_decay on the decoder's parameter group).
+func (m *Model) raePenalty(dz, z *Tensor, reg *Regularization) float64 {
+	n := float64(z.Rows())
+	var codes float64
+	for i, v := range z.Data {
+		codes += 0.5 * float64(v) * float64(v)
+		dz.Data[i] += float32(reg.Embedding * float64(v) / n)
+	}
+	pen := reg.Embedding * codes / n
+	if reg.DecoderDecay == 0 {
+		return pen
+	}
+	var sq float64
+	for _, p := range m.params {
+		if !strings.HasPrefix(p.Name, "decoder.") {
+			continue
+		}
+		for i, v := range p.Value.Data {
+			sq += float64(v) * float64(v)
+			p.Grad.Data[i] += float32(reg.DecoderDecay * float64(v))
+		}
+	}
+	return pen + 0.5*reg.DecoderDecay*sq
 }

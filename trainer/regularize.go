@@ -48,6 +48,11 @@ type Regularization struct {
 	// weighs 1 − α and the MMD α + λ − 1 (pythae's INFOVAE_MMD).
 	InfoAlpha  float64 `json:"info_alpha,omitempty"`
 	InfoLambda float64 `json:"info_lambda,omitempty"`
+	// Embedding is variant rae's weight β of ½‖z‖² on the code, and
+	// DecoderDecay its λ of ½‖θ‖² on the decoder's parameters (pythae's
+	// RAE_L2: PyTorch's weight_decay on the decoder, ∇ += λθ).
+	Embedding    float64 `json:"embedding,omitempty"`
+	DecoderDecay float64 `json:"decoder_decay,omitempty"`
 }
 
 // Check validates the settings' ranges.
@@ -65,6 +70,8 @@ func (r Regularization) Check() error {
 		return fmt.Errorf("trainer: MMD weight %v must be finite and not negative", r.MMD)
 	case r.Bandwidth < 0 || math.IsNaN(r.Bandwidth) || math.IsInf(r.Bandwidth, 0):
 		return fmt.Errorf("trainer: kernel bandwidth %v must be finite and not negative", r.Bandwidth)
+	case r.Embedding < 0 || math.IsNaN(r.Embedding) || math.IsInf(r.Embedding, 0) || r.DecoderDecay < 0 || math.IsNaN(r.DecoderDecay) || math.IsInf(r.DecoderDecay, 0):
+		return fmt.Errorf("trainer: RAE weights β %v and λ %v must be finite and not negative", r.Embedding, r.DecoderDecay)
 	case math.IsNaN(r.InfoAlpha) || math.IsInf(r.InfoAlpha, 0) || r.InfoLambda < 0 || math.IsNaN(r.InfoLambda) || math.IsInf(r.InfoLambda, 0):
 		return fmt.Errorf("trainer: InfoVAE α %v and λ %v must be finite, λ not negative", r.InfoAlpha, r.InfoLambda)
 	case r.Samples < 0 || r.Samples > maxImportanceSamples:
@@ -166,6 +173,7 @@ func CheckVariant(variant string, r Regularization) error {
 		"denoising":   {r.Noise != "", "a noise (--noise) and its level (--noise-level)"},
 		"contractive": {r.Contractive > 0, "a weight λ > 0 (--contractive)"},
 		"wae":         {r.MMD > 0, "an MMD weight λ > 0 (--mmd)"},
+		"rae":         {r.Embedding > 0, "a code penalty β > 0 (--embedding)"},
 		"infovae":     {r.InfoLambda > 0, "a λ > 0 (--info-lambda; the MMD weighs α + λ − 1)"},
 	}
 	if n, ok := needs[variant]; ok && !n.ok {
@@ -212,6 +220,7 @@ func CheckVariant(variant string, r Regularization) error {
 		{r.Samples != 0, "importance samples (--samples)", "iwae"},
 		{r.MMD != 0, "an MMD weight (--mmd)", "wae"},
 		{r.InfoAlpha != 0 || r.InfoLambda != 0, "InfoVAE settings (--info-alpha, --info-lambda)", "infovae"},
+		{r.Embedding != 0 || r.DecoderDecay != 0, "RAE settings (--embedding, --decoder-decay)", "rae"},
 	}
 	for _, u := range uses {
 		if u.set && u.variant != variant {

@@ -3,11 +3,15 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
+	"github.com/aebridge/aebridge/codes"
 	"github.com/aebridge/aebridge/internal/imgrid"
 	"github.com/aebridge/aebridge/internal/limits"
 	"github.com/aebridge/aebridge/internal/npy"
@@ -91,8 +95,16 @@ func sampleRun(opts *sampleOptions) error {
 		return err
 	}
 	defer dec.Close()
-	_, x, err := dec.Sample(opts.N, opts.Class, opts.Seed)
-	if err != nil {
+	var x runtime.Tensor
+	if prior, ok, err := readPrior(opts.Model); err != nil {
+		return err
+	} else if ok {
+		// An ex-post density of the codes (rae): z from the mixture.
+		z := prior.Sample(opts.N, rand.New(rand.NewPCG(opts.Seed, 0x7261)))
+		if x, err = dec.Decode(runtime.Tensor{Shape: []int64{int64(opts.N), int64(prior.D)}, Data: z}); err != nil {
+			return err
+		}
+	} else if _, x, err = dec.Sample(opts.N, opts.Class, opts.Seed); err != nil {
 		return err
 	}
 	return writeImages(opts.IO, x, opts.Out, opts.NPY, opts.Shape, opts.Cols)
@@ -118,6 +130,12 @@ func checkGenerative(model, path string) error {
 			return sizes("an encoder, give the decoder")
 		case part == "full":
 			return sizes("a whole autoencoder, give its decoder")
+		case variant == "rae":
+			if _, ok, err := readPrior(model); err != nil {
+				return err
+			} else if !ok {
+				return fmt.Errorf("sample needs the density of an rae's codes, %s, which training writes", filepath.Join(model, priorFile))
+			}
 		case !vaeVariant(variant) && variant != "wae":
 			return fmt.Errorf("sample needs the decoder of a model with a prior (vae, beta-vae, cvae, iwae, infovae, wae): %s is variant %s", model, variant)
 		}
@@ -186,4 +204,37 @@ func writeImages(io *iostreams, x runtime.Tensor, png, npyPath string, shape []i
 	}
 	fmt.Fprintf(io.Out, "wrote %s (%d images of %d×%d)\n", png, n, h, w)
 	return nil
+}
+
+// priorFile is the ex-post density of an rae's codes in its directory: a
+// Gaussian mixture fitted to the training codes, which sample draws from.
+const priorFile = "prior.json"
+
+// maxPriorBytes bounds prior.json: K·D² covariances of a few thousand
+// values each.
+const maxPriorBytes = 64 << 20
+
+// readPrior reads DIR/prior.json if model is a directory holding one.
+func readPrior(model string) (*codes.GaussianMixture, bool, error) {
+	path := filepath.Join(model, priorFile)
+	fh, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	defer fh.Close()
+	b, err := io.ReadAll(io.LimitReader(fh, maxPriorBytes+1))
+	if err != nil {
+		return nil, false, err
+	}
+	if len(b) > maxPriorBytes {
+		return nil, false, fmt.Errorf("%s: more than %d bytes", path, maxPriorBytes)
+	}
+	g, err := codes.ReadGaussianMixture(b)
+	if err != nil {
+		return nil, false, fmt.Errorf("%s: %w", path, err)
+	}
+	return g, true, nil
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"image/png"
 	"math"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aebridge/aebridge/runtime"
 	"github.com/aebridge/aebridge/trainer"
 )
 
@@ -175,5 +177,57 @@ func TestSampleRunNeedsAGenerativeDecoder(t *testing.T) {
 				t.Errorf("a refused sample wrote %s", arr)
 			}
 		})
+	}
+}
+
+// TestRAESamplesFromItsCodeDensity trains an rae, which writes the
+// Gaussian mixture of its training codes beside the model, and checks that
+// sample decodes draws from that mixture (the same draws decoded by the
+// decoder directly), and that a broken prior.json is refused by name.
+func TestRAESamplesFromItsCodeDensity(t *testing.T) {
+	tmp := t.TempDir()
+	values := make([]float32, 64*12)
+	for i := range values {
+		values[i] = float32(0.5 + 0.4*math.Sin(float64(i%12)*0.9+float64(i/12%5)))
+	}
+	data := filepath.Join(tmp, "x.npy")
+	writeNPYArray(t, data, []int{64, 12}, values)
+	dir := filepath.Join(tmp, "rae")
+	f, out, _ := testFactory()
+	opts := &trainOptions{IO: f.IO, Out: dir, Opset: 17, Arch: "mlp", GMMComponents: 3,
+		Model:    trainer.MLP{Variant: "rae", Hidden: []int{8}, Latent: 2, Loss: trainer.MSE, Activation: "tanh"},
+		Training: trainer.TrainConfig{Optimizer: trainer.OptimizerConfig{Name: "adam", LR: 1e-2}, Epochs: 3, Batch: 16, Seed: 1, Data: data, Reg: trainer.Regularization{Embedding: 1e-3, DecoderDecay: 1e-5}}}
+	if err := trainRun(opts); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	prior, ok, err := readPrior(dir)
+	if err != nil || !ok || len(prior.Weights) != 3 || prior.D != 2 {
+		t.Fatalf("prior.json: %+v, %v, %v", prior, ok, err)
+	}
+	got := filepath.Join(tmp, "s.npy")
+	f, out, _ = testFactory()
+	if err := sampleRun(&sampleOptions{IO: f.IO, Model: dir, N: 5, Class: -1, Seed: 9, NPY: got}); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	dec, err := runtime.Open(filepath.Join(dir, "decoder.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dec.Close()
+	z := prior.Sample(5, rand.New(rand.NewPCG(9, 0x7261)))
+	want, err := dec.Decode(runtime.Tensor{Shape: []int64{5, 2}, Data: z})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := maxAbsDiff(readNPY(t, got).Data, want.Data); d != 0 {
+		t.Errorf("sample differs from the decoded mixture draws by %g", d)
+	}
+	if err := os.WriteFile(filepath.Join(dir, priorFile), []byte(`{"d":2,"weights":[0.5,0.4],"means":[[0,0],[1,1]],"covs":[[1,0,0,1],[1,0,0,1]]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, _, _ = testFactory()
+	err = sampleRun(&sampleOptions{IO: f.IO, Model: dir, N: 5, Class: -1, Seed: 9, NPY: got})
+	if err == nil || !strings.Contains(err.Error(), "prior.json: codes: gaussian mixture: weights sum to 0.9") {
+		t.Errorf("broken prior.json: got %v", err)
 	}
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/aebridge/aebridge/codes"
 	"github.com/aebridge/aebridge/dataset"
 	"github.com/aebridge/aebridge/export"
 	"github.com/aebridge/aebridge/internal/atomicfile"
@@ -32,12 +33,15 @@ type trainOptions struct {
 	Training trainer.TrainConfig
 	Out      string
 	Opset    int
-	Threads  int
-	Resume   bool
-	Arch     string // variational variants: mlp or conv
-	Init     string // the weight initialisation scheme (trainer.InitSchemes)
-	From     string // a model directory to start from (fine-tuning)
-	lossSet  bool   // --loss was given
+	// GMMComponents is how many Gaussians an rae's ex-post code density
+	// (prior.json, which sample draws from) has.
+	GMMComponents int
+	Threads       int
+	Resume        bool
+	Arch          string // variational variants: mlp or conv
+	Init          string // the weight initialisation scheme (trainer.InitSchemes)
+	From          string // a model directory to start from (fine-tuning)
+	lossSet       bool   // --loss was given
 
 	// epochsSet: --epochs was given (a resumed run keeps its target
 	// otherwise).
@@ -50,7 +54,7 @@ type trainOptions struct {
 var trainModelFlags = []string{"variant", "tied", "data", "hidden", "latent", "activation", "code-activation", "output-activation",
 	"loss", "optimizer", "lr", "momentum", "nesterov", "weight-decay", "batch", "seed", "val-split", "patience", "limit",
 	"l1", "rho", "sparsity-weight", "noise", "noise-level", "noise-clip", "alpha", "contractive", "contractive-samples",
-	"samples", "mmd", "bandwidth", "info-alpha", "info-lambda", "channels", "kernel", "stride", "pool", "decoder", "batchnorm", "dropout", "beta", "arch", "labels", "init"}
+	"samples", "mmd", "bandwidth", "info-alpha", "info-lambda", "embedding", "decoder-decay", "channels", "kernel", "stride", "pool", "decoder", "batchnorm", "dropout", "beta", "arch", "labels", "init"}
 
 // trainingFlags are the flags of trainModelFlags that --from accepts: how
 // to train, on what, not what the model is.
@@ -208,6 +212,12 @@ settings apply to them too.`,
 			if opts.Model.Variant != "contractive" && !cmd.Flags().Changed("contractive-samples") {
 				opts.Training.Reg.ContractiveSamples = 0 // the default applies to contractive only
 			}
+			if opts.Model.Variant != "rae" && cmd.Flags().Changed("gmm-components") {
+				return &flagError{fmt.Errorf("--gmm-components applies to --variant rae")}
+			}
+			if opts.GMMComponents < 1 {
+				return &flagError{fmt.Errorf("--gmm-components %d must be at least 1", opts.GMMComponents)}
+			}
 			if opts.Model.Variant != "iwae" && !cmd.Flags().Changed("samples") {
 				opts.Training.Reg.Samples = 0 // the default applies to iwae only
 			}
@@ -279,6 +289,9 @@ settings apply to them too.`,
 	fl.Float64Var(&reg.MMD, "mmd", 0, "wae: weight λ of the MMD between the codes and the prior N(0, I) (pythae uses 3e-2 with summed MSE)")
 	fl.Float64Var(&reg.Bandwidth, "bandwidth", 0, "wae, infovae: bandwidth σ of the inverse multiquadric kernel (0: 1)")
 	fl.Float64Var(&reg.InfoAlpha, "info-alpha", 0, "infovae: α; the KL weighs 1 − α")
+	fl.Float64Var(&reg.Embedding, "embedding", 0, "rae: weight β of ½‖z‖² on the code (pythae: 1e-4)")
+	fl.Float64Var(&reg.DecoderDecay, "decoder-decay", 0, "rae: weight decay λ of the decoder's parameters (pythae: 1e-7)")
+	fl.IntVar(&opts.GMMComponents, "gmm-components", 10, "rae: Gaussians of the ex-post density of the codes that sample draws from")
 	fl.Float64Var(&reg.InfoLambda, "info-lambda", 0, "infovae: λ; the MMD between z and the prior weighs α + λ − 1")
 	fl.StringVar(&opts.Training.Data, "data", "", "mnist, fashion-mnist, or a .npy (N×D or N×C×H×W), .csv or IDX file")
 	fl.IntVar(&opts.Training.Limit, "limit", 0, "use the first `N` training samples (0: all)")
@@ -547,7 +560,7 @@ func fineTune(opts *trainOptions, cfg trainer.TrainConfig) error {
 
 // outputFiles are the files of a run that the command writes itself
 // (the trainer writes config.json, model.safetensors and the state file).
-var outputFiles = []string{"metrics.jsonl", "model.onnx", "encoder.onnx", "decoder.onnx"}
+var outputFiles = []string{"metrics.jsonl", "model.onnx", "encoder.onnx", "decoder.onnx", priorFile}
 
 // fit trains m and writes the run's files. done, if set, is the checkpoint
 // of a resumed run that has no epoch left to train: fit then only writes
@@ -623,6 +636,11 @@ func fit(opts *trainOptions, m *trainer.Model, cfg trainer.TrainConfig, data *tr
 	}
 	if err := trainer.Save(opts.Out, m, &cfg); err != nil {
 		return err
+	}
+	if m.Config.Variant == "rae" {
+		if err := fitPrior(opts, m, train); err != nil {
+			return err
+		}
 	}
 	switch {
 	case test != nil && m.Config.Variational != nil:
@@ -746,4 +764,31 @@ func openMetrics(path string, resume bool) (*os.File, error) {
 		return os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0o644)
 	}
 	return os.Create(path)
+}
+
+// fitPrior fits the ex-post density of an rae's codes — a Gaussian mixture
+// of opts.GMMComponents components (fewer for few samples) on the codes of
+// the training data — and writes it to DIR/prior.json for sample.
+func fitPrior(opts *trainOptions, m *trainer.Model, train *trainer.Tensor) error {
+	d := train.Cols()
+	var z []float32
+	k := 0
+	for lo := 0; lo < train.Rows(); lo += 256 {
+		hi := min(lo+256, train.Rows())
+		c := m.Encode(&trainer.Tensor{Shape: []int{hi - lo, d}, Data: train.Data[lo*d : hi*d]})
+		z, k = append(z, c.Data...), c.Cols()
+	}
+	g, ll, err := codes.FitGaussianMixture(z, k, min(opts.GMMComponents, train.Rows()), 100, opts.Training.Seed)
+	if err != nil {
+		return err
+	}
+	b, err := json.Marshal(g)
+	if err != nil {
+		return err
+	}
+	if err := atomicfile.WriteBytes(filepath.Join(opts.Out, priorFile), append(b, '\n')); err != nil {
+		return err
+	}
+	fmt.Fprintf(opts.IO.Out, "fitted the codes' density (%s): %d Gaussians, mean log-likelihood %.3f\n", priorFile, len(g.Weights), ll)
+	return nil
 }

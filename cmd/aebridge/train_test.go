@@ -76,7 +76,7 @@ func TestNewCmdTrain(t *testing.T) {
 		{name: "linear with relu", args: []string{"--data", "mnist", "--out", "d", "--variant", "linear", "--activation", "relu"}, wantErr: "variant linear uses identity activations"},
 		{name: "bad variant", args: []string{"--data", "mnist", "--out", "d", "--variant", "gan"}, wantErr: `unknown variant "gan"`},
 		{name: "bad variant lists them all", args: []string{"--data", "mnist", "--out", "d", "--variant", "foo"},
-			wantErr: `--variant: unknown variant "foo" (want one of ae, tied, linear, sparse-l1, sparse-kl, denoising, contractive, vae, beta-vae, cvae, iwae, infovae, wae, conv, conv1d)`},
+			wantErr: `--variant: unknown variant "foo" (want one of ae, tied, linear, sparse-l1, sparse-kl, denoising, contractive, vae, beta-vae, cvae, iwae, infovae, wae, rae, conv, conv1d)`},
 		{name: "negative limit", args: []string{"--data", "mnist", "--out", "d", "--limit", "-3"}, wantErr: "--limit must not be negative, got -3 (0: all samples)"},
 		{name: "latent 0", args: []string{"--data", "mnist", "--out", "d", "--latent", "0"}, wantErr: "--latent must be at least 1, got 0"},
 		{name: "latent 0 on a VAE", args: []string{"--data", "mnist", "--out", "d", "--variant", "vae", "--latent", "0"}, wantErr: "--latent must be at least 1, got 0"},

@@ -21,6 +21,9 @@ wae (Tolstikhin et al. 2018; pythae's WAE_MMD): a deterministic code z
 pythae's estimate and inverse multiquadric kernel (scales 0.1 … 10,
 C = 2·latent·σ²·scale).
 
+rae (Ghosh et al. 2020; pythae's RAE_L2): a deterministic code z and the
+objective (1/N)Σₙ [recon + β·½‖zₙ‖²] + ½λ·Σ‖θ_decoder‖².
+
 infovae (Zhao et al. 2019; pythae's INFOVAE_MMD): z = μ + σ⊙ε (eps given),
 prior draws given as prior, and the objective
 (1/N)Σₙ [recon + (1 − α)·KLₙ] + (α + λ − 1)·MMD(z, p) with one kernel scale.
@@ -94,7 +97,10 @@ def iwae_eps(case, encode, decode, x, eps):
 def run(case):
     w, encode, decode = build(case)
     x = torch.tensor(case["x"], dtype=torch.float64).reshape(-1, case["input"])
-    objective = {"iwae": iwae, "wae": wae, "infovae": infovae}[case["family"]](case, encode, decode, x)
+    if case["family"] == "rae":
+        objective = rae(case, encode, decode, x, w)
+    else:
+        objective = {"iwae": iwae, "wae": wae, "infovae": infovae}[case["family"]](case, encode, decode, x)
     objective.backward()
     return {"objective": objective.item(), "grads": {k: v.grad.reshape(-1).tolist() for k, v in w.items()}}
 
@@ -173,6 +179,13 @@ def infovae(case, encode, decode, x):
     kz, kp, kc = k(z, z), k(p, p), k(z, p)
     mmd_ = (kz.sum() - kz.diag().sum()) / (n - 1) + (kp.sum() - kp.diag().sum()) / (n - 1) - 2 * kc.sum() / n
     return (recon(case, decode(z), x) + (1 - a) * kld).mean() + (a + lam - 1) * mmd_
+
+
+def rae(case, encode, decode, x, w):
+    z = encode.code(x)
+    objective = (recon(case, decode(z), x) + case["embedding"] * 0.5 * (z ** 2).sum(-1)).mean()
+    decay = sum((v ** 2).sum() for k, v in w.items() if k.startswith("decoder."))
+    return objective + 0.5 * case.get("decoder_decay", 0.0) * decay
 
 
 def main():
