@@ -34,6 +34,10 @@ type TrainConfig struct {
 	Patience int `json:"patience,omitempty"`
 	// Reg sets the penalties and the corruption of the regularised variants.
 	Reg Regularization `json:"regularization,omitzero"`
+	// PretrainEpochs, if positive, pre-trains each encoder layer of an MLP
+	// autoencoder for this many epochs as a shallow autoencoder before
+	// Epochs of end-to-end training (see pretrain).
+	PretrainEpochs int `json:"pretrain_epochs,omitempty"`
 	// Data, Labels and Limit record what the model was trained on.
 	Data   string `json:"data,omitempty"`
 	Labels string `json:"labels,omitempty"`
@@ -47,6 +51,8 @@ func (c TrainConfig) Check() error {
 		return fmt.Errorf("trainer: epochs %d must be positive", c.Epochs)
 	case c.Batch <= 0:
 		return fmt.Errorf("trainer: batch size %d must be positive", c.Batch)
+	case c.PretrainEpochs < 0:
+		return fmt.Errorf("trainer: pre-training epochs %d must not be negative", c.PretrainEpochs)
 	case !(c.ValSplit >= 0 && c.ValSplit < 1):
 		return fmt.Errorf("trainer: validation split %v must be in [0, 1)", c.ValSplit)
 	case c.Patience < 0:
@@ -64,6 +70,11 @@ func (c TrainConfig) Check() error {
 // checkModel reports settings that do not fit the model: the KL penalty
 // needs codes in (0, 1), the contractive one a dense encoder.
 func (c TrainConfig) checkModel(m *Model) error {
+	if c.PretrainEpochs > 0 {
+		if _, _, err := pretrainable(m); err != nil {
+			return err
+		}
+	}
 	if m.isGraph() {
 		return c.checkGraphModel(m)
 	}
@@ -178,6 +189,8 @@ type Result struct {
 	// Warnings are the signs of a run gone wrong that did not stop it:
 	// a loss on the training data that ended above where it began.
 	Warnings []string
+	// Pretrain is each layer's pre-training, when this call pre-trained.
+	Pretrain []PretrainResult
 }
 
 // Split divides data, (N, features), into training and validation parts by a
@@ -275,9 +288,17 @@ func Fit(m *Model, data *Tensor, cfg TrainConfig, opts FitOptions) (*Result, err
 				return nil, fmt.Errorf("trainer: %w", err)
 			}
 		}
+	}
+	var pre []PretrainResult
+	if !opts.Resume && cfg.PretrainEpochs > 0 {
+		if pre, err = pretrain(m, train, cfg); err != nil {
+			return nil, err
+		}
+	}
+	if !opts.Resume {
 		st.initialLoss = probeLoss(m, train, trainCond, cfg)
 	}
-	res := &Result{Epochs: st.epoch, BestEpoch: st.bestEpoch, BestVal: st.bestVal}
+	res := &Result{Epochs: st.epoch, BestEpoch: st.bestEpoch, BestVal: st.bestVal, Pretrain: pre}
 	d := train.Cols()
 	batch := NewTensor(cfg.Batch, d)
 	condBatch := &Tensor{}

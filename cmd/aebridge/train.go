@@ -54,7 +54,7 @@ type trainOptions struct {
 var trainModelFlags = []string{"variant", "tied", "data", "hidden", "latent", "activation", "code-activation", "output-activation",
 	"loss", "optimizer", "lr", "momentum", "nesterov", "weight-decay", "batch", "seed", "val-split", "patience", "limit",
 	"l1", "rho", "sparsity-weight", "noise", "noise-level", "noise-clip", "alpha", "contractive", "contractive-samples",
-	"samples", "mmd", "bandwidth", "info-alpha", "info-lambda", "embedding", "decoder-decay", "channels", "kernel", "stride", "pool", "decoder", "batchnorm", "dropout", "beta", "arch", "labels", "init"}
+	"pretrain-epochs", "samples", "mmd", "bandwidth", "info-alpha", "info-lambda", "embedding", "decoder-decay", "channels", "kernel", "stride", "pool", "decoder", "batchnorm", "dropout", "beta", "arch", "labels", "init"}
 
 // trainingFlags are the flags of trainModelFlags that --from accepts: how
 // to train, on what, not what the model is.
@@ -286,6 +286,7 @@ settings apply to them too.`,
 	fl.Float64Var(&reg.Contractive, "contractive", 0, "contractive: weight λ of ‖∂h/∂x‖²_F")
 	fl.IntVar(&reg.ContractiveSamples, "contractive-samples", 1, "contractive, deep encoders: random directions per sample (0: exact)")
 	fl.IntVar(&reg.Samples, "samples", 5, "iwae: importance samples K per input")
+	fl.IntVar(&opts.Training.PretrainEpochs, "pretrain-epochs", 0, "MLP autoencoders: first train each encoder layer for N epochs as a shallow (denoising) autoencoder on the codes below it, then --epochs end to end")
 	fl.Float64Var(&reg.MMD, "mmd", 0, "wae: weight λ of the MMD between the codes and the prior N(0, I) (pythae uses 3e-2 with summed MSE)")
 	fl.Float64Var(&reg.Bandwidth, "bandwidth", 0, "wae, infovae: bandwidth σ of the inverse multiquadric kernel (0: 1)")
 	fl.Float64Var(&reg.InfoAlpha, "info-alpha", 0, "infovae: α; the KL weighs 1 − α")
@@ -606,6 +607,9 @@ func fit(opts *trainOptions, m *trainer.Model, cfg trainer.TrainConfig, data *tr
 	}
 	for _, w := range res.Warnings {
 		fmt.Fprintf(opts.IO.ErrOut, "warning: %s\n", w)
+	}
+	for _, p := range res.Pretrain {
+		fmt.Fprintf(out, "pre-trained %s (%d→%d) for %d epochs: train loss %.6f\n", p.Layer, p.In, p.Out, cfg.PretrainEpochs, p.Loss)
 	}
 	w := export.Writer{Opset: opts.Opset, Training: &cfg, InputRange: valueRange(train.Data)}
 	if done != nil {
