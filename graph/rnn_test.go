@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -587,6 +588,20 @@ func TestRNNSequenceLensChecked(t *testing.T) {
 		want := fmt.Sprintf(`graph: node "n" (LSTM): tensor "y": input 4 (sequence_lens): element %d = %d: want in [1, 4], the sequence length`, bad, lens[bad])
 		if err == nil || err.Error() != want {
 			t.Errorf("parameter %v: got %v, want %q", lens, err, want)
+		}
+		// Fed as a graph input: refused by the run, by Forward and by a plan.
+		delete(g.Params, "lens")
+		g.Inputs = append(g.Inputs, Value{Name: "lens", Shape: []int{3}, Type: Int64})
+		feeds := map[string]*Tensor{"x": in[0], "lens": in[4]}
+		if _, err := g.Forward(feeds); err == nil || err.Error() != want {
+			t.Errorf("input %v: got %v, want %q", lens, err, want)
+		}
+		p, err := g.Plan(map[string][]int{"x": in[0].Shape, "lens": {3}}, PlanOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Forward(in[0], in[4]); err == nil || !strings.Contains(err.Error(), "element") {
+			t.Errorf("plan, input %v: got %v, want an error naming the element", lens, err)
 		}
 	}
 }
