@@ -27,7 +27,9 @@ Models:
                    Unsqueeze, MatMul + Add for the dense layer, unk__
                    dimension names.
 
-The PyTorch models' reference outputs are PyTorch's (eval mode); the
+The PyTorch models' reference outputs are PyTorch's (eval mode), and each
+export's W, R and B are checked to be the PyTorch layers' weights through
+the gate mapping graph/rnn.go documents (torch_to_onnx); the
 hand-written graph's are ONNX Runtime's, computed by aebridge itself
 (`go run ./cmd/aebridge run MODEL --input x.npy --output y.npy`, whose
 default backend is ONNX Runtime; ONNX Runtime for Python is not installed
@@ -81,6 +83,39 @@ def torch_models():
     yield "lstm_ae", SeqAE()
     yield "bilstm2_ae", SeqAE(layers=2, bidirectional=True)
     yield "gru_ae", SeqAE(cell=nn.GRU)
+
+
+def torch_to_onnx(rnn, layer, suffix=""):
+    """ONNX's W, R, B (one direction) of a PyTorch nn.LSTM or nn.GRU layer,
+    by the mapping graph/rnn.go documents: LSTM gates i, f, g, o → i, o,
+    f, c; GRU r, z, n → z, r, h; B = [b_ih, b_hh] reordered alike."""
+    p = {k: v.detach().numpy() for k, v in rnn.named_parameters()}
+    w, r = p[f"weight_ih_l{layer}{suffix}"], p[f"weight_hh_l{layer}{suffix}"]
+    bi, bh = p[f"bias_ih_l{layer}{suffix}"], p[f"bias_hh_l{layer}{suffix}"]
+    h = r.shape[1]
+    blocks = (0, 3, 1, 2) if isinstance(rnn, nn.LSTM) else (1, 0, 2)
+    order = np.concatenate([np.arange(k * h, (k + 1) * h) for k in blocks])
+    return w[order], r[order], np.concatenate([bi[order], bh[order]])
+
+
+def check_torch_mapping(module, path):
+    """Asserts that the export's LSTM/GRU weights are the PyTorch layers'
+    through torch_to_onnx: the encoder's layers (both directions) and the
+    decoder, in the order the export's nodes come."""
+    m = onnx.load(path)
+    inits = {t.name: numpy_helper.to_array(t) for t in m.graph.initializer}
+    nodes = [n for n in m.graph.node if n.op_type in ("LSTM", "GRU")]
+    expect = []
+    enc = module.encoder
+    for layer in range(enc.num_layers):
+        expect.append([torch_to_onnx(enc, layer, s) for s in (["", "_reverse"] if enc.bidirectional else [""])])
+    expect.append([torch_to_onnx(module.decoder, 0)])
+    assert len(nodes) == len(expect), f"{path}: {len(nodes)} recurrent nodes, want {len(expect)}"
+    for n, dirs in zip(nodes, expect):
+        for k in range(3):
+            got = inits[n.input[k + 1]]
+            want = np.stack([d[k] for d in dirs])
+            assert np.array_equal(got, want), f"{path}: node {n.name}: input {k + 1} is not the PyTorch weights mapped"
 
 
 def keras_to_onnx_lstm(kernel, recurrent, bias):
@@ -218,6 +253,7 @@ def main():
                               dynamic_axes={"x": {0: "batch"}, "y": {0: "batch"}}, opset_version=opset,
                               do_constant_folding=True)
             onnx.checker.check_model(onnx.load(path), full_check=True)
+            check_torch_mapping(module, path)
             entry["files"][str(opset)] = f
         manifest["models"].append(entry)
         print(f"{name}: opsets {', '.join(entry['files'])}")
