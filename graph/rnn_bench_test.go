@@ -6,16 +6,18 @@ import (
 	"testing"
 )
 
+var rnnBenchCases = []rnnCase{
+	{name: "LSTM", seq: 32, batch: 64, input: 32, hid: 64, direction: "forward", bias: true},
+	{name: "LSTM_bidirectional", seq: 32, batch: 64, input: 32, hid: 64, direction: "bidirectional", bias: true},
+	{name: "GRU", gru: true, lbr: true, seq: 32, batch: 64, input: 32, hid: 64, direction: "forward", bias: true},
+}
+
 // BenchmarkLSTMForward runs a planned LSTM layer (and a GRU one) of 64
 // hidden units on 32 steps of 32 features at batch 64: Forward, and
 // Forward with Backward (a training step's share).
 func BenchmarkLSTMForward(b *testing.B) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	for _, c := range []rnnCase{
-		{name: "LSTM", seq: 32, batch: 64, input: 32, hid: 64, direction: "forward", bias: true},
-		{name: "LSTM_bidirectional", seq: 32, batch: 64, input: 32, hid: 64, direction: "bidirectional", bias: true},
-		{name: "GRU", gru: true, lbr: true, seq: 32, batch: 64, input: 32, hid: 64, direction: "forward", bias: true},
-	} {
+	for _, c := range rnnBenchCases {
 		in := c.inputs(rng)
 		g := rnnGraph(c, in)
 		g.Outputs = g.Outputs[:1]

@@ -5,11 +5,13 @@ package graph
 import (
 	"fmt"
 	"math/rand/v2"
+	"path/filepath"
 	"slices"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/aebridge/aebridge/internal/onnxfile"
 	"github.com/aebridge/aebridge/internal/onnxpb"
 	"github.com/aebridge/aebridge/runtime"
 )
@@ -19,6 +21,20 @@ import (
 // int32, as ONNX types it), and returns Y, Y_h and Y_c (LSTM).
 func rnnONNX(t *testing.T, c rnnCase, in []*Tensor) [][]float32 {
 	t.Helper()
+	m := rnnONNXModel(c, in)
+	x := runtime.Tensor{Data: in[0].Data}
+	for _, d := range in[0].Shape {
+		x.Shape = append(x.Shape, int64(d))
+	}
+	var got [][]float32
+	for _, o := range runModel(t, m, []runtime.Tensor{x}) {
+		got = append(got, o.Data)
+	}
+	return got
+}
+
+// rnnONNXModel is rnnONNX's model.
+func rnnONNXModel(c rnnCase, in []*Tensor) *onnxpb.ModelProto {
 	op, outs := "LSTM", []string{"y", "yh", "yc"}
 	if c.gru {
 		op, outs = "GRU", outs[:2]
@@ -69,7 +85,7 @@ func rnnONNX(t *testing.T, c rnnCase, in []*Tensor) [][]float32 {
 	s := c.shapes()
 	ys, hs, err := RNNShape(a, s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7])
 	if err != nil {
-		t.Fatal(err)
+		panic(err)
 	}
 	for k, name := range outs {
 		shape := hs
@@ -79,17 +95,8 @@ func rnnONNX(t *testing.T, c rnnCase, in []*Tensor) [][]float32 {
 		g.Output = append(g.Output, valueInfo(name, shape))
 	}
 	g.Node = []*onnxpb.NodeProto{node}
-	m := &onnxpb.ModelProto{IrVersion: proto.Int64(8), Graph: g,
+	return &onnxpb.ModelProto{IrVersion: proto.Int64(8), Graph: g,
 		OpsetImport: []*onnxpb.OperatorSetIdProto{{Domain: proto.String(""), Version: proto.Int64(14)}}}
-	x := runtime.Tensor{Data: in[0].Data}
-	for _, d := range in[0].Shape {
-		x.Shape = append(x.Shape, int64(d))
-	}
-	var got [][]float32
-	for _, o := range runModel(t, m, []runtime.Tensor{x}) {
-		got = append(got, o.Data)
-	}
-	return got
 }
 
 // TestRNNAgainstONNXRuntime runs every layout-0 case (ONNX Runtime runs no
@@ -108,5 +115,36 @@ func TestRNNAgainstONNXRuntime(t *testing.T) {
 				checkClose(t, fmt.Sprintf("output %d", k), got.Data, want[k], 1e-5, 1e-5)
 			}
 		})
+	}
+}
+
+// BenchmarkLSTMForwardONNXRuntime runs BenchmarkLSTMForward's layers
+// (Forward only) in ONNX Runtime, for the ratio.
+func BenchmarkLSTMForwardONNXRuntime(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, c := range rnnBenchCases {
+		in := c.inputs(rng)
+		m := rnnONNXModel(c, in)
+		path := filepath.Join(b.TempDir(), "node.onnx")
+		if err := onnxfile.Save(path, m); err != nil {
+			b.Fatal(err)
+		}
+		sess, err := runtime.Open(path, runtime.WithThreads(2))
+		if err != nil {
+			b.Fatal(err)
+		}
+		x := runtime.Tensor{Data: in[0].Data}
+		for _, d := range in[0].Shape {
+			x.Shape = append(x.Shape, int64(d))
+		}
+		b.Run(c.name, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				if _, err := sess.Run(x); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(c.batch)*float64(b.N)/b.Elapsed().Seconds(), "sequences/s")
+		})
+		sess.Close()
 	}
 }
