@@ -23,7 +23,9 @@ Models:
                    by hand with onnx.helper the way tf2onnx writes it:
                    Transposes to time-major, Keras' kernel (gates i, f, c,
                    o, one bias) reordered into ONNX's W, R, B (i, o, f, c),
-                   Squeeze of the direction axis, RepeatVector as Tile of an
+                   zero initial states from Shape, Slice, Concat,
+                   ConstantOfShape and Unsqueeze, Squeeze of the direction
+                   axis, RepeatVector as Tile of an
                    Unsqueeze, MatMul + Add for the dense layer, unk__
                    dimension names.
 
@@ -192,16 +194,36 @@ def keras_lstm_ae(opset):
             inits.append(numpy_helper.from_array(np.array(axes, np.int64), name))
             nodes.append(helper.make_node(op, [x, name], [out], name=out.split(":")[0]))
 
+    def zero_state(scope, x):
+        """Keras' zero initial state, tf.zeros(tf.stack([batch, units])),
+        as tf2onnx writes it: Shape, Slice of the batch, Concat with the
+        units, ConstantOfShape (TF's Fill), Unsqueeze of the direction."""
+        inits.append(numpy_helper.from_array(np.array([0], np.int64), f"{scope}/strided_slice/begin:0"))
+        inits.append(numpy_helper.from_array(np.array([1], np.int64), f"{scope}/strided_slice/end:0"))
+        inits.append(numpy_helper.from_array(np.array([0], np.int64), f"{scope}/strided_slice/axes:0"))
+        inits.append(numpy_helper.from_array(np.array([H], np.int64), f"{scope}/zeros/packed/1:0"))
+        nodes.append(helper.make_node("Shape", [x], [f"{scope}/Shape:0"], name=f"{scope}/Shape"))
+        nodes.append(helper.make_node("Slice", [f"{scope}/Shape:0", f"{scope}/strided_slice/begin:0", f"{scope}/strided_slice/end:0",
+                                                f"{scope}/strided_slice/axes:0"], [f"{scope}/strided_slice:0"], name=f"{scope}/strided_slice"))
+        nodes.append(helper.make_node("Concat", [f"{scope}/strided_slice:0", f"{scope}/zeros/packed/1:0"], [f"{scope}/zeros/packed:0"],
+                                      name=f"{scope}/zeros/packed", axis=0))
+        nodes.append(helper.make_node("ConstantOfShape", [f"{scope}/zeros/packed:0"], [f"{scope}/zeros:0"], name=f"{scope}/zeros",
+                                      value=helper.make_tensor("value", TensorProto.FLOAT, [1], [0.0])))
+        axes_node("Unsqueeze", f"{scope}/zeros:0", [0], f"{scope}/zeros_unsqueeze:0")
+        return f"{scope}/zeros_unsqueeze:0"
+
+    h0 = zero_state("lstm", "input_1")
     nodes.append(helper.make_node("Transpose", ["input_1"], ["lstm/transpose:0"], name="lstm/transpose", perm=[1, 0, 2]))
-    nodes.append(helper.make_node("LSTM", ["lstm/transpose:0", "lstm/W", "lstm/R", "lstm/B"],
+    nodes.append(helper.make_node("LSTM", ["lstm/transpose:0", "lstm/W", "lstm/R", "lstm/B", "", h0, h0],
                                   ["lstm/Y:0", "lstm/Y_h:0", "lstm/Y_c:0"], name="lstm/LSTM", hidden_size=H,
                                   direction="forward"))
     axes_node("Squeeze", "lstm/Y_h:0", [0], "lstm/Squeeze:0")
     axes_node("Unsqueeze", "lstm/Squeeze:0", [1], "repeat_vector/ExpandDims:0")
     nodes.append(helper.make_node("Tile", ["repeat_vector/ExpandDims:0", "repeat_vector/Tile/multiples:0"],
                                   ["repeat_vector/Tile:0"], name="repeat_vector/Tile"))
+    h1 = zero_state("lstm_1", "repeat_vector/Tile:0")
     nodes.append(helper.make_node("Transpose", ["repeat_vector/Tile:0"], ["lstm_1/transpose:0"], name="lstm_1/transpose", perm=[1, 0, 2]))
-    nodes.append(helper.make_node("LSTM", ["lstm_1/transpose:0", "lstm_1/W", "lstm_1/R", "lstm_1/B"],
+    nodes.append(helper.make_node("LSTM", ["lstm_1/transpose:0", "lstm_1/W", "lstm_1/R", "lstm_1/B", "", h1, h1],
                                   ["lstm_1/Y:0", "lstm_1/Y_h:0", "lstm_1/Y_c:0"], name="lstm_1/LSTM", hidden_size=H,
                                   direction="forward"))
     axes_node("Squeeze", "lstm_1/Y:0", [1], "lstm_1/Squeeze:0")
