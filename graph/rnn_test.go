@@ -605,3 +605,24 @@ func TestRNNSequenceLensChecked(t *testing.T) {
 		}
 	}
 }
+
+// TestTanhs checks the vector tanh (2σ(2x) − 1) against math.Tanh over a
+// sweep, within 2.5e-7 absolute, and its saturation to ±1 exactly.
+func TestTanhs(t *testing.T) {
+	var xs []float32
+	for x := -12.0; x <= 12; x += 1.0 / 1024 {
+		xs = append(xs, float32(x))
+	}
+	xs = append(xs, 1e-30, -1e-30, 0, 40, -40, 1e30)
+	y := make([]float32, len(xs))
+	tanhs(y, xs)
+	for i, x := range xs {
+		want := math.Tanh(float64(x))
+		if d := math.Abs(float64(y[i]) - want); !(d <= 2.5e-7) {
+			t.Fatalf("tanh(%v): got %v, want %v", x, y[i], want)
+		}
+	}
+	if y[len(y)-3] != 1 || y[len(y)-2] != -1 {
+		t.Errorf("tanh(±40): got %v %v, want 1 −1", y[len(y)-3], y[len(y)-2])
+	}
+}
