@@ -93,13 +93,34 @@ func init() {
 // RNNAttrs are the attributes of an LSTM or GRU node that its kernels
 // read.
 type RNNAttrs struct {
-	GRU               bool
-	Hidden            int
-	Direction         string // forward, reverse or bidirectional
-	Layout            int    // 0: time-major; 1: batch-major
-	Clip              float32
-	InputForget       bool // LSTM
-	LinearBeforeReset bool // GRU
+	GRU               bool    // GRU, else LSTM
+	Hidden            int     // hidden_size
+	Direction         string  // forward, reverse or bidirectional
+	Layout            int     // 0: time-major; 1: batch-major
+	Clip              float32 // 0: none
+	InputForget       bool    // LSTM: f = 1 − i
+	LinearBeforeReset bool    // GRU: r⊙(h·Rhᵀ + Rbh), PyTorch's form
+}
+
+// NewRecurrence returns the state of a layer with the attributes, for
+// callers of Forward and Backward outside a graph, or an error naming the
+// attribute whose value does not fit.
+func NewRecurrence(a RNNAttrs) (*Recurrence, error) {
+	switch {
+	case a.Direction != "forward" && a.Direction != "reverse" && a.Direction != "bidirectional":
+		return nil, attrError("direction", fmt.Sprintf("%q", a.Direction), "want forward, reverse or bidirectional")
+	case a.Hidden < 1 || a.Hidden > 1<<24:
+		return nil, attrError("hidden_size", a.Hidden, "want in [1, 2²⁴]")
+	case a.Layout != 0 && a.Layout != 1:
+		return nil, attrError("layout", a.Layout, "want 0 or 1")
+	case !(a.Clip >= 0):
+		return nil, attrError("clip", a.Clip, "want > 0, or 0 for none")
+	case a.GRU && a.InputForget:
+		return nil, attrError("input_forget", 1, "GRU has none")
+	case !a.GRU && a.LinearBeforeReset:
+		return nil, attrError("linear_before_reset", 1, "LSTM has none")
+	}
+	return &Recurrence{attrs: a}, nil
 }
 
 // dirs is the number of directions.

@@ -257,7 +257,13 @@ func rnnRun(c rnnCase, r *Recurrence, in []*Tensor) (y, yh, yc *Tensor) {
 	if !c.gru {
 		yc = new(Tensor)
 	}
-	r.attrs = c.attrs()
+	n, err := NewRecurrence(c.attrs())
+	if err != nil {
+		panic(err)
+	}
+	if r.attrs != n.attrs {
+		*r = *n // a Recurrence of other attributes (or a zero one) starts again
+	}
 	var lens []int64
 	if in[4] != nil {
 		lens = in[4].Int64
@@ -624,5 +630,31 @@ func TestTanhs(t *testing.T) {
 	}
 	if y[len(y)-3] != 1 || y[len(y)-2] != -1 {
 		t.Errorf("tanh(±40): got %v %v, want 1 −1", y[len(y)-3], y[len(y)-2])
+	}
+}
+
+// TestNewRecurrenceError checks that NewRecurrence refuses attributes that
+// do not fit, naming the attribute and its value.
+func TestNewRecurrenceError(t *testing.T) {
+	ok := RNNAttrs{Hidden: 2, Direction: "forward"}
+	for _, tt := range []struct {
+		edit func(a *RNNAttrs)
+		want string
+	}{
+		{func(a *RNNAttrs) { a.Direction = "up" }, `attribute direction = "up": want forward, reverse or bidirectional`},
+		{func(a *RNNAttrs) { a.Hidden = 0 }, "attribute hidden_size = 0: want in [1, 2²⁴]"},
+		{func(a *RNNAttrs) { a.Layout = 3 }, "attribute layout = 3: want 0 or 1"},
+		{func(a *RNNAttrs) { a.Clip = -1 }, "attribute clip = -1: want > 0, or 0 for none"},
+		{func(a *RNNAttrs) { a.GRU, a.InputForget = true, true }, "attribute input_forget = 1: GRU has none"},
+		{func(a *RNNAttrs) { a.LinearBeforeReset = true }, "attribute linear_before_reset = 1: LSTM has none"},
+	} {
+		a := ok
+		tt.edit(&a)
+		if _, err := NewRecurrence(a); err == nil || err.Error() != tt.want {
+			t.Errorf("%+v: got %v, want %q", a, err, tt.want)
+		}
+	}
+	if _, err := NewRecurrence(ok); err != nil {
+		t.Errorf("%+v: %v", ok, err)
 	}
 }
