@@ -28,11 +28,16 @@ Models:
                    axis, RepeatVector as Tile of an
                    Unsqueeze, MatMul + Add for the dense layer, unk__
                    dimension names.
+    keras_gru_ae   the same with Keras GRUs (reset_after, TF2's default:
+                   linear_before_reset = 1, Keras' input and recurrent
+                   biases as Wb and Rb; Keras' gates z, r, h are ONNX's
+                   order) and RepeatVector as Expand of an Unsqueeze.
 
 The PyTorch models' reference outputs are PyTorch's (eval mode), and each
 export's W, R and B are checked to be the PyTorch layers' weights through
 the gate mapping graph/rnn.go documents (torch_to_onnx); the
-hand-written graph's are ONNX Runtime's, computed by aebridge itself
+hand-written graphs' are ONNX Runtime's (checked against Keras' layers
+written in numpy), computed by aebridge itself
 (`go run ./cmd/aebridge run MODEL --input x.npy --output y.npy`, whose
 default backend is ONNX Runtime; ONNX Runtime for Python is not installed
 here), so the script needs Go and ONNXRUNTIME_SHARED_LIBRARY_PATH.
@@ -244,6 +249,93 @@ def keras_lstm_ae(opset):
     return model
 
 
+def keras_gru_weights():
+    """The Keras GRU model's weights (reset_after=True, TF2's default):
+    (kernel (in, 3H), recurrent_kernel (H, 3H), bias (2, 3H): input and
+    recurrent biases) of both GRUs, gates z, r, h as ONNX has them, and the
+    dense layer's."""
+    rng = np.random.RandomState(sum(map(ord, "keras_gru_ae")))
+
+    def uniform(*shape, scale=0.5):
+        return ((rng.rand(*shape) - 0.5) * 2 * scale).astype(np.float32)
+
+    enc = (uniform(F, 3 * H), uniform(H, 3 * H), uniform(2, 3 * H))
+    dec = (uniform(H, 3 * H), uniform(H, 3 * H), uniform(2, 3 * H))
+    return enc, dec, (uniform(H, F), uniform(F))
+
+
+def keras_gru(x, kernel, recurrent, bias):
+    """Keras' GRU (reset_after=True, return_sequences) in float64 numpy."""
+    sig = lambda v: 1 / (1 + np.exp(-v))
+    n, steps, _ = x.shape
+    hid = recurrent.shape[0]
+    h, ys = np.zeros((n, hid)), []
+    for t in range(steps):
+        xz = x[:, t] @ kernel + bias[0]
+        hz = h @ recurrent + bias[1]
+        z = sig(xz[:, :hid] + hz[:, :hid])
+        r = sig(xz[:, hid:2 * hid] + hz[:, hid:2 * hid])
+        hh = np.tanh(xz[:, 2 * hid:] + r * hz[:, 2 * hid:])
+        h = z * h + (1 - z) * hh
+        ys.append(h)
+    return np.stack(ys, axis=1)
+
+
+def keras_gru_reference(x):
+    enc, dec, (dw, db) = keras_gru_weights()
+    code = keras_gru(x.astype(np.float64), *enc)[:, -1]
+    return keras_gru(np.repeat(code[:, None], T, axis=1), *dec) @ dw + db
+
+
+def keras_gru_ae(opset):
+    """A Keras GRU autoencoder as tf2onnx writes it: GRU with
+    linear_before_reset = 1 (reset_after), W and R the kernels transposed
+    (Keras' gates z, r, h are ONNX's), B Keras' two biases; RepeatVector as
+    Expand of an Unsqueeze; no initial state (zero)."""
+    (ek, er, eb), (dk, dr, dbias), (dense_w, dense_b) = keras_gru_weights()
+    inits = [numpy_helper.from_array(v, n) for v, n in (
+        (ek.T[None].copy(), "gru/W"), (er.T[None].copy(), "gru/R"), (eb.reshape(1, -1), "gru/B"),
+        (dk.T[None].copy(), "gru_1/W"), (dr.T[None].copy(), "gru_1/R"), (dbias.reshape(1, -1), "gru_1/B"),
+        (dense_w, "time_distributed/dense/MatMul/ReadVariableOp:0"), (dense_b, "time_distributed/dense/BiasAdd/ReadVariableOp:0"),
+        (np.array([1, T, H], np.int64), "repeat_vector/shape:0"))]
+    nodes = []
+
+    def axes_node(op, x, axes, out):
+        if opset < 13:
+            nodes.append(helper.make_node(op, [x], [out], name=out.split(":")[0], axes=axes))
+        else:
+            name = out.split(":")[0] + "/axes"
+            inits.append(numpy_helper.from_array(np.array(axes, np.int64), name))
+            nodes.append(helper.make_node(op, [x, name], [out], name=out.split(":")[0]))
+
+    nodes.append(helper.make_node("Transpose", ["input_1"], ["gru/transpose:0"], name="gru/transpose", perm=[1, 0, 2]))
+    nodes.append(helper.make_node("GRU", ["gru/transpose:0", "gru/W", "gru/R", "gru/B"], ["gru/Y:0", "gru/Y_h:0"],
+                                  name="gru/GRU", hidden_size=H, linear_before_reset=1, direction="forward"))
+    axes_node("Squeeze", "gru/Y_h:0", [0], "gru/Squeeze:0")
+    axes_node("Unsqueeze", "gru/Squeeze:0", [1], "repeat_vector/ExpandDims:0")
+    nodes.append(helper.make_node("Expand", ["repeat_vector/ExpandDims:0", "repeat_vector/shape:0"], ["repeat_vector/Expand:0"],
+                                  name="repeat_vector/Expand"))
+    nodes.append(helper.make_node("Transpose", ["repeat_vector/Expand:0"], ["gru_1/transpose:0"], name="gru_1/transpose", perm=[1, 0, 2]))
+    nodes.append(helper.make_node("GRU", ["gru_1/transpose:0", "gru_1/W", "gru_1/R", "gru_1/B"], ["gru_1/Y:0", "gru_1/Y_h:0"],
+                                  name="gru_1/GRU", hidden_size=H, linear_before_reset=1, direction="forward"))
+    axes_node("Squeeze", "gru_1/Y:0", [1], "gru_1/Squeeze:0")
+    nodes.append(helper.make_node("Transpose", ["gru_1/Squeeze:0"], ["gru_1/transpose_1:0"], name="gru_1/transpose_1", perm=[1, 0, 2]))
+    nodes.append(helper.make_node("MatMul", ["gru_1/transpose_1:0", "time_distributed/dense/MatMul/ReadVariableOp:0"],
+                                  ["time_distributed/dense/MatMul:0"], name="time_distributed/dense/MatMul"))
+    nodes.append(helper.make_node("Add", ["time_distributed/dense/MatMul:0", "time_distributed/dense/BiasAdd/ReadVariableOp:0"],
+                                  ["time_distributed"], name="time_distributed/dense/BiasAdd"))
+    graph = helper.make_graph(
+        nodes, "model",
+        [helper.make_tensor_value_info("input_1", TensorProto.FLOAT, ["unk__20", T, F])],
+        [helper.make_tensor_value_info("time_distributed", TensorProto.FLOAT, ["unk__21", T, F])],
+        inits)
+    model = helper.make_model(graph, producer_name="tf2onnx", producer_version="1.16.1",
+                              opset_imports=[helper.make_opsetid("", opset)])
+    model.ir_version = 8
+    onnx.checker.check_model(model, full_check=True)
+    return model
+
+
 def ort_outputs(path, x_path, out_path):
     """ONNX Runtime's output of the model on the input, through aebridge run."""
     subprocess.run(["go", "run", "./cmd/aebridge", "run", path, "--input", x_path, "--output", out_path], check=True)
@@ -280,29 +372,30 @@ def main():
         manifest["models"].append(entry)
         print(f"{name}: opsets {', '.join(entry['files'])}")
 
-    name = "keras_lstm_ae"
-    x = np.random.RandomState(7).rand(BATCH, T, F).astype(np.float32)
-    x_path = os.path.join(a.out, f"{name}.in0.npy")
-    np.save(x_path, x)
-    entry = {"name": name, "inputs": [{"name": "input_1", "file": f"{name}.in0.npy", "shape": list(x.shape)}],
-             "outputs": [{"name": "time_distributed", "file": f"{name}.out0.npy", "shape": list(x.shape)}], "files": {}}
-    outs = []
-    for opset in KERAS_OPSETS:
-        f = f"{name}.opset{opset}.onnx"
-        path = os.path.join(a.out, f)
-        onnx.save(keras_lstm_ae(opset), path)
-        out = os.path.join(a.out, f"{name}.ort{opset}.npy")
-        ort_outputs(path, x_path, out)
-        outs.append(np.load(out))
-        os.remove(out)
-        entry["files"][str(opset)] = f
-    for o in outs[1:]:
-        assert np.array_equal(o, outs[0]), "the opsets' outputs differ"
-    gap = np.abs(outs[0] - keras_reference(x)).max()
-    assert gap < 1e-5, f"ONNX Runtime's output is {gap} from Keras' LSTM in numpy: the gate reordering is wrong"
-    np.save(os.path.join(a.out, f"{name}.out0.npy"), outs[0])
-    manifest["models"].append(entry)
-    print(f"{name}: opsets {', '.join(entry['files'])} (reference: ONNX Runtime)")
+    for seed, (name, build, reference) in enumerate([("keras_lstm_ae", keras_lstm_ae, keras_reference),
+                                                      ("keras_gru_ae", keras_gru_ae, keras_gru_reference)]):
+        x = np.random.RandomState(7 + seed).rand(BATCH, T, F).astype(np.float32)
+        x_path = os.path.join(a.out, f"{name}.in0.npy")
+        np.save(x_path, x)
+        entry = {"name": name, "inputs": [{"name": "input_1", "file": f"{name}.in0.npy", "shape": list(x.shape)}],
+                 "outputs": [{"name": "time_distributed", "file": f"{name}.out0.npy", "shape": list(x.shape)}], "files": {}}
+        outs = []
+        for opset in KERAS_OPSETS:
+            f = f"{name}.opset{opset}.onnx"
+            path = os.path.join(a.out, f)
+            onnx.save(build(opset), path)
+            out = os.path.join(a.out, f"{name}.ort{opset}.npy")
+            ort_outputs(path, x_path, out)
+            outs.append(np.load(out))
+            os.remove(out)
+            entry["files"][str(opset)] = f
+        for o in outs[1:]:
+            assert np.array_equal(o, outs[0]), "the opsets' outputs differ"
+        gap = np.abs(outs[0] - reference(x)).max()
+        assert gap < 1e-5, f"{name}: ONNX Runtime's output is {gap} from Keras' layers in numpy: the weight conversion is wrong"
+        np.save(os.path.join(a.out, f"{name}.out0.npy"), outs[0])
+        manifest["models"].append(entry)
+        print(f"{name}: opsets {', '.join(entry['files'])} (reference: ONNX Runtime)")
     with open(os.path.join(a.out, "manifest.json"), "w") as fh:
         json.dump(manifest, fh, indent=1)
         fh.write("\n")
