@@ -106,6 +106,7 @@ fixtures:
 	$(PYTHON) testdata/pytorch/make_fixtures.py --out testdata/pytorch
 	$(PYTHON) testdata/pytorch/make_layer_fixtures.py --out testdata/pytorch/layers
 	$(PYTHON) testdata/pytorch/make_optim_fixture.py > testdata/pytorch/optim.json
+	$(PYTHON) testdata/rnn/make_rnn_fixtures.py --out testdata/rnn
 
 ## proto: regenerate internal/onnxpb from Debian's onnx.proto (needs protoc)
 proto:

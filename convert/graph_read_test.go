@@ -411,9 +411,9 @@ func TestReadGraphErrors(t *testing.T) {
 			unsupported("opset_import: ai.onnx opset 22 is newer than 21, the newest read")},
 		{"ops and domains, all at once", func(mp *onnxpb.ModelProto) {
 			mp.Graph.Node[1].OpType = proto.String("Celu")
-			mp.Graph.Node = append(mp.Graph.Node, pbNode("Custom", "c", []string{"h"}, []string{"z"}), pbNode("LSTM", "l", []string{"h"}, []string{"z2"}))
+			mp.Graph.Node = append(mp.Graph.Node, pbNode("Custom", "c", []string{"h"}, []string{"z"}), pbNode("StringNormalizer", "l", []string{"h"}, []string{"z2"}))
 			mp.Graph.Node[2].Domain = proto.String("com.microsoft")
-		}, false, unsupported(`Custom "c" (inputs h): domain "com.microsoft" (only ai.onnx is read)`, `Celu "relu" (inputs h): no graph operator`, `LSTM "l" (inputs h): no graph operator`)},
+		}, false, unsupported(`Custom "c" (inputs h): domain "com.microsoft" (only ai.onnx is read)`, `Celu "relu" (inputs h): no graph operator`, `StringNormalizer "l" (inputs h): no graph operator`)},
 		{"bool initializer", func(mp *onnxpb.ModelProto) {
 			mp.Graph.Initializer = append(mp.Graph.Initializer, raw("mask", onnxpb.TensorProto_BOOL, []int64{1}, []byte{1}))
 		}, false, unsupported(`initializer "mask": element type bool (the graph holds float32 and int64 tensors)`)},

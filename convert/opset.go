@@ -54,6 +54,11 @@ var upgrades = map[string][]upgrade{
 	"Concat":  {{4, "axis: default 1 given", defaultInt("axis", 1)}},
 	"Cast":    {{6, "to: type name → type number", castTo}},
 	"Gemm":    {{7, "broadcast dropped (7 broadcasts C)", dropAttrs("broadcast")}},
+
+	// LSTM and GRU: 7 dropped output_sequence (which only said that Y is
+	// optional), 14 added layout (its default 0 is the older form).
+	"LSTM": {{7, "output_sequence dropped", dropAttrs("output_sequence")}},
+	"GRU":  {{7, "output_sequence dropped", dropAttrs("output_sequence")}},
 }
 
 func init() {

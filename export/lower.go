@@ -89,8 +89,8 @@ var lowerings = map[string]lowerFunc{
 	"ArgMax":             dropDefault(12, "select_last_index", graph.Int(0)),
 	"ArgMin":             dropDefault(12, "select_last_index", graph.Int(0)),
 	"GatherND":           dropDefault(12, "batch_dims", graph.Int(0)),
-	"LSTM":               dropDefault(14, "layout", graph.Int(0)),
-	"GRU":                dropDefault(14, "layout", graph.Int(0)),
+	"LSTM":               lowerRNN, // 14: layout; sequence_lens int32 at every opset
+	"GRU":                lowerRNN,
 	"RNN":                dropDefault(14, "layout", graph.Int(0)),
 	"LpPool":             lowerLpPool,   // 18: ceil_mode, dilations
 	"RoiAlign":           lowerRoiAlign, // 16: coordinate_transformation_mode
@@ -111,13 +111,16 @@ var introduced = map[string]int{
 	"RMSNormalization": 23, "RotaryEmbedding": 23, "Attention": 23,
 }
 
+// lowerAt18 are the op types whose lowering applies at opset 18 too.
+var lowerAt18 = map[string]bool{"Gelu": true, "LSTM": true, "GRU": true}
+
 // lower returns the nodes that write n at l.opset.
 func (l *lowering) lower(n *graph.Node) ([]*graph.Node, error) {
 	if v, ok := introduced[n.Op]; ok && l.opset < v {
 		return nil, l.errorf(n, "", "%s first appears in opset %d", n.Op, v)
 	}
 	f, ok := lowerings[n.Op]
-	if !ok || l.opset >= 18 && n.Op != "Gelu" {
+	if !ok || l.opset >= 18 && !lowerAt18[n.Op] {
 		return []*graph.Node{n}, nil
 	}
 	c := &graph.Node{Name: n.Name, Op: n.Op, Inputs: slices.Clone(n.Inputs), Outputs: slices.Clone(n.Outputs), Attrs: maps.Clone(n.Attrs)}

@@ -167,6 +167,11 @@ func TestLower(t *testing.T) {
 			"error: " + `export: node "n" (ScatterElements): opset 17: attribute reduction = "max": came in opset 18`},
 		{"ScatterND, none", 15, n("ScatterND", []string{"x", "i", "u"}, y, a("reduction", graph.String("none"))), nil, "ScatterND(x,i,u)->(y){}"},
 		{"LSTM", 13, n("LSTM", []string{"x", "w", "r"}, y, a("layout", graph.Int(0), "hidden_size", graph.Int(4))), nil, "LSTM(x,w,r)->(y){hidden_size=4}"},
+		{"LSTM, layout 1 at 13", 13, n("LSTM", []string{"x", "w", "r", "", "", "h"}, []string{"y", "yh"}, a("layout", graph.Int(1), "hidden_size", graph.Int(4))), nil,
+			"Transpose(x)->(x/time_major){perm=[1 0 2]} Transpose(h)->(h/time_major){perm=[1 0 2]} LSTM(x/time_major,w,r,,,h/time_major)->(y/time_major,yh/time_major){hidden_size=4} " +
+				"Transpose(y/time_major)->(y){perm=[2 0 1 3]} Transpose(yh/time_major)->(yh){perm=[1 0 2]}"},
+		{"GRU, sequence_lens at 18", 18, n("GRU", []string{"x", "w", "r", "", "lens"}, y, a("hidden_size", graph.Int(4))), nil,
+			"Cast(lens)->(lens/int32){to=6} GRU(x,w,r,,lens/int32)->(y){hidden_size=4}"},
 		{"LpPool", 17, n("LpPool", x, y, a("ceil_mode", graph.Int(0), "dilations", graph.Ints(1, 1), "kernel_shape", graph.Ints(2, 2))), nil,
 			"LpPool(x)->(y){kernel_shape=[2 2]}"},
 		{"LpPool, dilated", 17, n("LpPool", x, y, a("dilations", graph.Ints(2, 1))), nil,
