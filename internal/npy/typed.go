@@ -7,6 +7,7 @@ import (
 	"math"
 
 	"github.com/aebridge/aebridge/internal/atomicfile"
+	"github.com/aebridge/aebridge/internal/half"
 	"github.com/aebridge/aebridge/internal/limits"
 )
 
@@ -224,4 +225,117 @@ func WriteFileTyped(path string, t *Typed) error {
 	return atomicfile.Write(path, func(w io.Writer) error {
 		return WriteTyped(w, t)
 	})
+}
+
+// Float32s returns t's values converted to float32, as Read gives them
+// (float16 exactly, bool as 0 or 1, the others rounded to nearest), or nil
+// when Data is not a slice of one of the element types.
+func (t *Typed) Float32s() []float32 {
+	if d, ok := t.Data.([]float32); ok {
+		return d
+	}
+	f := t.Float64s()
+	if f == nil {
+		return nil
+	}
+	out := make([]float32, len(f))
+	for i, v := range f {
+		out[i] = float32(v)
+	}
+	return out
+}
+
+// Float64s returns t's values converted to float64: exactly, but for 64-bit
+// integers past 2⁵³ (rounded to nearest); bool is 0 or 1. It returns nil
+// when Data is not a slice of one of the element types.
+func (t *Typed) Float64s() []float64 {
+	switch d := t.Data.(type) {
+	case []float32:
+		return toFloat64(d)
+	case []float64:
+		return d
+	case []uint16:
+		if t.DType == "float16" {
+			out := make([]float64, len(d))
+			for i, h := range d {
+				out[i] = float64(half.ToFloat32(h))
+			}
+			return out
+		}
+		return toFloat64(d)
+	case []bool:
+		out := make([]float64, len(d))
+		for i, b := range d {
+			if b {
+				out[i] = 1
+			}
+		}
+		return out
+	case []uint8:
+		return toFloat64(d)
+	case []int8:
+		return toFloat64(d)
+	case []int16:
+		return toFloat64(d)
+	case []uint32:
+		return toFloat64(d)
+	case []int32:
+		return toFloat64(d)
+	case []uint64:
+		return toFloat64(d)
+	case []int64:
+		return toFloat64(d)
+	}
+	return nil
+}
+
+func toFloat64[T float32 | uint8 | int8 | uint16 | int16 | uint32 | int32 | uint64 | int64](d []T) []float64 {
+	out := make([]float64, len(d))
+	for i, v := range d {
+		out[i] = float64(v)
+	}
+	return out
+}
+
+// Int64s returns the values of an integer or bool array as int64 (uint64
+// values past 2⁶³ − 1 wrap), or nil for floating-point data.
+func (t *Typed) Int64s() []int64 {
+	switch d := t.Data.(type) {
+	case []int64:
+		return d
+	case []bool:
+		out := make([]int64, len(d))
+		for i, b := range d {
+			if b {
+				out[i] = 1
+			}
+		}
+		return out
+	case []uint8:
+		return toInt64(d)
+	case []int8:
+		return toInt64(d)
+	case []uint16:
+		if t.DType == "float16" {
+			return nil
+		}
+		return toInt64(d)
+	case []int16:
+		return toInt64(d)
+	case []uint32:
+		return toInt64(d)
+	case []int32:
+		return toInt64(d)
+	case []uint64:
+		return toInt64(d)
+	}
+	return nil
+}
+
+func toInt64[T uint8 | int8 | uint16 | int16 | uint32 | int32 | uint64](d []T) []int64 {
+	out := make([]int64, len(d))
+	for i, v := range d {
+		out[i] = int64(v)
+	}
+	return out
 }

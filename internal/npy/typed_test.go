@@ -57,6 +57,18 @@ func TestTypedRoundTrip(t *testing.T) {
 			if want := asFloat32(t, in); a.DType != dt || !sameArray(a, &Array{Shape: in.Shape, Data: want}) {
 				t.Errorf("as float32: got %s %v, want %s %v", a.DType, a.Data, dt, want)
 			}
+			if f := got.Float32s(); !sameArray(&Array{Shape: in.Shape, Data: f}, a) {
+				t.Errorf("Float32s: got %v, want Read's %v", f, a.Data)
+			}
+			ints := got.Int64s()
+			if isFloat := dt == "float16" || dt == "float32" || dt == "float64"; isFloat != (ints == nil) {
+				t.Errorf("Int64s: got %v for %s", ints, dt)
+			}
+			for i, v := range ints {
+				if f := got.Float64s()[i]; dt != "int64" && dt != "uint64" && float64(v) != f {
+					t.Errorf("Int64s()[%d] = %d, Float64s()[%d] = %v", i, v, i, f)
+				}
+			}
 		})
 	}
 }
