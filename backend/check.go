@@ -10,7 +10,11 @@
 // absolute tolerance and the relative one times the reference's magnitude
 // (Polygraphy's rule): |a − b| > atol and |a − b| > rtol·|b|. A NaN or an
 // infinity on either side fails unless the caller allows the same
-// non-finite value at the same position on both.
+// non-finite value at the same position on both. Values of other element
+// types than float32 (runtime.Value, through ValueBackend and
+// Tolerance.CompareValues) compare as floats under the same rule when they
+// are float16 or float64, and exactly when they are integers or bools;
+// two values of different element types never pass.
 package backend
 
 import (
