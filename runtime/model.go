@@ -249,7 +249,7 @@ func (m *Model) Run(inputs ...Tensor) ([]Tensor, error) {
 		}
 	}
 	for _, o := range m.info.Outputs {
-		if o.Type != string(Float32) {
+		if o.Type != string(Float32) && o.Type != "unknown" { // an untyped one is checked once run
 			return nil, fmt.Errorf("runtime: %s: output %q has element type %s; Run returns float32 tensors only: use RunValues", m.info.Path, o.Name, o.Type)
 		}
 	}

@@ -176,7 +176,11 @@ func runRun(opts *runOptions) error {
 		if err := npy.WriteFileTyped(paths[io.Name], a); err != nil {
 			return err
 		}
-		fmt.Fprintf(opts.IO.Out, "%s %v -> %s\n", printable(io.Name), t.Shape, paths[io.Name])
+		dtype := ""
+		if dt := t.DType(); dt != runtime.Float32 {
+			dtype = " " + string(dt)
+		}
+		fmt.Fprintf(opts.IO.Out, "%s %v%s -> %s\n", printable(io.Name), t.Shape, dtype, paths[io.Name])
 	}
 	return nil
 }

@@ -333,8 +333,15 @@ func TestRunPassesElementTypesThrough(t *testing.T) {
 					t.Errorf("%s: got %s %v %v, want %s %v %v", file, got.DType, got.Shape, got.Data, want.DType, want.Shape, want.Data)
 				}
 			}
-			if !strings.Contains(out.String(), "-> "+dir) {
-				t.Errorf("stdout: got %q, want the files written", out)
+			for file, ref := range tt.outputs {
+				a := readTyped(t, d(ref))
+				dtype := ""
+				if a.DType != "float32" {
+					dtype = " " + a.DType
+				}
+				if line := fmt.Sprintf("%s %v%s -> %s\n", strings.TrimSuffix(file, ".npy"), a.Shape, dtype, filepath.Join(dir, file)); !strings.Contains(out.String(), line) {
+					t.Errorf("stdout: got %q, want a line %q", out, line)
+				}
 			}
 		})
 	}
