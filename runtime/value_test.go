@@ -240,3 +240,40 @@ func TestHalfOf(t *testing.T) {
 		}
 	}
 }
+
+// TestShapelessFloat16Output runs Identity of float16 values to an output
+// the file gives no shape, both ways onnxruntime_go cannot return: it
+// comes back with its shape and its own bits, ±0, subnormals, ±Inf and
+// NaN included.
+func TestShapelessFloat16Output(t *testing.T) {
+	half := func(shape []int64) *onnxpb.TypeProto {
+		tp := tensorType(shape)
+		tp.GetTensorType().ElemType = proto.Int32(int32(onnxpb.TensorProto_FLOAT16))
+		return tp
+	}
+	m := &onnxpb.ModelProto{
+		IrVersion:   proto.Int64(8),
+		OpsetImport: []*onnxpb.OperatorSetIdProto{{Domain: proto.String(""), Version: proto.Int64(17)}},
+		Graph: &onnxpb.GraphProto{
+			Name:   proto.String("h"),
+			Node:   []*onnxpb.NodeProto{{OpType: proto.String("Identity"), Input: []string{"x"}, Output: []string{"y"}}},
+			Input:  []*onnxpb.ValueInfoProto{{Name: proto.String("x"), Type: half([]int64{-1, 4})}},
+			Output: []*onnxpb.ValueInfoProto{{Name: proto.String("y"), Type: half(nil)}},
+		},
+	}
+	path := filepath.Join(t.TempDir(), "h.onnx")
+	if err := onnxfile.Save(path, m); err != nil {
+		t.Fatal(err)
+	}
+	x, err := NewValue([]Half{0x0000, 0x8000, 0x0001, 0x7bff, 0x7c00, 0xfc00, 0x7e00, 0x3c00}, 2, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := open(t, path).RunValues(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(out[0], x) {
+		t.Errorf("got %v %#04x, want %v %#04x", out[0].Shape, out[0].Data, x.Shape, x.Data)
+	}
+}
