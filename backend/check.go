@@ -10,7 +10,11 @@
 // absolute tolerance and the relative one times the reference's magnitude
 // (Polygraphy's rule): |a − b| > atol and |a − b| > rtol·|b|. A NaN or an
 // infinity on either side fails unless the caller allows the same
-// non-finite value at the same position on both.
+// non-finite value at the same position on both. Values of other element
+// types than float32 (runtime.Value, through ValueBackend and
+// Tolerance.CompareValues) compare as floats under the same rule when they
+// are float16 or float64, and exactly when they are integers or bools;
+// two values of different element types never pass.
 package backend
 
 import (
@@ -91,6 +95,7 @@ type Stats struct {
 	Failed                  int     // elements that fail, NonFinite included
 	NonFinite               int     // elements that fail because one side or both is NaN or infinite
 	Pass                    bool    // no element fails
+	Exact                   bool    // integer or bool elements, compared for equality (CompareValues)
 }
 
 // Compare compares got with the reference want under atol and rtol, with
@@ -217,28 +222,63 @@ func (b *ORT) Run(inputs []runtime.Tensor) (map[string]runtime.Tensor, error) {
 	return named, nil
 }
 
+// RunValues runs the model on inputs of any element type the runtime
+// holds, each of the type the model declares for it (runtime's
+// Model.RunValues), and returns the outputs in their own types. Inputs are
+// viewed as Run views them.
+func (b *ORT) RunValues(inputs []runtime.Value) (map[string]runtime.Value, error) {
+	ios := b.model.Info().Inputs
+	if len(inputs) == len(ios) {
+		inputs = append([]runtime.Value(nil), inputs...)
+		for i, in := range inputs {
+			if shape, ok := viewShape(in.Shape, ios[i]); ok {
+				inputs[i] = runtime.Value{Shape: shape, Data: in.Data}
+			}
+		}
+	}
+	out, err := b.model.RunValues(inputs...)
+	if err != nil {
+		return nil, err
+	}
+	named := map[string]runtime.Value{}
+	for i, name := range b.OutputNames() {
+		named[name] = out[i]
+	}
+	return named, nil
+}
+
 // Close closes the model.
 func (b *ORT) Close() error { return b.model.Close() }
 
 // viewAs reshapes a (batch, features) tensor to io's shape when io's
 // dimensions after the batch are fixed and hold that many features.
 func viewAs(t runtime.Tensor, io runtime.IO) (runtime.Tensor, bool) {
-	if len(t.Shape) != 2 || !io.HasShape || len(io.Shape) <= 2 {
+	shape, ok := viewShape(t.Shape, io)
+	if !ok {
 		return t, false
 	}
-	shape := []int64{t.Shape[0]}
+	return runtime.Tensor{Shape: shape, Data: t.Data}, true
+}
+
+// viewShape is viewAs on a shape: io's shape with the batch of shape, or
+// false.
+func viewShape(s []int64, io runtime.IO) ([]int64, bool) {
+	if len(s) != 2 || !io.HasShape || len(io.Shape) <= 2 {
+		return nil, false
+	}
+	shape := []int64{s[0]}
 	n := int64(1)
 	for _, d := range io.Shape[1:] {
 		if d.Size < 0 {
-			return t, false
+			return nil, false
 		}
 		shape = append(shape, d.Size)
 		n *= d.Size
 	}
-	if n != t.Shape[1] {
-		return t, false
+	if n != s[1] {
+		return nil, false
 	}
-	return runtime.Tensor{Shape: shape, Data: t.Data}, true
+	return shape, true
 }
 
 // OpenDir opens the backends named in names for a trained model directory:

@@ -7,6 +7,7 @@ import (
 
 	"github.com/aebridge/aebridge/convert"
 	"github.com/aebridge/aebridge/graph"
+	"github.com/aebridge/aebridge/internal/limits"
 	"github.com/aebridge/aebridge/runtime"
 )
 
@@ -42,10 +43,35 @@ func (b *Graph) Name() string { return "go" }
 // OutputNames are the graph's outputs.
 func (b *Graph) OutputNames() []string { return slices.Clone(b.g.Outputs) }
 
-// Run runs the graph on the inputs, in the graph's input order (float32
-// ones: int64 inputs are not fed through this interface), and returns
-// copies of its outputs.
+// Run runs the graph on float32 inputs, in the graph's input order, and
+// returns copies of its outputs, which must be float32 too; RunValues runs
+// graphs with int64 inputs or outputs.
 func (b *Graph) Run(inputs []runtime.Tensor) (map[string]runtime.Tensor, error) {
+	values := make([]runtime.Value, len(inputs))
+	for i, t := range inputs {
+		values[i] = runtime.ValueOf(t)
+	}
+	out, err := b.RunValues(values)
+	if err != nil {
+		return nil, err
+	}
+	tensors := make(map[string]runtime.Tensor, len(out))
+	for name, v := range out {
+		t, err := v.Tensor()
+		if err != nil {
+			return nil, fmt.Errorf("backend: go: output %q is %s; Run returns float32 outputs only: use RunValues", name, v.DType())
+		}
+		tensors[name] = t
+	}
+	return tensors, nil
+}
+
+// RunValues runs the graph on the inputs, in the graph's input order, and
+// returns copies of its outputs. The graph holds float32 and int64 tensors
+// (class labels feeding a Gather, say): each input must have the element
+// type of the graph's input, and a value of another type is an error
+// naming the input and both types.
+func (b *Graph) RunValues(inputs []runtime.Value) (map[string]runtime.Value, error) {
 	if len(inputs) != len(b.g.Inputs) {
 		return nil, fmt.Errorf("backend: go: %d inputs, the graph takes %d", len(inputs), len(b.g.Inputs))
 	}
@@ -54,23 +80,35 @@ func (b *Graph) Run(inputs []runtime.Tensor) (map[string]runtime.Tensor, error) 
 	key := ""
 	for i, in := range inputs {
 		v := b.g.Inputs[i]
-		if v.Type != graph.Float32 {
-			return nil, fmt.Errorf("backend: go: input %q is %v; only float32 inputs can be given", v.Name, v.Type)
-		}
 		shape := make([]int, len(in.Shape))
 		for j, d := range in.Shape {
 			shape[j] = int(d)
 		}
+		if n, err := limits.ElementsInt(shape); err != nil || n != in.Len() {
+			return nil, fmt.Errorf("backend: go: input %q: shape %v does not hold its %d values", v.Name, in.Shape, in.Len())
+		}
+		t := &graph.Tensor{Shape: shape, Type: v.Type}
+		switch d := in.Data.(type) {
+		case []float32:
+			t.Data = d
+		case []int64:
+			t.Int64 = d
+		default:
+			return nil, fmt.Errorf("backend: go: input %q: element type %s: the Go graph holds float32 and int64 tensors only", v.Name, in.DType())
+		}
+		if dt := runtime.DType(v.Type.String()); in.DType() != dt {
+			return nil, fmt.Errorf("backend: go: input %q: element type %s given, the graph wants %s", v.Name, in.DType(), dt)
+		}
 		shapes[v.Name] = shape
-		feeds[i] = &graph.Tensor{Shape: shape, Data: in.Data}
-		key += fmt.Sprint(shape)
+		feeds[i] = t
+		key += v.Type.String() + fmt.Sprint(shape)
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	p, ok := b.plans[key]
 	if !ok {
 		var err error
-		if p, err = b.g.Plan(shapes, graph.PlanOptions{Grads: []string{}}); err != nil {
+		if p, err = b.g.Plan(shapes, graph.PlanOptions{Seeds: []string{}, Grads: []string{}}); err != nil {
 			return nil, fmt.Errorf("backend: go: %w", err)
 		}
 		if len(b.plans) == maxGraphPlans {
@@ -81,17 +119,21 @@ func (b *Graph) Run(inputs []runtime.Tensor) (map[string]runtime.Tensor, error) 
 	if err := p.Forward(feeds...); err != nil {
 		return nil, fmt.Errorf("backend: go: %w", err)
 	}
-	out := map[string]runtime.Tensor{}
+	out := map[string]runtime.Value{}
 	for _, name := range b.g.Outputs {
 		v := p.Value(name)
-		if v.Type != graph.Float32 {
-			return nil, fmt.Errorf("backend: go: output %q is %v; only float32 outputs are compared", name, v.Type)
-		}
 		shape := make([]int64, len(v.Shape))
 		for j, d := range v.Shape {
 			shape[j] = int64(d)
 		}
-		out[name] = runtime.Tensor{Shape: shape, Data: slices.Clone(v.Data)}
+		switch v.Type {
+		case graph.Float32:
+			out[name] = runtime.Value{Shape: shape, Data: slices.Clone(v.Data)}
+		case graph.Int64:
+			out[name] = runtime.Value{Shape: shape, Data: slices.Clone(v.Int64)}
+		default:
+			return nil, fmt.Errorf("backend: go: output %q is %v, which the runtime does not hold", name, v.Type)
+		}
 	}
 	return out, nil
 }

@@ -6,7 +6,15 @@
 // Info.InputScaling reads the rule aebridge's exports record for feeding
 // 8-bit data, divided by 255 as they were trained). Run feeds
 // float32 tensors of any batch size and checks them against the model's
-// description before ONNX Runtime sees them. Encode, Decode, Reconstruct
+// description before ONNX Runtime sees them. RunValues does the same for
+// models with inputs or outputs of other element types (DTypes: float32,
+// float64, float16, int64, int32, uint8, bool), an int64 class label in or
+// a uint8 image out: a Value holds a shape and a typed slice (NewValue,
+// DataOf; Half for float16), and each input must have the type the model
+// declares (IO.Type), or it is an *InputError naming the input and both
+// types: the runtime converts nothing. Outputs whose shape the file does
+// not give, scalars included, come back with the shape ONNX Runtime
+// computed. Encode, Decode, Reconstruct
 // and Score are the autoencoder helpers: codes (μ for a VAE), decoded
 // codes, a reconstruction, and a per-sample reconstruction error (MSE, MAE,
 // BCE, L2) to use as an anomaly score, with FeatureScores for the error of

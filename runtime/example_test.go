@@ -70,3 +70,44 @@ func ExampleModel_Encode() {
 	fmt.Println("code shape", z.Shape, "is mu:", slices.Equal(z.Data, out[0].Data) && enc.Info().Outputs[0].Name == "mu")
 	// Output: code shape [2 4] is mu: true
 }
+
+// A conditional model fed class labels as int64, returning an 8-bit image:
+// RunValues takes and gives each tensor in the element type the model
+// declares (Model.Info says which), and DataOf reads it back typed.
+func ExampleModel_RunValues() {
+	model, err := runtime.Open("../testdata/dtypes/dtypes.onnx")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer model.Close()
+	for _, io := range model.Info().Inputs {
+		fmt.Printf("input %s %s %s\n", io.Name, io.Type, io.ShapeString())
+	}
+	for _, io := range model.Info().Outputs {
+		fmt.Printf("output %s %s %s\n", io.Name, io.Type, io.ShapeString())
+	}
+
+	labels, err := runtime.NewValue([]int64{3, 0, 9}, 3)
+	if err != nil {
+		log.Fatal(err)
+	}
+	out, err := model.RunValues(labels)
+	if err != nil {
+		log.Fatal(err)
+	}
+	img, err := runtime.DataOf[uint8](out[1])
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(out[1].DType(), out[1].Shape, img)
+
+	// A float32 tensor where the model wants int64 is refused, not converted.
+	_, err = model.RunValues(runtime.ValueOf(runtime.Tensor{Shape: []int64{1}, Data: []float32{3}}))
+	fmt.Println(err)
+	// Output:
+	// input label int64 [batch]
+	// output emb float32 [batch 4]
+	// output img uint8 [batch 4]
+	// uint8 [3 4] [68 76 84 92 0 0 0 0 255 255 255 255]
+	// runtime: input "label": element type float32 given, the model wants int64 (model expects [batch], given [1])
+}

@@ -123,7 +123,11 @@ func TestOutputShapePreallocationLimit(t *testing.T) {
 				Inputs:  []IO{{Name: "x", Type: "float32", Shape: tt.in, HasShape: true}},
 				Outputs: []IO{{Name: "y", Type: "float32", Shape: tt.out, HasShape: true}},
 			}}
-			got, ok := m.outputShape(0, tt.inputs)
+			in := make([]Value, len(tt.inputs))
+			for i, x := range tt.inputs {
+				in[i] = ValueOf(x)
+			}
+			got, ok := m.outputShape(0, in)
 			if ok != (tt.want != nil) || !slices.Equal(got, tt.want) {
 				t.Errorf("got %v, %v; want %v", got, ok, tt.want)
 			}

@@ -247,20 +247,36 @@ func (info *Info) InputScaling() (InputScaling, error) {
 // returns anything else as it is, for the model to check. The data are
 // shared, not copied.
 func (io IO) FitShape(x Tensor) Tensor {
-	if !io.HasShape || len(io.Shape) < 2 || len(x.Shape) < 2 {
-		return x
+	if shape, ok := io.fit(x.Shape, int64(len(x.Data))); ok {
+		return Tensor{Shape: shape, Data: x.Data}
+	}
+	return x
+}
+
+// FitValue is FitShape for a value of any element type.
+func (io IO) FitValue(v Value) Value {
+	if shape, ok := io.fit(v.Shape, int64(v.Len())); ok {
+		return Value{Shape: shape, Data: v.Data}
+	}
+	return v
+}
+
+// fit is the shape FitShape gives n values of the given shape, or false.
+func (io IO) fit(shape []int64, n int64) ([]int64, bool) {
+	if !io.HasShape || len(io.Shape) < 2 || len(shape) < 2 {
+		return nil, false
 	}
 	want := int64(1)
-	dims := []int64{x.Shape[0]}
+	dims := []int64{shape[0]}
 	for _, d := range io.Shape[1:] {
 		if d.Size <= 0 {
-			return x
+			return nil, false
 		}
 		want *= d.Size
 		dims = append(dims, d.Size)
 	}
-	if int64(len(x.Data)) != x.Shape[0]*want {
-		return x
+	if n != shape[0]*want {
+		return nil, false
 	}
-	return Tensor{Shape: dims, Data: x.Data}
+	return dims, true
 }

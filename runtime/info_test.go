@@ -72,3 +72,16 @@ func TestFitShape(t *testing.T) {
 		t.Errorf("a free dimension: got %v, want it unchanged", got.Shape)
 	}
 }
+
+// TestFitValue checks FitShape's rule on values of other element types.
+func TestFitValue(t *testing.T) {
+	in := IO{HasShape: true, Shape: []Dim{{Size: -1, Name: "batch"}, {Size: 1}, {Size: 2}, {Size: 2}}}
+	u8 := Value{Shape: []int64{3, 4}, Data: make([]uint8, 12)}
+	if got := in.FitValue(u8); !slices.Equal(got.Shape, []int64{3, 1, 2, 2}) || got.DType() != Uint8 {
+		t.Errorf("(3, 4) uint8 for (batch, 1, 2, 2): got %v %s", got.Shape, got.DType())
+	}
+	short := Value{Shape: []int64{3, 4}, Data: make([]int64, 11)}
+	if got := in.FitValue(short); !slices.Equal(got.Shape, short.Shape) {
+		t.Errorf("11 values for (3, 4): got %v, want it unchanged", got.Shape)
+	}
+}

@@ -3,8 +3,11 @@ package runtime
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"reflect"
 	"slices"
 	"sync"
+	"unsafe"
 
 	"github.com/aebridge/aebridge/internal/limits"
 	ort "github.com/yalue/onnxruntime_go"
@@ -90,6 +93,9 @@ type Model struct {
 
 	partsMu sync.Mutex
 	parts   map[string]*Model // companion encoder and decoder, opened on first use (see Encode)
+
+	slot    []slot // where each output is in the session's fetches (shapeless.go)
+	fetches int
 }
 
 // Open loads the ONNX model at path (with any external data beside it) into
@@ -121,15 +127,16 @@ func openModel(path string, o options) (*Model, error) {
 		return nil, err
 	}
 	m := &Model{info: info, opts: o, provider: o.provider}
+	m.slot, m.fetches = slots(info)
 	if o.provider == CUDA {
-		m.session, err = newSession(path, info, o, lib, true)
+		m.session, err = m.newSession(path, lib, true)
 		if err != nil && o.fallback {
 			m.fallback = err
 			m.provider = CPU
-			m.session, err = newSession(path, info, o, lib, false)
+			m.session, err = m.newSession(path, lib, false)
 		}
 	} else {
-		m.session, err = newSession(path, info, o, lib, false)
+		m.session, err = m.newSession(path, lib, false)
 	}
 	if err != nil {
 		return nil, err
@@ -137,7 +144,8 @@ func openModel(path string, o options) (*Model, error) {
 	return m, nil
 }
 
-func newSession(path string, info *Info, o options, lib string, cuda bool) (*ort.DynamicAdvancedSession, error) {
+func (m *Model) newSession(path string, lib string, cuda bool) (*ort.DynamicAdvancedSession, error) {
+	info, o := m.info, m.opts
 	so, err := ort.NewSessionOptions()
 	if err != nil {
 		return nil, fmt.Errorf("runtime: session options: %w", err)
@@ -167,11 +175,17 @@ func newSession(path string, info *Info, o options, lib string, cuda bool) (*ort
 	for i, io := range info.Inputs {
 		in[i] = io.Name
 	}
-	out := make([]string, len(info.Outputs))
-	for i, io := range info.Outputs {
-		out[i] = io.Name
+	out := fetchNames(info, m.slot, m.fetches)
+	var s *ort.DynamicAdvancedSession
+	if wrapped(m.slot) {
+		var data []byte
+		if data, err = wrapOutputs(path, info, m.slot); err != nil {
+			return nil, err
+		}
+		s, err = ort.NewDynamicAdvancedSessionWithONNXData(data, in, out, so)
+	} else {
+		s, err = ort.NewDynamicAdvancedSession(path, in, out, so)
 	}
-	s, err := ort.NewDynamicAdvancedSession(path, in, out, so)
 	if err != nil {
 		if cuda {
 			return nil, fmt.Errorf("runtime: %s: start a CUDA session on device %d: %w: %v", path, o.device, ErrNoCUDA, err)
@@ -223,6 +237,8 @@ var errClosed = errors.New("model is closed")
 // model's description first (count, element type, rank, fixed dimensions,
 // element count; NaN and ±Inf with WithFiniteCheck); a mismatch gives an
 // *InputError. Input data is not modified, nor retained after Run returns.
+// Run feeds and returns float32 tensors only: a model with inputs or
+// outputs of other element types runs with RunValues.
 func (m *Model) Run(inputs ...Tensor) ([]Tensor, error) {
 	if len(inputs) != len(m.info.Inputs) {
 		return nil, fmt.Errorf("runtime: %s takes %d inputs (%s), given %d", m.info.Path, len(m.info.Inputs), ioNames(m.info.Inputs), len(inputs))
@@ -232,6 +248,56 @@ func (m *Model) Run(inputs ...Tensor) ([]Tensor, error) {
 			return nil, err
 		}
 	}
+	for _, o := range m.info.Outputs {
+		if o.Type != string(Float32) && o.Type != "unknown" { // an untyped one is checked once run
+			return nil, fmt.Errorf("runtime: %s: output %q has element type %s; Run returns float32 tensors only: use RunValues", m.info.Path, o.Name, o.Type)
+		}
+	}
+	values := make([]Value, len(inputs))
+	for i, t := range inputs {
+		values[i] = ValueOf(t)
+	}
+	out, err := m.runValues(values)
+	if err != nil {
+		return nil, err
+	}
+	return m.tensors(out)
+}
+
+// tensors is out as float32 tensors, for Run.
+func (m *Model) tensors(out []Value) ([]Tensor, error) {
+	res := make([]Tensor, len(out))
+	for j, v := range out {
+		t, err := v.Tensor()
+		if err != nil { // the file declares float32, ONNX Runtime gave another type
+			return nil, fmt.Errorf("runtime: %s: output %q: %w", m.info.Path, m.info.Outputs[j].Name, err)
+		}
+		res[j] = t
+	}
+	return res, nil
+}
+
+// RunValues runs the model as Run does, on inputs of any of the element
+// types in DTypes, and returns its outputs in their own element types. Each
+// input must have the element type the model declares for it: a float32
+// value for an int64 input is an *InputError naming the input and both
+// types, not a conversion. An output whose shape the file does not give
+// (a scalar of rank 0 among them) comes back with the shape ONNX Runtime
+// computed.
+func (m *Model) RunValues(inputs ...Value) ([]Value, error) {
+	if len(inputs) != len(m.info.Inputs) {
+		return nil, fmt.Errorf("runtime: %s takes %d inputs (%s), given %d", m.info.Path, len(m.info.Inputs), ioNames(m.info.Inputs), len(inputs))
+	}
+	for i, v := range inputs {
+		if err := checkValue(m.info.Inputs[i], v, m.opts.checkFinite); err != nil {
+			return nil, err
+		}
+	}
+	return m.runValues(inputs)
+}
+
+// runValues runs checked inputs, in batches of the WithBatchSize option.
+func (m *Model) runValues(inputs []Value) ([]Value, error) {
 	n := batchOf(inputs)
 	if m.opts.batch == 0 || n <= int64(m.opts.batch) {
 		return m.run(inputs, false)
@@ -244,12 +310,12 @@ func (m *Model) Run(inputs ...Tensor) ([]Tensor, error) {
 			return nil, fmt.Errorf("runtime: cannot run in batches of %d: input %q has shape %s, not a batch of %d", m.opts.batch, io.Name, shapeString(inputs[i].Shape), n)
 		}
 	}
-	var parts [][]Tensor
+	var parts [][]Value
 	for lo := int64(0); lo < n; lo += int64(m.opts.batch) {
 		hi := min(lo+int64(m.opts.batch), n)
-		chunk := make([]Tensor, len(inputs))
-		for i, t := range inputs {
-			chunk[i] = sliceBatch(t, lo, hi)
+		chunk := make([]Value, len(inputs))
+		for i, v := range inputs {
+			chunk[i] = sliceValue(v, lo, hi)
 		}
 		out, err := m.run(chunk, false)
 		if err != nil {
@@ -263,22 +329,15 @@ func (m *Model) Run(inputs ...Tensor) ([]Tensor, error) {
 // RunNamed runs the model on inputs given by name and returns its outputs by
 // name. Every input must be given, and no other.
 func (m *Model) RunNamed(inputs map[string]Tensor) (map[string]Tensor, error) {
-	ordered := make([]Tensor, len(m.info.Inputs))
-	for i, io := range m.info.Inputs {
-		t, ok := inputs[io.Name]
-		if !ok {
-			return nil, &InputError{Input: io.Name, Reason: fmt.Sprintf("missing; the model's inputs are %s", ioNames(m.info.Inputs))}
-		}
-		ordered[i] = t
+	ordered, err := m.ordered(slices.Collect(maps.Keys(inputs)))
+	if err != nil {
+		return nil, err
 	}
-	if len(inputs) != len(ordered) {
-		for name := range inputs {
-			if !hasIO(m.info.Inputs, name) {
-				return nil, &InputError{Input: name, Reason: fmt.Sprintf("the model has no such input; its inputs are %s", ioNames(m.info.Inputs))}
-			}
-		}
+	in := make([]Tensor, len(ordered))
+	for i, name := range ordered {
+		in[i] = inputs[name]
 	}
-	out, err := m.Run(ordered...)
+	out, err := m.Run(in...)
 	if err != nil {
 		return nil, err
 	}
@@ -287,6 +346,46 @@ func (m *Model) RunNamed(inputs map[string]Tensor) (map[string]Tensor, error) {
 		named[m.info.Outputs[i].Name] = t
 	}
 	return named, nil
+}
+
+// RunNamedValues is RunValues with inputs and outputs by name, as RunNamed.
+func (m *Model) RunNamedValues(inputs map[string]Value) (map[string]Value, error) {
+	ordered, err := m.ordered(slices.Collect(maps.Keys(inputs)))
+	if err != nil {
+		return nil, err
+	}
+	in := make([]Value, len(ordered))
+	for i, name := range ordered {
+		in[i] = inputs[name]
+	}
+	out, err := m.RunValues(in...)
+	if err != nil {
+		return nil, err
+	}
+	named := make(map[string]Value, len(out))
+	for i, v := range out {
+		named[m.info.Outputs[i].Name] = v
+	}
+	return named, nil
+}
+
+// ordered checks that the inputs given by name are the model's, every one
+// and no other, and returns the model's input names in order.
+func (m *Model) ordered(given []string) ([]string, error) {
+	names := make([]string, len(m.info.Inputs))
+	for i, io := range m.info.Inputs {
+		if !slices.Contains(given, io.Name) {
+			return nil, &InputError{Input: io.Name, Reason: fmt.Sprintf("missing; the model's inputs are %s", ioNames(m.info.Inputs))}
+		}
+		names[i] = io.Name
+	}
+	slices.Sort(given)
+	for _, name := range given {
+		if !hasIO(m.info.Inputs, name) {
+			return nil, &InputError{Input: name, Reason: fmt.Sprintf("the model has no such input; its inputs are %s", ioNames(m.info.Inputs))}
+		}
+	}
+	return names, nil
 }
 
 func hasIO(ios []IO, name string) bool {
@@ -309,132 +408,242 @@ func ioNames(ios []IO) string {
 	return s
 }
 
-func batchOf(inputs []Tensor) int64 {
+func batchOf(inputs []Value) int64 {
 	var n int64
-	for _, t := range inputs {
-		if len(t.Shape) > 0 && t.Shape[0] > n {
-			n = t.Shape[0]
+	for _, v := range inputs {
+		if len(v.Shape) > 0 && v.Shape[0] > n {
+			n = v.Shape[0]
 		}
 	}
 	return n
 }
 
-// sliceBatch returns samples [lo, hi) of t, sharing t's data.
-func sliceBatch(t Tensor, lo, hi int64) Tensor {
-	per := int64(len(t.Data)) / t.Shape[0]
-	shape := append([]int64{hi - lo}, t.Shape[1:]...)
-	return Tensor{Shape: shape, Data: t.Data[lo*per : hi*per]}
-}
-
 // join concatenates per-batch outputs along the first dimension.
-func (m *Model) join(parts [][]Tensor) ([]Tensor, error) {
-	out := make([]Tensor, len(parts[0]))
+func (m *Model) join(parts [][]Value) ([]Value, error) {
+	out := make([]Value, len(parts[0]))
 	for j := range out {
 		first := parts[0][j]
 		if len(first.Shape) == 0 {
 			return nil, fmt.Errorf("runtime: output %q is a scalar; it cannot be joined across batches", m.info.Outputs[j].Name)
 		}
 		var n int64
-		total := 0
-		for _, p := range parts {
-			t := p[j]
-			if len(t.Shape) != len(first.Shape) || !slices.Equal(t.Shape[1:], first.Shape[1:]) {
-				return nil, fmt.Errorf("runtime: output %q has shape %s in one batch and %s in another; it cannot be joined", m.info.Outputs[j].Name, shapeString(first.Shape), shapeString(t.Shape))
+		column := make([]Value, len(parts))
+		for k, p := range parts {
+			v := p[j]
+			if len(v.Shape) != len(first.Shape) || !slices.Equal(v.Shape[1:], first.Shape[1:]) {
+				return nil, fmt.Errorf("runtime: output %q has shape %s in one batch and %s in another; it cannot be joined", m.info.Outputs[j].Name, shapeString(first.Shape), shapeString(v.Shape))
 			}
-			n += t.Shape[0]
-			total += len(t.Data)
+			n += v.Shape[0]
+			column[k] = v
 		}
-		data := make([]float32, 0, total)
-		for _, p := range parts {
-			data = append(data, p[j].Data...)
-		}
-		out[j] = Tensor{Shape: append([]int64{n}, first.Shape[1:]...), Data: data}
+		out[j] = Value{Shape: append([]int64{n}, first.Shape[1:]...), Data: concatValues(column)}
 	}
 	return out, nil
 }
 
+// destroy releases the ONNX Runtime values in vs. A failed run can leave a
+// typed nil pointer in an output slot (onnxruntime_go's conversion of an
+// output it cannot represent): that is skipped, not called.
+func destroy(vs []ort.Value) {
+	for _, v := range vs {
+		if v != nil && !reflect.ValueOf(v).IsNil() {
+			v.Destroy()
+		}
+	}
+}
+
+// newOrtValue wraps v's data, without copying, in an ONNX Runtime tensor.
+func newOrtValue(v Value) (ort.Value, error) {
+	shape := ort.Shape(v.Shape)
+	if len(shape) == 0 {
+		return nil, fmt.Errorf("a scalar (rank 0) cannot be fed: onnxruntime_go makes tensors of rank 1 or more; give shape [1] if the model accepts it")
+	}
+	switch d := v.Data.(type) {
+	case []float32:
+		return ort.NewTensor(shape, d)
+	case []float64:
+		return ort.NewTensor(shape, d)
+	case []int64:
+		return ort.NewTensor(shape, d)
+	case []int32:
+		return ort.NewTensor(shape, d)
+	case []uint8:
+		return ort.NewTensor(shape, d)
+	case []bool:
+		return ort.NewTensor(shape, d)
+	case []Half:
+		if len(d) == 0 {
+			return nil, fmt.Errorf("an empty float16 tensor cannot be fed")
+		}
+		return ort.NewCustomDataTensor(shape, unsafe.Slice((*byte)(unsafe.Pointer(&d[0])), 2*len(d)), ort.TensorElementDataTypeFloat16)
+	}
+	return nil, fmt.Errorf("element type %s", v.typeName())
+}
+
+// preallocate makes output storage of dtype for ONNX Runtime to write
+// into, or false for a type it allocates itself (float16).
+func preallocate(dtype string, shape []int64, n int64, scratch []float32) (ort.Value, Value, error) {
+	var v ort.Value
+	var data any
+	var err error
+	s := ort.Shape(shape)
+	switch DType(dtype) {
+	case Float32:
+		d := scratch
+		if d == nil {
+			d = make([]float32, n)
+		}
+		data = d
+		v, err = ort.NewTensor(s, d)
+	case Float64:
+		d := make([]float64, n)
+		data = d
+		v, err = ort.NewTensor(s, d)
+	case Int64:
+		d := make([]int64, n)
+		data = d
+		v, err = ort.NewTensor(s, d)
+	case Int32:
+		d := make([]int32, n)
+		data = d
+		v, err = ort.NewTensor(s, d)
+	case Uint8:
+		d := make([]uint8, n)
+		data = d
+		v, err = ort.NewTensor(s, d)
+	case Bool:
+		d := make([]bool, n)
+		data = d
+		v, err = ort.NewTensor(s, d)
+	default:
+		return nil, Value{}, nil
+	}
+	if err != nil {
+		return nil, Value{}, err
+	}
+	return v, Value{Shape: shape, Data: data}, nil
+}
+
+// fromOrt copies an output ONNX Runtime allocated into a Value.
+func fromOrt(v ort.Value) (Value, bool) {
+	switch t := v.(type) {
+	case *ort.Tensor[float32]:
+		return Value{slices.Clone(t.GetShape()), slices.Clone(t.GetData())}, true
+	case *ort.Tensor[float64]:
+		return Value{slices.Clone(t.GetShape()), slices.Clone(t.GetData())}, true
+	case *ort.Tensor[int64]:
+		return Value{slices.Clone(t.GetShape()), slices.Clone(t.GetData())}, true
+	case *ort.Tensor[int32]:
+		return Value{slices.Clone(t.GetShape()), slices.Clone(t.GetData())}, true
+	case *ort.Tensor[uint8]:
+		return Value{slices.Clone(t.GetShape()), slices.Clone(t.GetData())}, true
+	case *ort.Tensor[bool]:
+		return Value{slices.Clone(t.GetShape()), slices.Clone(t.GetData())}, true
+	case *ort.CustomDataTensor:
+		if t.DataType() != ort.TensorElementDataTypeFloat16 {
+			return Value{}, false
+		}
+		b := t.GetData()
+		d := make([]Half, len(b)/2)
+		for i := range d {
+			d[i] = Half(uint16(b[2*i]) | uint16(b[2*i+1])<<8)
+		}
+		return Value{slices.Clone(t.GetShape()), d}, true
+	}
+	return Value{}, false
+}
+
 // run makes one ONNX Runtime call. Each call has its own tensors, so calls
-// may run concurrently on the shared session. With scratch, the outputs'
-// memory comes from the model's pool, for a caller that gives it back
-// (release) once it has read them.
-func (m *Model) run(inputs []Tensor, scratch bool) ([]Tensor, error) {
+// may run concurrently on the shared session. With scratch, float32
+// outputs' memory comes from the model's pool, for a caller that gives it
+// back (release) once it has read them.
+func (m *Model) run(inputs []Value, scratch bool) ([]Value, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	if m.session == nil {
 		return nil, fmt.Errorf("runtime: %s: %w", m.info.Path, errClosed)
 	}
 	in := make([]ort.Value, len(inputs))
-	defer func() {
-		for _, v := range in {
-			if v != nil {
-				v.Destroy()
-			}
-		}
-	}()
-	for i, t := range inputs {
-		v, err := ort.NewTensor(ort.Shape(t.Shape), t.Data)
+	defer destroy(in)
+	for i, v := range inputs {
+		t, err := newOrtValue(v)
 		if err != nil {
 			return nil, fmt.Errorf("runtime: input %q: %w", m.info.Inputs[i].Name, err)
 		}
-		in[i] = v
+		in[i] = t
 	}
-	out := make([]ort.Value, len(m.info.Outputs))
-	defer func() {
-		for _, v := range out {
-			if v != nil {
-				v.Destroy()
-			}
-		}
-	}()
+	out := make([]ort.Value, m.fetches)
+	defer destroy(out)
 	// Outputs whose shape the inputs determine are written by ONNX Runtime
 	// straight into Go memory that the result then owns; the others are
-	// allocated by ONNX Runtime and copied.
-	res := make([]Tensor, len(out))
-	for j := range out {
+	// allocated by ONNX Runtime and copied. An output the file gives no
+	// shape is fetched flattened, with its shape beside it (see wrapOutputs).
+	res := make([]Value, len(m.info.Outputs))
+	for j := range m.info.Outputs {
 		shape, ok := m.outputShape(j, inputs)
-		if !ok {
+		if !ok || m.slot[j].shape >= 0 {
 			continue
 		}
 		n, _ := elements(shape)
-		var data []float32
-		if scratch {
-			data = m.buffer(int(n))
-		} else {
-			data = make([]float32, n)
+		typ := m.info.Outputs[j].Type
+		if m.slot[j].half {
+			typ = string(Float32)
 		}
-		v, err := ort.NewTensor(ort.Shape(shape), data)
+		var buf []float32
+		if scratch && typ == string(Float32) {
+			buf = m.buffer(int(n))
+		}
+		v, r, err := preallocate(typ, shape, n, buf)
 		if err != nil {
 			return nil, fmt.Errorf("runtime: output %q: %w", m.info.Outputs[j].Name, err)
 		}
-		out[j] = v
-		res[j] = Tensor{Shape: shape, Data: data}
+		out[m.slot[j].data], res[j] = v, r
 	}
 	if err := m.session.Run(in, out); err != nil {
 		// A graph whose outputs do not have the shapes its description
 		// promises: let ONNX Runtime allocate them.
 		retry := false
-		for j, v := range out {
-			if v != nil {
-				v.Destroy()
-				out[j], res[j], retry = nil, Tensor{}, true
+		for j := range res {
+			if k := m.slot[j].data; res[j].Data != nil {
+				destroy(out[k : k+1])
+				out[k], res[j], retry = nil, Value{}, true
 			}
 		}
 		if !retry {
 			return nil, fmt.Errorf("runtime: %s: run: %w", m.info.Path, err)
 		}
+		destroy(out) // what a failed run may have left in the other slots
+		clear(out)
 		if err := m.session.Run(in, out); err != nil {
 			return nil, fmt.Errorf("runtime: %s: run: %w", m.info.Path, err)
 		}
 	}
-	for j, v := range out {
+	for j, o := range m.info.Outputs {
 		if res[j].Data != nil {
+			if m.slot[j].half {
+				res[j].Data = convert(res[j].Data.([]float32), HalfOf)
+			}
 			continue
 		}
-		t, ok := v.(*ort.Tensor[float32])
-		if !ok {
-			return nil, fmt.Errorf("runtime: output %q has element type %s; this runtime returns float32 tensors only", m.info.Outputs[j].Name, m.info.Outputs[j].Type)
+		v, ok := fromOrt(out[m.slot[j].data])
+		if ok && m.slot[j].half {
+			f, isFloat := v.Data.([]float32)
+			v.Data, ok = convert(f, HalfOf), isFloat
 		}
-		res[j] = Tensor{Shape: append([]int64(nil), t.GetShape()...), Data: append([]float32(nil), t.GetData()...)}
+		if !ok {
+			return nil, fmt.Errorf("runtime: %s: output %q has element type %s; the runtime returns %v only", m.info.Path, o.Name, o.Type, DTypes)
+		}
+		if k := m.slot[j].shape; k >= 0 {
+			s, ok := out[k].(*ort.Tensor[int64])
+			if !ok || len(v.Shape) != 1 {
+				return nil, fmt.Errorf("runtime: %s: output %q: ONNX Runtime gave no shape for it", m.info.Path, o.Name)
+			}
+			v.Shape = slices.Clone(s.GetData())
+			if n, err := elements(v.Shape); err != nil || n != int64(v.Len()) {
+				return nil, fmt.Errorf("runtime: %s: output %q: shape %s for %d values", m.info.Path, o.Name, shapeString(v.Shape), v.Len())
+			}
+		}
+		res[j] = v
 	}
 	return res, nil
 }
@@ -447,11 +656,10 @@ func (m *Model) buffer(n int) []float32 {
 	return make([]float32, n)
 }
 
-// release gives the outputs of a scratch run back to the pool.
-func (m *Model) release(out []Tensor) {
-	for _, t := range out {
-		if cap(t.Data) > 0 {
-			d := t.Data
+// release gives the float32 outputs of a scratch run back to the pool.
+func (m *Model) release(out []Value) {
+	for _, v := range out {
+		if d, ok := v.Data.([]float32); ok && cap(d) > 0 {
 			m.scratch.Put(&d)
 		}
 	}
@@ -463,16 +671,16 @@ func (m *Model) release(out []Tensor) {
 // so past this ONNX Runtime allocates the output it actually computes.
 const maxPrealloc = 1 << 24
 
-// outputShape returns output j's shape when the inputs determine it: a
-// float32 output whose dimensions are fixed, except perhaps a first one
+// outputShape returns output j's shape when the inputs determine it: an
+// output of one of DTypes (float16 fetched as float32), whose dimensions are fixed, except perhaps a first one
 // named like the first input's first dimension ("batch"), which takes that
 // input's size; and whose element count is at most maxPrealloc or the
 // inputs' element count, whichever is larger. Otherwise ONNX Runtime is left
 // to allocate the output, so that a declared shape such as [10¹²] costs
 // nothing.
-func (m *Model) outputShape(j int, inputs []Tensor) ([]int64, bool) {
+func (m *Model) outputShape(j int, inputs []Value) ([]int64, bool) {
 	o := m.info.Outputs[j]
-	if o.Type != "float32" || !o.HasShape || len(o.Shape) == 0 || len(inputs) == 0 || len(inputs[0].Shape) == 0 {
+	if !slices.Contains(DTypes, DType(o.Type)) || o.Type == string(Float16) && !m.slot[j].half || !o.HasShape || len(o.Shape) == 0 || len(inputs) == 0 || len(inputs[0].Shape) == 0 {
 		return nil, false
 	}
 	in := m.info.Inputs[0]
@@ -492,8 +700,8 @@ func (m *Model) outputShape(j int, inputs []Tensor) ([]int64, bool) {
 		return nil, false
 	}
 	var given int64
-	for _, t := range inputs {
-		given += int64(len(t.Data))
+	for _, v := range inputs {
+		given += int64(v.Len())
 	}
 	if n > max(maxPrealloc, given) {
 		return nil, false

@@ -100,15 +100,19 @@ func (m *Model) Score(x Tensor, metric Metric, cond ...Tensor) ([]float32, error
 	if err := check(m.info.Inputs[0], x, m.opts.checkFinite); err != nil {
 		return nil, err
 	}
-	out, err := m.run([]Tensor{x}, true)
+	out, err := m.run([]Value{ValueOf(x)}, true)
 	if err != nil {
 		return nil, err
 	}
 	defer m.release(out)
-	if err := m.checkReconstruction(out[0], x); err != nil {
+	xhat, err := m.tensors(out)
+	if err != nil {
 		return nil, err
 	}
-	return Scores(x, out[0], metric)
+	if err := m.checkReconstruction(xhat[0], x); err != nil {
+		return nil, err
+	}
+	return Scores(x, xhat[0], metric)
 }
 
 // Scores returns the per-sample error between x and its reconstruction xhat,

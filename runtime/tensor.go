@@ -3,6 +3,7 @@ package runtime
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 )
 
@@ -64,40 +65,76 @@ func shapeString(s []int64) string {
 	return "[" + strings.Join(p, " ") + "]"
 }
 
-// check validates t against the model's description of input io.
+// check validates t against the model's description of input io, for Run:
+// an input of another element type than float32 is for RunValues.
 func check(io IO, t Tensor, finite bool) error {
+	if io.Type != string(Float32) {
+		return &InputError{Input: io.Name, Reason: fmt.Sprintf("element type is %s; Run feeds float32 tensors only: use RunValues", io.Type)}
+	}
+	return checkValue(io, ValueOf(t), finite)
+}
+
+// checkValue validates v against the model's description of input io.
+func checkValue(io IO, v Value, finite bool) error {
 	fail := func(format string, args ...any) error {
-		return &InputError{Input: io.Name, Want: io.ShapeString(), Given: t.Shape, Reason: fmt.Sprintf(format, args...)}
+		return &InputError{Input: io.Name, Want: io.ShapeString(), Given: v.Shape, Reason: fmt.Sprintf(format, args...)}
 	}
-	if io.Type != "float32" {
-		return &InputError{Input: io.Name, Reason: fmt.Sprintf("element type is %s; this runtime feeds float32 tensors only", io.Type)}
+	if !slices.Contains(DTypes, DType(io.Type)) {
+		return &InputError{Input: io.Name, Reason: fmt.Sprintf("element type is %s; the runtime feeds %v only", io.Type, DTypes)}
 	}
-	n, err := elements(t.Shape)
+	if got := v.DType(); got != DType(io.Type) {
+		return fail("element type %s given, the model wants %s", v.typeName(), io.Type)
+	}
+	n, err := elements(v.Shape)
 	if err != nil {
 		return fail("%v", err)
 	}
-	if n != int64(len(t.Data)) {
-		return fail("shape %s holds %d elements, but %d values were given", shapeString(t.Shape), n, len(t.Data))
+	if n != int64(v.Len()) {
+		return fail("shape %s holds %d elements, but %d values were given", shapeString(v.Shape), n, v.Len())
 	}
-	if len(t.Shape) > 0 && t.Shape[0] == 0 {
+	if len(v.Shape) > 0 && v.Shape[0] == 0 {
 		return fail("empty batch")
 	}
 	if io.HasShape {
-		if len(t.Shape) != len(io.Shape) {
-			return fail("rank %d, want %d", len(t.Shape), len(io.Shape))
+		if len(v.Shape) != len(io.Shape) {
+			return fail("rank %d, want %d", len(v.Shape), len(io.Shape))
 		}
 		for i, d := range io.Shape {
-			if d.Size >= 0 && t.Shape[i] != d.Size {
-				return fail("dimension %d is %d, want %d", i, t.Shape[i], d.Size)
+			if d.Size >= 0 && v.Shape[i] != d.Size {
+				return fail("dimension %d is %d, want %d", i, v.Shape[i], d.Size)
 			}
 		}
 	}
 	if finite {
-		for i, v := range t.Data {
-			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-				return fail("element %d is %v", i, v)
-			}
+		if i, x, ok := firstNonFinite(v); ok {
+			return fail("element %d is %v", i, x)
 		}
 	}
 	return nil
+}
+
+// firstNonFinite finds the first NaN or ±Inf of a floating-point value.
+func firstNonFinite(v Value) (int, float64, bool) {
+	bad := func(f float64) bool { return math.IsNaN(f) || math.IsInf(f, 0) }
+	switch d := v.Data.(type) {
+	case []float32:
+		for i, x := range d {
+			if bad(float64(x)) {
+				return i, float64(x), true
+			}
+		}
+	case []float64:
+		for i, x := range d {
+			if bad(x) {
+				return i, x, true
+			}
+		}
+	case []Half:
+		for i, x := range d {
+			if x&0x7c00 == 0x7c00 {
+				return i, float64(x.Float32()), true
+			}
+		}
+	}
+	return 0, 0, false
 }

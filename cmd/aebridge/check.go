@@ -65,7 +65,18 @@ If nothing at all could be compared (fewer than two backends ran and no
 passes.
 
 Inputs follow run's input-scaling rule (see aebridge run --help): a uint8
-.npy is divided by 255 for a model trained here, unless --raw-input.`,
+.npy is divided by 255 for a model trained here, unless --raw-input. They
+follow run's element-type and shape rules too: each input is fed in the
+type the model declares (an int64 .npy for int64 class labels), and
+samples take the model's per-sample shape when they hold as many values,
+(N, 28, 28) for (batch, 784).
+
+Outputs are compared in their own element types: float16, float32 and
+float64 under --atol and --rtol, integers and bools exactly (any
+difference fails, whatever the tolerances). Two backends that give one
+output in different element types fail, as do an integer or bool output
+and an --expect file of another type; an --expect file for a floating-point
+output may be of any floating-point type, converted to the output's.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Model = args[0]
@@ -112,7 +123,7 @@ Inputs follow run's input-scaling rule (see aebridge run --help): a uint8
 type checkResult struct {
 	backend string
 	names   []string // its outputs, in the model's order
-	outputs map[string]runtime.Tensor
+	outputs map[string]runtime.Value
 }
 
 func checkRun(opts *checkOptions) error {
@@ -124,15 +135,18 @@ func checkRun(opts *checkOptions) error {
 	if err != nil {
 		return err
 	}
-	inputs := make([]runtime.Tensor, len(opts.Inputs))
+	inputs := make([]runtime.Value, len(opts.Inputs))
 	for i, path := range opts.Inputs {
-		if inputs[i], err = rule.read(path, i); err != nil {
+		if inputs[i], err = rule.readValue(path, i); err != nil {
 			return err
 		}
+		if i < len(rule.inputs) {
+			inputs[i] = rule.inputs[i].FitValue(inputs[i])
+		}
 	}
-	expect := make([]runtime.Tensor, len(opts.Expect))
+	expect := make([]runtime.Value, len(opts.Expect))
 	for i, path := range opts.Expect {
-		if expect[i], err = readTensor(path); err != nil {
+		if expect[i], err = readValue(path); err != nil {
 			return err
 		}
 	}
@@ -154,7 +168,7 @@ func checkRun(opts *checkOptions) error {
 // checkReport compares what the backends that ran gave with each other
 // and with expect, writes the report, and returns the check's verdict.
 // skipped lists the backends that could not run.
-func checkReport(opts *checkOptions, results []checkResult, skipped []string, expect []runtime.Tensor) error {
+func checkReport(opts *checkOptions, results []checkResult, skipped []string, expect []runtime.Value) error {
 	out := opts.IO.Out
 	// The outputs: the first backend's, then any other backend names.
 	var names []string
@@ -189,14 +203,17 @@ func checkReport(opts *checkOptions, results []checkResult, skipped []string, ex
 		failed++
 		fmt.Fprintf(out, "  %-*s FAIL: %s\n", width, label, why)
 	}
-	compare := func(label string, got, want runtime.Tensor) {
-		s, err := tol.Compare(got, want)
+	compare := func(label string, got, want runtime.Value) {
+		s, err := tol.CompareValues(got, want)
 		if err != nil {
 			fail(label, strings.TrimPrefix(err.Error(), "backend: "))
 			return
 		}
 		compared++
 		verdict := "PASS"
+		if s.Exact {
+			verdict = "PASS (exact)"
+		}
 		if !s.Pass {
 			verdict = fmt.Sprintf("FAIL (%d of %d elements)", s.Failed, s.Elements)
 			if s.NonFinite > 0 {
@@ -207,9 +224,9 @@ func checkReport(opts *checkOptions, results []checkResult, skipped []string, ex
 		fmt.Fprintf(out, "  %-*s max abs %.3e  mean abs %.3e  max rel %.3e  worst %v: %.7g vs %.7g  %s\n",
 			width, label, s.MaxAbs, s.MeanAbs, s.MaxRel, unravel(s.Worst, got.Shape), s.Got, s.Want, verdict)
 	}
-	countNonFinite := func(label string, t runtime.Tensor) {
-		if n := backend.CountNonFinite(t.Data); n.Total() > 0 {
-			fmt.Fprintf(out, "  %-*s %d NaN, %d +Inf, %d -Inf in %d elements\n", width, label, n.NaN, n.PosInf, n.NegInf, len(t.Data))
+	countNonFinite := func(label string, v runtime.Value) {
+		if n := backend.CountNonFiniteValue(v); n.Total() > 0 {
+			fmt.Fprintf(out, "  %-*s %d NaN, %d +Inf, %d -Inf in %d elements\n", width, label, n.NaN, n.PosInf, n.NegInf, v.Len())
 		}
 	}
 	for j, name := range names {
@@ -217,6 +234,9 @@ func checkReport(opts *checkOptions, results []checkResult, skipped []string, ex
 		for _, r := range results {
 			if t, ok := r.outputs[name]; ok {
 				header += fmt.Sprintf(" %v", t.Shape)
+				if dt := t.DType(); dt != runtime.Float32 {
+					header += " " + string(dt)
+				}
 				break
 			}
 		}
@@ -249,7 +269,7 @@ func checkReport(opts *checkOptions, results []checkResult, skipped []string, ex
 			for _, r := range results {
 				label := r.backend + " vs expect"
 				if got, ok := r.outputs[name]; ok {
-					compare(label, got, expect[j])
+					compare(label, got, expectAs(expect[j], got.DType()))
 				} else {
 					fail(label, "no output from "+r.backend)
 				}
@@ -299,7 +319,7 @@ func checkReport(opts *checkOptions, results []checkResult, skipped []string, ex
 }
 
 // runCheckBackend opens the backend name on the model and runs it on inputs.
-func runCheckBackend(opts *checkOptions, dir bool, name string, inputs []runtime.Tensor) (checkResult, error) {
+func runCheckBackend(opts *checkOptions, dir bool, name string, inputs []runtime.Value) (checkResult, error) {
 	open := backend.OpenFile
 	if dir {
 		open = backend.OpenDir
@@ -310,7 +330,7 @@ func runCheckBackend(opts *checkOptions, dir bool, name string, inputs []runtime
 	}
 	b := bs[0]
 	defer b.Close()
-	outputs, err := b.Run(inputs)
+	outputs, err := backend.RunValues(b, inputs)
 	if err != nil {
 		return checkResult{}, err
 	}
@@ -340,16 +360,62 @@ func checkInputRule(opts *checkOptions) (*inputRule, error) {
 	return newInputRule(path, info, opts.RawInput, opts.IO)
 }
 
-func readTensor(path string) (runtime.Tensor, error) {
-	a, err := npy.ReadFile(path)
+// readValue reads an --expect file in its own element type (float16 as
+// runtime.Half; the runtime's other types as they are, any other dtype as
+// float32).
+func readValue(path string) (runtime.Value, error) {
+	a, err := npy.ReadFileTyped(path)
 	if err != nil {
-		return runtime.Tensor{}, err
+		return runtime.Value{}, err
 	}
 	shape := make([]int64, len(a.Shape))
 	for i, d := range a.Shape {
 		shape[i] = int64(d)
 	}
-	return runtime.Tensor{Shape: shape, Data: a.Data}, nil
+	v := runtime.Value{Shape: shape, Data: a.Data}
+	switch {
+	case a.DType == "float16":
+		bits := a.Data.([]uint16)
+		h := make([]runtime.Half, len(bits))
+		for i, b := range bits {
+			h[i] = runtime.Half(b)
+		}
+		v.Data = h
+	case string(v.DType()) != a.DType:
+		v.Data = a.Float32s()
+	}
+	return v, nil
+}
+
+// expectAs is an --expect value converted to the floating-point type of the
+// output it is compared with when both are floating-point; any other pair
+// stays as it is, for CompareValues to refuse when the types differ.
+func expectAs(v runtime.Value, dt runtime.DType) runtime.Value {
+	isFloat := func(t runtime.DType) bool {
+		return t == runtime.Float16 || t == runtime.Float32 || t == runtime.Float64
+	}
+	if v.DType() == dt || !isFloat(v.DType()) || !isFloat(dt) {
+		return v
+	}
+	f := v.Float64s()
+	out := runtime.Value{Shape: v.Shape}
+	switch dt {
+	case runtime.Float64:
+		out.Data = f
+	case runtime.Float32:
+		d := make([]float32, len(f))
+		for i, x := range f {
+			d[i] = float32(x)
+		}
+		out.Data = d
+	case runtime.Float16:
+		d := make([]runtime.Half, len(f))
+		for i, x := range f {
+			d[i] = runtime.HalfOf(float32(x))
+		}
+		out.Data = d
+	}
+	return out
 }
 
 // unravel turns a flat index into coordinates of shape.

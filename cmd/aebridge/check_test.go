@@ -279,18 +279,19 @@ func TestCheckRun(t *testing.T) {
 // TestCheckReport feeds the report outputs no backend here gives: missing
 // from one backend, of different shapes, empty on both sides.
 func TestCheckReport(t *testing.T) {
-	vec := func(v ...float32) runtime.Tensor { return runtime.Tensor{Shape: []int64{int64(len(v))}, Data: v} }
-	empty := runtime.Tensor{Shape: []int64{0, 4}}
+	vec := func(v ...float32) runtime.Value { return runtime.Value{Shape: []int64{int64(len(v))}, Data: v} }
+	ints := func(v ...int64) runtime.Value { return runtime.Value{Shape: []int64{int64(len(v))}, Data: v} }
+	empty := runtime.Value{Shape: []int64{0, 4}, Data: []float32{}}
 	tests := []struct {
 		name    string
 		results []checkResult
-		expect  []runtime.Tensor
+		expect  []runtime.Value
 		want    []string
 		wantErr string
 	}{
 		{"output missing from one backend", []checkResult{
-			{"ort", []string{"y", "z"}, map[string]runtime.Tensor{"y": vec(1), "z": vec(2)}},
-			{"go", []string{"y"}, map[string]runtime.Tensor{"y": vec(1)}},
+			{"ort", []string{"y", "z"}, map[string]runtime.Value{"y": vec(1), "z": vec(2)}},
+			{"go", []string{"y"}, map[string]runtime.Value{"y": vec(1)}},
 		}, nil, []string{
 			"output y [1]",
 			"  ort vs go      max abs 0.000e+00  mean abs 0.000e+00  max rel 0.000e+00  worst [0]: 1 vs 1  PASS",
@@ -298,30 +299,63 @@ func TestCheckReport(t *testing.T) {
 			"  ort vs go      FAIL: no output from go",
 		}, "check: 1 comparison(s) failed (atol 1e-05, rtol 1e-05)"},
 		{"output missing from the first backend", []checkResult{
-			{"ort", []string{"y"}, map[string]runtime.Tensor{}},
-			{"go", []string{"y"}, map[string]runtime.Tensor{"y": vec(1)}},
-		}, []runtime.Tensor{vec(1)}, []string{
+			{"ort", []string{"y"}, map[string]runtime.Value{}},
+			{"go", []string{"y"}, map[string]runtime.Value{"y": vec(1)}},
+		}, []runtime.Value{vec(1)}, []string{
 			"output y [1]",
 			"  ort vs go      FAIL: no output from ort",
 			"  ort vs expect  FAIL: no output from ort",
 			"  go vs expect   max abs 0.000e+00  mean abs 0.000e+00  max rel 0.000e+00  worst [0]: 1 vs 1  PASS",
 		}, "check: 2 comparison(s) failed (atol 1e-05, rtol 1e-05)"},
 		{"backends of different shapes", []checkResult{
-			{"ort", []string{"y"}, map[string]runtime.Tensor{"y": {Shape: []int64{2, 2}, Data: make([]float32, 4)}}},
-			{"go", []string{"y"}, map[string]runtime.Tensor{"y": vec(0, 0, 0, 0)}},
+			{"ort", []string{"y"}, map[string]runtime.Value{"y": {Shape: []int64{2, 2}, Data: make([]float32, 4)}}},
+			{"go", []string{"y"}, map[string]runtime.Value{"y": vec(0, 0, 0, 0)}},
 		}, nil, []string{
 			"output y [2 2]",
 			"  ort vs go      FAIL: shapes differ: [2 2] against [4]",
 		}, "check: 1 comparison(s) failed (atol 1e-05, rtol 1e-05)"},
 		{"empty on both sides", []checkResult{
-			{"ort", []string{"y"}, map[string]runtime.Tensor{"y": empty}},
-			{"go", []string{"y"}, map[string]runtime.Tensor{"y": empty}},
-		}, []runtime.Tensor{empty}, []string{
+			{"ort", []string{"y"}, map[string]runtime.Value{"y": empty}},
+			{"go", []string{"y"}, map[string]runtime.Value{"y": empty}},
+		}, []runtime.Value{empty}, []string{
 			"output y [0 4]",
 			"  ort vs go      FAIL: candidate of shape [0 4] has no elements: nothing to compare",
 			"  ort vs expect  FAIL: candidate of shape [0 4] has no elements: nothing to compare",
 			"  go vs expect   FAIL: candidate of shape [0 4] has no elements: nothing to compare",
 		}, "check: 3 comparison(s) failed (atol 1e-05, rtol 1e-05)"},
+		{"int64 outputs equal, exactly", []checkResult{
+			{"ort", []string{"code"}, map[string]runtime.Value{"code": ints(3, -1, 1<<53+1)}},
+			{"go", []string{"code"}, map[string]runtime.Value{"code": ints(3, -1, 1<<53+1)}},
+		}, []runtime.Value{ints(3, -1, 1<<53+1)}, []string{
+			"output code [3] int64",
+			"  ort vs go      max abs 0.000e+00  mean abs 0.000e+00  max rel 0.000e+00  worst [0]: 3 vs 3  PASS (exact)",
+			"  ort vs expect  max abs 0.000e+00  mean abs 0.000e+00  max rel 0.000e+00  worst [0]: 3 vs 3  PASS (exact)",
+			"  go vs expect   max abs 0.000e+00  mean abs 0.000e+00  max rel 0.000e+00  worst [0]: 3 vs 3  PASS (exact)",
+			"all comparisons pass (atol 1e-05, rtol 1e-05)",
+		}, ""},
+		{"int64 outputs one apart past 2^53", []checkResult{
+			{"ort", []string{"code"}, map[string]runtime.Value{"code": ints(3, 1<<53)}},
+			{"go", []string{"code"}, map[string]runtime.Value{"code": ints(3, 1<<53+1)}},
+		}, nil, []string{
+			"output code [2] int64",
+			"  ort vs go      max abs 0.000e+00  mean abs 0.000e+00  max rel 0.000e+00  worst [1]: 9.007199e+15 vs 9.007199e+15  FAIL (1 of 2 elements)",
+		}, "check: 1 comparison(s) failed (atol 1e-05, rtol 1e-05)"},
+		{"int64 against float32 of the same values", []checkResult{
+			{"ort", []string{"code"}, map[string]runtime.Value{"code": ints(1, 2)}},
+			{"go", []string{"code"}, map[string]runtime.Value{"code": vec(1, 2)}},
+		}, []runtime.Value{vec(1, 2)}, []string{
+			"output code [2] int64",
+			"  ort vs go      FAIL: element types differ: int64 against float32",
+			"  ort vs expect  FAIL: element types differ: int64 against float32",
+			"  go vs expect   max abs 0.000e+00  mean abs 0.000e+00  max rel 0.000e+00  worst [0]: 1 vs 1  PASS",
+		}, "check: 2 comparison(s) failed (atol 1e-05, rtol 1e-05)"},
+		{"float64 expect for a float32 output", []checkResult{
+			{"ort", []string{"y"}, map[string]runtime.Value{"y": vec(0.5, 2)}},
+		}, []runtime.Value{{Shape: []int64{2}, Data: []float64{0.5, 2}}}, []string{
+			"output y [2]",
+			"  ort vs expect  max abs 0.000e+00  mean abs 0.000e+00  max rel 0.000e+00  worst [0]: 0.5 vs 0.5  PASS",
+			"all comparisons pass (atol 1e-05, rtol 1e-05)",
+		}, ""},
 		{"backends with no outputs", []checkResult{{"ort", nil, nil}, {"go", nil, nil}}, nil, nil,
 			"check: nothing was compared: the backends gave no outputs (atol 1e-05, rtol 1e-05)"},
 	}
@@ -433,5 +467,73 @@ func TestCheckRunOnnxGoNotBuilt(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "backend onnx-go SKIPPED: onnx-go is not built into this binary (build with -tags onnxgo)") {
 		t.Errorf("got:\n%s", out)
+	}
+}
+
+// TestCheckRunElementTypes checks models with int64 and uint8 edges
+// (testdata/dtypes) through ONNX Runtime and the Go graph: int64 outputs
+// compared exactly and passing, a backend that cannot hold uint8 reported
+// and failing the check, an --expect of another element type failing, and
+// (N, 8, 8) samples fed to a (batch, 64) model as run feeds them.
+func TestCheckRunElementTypes(t *testing.T) {
+	d := func(name string) string { return filepath.Join(dtypesDir, name) }
+	code := readTyped(t, d("code.npy"))
+	codeF32 := writeTyped(t, t.TempDir(), "code_f32.npy", &npy.Typed{Shape: code.Shape, DType: "float32", Data: code.Float32s()})
+	x := readNPY(t, filepath.Join(fixtures, "mlp_ae.in0.npy"))
+	img := filepath.Join(t.TempDir(), "img.npy")
+	if err := npy.WriteFile(img, []int{x.Shape[0], 8, 8}, x.Data); err != nil {
+		t.Fatal(err)
+	}
+	finitePass := "max abs {e}  mean abs {e}  max rel {e}  worst {idx}: {g} vs {g}  PASS"
+	exactPass := "max abs 0.000e+00  mean abs 0.000e+00  max rel 0.000e+00  worst {idx}: {g} vs {g}  PASS (exact)"
+	tests := []struct {
+		name    string
+		opts    checkOptions
+		want    []string
+		wantErr string
+	}{
+		{"int64 labels in, int64 out, ort and go", checkOptions{Model: d("labels.onnx"), Inputs: []string{d("label.npy"), d("x.npy")}, Expect: []string{d("y.npy"), d("code.npy")}, Backends: []string{"ort", "go"}, BackendsGiven: true}, []string{
+			"output y [5 4]",
+			"  ort vs go      " + finitePass,
+			"  ort vs expect  " + finitePass,
+			"  go vs expect   " + finitePass,
+			"output code [5 4] int64",
+			"  ort vs go      " + exactPass,
+			"  ort vs expect  " + exactPass,
+			"  go vs expect   " + exactPass,
+			"all comparisons pass (atol 1e-05, rtol 1e-05)",
+		}, ""},
+		{"an int64 output against a float32 expect", checkOptions{Model: d("labels.onnx"), Inputs: []string{d("label.npy"), d("x.npy")}, Expect: []string{d("y.npy"), codeF32}, Backends: []string{"ort"}, BackendsGiven: true}, []string{
+			"output y [5 4]",
+			"  ort vs expect  " + finitePass,
+			"output code [5 4] int64",
+			"  ort vs expect  FAIL: element types differ: int64 against float32",
+		}, "check: 1 comparison(s) failed (atol 1e-05, rtol 1e-05)"},
+		{"a uint8 image out: the go graph cannot run it", checkOptions{Model: d("dtypes.onnx"), Inputs: []string{d("label.npy")}, Expect: []string{d("emb.npy"), d("img.npy")}, Backends: []string{"ort", "go"}, BackendsGiven: true}, []string{
+			"backend go SKIPPED: {*}dtypes.onnx{*}",
+			"output emb [5 4]",
+			"  ort vs expect  " + finitePass,
+			"output img [5 4] uint8",
+			"  ort vs expect  " + exactPass,
+		}, "check: go named in --backends could not run, and --allow-skip was not given (atol 1e-05, rtol 1e-05)"},
+		{"(N, 8, 8) samples for a (batch, 64) model", checkOptions{Model: filepath.Join(fixtures, "mlp_ae.opset13.onnx"), Inputs: []string{img}, Expect: []string{filepath.Join(fixtures, "mlp_ae.out0.npy")}, Backends: []string{"ort", "go"}, BackendsGiven: true}, []string{
+			"output y [5 64]",
+			"  ort vs go      " + finitePass,
+			"  ort vs expect  " + finitePass,
+			"  go vs expect   " + finitePass,
+			"all comparisons pass (atol 1e-05, rtol 1e-05)",
+		}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, out, _ := testFactory()
+			opts := tt.opts
+			opts.IO, opts.Atol, opts.Rtol = f.IO, 1e-5, 1e-5
+			err := checkRun(&opts)
+			if got := fmt.Sprint(err); (tt.wantErr == "" && err != nil) || (tt.wantErr != "" && got != tt.wantErr) {
+				t.Errorf("error: got %v, want %q", err, tt.wantErr)
+			}
+			matchLines(t, out.String(), tt.want)
+		})
 	}
 }

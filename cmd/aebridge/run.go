@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -37,8 +38,21 @@ func newCmdRun(f *factory, runF func(*runOptions) error) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "run MODEL --input FILE.npy [--input NAME=FILE.npy ...] (--output FILE.npy | --out-dir DIR)",
 		Short: "Run an ONNX model on .npy inputs through ONNX Runtime",
-		Long: `Run an ONNX model on inputs read from .npy files (float32, float64 or
-integer arrays, fed as float32) and write its outputs as float32 .npy files.
+		Long: `Run an ONNX model on inputs read from .npy files and write each output as
+a .npy file of its own element type (float32, float64, float16, int64,
+int32, uint8 or bool: an int64 class label in, a uint8 image out).
+
+Element types: each input is fed in the type the model declares for it.
+A float32 input takes any .npy (float64, float16, integers and bool are
+converted to float32, as before, under the input-scaling rule below). An
+input of another type takes a .npy of that type, or of one that converts
+to it without changing any value: float32 or float16 for float64; int32,
+int16, int8, uint32, uint16 or uint8 for int64; int16, int8, uint16 or
+uint8 for int32. Anything else (a float32 .npy for an int64 input, int64
+for int32, float64 for float16) is an error naming the file, the input and
+both types: convert it first (in NumPy, a.astype(np.int64)).
+Samples are given the model's per-sample shape when it is fixed and they
+hold as many values, as score and serve do: (N, 28, 28) for (batch, 784).
 
 Input scaling, one rule for train, run, check and interpolate: train
 divides uint8 data by 255, to [0, 1], and records that in the model.onnx and
@@ -120,13 +134,14 @@ func runRun(opts *runOptions) error {
 	if err != nil {
 		return err
 	}
-	inputs := make([]runtime.Tensor, len(info.Inputs))
+	inputs := make([]runtime.Value, len(info.Inputs))
 	for i, io := range info.Inputs {
-		if inputs[i], err = rule.read(files[io.Name], i); err != nil {
+		if inputs[i], err = rule.readValue(files[io.Name], i); err != nil {
 			return err
 		}
+		inputs[i] = io.FitValue(inputs[i])
 	}
-	var outputs map[string]runtime.Tensor
+	var outputs map[string]runtime.Value
 	if opts.Backend == "ort" || opts.Backend == "" { // the zero value runs ONNX Runtime
 		outputs, err = runORT(opts, inputs)
 	} else {
@@ -135,7 +150,7 @@ func runRun(opts *runOptions) error {
 			return err
 		}
 		defer bs[0].Close()
-		outputs, err = bs[0].Run(inputs)
+		outputs, err = backend.RunValues(bs[0], inputs)
 	}
 	if err != nil {
 		return err
@@ -154,20 +169,24 @@ func runRun(opts *runOptions) error {
 		if !ok {
 			return fmt.Errorf("backend %s gave no output %q", opts.Backend, io.Name)
 		}
-		shape := make([]int, len(t.Shape))
-		for i, d := range t.Shape {
-			shape[i] = int(d)
+		a, err := npyOf(t)
+		if err != nil {
+			return fmt.Errorf("output %q: %w", io.Name, err)
 		}
-		if err := npy.WriteFile(paths[io.Name], shape, t.Data); err != nil {
+		if err := npy.WriteFileTyped(paths[io.Name], a); err != nil {
 			return err
 		}
-		fmt.Fprintf(opts.IO.Out, "%s %v -> %s\n", printable(io.Name), t.Shape, paths[io.Name])
+		dtype := ""
+		if dt := t.DType(); dt != runtime.Float32 {
+			dtype = " " + string(dt)
+		}
+		fmt.Fprintf(opts.IO.Out, "%s %v%s -> %s\n", printable(io.Name), t.Shape, dtype, paths[io.Name])
 	}
 	return nil
 }
 
 // runORT runs the model through ONNX Runtime with the command's options.
-func runORT(opts *runOptions, inputs []runtime.Tensor) (map[string]runtime.Tensor, error) {
+func runORT(opts *runOptions, inputs []runtime.Value) (map[string]runtime.Value, error) {
 	ropts := []runtime.Option{
 		runtime.WithLibrary(opts.Library), runtime.WithThreads(opts.Threads), runtime.WithBatchSize(opts.Batch),
 	}
@@ -185,11 +204,11 @@ func runORT(opts *runOptions, inputs []runtime.Tensor) (map[string]runtime.Tenso
 	if fb := model.Fallback(); fb != nil {
 		fmt.Fprintf(opts.IO.ErrOut, "warning: running on the CPU: %v\n", fb)
 	}
-	out, err := model.Run(inputs...)
+	out, err := model.RunValues(inputs...)
 	if err != nil {
 		return nil, err
 	}
-	named := map[string]runtime.Tensor{}
+	named := map[string]runtime.Value{}
 	for i, io := range model.Info().Outputs {
 		named[io.Name] = out[i]
 	}
@@ -309,28 +328,99 @@ func newInputRule(model string, info *runtime.Info, raw bool, io *iostreams) (*i
 	return r, nil
 }
 
-// read reads the .npy file at path as the model's input k (its position).
+// read reads the .npy file at path as the model's input k (its position),
+// as float32 whatever the model declares, for the commands that feed
+// float32 only.
 func (r *inputRule) read(path string, k int) (runtime.Tensor, error) {
-	a, err := npy.ReadFile(path)
+	v, err := r.readAs(path, k, runtime.Float32)
 	if err != nil {
 		return runtime.Tensor{}, err
+	}
+	return v.Tensor()
+}
+
+// readValue reads the .npy file at path as the model's input k, in the
+// element type the model declares for it (float32 when the model is not
+// known, or declares a type the runtime does not hold: it says so).
+func (r *inputRule) readValue(path string, k int) (runtime.Value, error) {
+	want := runtime.Float32
+	if k < len(r.inputs) && slices.Contains(runtime.DTypes, runtime.DType(r.inputs[k].Type)) {
+		want = runtime.DType(r.inputs[k].Type)
+	}
+	return r.readAs(path, k, want)
+}
+
+// widens lists, for each element type but float32, the .npy dtypes that
+// convert to it without changing any value.
+var widens = map[runtime.DType][]string{
+	runtime.Float64: {"float64", "float32", "float16"},
+	runtime.Float16: {"float16"},
+	runtime.Int64:   {"int64", "int32", "int16", "int8", "uint32", "uint16", "uint8"},
+	runtime.Int32:   {"int32", "int16", "int8", "uint16", "uint8"},
+	runtime.Uint8:   {"uint8"},
+	runtime.Bool:    {"bool"},
+}
+
+// readAs reads the .npy file at path as the model's input k, of element
+// type want: a float32 input under the input-scaling rule, any other from
+// a .npy of that type or one in widens.
+func (r *inputRule) readAs(path string, k int, want runtime.DType) (runtime.Value, error) {
+	a, err := npy.ReadFileTyped(path)
+	if err != nil {
+		return runtime.Value{}, err
 	}
 	name := fmt.Sprintf("#%d", k)
 	if k < len(r.inputs) {
 		name = fmt.Sprintf("%q", r.inputs[k].Name)
 	}
+	shape := make([]int64, len(a.Shape))
+	for i, d := range a.Shape {
+		shape[i] = int64(d)
+	}
+	if want != runtime.Float32 {
+		if !slices.Contains(widens[want], a.DType) {
+			return runtime.Value{}, fmt.Errorf("%s: %s %s array for input %s, which is %s: give %s %s array (in NumPy, a.astype(np.%s)); run converts only %s to %s", path, article(a.DType), a.DType, name, want, article(string(want)), want, want, strings.Join(widens[want], ", "), want)
+		}
+		v := runtime.Value{Shape: shape}
+		switch want {
+		case runtime.Float64:
+			v.Data = a.Float64s()
+		case runtime.Float16:
+			bits := a.Data.([]uint16)
+			h := make([]runtime.Half, len(bits))
+			for i, b := range bits {
+				h[i] = runtime.Half(b)
+			}
+			v.Data = h
+		case runtime.Int64:
+			v.Data = a.Int64s()
+		case runtime.Int32:
+			ints := a.Int64s()
+			d := make([]int32, len(ints))
+			for i, x := range ints {
+				d[i] = int32(x) // every dtype widens allows fits
+			}
+			v.Data = d
+		case runtime.Uint8:
+			v.Data = a.Data.([]uint8)
+		case runtime.Bool:
+			v.Data = a.Data.([]bool)
+		}
+		return v, nil
+	}
+	values := a.Float32s()
 	data := r.scaling.Input != "" && k < len(r.inputs) && r.inputs[k].Name == r.scaling.Input // the input the rule is for
 	if a.DType == "uint8" && !r.raw {
 		if data && r.scaling.Divisor > 0 {
-			for i := range a.Data {
-				a.Data[i] /= r.scaling.Divisor
+			for i := range values {
+				values[i] /= r.scaling.Divisor
 			}
 			fmt.Fprintf(r.io.ErrOut, "%s: uint8 values divided by %g for input %s, as %s asks (--raw-input feeds them unscaled)\n", path, r.scaling.Divisor, name, r.model)
 		} else {
 			fmt.Fprintf(r.io.ErrOut, "warning: %s: uint8 values fed unchanged (0 to 255) to input %s: %s records no input scaling for it; divide by 255 first if it was trained on [0, 1]\n", path, name, r.model)
 		}
 	}
-	if vr := valueRange(a.Data); data && r.scaling.Range != nil && vr != nil {
+	if vr := valueRange(values); data && r.scaling.Range != nil && vr != nil {
 		lo, hi := r.scaling.Range[0], r.scaling.Range[1]
 		w := hi - lo
 		if w == 0 {
@@ -340,11 +430,38 @@ func (r *inputRule) read(path string, k int) (runtime.Tensor, error) {
 			fmt.Fprintf(r.io.ErrOut, "warning: %s: input %s gets values from %g to %g, far outside [%g, %g], the range %s was trained on: is it unscaled?\n", path, name, vr[0], vr[1], lo, hi, r.model)
 		}
 	}
-	shape := make([]int64, len(a.Shape))
-	for i, d := range a.Shape {
-		shape[i] = int64(d)
+	return runtime.Value{Shape: shape, Data: values}, nil
+}
+
+// article is the indefinite article for a dtype's name: "an int64", "a uint8".
+func article(dtype string) string {
+	if strings.HasPrefix(dtype, "i") {
+		return "an"
 	}
-	return runtime.Tensor{Shape: shape, Data: a.Data}, nil
+	return "a"
+}
+
+// npyOf is v as an array to write in its own element type.
+func npyOf(v runtime.Value) (*npy.Typed, error) {
+	shape := make([]int, len(v.Shape))
+	for i, d := range v.Shape {
+		shape[i] = int(d)
+	}
+	a := &npy.Typed{Shape: shape, DType: string(v.DType()), Data: v.Data}
+	switch d := v.Data.(type) {
+	case []runtime.Half:
+		bits := make([]uint16, len(d))
+		for i, h := range d {
+			bits[i] = uint16(h)
+		}
+		a.Data = bits
+	case nil:
+		return nil, fmt.Errorf("no values")
+	}
+	if a.DType == "" {
+		return nil, fmt.Errorf("values of Go type %T", v.Data)
+	}
+	return a, nil
 }
 
 // valueRange is [min, max] of data (NaNs left out), the range export

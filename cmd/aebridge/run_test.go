@@ -286,3 +286,165 @@ func TestRunScalesUint8Input(t *testing.T) {
 		})
 	}
 }
+
+const dtypesDir = "../../testdata/dtypes"
+
+// readTyped reads a .npy file in its own element type.
+func readTyped(t *testing.T, path string) *npy.Typed {
+	t.Helper()
+	a, err := npy.ReadFileTyped(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// TestRunPassesElementTypesThrough runs the hand-made dtype models: an
+// int64 label in, float32 and uint8 out (ONNX Runtime); int64 in and out
+// (the Go backend too); and one input and output of each other type. Each
+// output file has its own dtype and NumPy's reference values, exactly.
+func TestRunPassesElementTypesThrough(t *testing.T) {
+	d := func(name string) string { return filepath.Join(dtypesDir, name) }
+	tests := []struct {
+		name    string
+		model   string
+		backend string
+		inputs  []string
+		outputs map[string]string // output file → reference
+	}{
+		{"label in, uint8 image out", "dtypes.onnx", "ort", []string{d("label.npy")}, map[string]string{"emb.npy": "emb.npy", "img.npy": "img.npy"}},
+		{"int64 in and out, ort", "labels.onnx", "ort", []string{"x=" + d("x.npy"), d("label.npy")}, map[string]string{"y.npy": "y.npy", "code.npy": "code.npy"}},
+		{"int64 in and out, go", "labels.onnx", "go", []string{d("label.npy"), d("x.npy")}, map[string]string{"y.npy": "y.npy", "code.npy": "code.npy"}},
+		{"every type", "passthrough.onnx", "ort",
+			[]string{d("f64.npy"), d("f16.npy"), d("i64.npy"), d("i32.npy"), d("u8.npy"), d("b.npy")},
+			map[string]string{"f64_out.npy": "f64_out.npy", "f16_out.npy": "f16_out.npy", "i64_out.npy": "i64_out.npy", "i32_out.npy": "i32_out.npy", "u8_out.npy": "u8_out.npy", "b_out.npy": "b_out.npy"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			f, out, _ := testFactory()
+			opts := &runOptions{IO: f.IO, Model: d(tt.model), Provider: "cpu", Backend: tt.backend, Inputs: tt.inputs, OutDir: dir}
+			if err := runRun(opts); err != nil {
+				t.Fatal(err)
+			}
+			for file, ref := range tt.outputs {
+				got, want := readTyped(t, filepath.Join(dir, file)), readTyped(t, d(ref))
+				if !reflect.DeepEqual(got, want) {
+					t.Errorf("%s: got %s %v %v, want %s %v %v", file, got.DType, got.Shape, got.Data, want.DType, want.Shape, want.Data)
+				}
+			}
+			for file, ref := range tt.outputs {
+				a := readTyped(t, d(ref))
+				dtype := ""
+				if a.DType != "float32" {
+					dtype = " " + a.DType
+				}
+				if line := fmt.Sprintf("%s %v%s -> %s\n", strings.TrimSuffix(file, ".npy"), a.Shape, dtype, filepath.Join(dir, file)); !strings.Contains(out.String(), line) {
+					t.Errorf("stdout: got %q, want a line %q", out, line)
+				}
+			}
+		})
+	}
+}
+
+// writeTyped writes a .npy file of any dtype into dir.
+func writeTyped(t *testing.T, dir, name string, a *npy.Typed) string {
+	t.Helper()
+	path := filepath.Join(dir, name)
+	if err := npy.WriteFileTyped(path, a); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestRunElementTypeConversions checks the conversions run makes (only
+// those that change no value: int32 and uint8 labels for an int64 input)
+// and the errors for the others, naming the file, the input and both
+// types; nothing is written on error.
+func TestRunElementTypeConversions(t *testing.T) {
+	in := t.TempDir()
+	i32 := writeTyped(t, in, "i32.npy", &npy.Typed{Shape: []int{5}, DType: "int32", Data: []int32{3, 0, 9, 3, 7}})
+	u8 := writeTyped(t, in, "u8.npy", &npy.Typed{Shape: []int{5}, DType: "uint8", Data: []uint8{3, 0, 9, 3, 7}})
+	f32 := writeTyped(t, in, "f32.npy", &npy.Typed{Shape: []int{5}, DType: "float32", Data: []float32{3, 0, 9, 3, 7}})
+	i64 := writeTyped(t, in, "i64.npy", &npy.Typed{Shape: []int{2, 3}, DType: "int64", Data: []int64{1, 2, 3, 4, 5, 6}})
+	f32x6 := writeTyped(t, in, "f32x6.npy", &npy.Typed{Shape: []int{2, 3}, DType: "float32", Data: make([]float32, 6)})
+	d := func(name string) string { return filepath.Join(dtypesDir, name) }
+	for _, labels := range []string{i32, u8} {
+		dir := t.TempDir()
+		f, _, _ := testFactory()
+		if err := runRun(&runOptions{IO: f.IO, Model: d("dtypes.onnx"), Provider: "cpu", Inputs: []string{labels}, OutDir: dir}); err != nil {
+			t.Fatalf("%s: %v", labels, err)
+		}
+		if got, want := readTyped(t, filepath.Join(dir, "img.npy")), readTyped(t, d("img.npy")); !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: img: got %v, want %v", labels, got.Data, want.Data)
+		}
+	}
+	every := func(i int, file string) []string {
+		in := []string{d("f64.npy"), d("f16.npy"), d("i64.npy"), d("i32.npy"), d("u8.npy"), d("b.npy")}
+		in[i] = file
+		return in
+	}
+	tests := []struct {
+		name    string
+		model   string
+		inputs  []string
+		wantErr string
+	}{
+		{"float32 labels", "dtypes.onnx", []string{f32}, f32 + `: a float32 array for input "label", which is int64: give an int64 array (in NumPy, a.astype(np.int64)); run converts only int64, int32, int16, int8, uint32, uint16, uint8 to int64`},
+		{"int64 for int32", "passthrough.onnx", every(3, i64), i64 + `: an int64 array for input "i32", which is int32`},
+		{"float32 for float16", "passthrough.onnx", every(1, f32x6), f32x6 + `: a float32 array for input "f16", which is float16`},
+		{"float32 for uint8", "passthrough.onnx", every(4, f32x6), `a float32 array for input "u8", which is uint8`},
+		{"int64 for bool", "passthrough.onnx", every(5, i64), `an int64 array for input "b", which is bool`},
+		{"int64 for float64", "passthrough.onnx", every(0, i64), `an int64 array for input "f64", which is float64: give a float64 array (in NumPy, a.astype(np.float64)); run converts only float64, float32, float16 to float64`},
+	}
+	dir := t.TempDir()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, _, _ := testFactory()
+			err := runRun(&runOptions{IO: f.IO, Model: d(tt.model), Provider: "cpu", Inputs: tt.inputs, OutDir: dir})
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("got %v, want error containing %q", err, tt.wantErr)
+			}
+		})
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("failed runs left files behind: %v", entries)
+	}
+	// float32 for float64 changes no value: it is fed.
+	out := t.TempDir()
+	f, _, _ := testFactory()
+	f64 := writeTyped(t, in, "f64as32.npy", &npy.Typed{Shape: []int{2, 3}, DType: "float32", Data: []float32{0.5, -2, 3, 1e30, 0, 7}})
+	if err := runRun(&runOptions{IO: f.IO, Model: d("passthrough.onnx"), Provider: "cpu", Inputs: every(0, f64), OutDir: out}); err != nil {
+		t.Fatal(err)
+	}
+	if got := readTyped(t, filepath.Join(out, "f64_out.npy")); !reflect.DeepEqual(got.Data, []float64{1, -4, 6, 2 * float64(float32(1e30)), 0, 14}) {
+		t.Errorf("float32 for float64: got %v", got.Data)
+	}
+}
+
+// TestRunFitsSamplesToTheModelShape feeds (N, 8, 8) samples to a
+// (batch, 64) model, as score and serve accept them (runtime.IO.FitShape),
+// through ONNX Runtime and the Go backend.
+func TestRunFitsSamplesToTheModelShape(t *testing.T) {
+	x := readNPY(t, filepath.Join(fixtures, "mlp_ae.in0.npy"))
+	n := x.Shape[0]
+	img := filepath.Join(t.TempDir(), "img.npy")
+	if err := npy.WriteFile(img, []int{n, 8, 8}, x.Data); err != nil {
+		t.Fatal(err)
+	}
+	ref := readNPY(t, filepath.Join(fixtures, "mlp_ae.out0.npy"))
+	for _, b := range []string{"ort", "go"} {
+		t.Run(b, func(t *testing.T) {
+			dir := t.TempDir()
+			f, _, _ := testFactory()
+			opts := &runOptions{IO: f.IO, Model: filepath.Join(fixtures, "mlp_ae.opset13.onnx"), Provider: "cpu", Backend: b, Inputs: []string{img}, OutDir: dir}
+			if err := runRun(opts); err != nil {
+				t.Fatal(err)
+			}
+			got := readNPY(t, filepath.Join(dir, "y.npy"))
+			if !reflect.DeepEqual(got.Shape, ref.Shape) || maxAbsDiff(got.Data, ref.Data) > 1e-5 {
+				t.Errorf("got %v, max |Δ| %g against PyTorch; want %v within 1e-5", got.Shape, maxAbsDiff(got.Data, ref.Data), ref.Shape)
+			}
+		})
+	}
+}

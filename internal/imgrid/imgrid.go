@@ -38,9 +38,20 @@ func Shape(dims []int) (c, h, w int, err error) {
 	return c, h, w, nil
 }
 
-// Grid draws n images of c×h×w values in [0, 1] (planar, clipped), cols to
-// a row, with a one-pixel border.
-func Grid(data []float32, n, c, h, w, cols int) image.Image {
+// Grid draws n images of c×h×w values in [0, 1] (planar), cols to a row,
+// with a one-pixel border. Values outside [0, 1] are clipped to it, +Inf
+// drawn white and −Inf black; a NaN has no level to draw and is an error
+// naming the image, the channel and the pixel.
+func Grid(data []float32, n, c, h, w, cols int) (image.Image, error) {
+	if len(data) != n*c*h*w {
+		return nil, fmt.Errorf("imgrid: %d values for %d images of %d×%d×%d", len(data), n, c, h, w)
+	}
+	for i, v := range data {
+		if v != v {
+			k, r := i/(c*h*w), i%(c*h*w)
+			return nil, fmt.Errorf("imgrid: image %d, channel %d, pixel (x %d, y %d) is NaN", k, r/(h*w), r%w, r%(h*w)/w)
+		}
+	}
 	if cols <= 0 || cols > n {
 		cols = n
 	}
@@ -66,14 +77,15 @@ func Grid(data []float32, n, c, h, w, cols int) image.Image {
 			}
 		}
 	}
-	return img
+	return img, nil
 }
 
-// WriteFile writes the grid of Grid to path as a PNG, atomically.
+// WriteFile writes the grid of Grid to path as a PNG, atomically; on an
+// error (a NaN, too few values) it writes nothing.
 func WriteFile(path string, data []float32, n, c, h, w, cols int) error {
-	if len(data) != n*c*h*w {
-		return fmt.Errorf("imgrid: %d values for %d images of %d×%d×%d", len(data), n, c, h, w)
+	img, err := Grid(data, n, c, h, w, cols)
+	if err != nil {
+		return err
 	}
-	img := Grid(data, n, c, h, w, cols)
 	return atomicfile.Write(path, func(out io.Writer) error { return png.Encode(out, img) })
 }

@@ -2,6 +2,7 @@ package imgrid
 
 import (
 	"image/png"
+	"math"
 	"os"
 	"path/filepath"
 	"testing"
@@ -56,4 +57,47 @@ func TestWriteFileLaysOutTheGrid(t *testing.T) {
 			t.Errorf("pixel (%d, %d): got %d, want %d", tt.x, tt.y, got, tt.want)
 		}
 	}
+}
+
+// TestWriteFileRefusesNaN checks that a NaN pixel is an error naming the
+// image, the channel and the pixel, and that no file is written, while
+// infinities are drawn as the clipped levels Grid documents.
+func TestWriteFileRefusesNaN(t *testing.T) {
+	nan := float32(math.NaN())
+	tests := []struct {
+		name    string
+		data    []float32
+		c       int
+		wantErr string
+	}{
+		{"gray", []float32{0, 0, 0, 0, 0.5, 0.5, nan, 0.5}, 1, "imgrid: image 1, channel 0, pixel (x 0, y 1) is NaN"},
+		{"rgb green", append(make([]float32, 4+1), nan, 0, 0, 0, 0, 0, 0), 3, "imgrid: image 0, channel 1, pixel (x 1, y 0) is NaN"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "g.png")
+			n := len(tt.data) / (tt.c * 4)
+			err := WriteFile(path, tt.data, n, tt.c, 2, 2, n)
+			if err == nil || err.Error() != tt.wantErr {
+				t.Fatalf("got %v, want %q", err, tt.wantErr)
+			}
+			if _, err := os.Stat(path); !os.IsNotExist(err) {
+				t.Errorf("got a file at %s (%v), want none", path, err)
+			}
+		})
+	}
+	t.Run("infinities", func(t *testing.T) {
+		img, err := Grid([]float32{float32(math.Inf(1)), float32(math.Inf(-1)), 0, 1}, 1, 1, 2, 2, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tt := range []struct {
+			x, y int
+			want uint32
+		}{{1, 1, 255}, {2, 1, 0}} {
+			if r, _, _, _ := img.At(tt.x, tt.y).RGBA(); r>>8 != tt.want {
+				t.Errorf("pixel (%d, %d): got %d, want %d", tt.x, tt.y, r>>8, tt.want)
+			}
+		}
+	})
 }

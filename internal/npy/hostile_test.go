@@ -105,6 +105,12 @@ func TestReadRefusesClaimsPastTheBytesPresent(t *testing.T) {
 			if errors.Is(err, limits.ErrTooLarge) != tt.tooBig {
 				t.Errorf("ReadFile: got %v, want errors.Is ErrTooLarge %v", err, tt.tooBig)
 			}
+			if n := allocated(func() { _, err = ReadFileTyped(path) }); n > 64<<20 {
+				t.Errorf("ReadFileTyped allocated %d bytes, want < 64 MiB", n)
+			}
+			if !errors.As(err, &fe) || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), tt.wantSub) {
+				t.Errorf("ReadFileTyped: got %v, want a *FormatError naming %s and %q", err, path, tt.wantSub)
+			}
 			want := tt.wantStr
 			if want == "" {
 				want = tt.wantSub
@@ -146,10 +152,12 @@ func TestReadGrowsAsBytesArrive(t *testing.T) {
 	}
 }
 
-// FuzzNPY feeds arbitrary bytes to the reader, from a file of known size
-// and from a stream. A read either fails with a *FormatError or returns an
-// array that re-encodes to the same values; it allocates in proportion to
-// the bytes given, not to what they claim.
+// FuzzNPY feeds arbitrary bytes to the readers, from a file of known size
+// and from a stream, as float32 (Read) and in the file's own dtype
+// (ReadTyped). A read either fails with a *FormatError or returns an array
+// that re-encodes to the same values (the typed one in its own dtype, which
+// Read then gives as the same float32 values); it allocates in proportion
+// to the bytes given, not to what they claim.
 func FuzzNPY(f *testing.F) {
 	files, _ := filepath.Glob(filepath.Join(dir, "*.npy"))
 	for _, p := range files {
@@ -160,7 +168,13 @@ func FuzzNPY(f *testing.F) {
 	f.Add(craft(1, dict("<f4", "17179869184,"), -1, nil))
 	f.Add(craft(2, dict(">f8", "1, 2"), -1, make([]byte, 16)))
 	f.Add(craft(1, "{'descr': '<i2', 'fortran_order': True, 'shape': (2, 2), }", -1, make([]byte, 8)))
+	f.Add(craft(1, dict("<f2", "2, 2"), -1, []byte{0, 0x3c, 0, 0x7e, 1, 0, 0, 0xfc}))
+	f.Add(craft(1, dict(">f2", "1,"), -1, []byte{0x3c, 0}))
+	f.Add(craft(1, dict("|b1", "3,"), -1, []byte{0, 1, 2}))
+	f.Add(craft(1, dict(">i8", "1,"), -1, []byte{0x80, 0, 0, 0, 0, 0, 0, 1}))
+	f.Add(craft(3, "{'descr': '<u2', 'fortran_order': True, 'shape': (1, 2), }", -1, []byte{1, 2, 3, 4}))
 	f.Fuzz(func(t *testing.T, b []byte) {
+		fuzzTyped(t, b)
 		var a, known *Array
 		var err, errKnown error
 		n := allocated(func() {
@@ -202,6 +216,49 @@ func FuzzNPY(f *testing.F) {
 			t.Fatalf("re-encoded: got %v %v, want %v %v", again.Shape, again.Data, a.Shape, a.Data)
 		}
 	})
+}
+
+// fuzzTyped is FuzzNPY's check of ReadTyped on b.
+func fuzzTyped(t *testing.T, b []byte) {
+	var typed *Typed
+	var err error
+	if n := allocated(func() { typed, err = ReadTyped(stream{bytes.NewReader(b)}) }); n > uint64(2*chunk+64*len(b)) {
+		t.Fatalf("ReadTyped of %d bytes allocated %d", len(b), n)
+	}
+	a, errFloat := Read(stream{bytes.NewReader(b)})
+	var fe *FormatError
+	if err != nil {
+		if !errors.As(err, &fe) {
+			t.Fatalf("ReadTyped: got %T %v, want a *FormatError", err, err)
+		}
+		if errFloat == nil && !strings.Contains(err.Error(), "not 0 or 1") {
+			t.Fatalf("ReadTyped: got %v where Read read the array", err)
+		}
+		return
+	}
+	if errFloat != nil {
+		t.Fatalf("Read: got %v where ReadTyped read the array", errFloat)
+	}
+	if typed.DType != a.DType || typed.Len() != len(a.Data) || !reflect.DeepEqual(typed.Shape, a.Shape) {
+		t.Fatalf("ReadTyped gave %s %v of %d values, Read %s %v of %d", typed.DType, typed.Shape, typed.Len(), a.DType, a.Shape, len(a.Data))
+	}
+	var buf bytes.Buffer
+	if err := WriteTyped(&buf, typed); err != nil {
+		t.Fatalf("re-encode %s %v: %v", typed.DType, typed.Shape, err)
+	}
+	file := buf.Bytes()
+	again, err := ReadTyped(bytes.NewReader(file))
+	if err != nil {
+		t.Fatalf("read the re-encoded array: %v", err)
+	}
+	var buf2 bytes.Buffer
+	if err := WriteTyped(&buf2, again); err != nil || !bytes.Equal(buf2.Bytes(), file) {
+		t.Fatalf("re-encoded twice: %v, or not the same bytes", err)
+	}
+	floats, err := Read(bytes.NewReader(file))
+	if err != nil || floats.DType != a.DType || !sameArray(floats, a) {
+		t.Fatalf("the re-encoded array as float32: got %v, or not the values Read gave", err)
+	}
 }
 
 // sameArray reports whether a and b have the same shape and bitwise the

@@ -2,10 +2,14 @@
 //
 // The format is described in numpy/lib/format.py: a magic string, a version,
 // a Python dict literal header giving dtype ('descr'), 'fortran_order' and
-// 'shape', then the raw array data. Read accepts versions 1.0 to 3.0, little-
-// and big-endian float32, float64 and uint8 data (plus the other integer
-// types), in C or Fortran order, and returns float32 values in C order.
-// Write writes float32 arrays in version 1.0, C order.
+// 'shape', then the raw array data. The readers accept versions 1.0 to 3.0,
+// little- and big-endian data of the dtypes float16 ('<f2'), float32,
+// float64, bool ('|b1', each byte 0 or 1), uint8, int8 and the 16-, 32- and
+// 64-bit integers, in C or Fortran order, and return values in C order: Read
+// and ReadFile as float32 (Array), ReadTyped and ReadFileTyped in the
+// file's own element type (Typed). Write writes float32 arrays and
+// WriteTyped arrays of any of those dtypes, in version 1.0, C order,
+// little-endian ('<f2' for float16, '|b1' for bool).
 //
 // Nothing is sized from a header before it is checked: the element count
 // against limits.MaxTensorElements (overflow-checked) and then against the
@@ -27,6 +31,7 @@ import (
 	"strings"
 
 	"github.com/aebridge/aebridge/internal/atomicfile"
+	"github.com/aebridge/aebridge/internal/half"
 	"github.com/aebridge/aebridge/internal/limits"
 )
 
@@ -77,7 +82,14 @@ type dtype struct {
 	name  string
 	size  int
 	order binary.ByteOrder
-	kind  byte // 'f', 'u' or 'i'
+	kind  byte // 'f', 'u', 'i' or 'b'
+}
+
+// dtypes maps a descr's kind and size to the NumPy name.
+var dtypes = map[string]string{
+	"f2": "float16", "f4": "float32", "f8": "float64", "b1": "bool",
+	"u1": "uint8", "u2": "uint16", "u4": "uint32", "u8": "uint64",
+	"i1": "int8", "i2": "int16", "i4": "int32", "i8": "int64",
 }
 
 func parseDescr(descr string) (dtype, error) {
@@ -97,14 +109,9 @@ func parseDescr(descr string) (dtype, error) {
 	if err != nil {
 		return dtype{}, fmt.Errorf("unsupported dtype %q", descr)
 	}
-	names := map[string]string{
-		"f4": "float32", "f8": "float64",
-		"u1": "uint8", "u2": "uint16", "u4": "uint32", "u8": "uint64",
-		"i1": "int8", "i2": "int16", "i4": "int32", "i8": "int64",
-	}
-	name, ok := names[descr[1:]]
+	name, ok := dtypes[descr[1:]]
 	if !ok {
-		return dtype{}, fmt.Errorf("unsupported dtype %q (want float32, float64 or an integer type)", descr)
+		return dtype{}, fmt.Errorf("unsupported dtype %q (want float16, float32, float64, bool or an integer type)", descr)
 	}
 	return dtype{name: name, size: size, order: order, kind: kind}, nil
 }
@@ -115,6 +122,28 @@ func parseDescr(descr string) (dtype, error) {
 // buffer is sized from the header. The element count is bounded by
 // limits.MaxTensorElements and the rank by limits.MaxRank.
 func ReadFile(path string) (*Array, error) {
+	r, err := readFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return r.array(), nil
+}
+
+// ReadFileTyped reads the .npy file at path as ReadFile does, keeping the
+// values in the element type the file stores (Typed).
+func ReadFileTyped(path string) (*Typed, error) {
+	r, err := readFile(path)
+	if err != nil {
+		return nil, err
+	}
+	t, err := r.typed()
+	if err != nil {
+		return nil, &FormatError{File: path, Reason: err.Error()}
+	}
+	return t, nil
+}
+
+func readFile(path string) (*rawArray, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("npy: %w", err)
@@ -124,12 +153,15 @@ func ReadFile(path string) (*Array, error) {
 	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
 		size = st.Size()
 	}
-	a, err := read(bufio.NewReaderSize(f, 1<<16), size)
+	a, err := readRaw(bufio.NewReaderSize(f, 1<<16), size)
 	var fe *FormatError
 	if errors.As(err, &fe) && fe.File == "" {
 		fe.File = path
 	}
-	return a, err
+	if err != nil {
+		return nil, err
+	}
+	return a, nil
 }
 
 // Read reads one .npy array from r, which may hold more after it. Not
@@ -141,9 +173,51 @@ func Read(r io.Reader) (*Array, error) {
 	return read(r, -1)
 }
 
+// ReadTyped reads one .npy array from r as Read does, keeping the values in
+// the element type the stream stores (Typed).
+func ReadTyped(r io.Reader) (*Typed, error) {
+	raw, err := readRaw(r, -1)
+	if err != nil {
+		return nil, err
+	}
+	t, err := raw.typed()
+	if err != nil {
+		return nil, &FormatError{Reason: err.Error()}
+	}
+	return t, nil
+}
+
 // read reads an array from r, a stream of size bytes, or of unknown size
 // when size < 0.
 func read(r io.Reader, size int64) (*Array, error) {
+	raw, err := readRaw(r, size)
+	if err != nil {
+		return nil, err
+	}
+	return raw.array(), nil
+}
+
+// rawArray is an array as the file holds it: its bytes, not yet decoded.
+type rawArray struct {
+	shape   []int
+	dt      dtype
+	n       int
+	fortran bool
+	raw     []byte
+}
+
+// array decodes r to float32 values in C order.
+func (r *rawArray) array() *Array {
+	data := decode(r.raw, r.dt, r.n)
+	if r.fortran && len(r.shape) > 1 {
+		data = fromFortran(data, r.shape)
+	}
+	return &Array{Shape: r.shape, DType: r.dt.name, Data: data}
+}
+
+// readRaw reads the header and the bytes it claims from r, a stream of
+// size bytes, or of unknown size when size < 0.
+func readRaw(r io.Reader, size int64) (*rawArray, error) {
 	var pre [8]byte
 	if _, err := io.ReadFull(r, pre[:]); err != nil {
 		return nil, &FormatError{Reason: "too short for a .npy header"}
@@ -233,11 +307,7 @@ func read(r io.Reader, size int64) (*Array, error) {
 	if err != nil {
 		return nil, &FormatError{Reason: fmt.Sprintf("data truncated: shape (%s) of %s needs %d bytes, file has %d", sm[1], dt.name, need, len(raw))}
 	}
-	data := decode(raw, dt, n)
-	if fortran && len(shape) > 1 {
-		data = fromFortran(data, shape)
-	}
-	return &Array{Shape: shape, DType: dt.name, Data: data}, nil
+	return &rawArray{shape: shape, dt: dt, n: n, fortran: fortran, raw: raw}, nil
 }
 
 // quote quotes s for an error message, cut to its first 200 bytes.
@@ -259,6 +329,10 @@ func decode(raw []byte, dt dtype, n int) []float32 {
 	for i := range out {
 		b := raw[i*dt.size : (i+1)*dt.size]
 		switch dt.name {
+		case "float16":
+			out[i] = half.ToFloat32(o.Uint16(b))
+		case "bool":
+			out[i] = float32(min(b[0], 1))
 		case "float32":
 			out[i] = math.Float32frombits(o.Uint32(b))
 		case "float64":
@@ -285,8 +359,8 @@ func decode(raw []byte, dt dtype, n int) []float32 {
 }
 
 // fromFortran reorders column-major data into row-major order.
-func fromFortran(data []float32, shape []int) []float32 {
-	out := make([]float32, len(data))
+func fromFortran[T any](data []T, shape []int) []T {
+	out := make([]T, len(data))
 	rank := len(shape)
 	idx := make([]int, rank)
 	// Walk the C-order index; compute the Fortran-order offset.
@@ -321,18 +395,32 @@ func Write(w io.Writer, shape []int, data []float32) error {
 	if err != nil {
 		return fmt.Errorf("npy: %w", err)
 	}
+	if n != len(data) {
+		return fmt.Errorf("npy: shape %v holds %d elements, data has %d", shape, n, len(data))
+	}
+	if err := writeHeader(w, "<f4", shape); err != nil {
+		return err
+	}
+	body := make([]byte, 4*len(data))
+	for i, v := range data {
+		binary.LittleEndian.PutUint32(body[4*i:], math.Float32bits(v))
+	}
+	_, err = w.Write(body)
+	return err
+}
+
+// writeHeader writes the magic, version 1.0 and the header of a C-order
+// array of descr and shape.
+func writeHeader(w io.Writer, descr string, shape []int) error {
 	dims := make([]string, len(shape))
 	for i, d := range shape {
 		dims[i] = strconv.Itoa(d)
-	}
-	if n != len(data) {
-		return fmt.Errorf("npy: shape %v holds %d elements, data has %d", shape, n, len(data))
 	}
 	tuple := strings.Join(dims, ", ")
 	if len(shape) == 1 {
 		tuple += ","
 	}
-	header := fmt.Sprintf("{'descr': '<f4', 'fortran_order': False, 'shape': (%s), }", tuple)
+	header := fmt.Sprintf("{'descr': '%s', 'fortran_order': False, 'shape': (%s), }", descr, tuple)
 	// Pad with spaces so that magic+version+len+header+'\n' is a multiple of 64.
 	total := len(magic) + 2 + 2 + len(header) + 1
 	if pad := (64 - total%64) % 64; pad > 0 {
@@ -347,14 +435,7 @@ func Write(w io.Writer, shape []int, data []float32) error {
 	buf = append(buf, 1, 0)
 	buf = binary.LittleEndian.AppendUint16(buf, uint16(len(header)))
 	buf = append(buf, header...)
-	if _, err := w.Write(buf); err != nil {
-		return err
-	}
-	body := make([]byte, 4*len(data))
-	for i, v := range data {
-		binary.LittleEndian.PutUint32(body[4*i:], math.Float32bits(v))
-	}
-	_, err = w.Write(body)
+	_, err := w.Write(buf)
 	return err
 }
 
