@@ -270,7 +270,7 @@ settings apply to them too.`,
 	fl.Float64Var(&alpha, "alpha", 0, "denoising: loss weight α on corrupted inputs (1 − α on the others); unset: unweighted")
 	fl.Float64Var(&reg.Contractive, "contractive", 0, "contractive: weight λ of ‖∂h/∂x‖²_F")
 	fl.IntVar(&reg.ContractiveSamples, "contractive-samples", 1, "contractive, deep encoders: random directions per sample (0: exact)")
-	fl.StringVar(&opts.Training.Data, "data", "", "mnist, fashion-mnist, or a .npy (N×D or N×C×H×W), .csv or IDX file")
+	fl.StringVar(&opts.Training.Data, "data", "", "mnist, fashion-mnist (both splits), a reference such as fashion-mnist:train[:1000], a .npy (N×D or N×C×H×W), .csv or IDX file, or a folder of PNG images")
 	fl.IntVar(&opts.Training.Limit, "limit", 0, "use the first `N` training samples (0: all)")
 	fl.StringVar(&hidden, "hidden", "512,256", "hidden layer sizes of the encoder, comma-separated (the decoder mirrors them; \"\" for none)")
 	fl.IntVar(&opts.Model.Latent, "latent", 32, "code size (conv: a dense bottleneck of this size, none by default)")
