@@ -3,8 +3,10 @@ package dataset
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -294,4 +296,78 @@ func loadBuiltin(name, split string) (*Set, error) {
 		x.Labels[i] = int(v)
 	}
 	return x, nil
+}
+
+// Status is where a built-in data set is installed and how many samples
+// each split holds.
+type Status struct {
+	Info
+	Dir   string         // the folder that holds it; "" when not installed
+	Sizes map[string]int // samples per split, read from the files' headers
+	Err   error          // why it is not usable: not installed, or a file unreadable
+}
+
+// Installed reports the built-in data set name: where it is and its
+// splits' sizes, read from the headers of its image files (nothing else is
+// read).
+func Installed(name string) Status {
+	info, ok := Lookup(name)
+	if !ok {
+		return Status{Info: Info{Name: name}, Err: fmt.Errorf("dataset: unknown data set %q (want %s)", name, knownNames())}
+	}
+	dir, err := Dir(name)
+	if err != nil {
+		return Status{Info: info, Sizes: map[string]int{}, Err: err}
+	}
+	return InstalledIn(filepath.Dir(dir), name)
+}
+
+// InstalledIn is Installed for the copy in the data folder dataDir (which
+// holds a folder per data set), wherever references would look.
+func InstalledIn(dataDir, name string) Status {
+	info, ok := Lookup(name)
+	if !ok {
+		return Status{Info: Info{Name: name}, Err: fmt.Errorf("dataset: unknown data set %q (want %s)", name, knownNames())}
+	}
+	st := Status{Info: info, Sizes: map[string]int{}}
+	dir := filepath.Join(dataDir, name)
+	if _, err := os.Stat(filepath.Join(dir, "train-images.npy")); err != nil {
+		st.Err = fmt.Errorf("dataset: %s is not installed in %s", name, dataDir)
+		return st
+	}
+	st.Dir = dir
+	for _, split := range info.Splits {
+		n, err := npyRows(filepath.Join(dir, split+"-images.npy"))
+		if err != nil {
+			st.Err = err
+			return st
+		}
+		st.Sizes[split] = n
+	}
+	return st
+}
+
+var shapeHeader = regexp.MustCompile(`'shape'\s*:\s*\(\s*(\d+)\s*,`)
+
+// npyRows reads the first dimension from a .npy file's header.
+func npyRows(path string) (int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, fmt.Errorf("dataset: %w", err)
+	}
+	defer f.Close()
+	var head [4096]byte
+	n, _ := io.ReadFull(f, head[:])
+	if n < 10 || string(head[:6]) != "\x93NUMPY" {
+		return 0, fmt.Errorf("dataset: %s: not a .npy file", path)
+	}
+	m := shapeHeader.FindSubmatch(head[:n])
+	if m == nil {
+		return 0, fmt.Errorf("dataset: %s: no shape (N, …) in the .npy header", path)
+	}
+	rows, err := strconv.Atoi(string(m[1]))
+	if err != nil {
+		return 0, fmt.Errorf("dataset: %s: shape %q: %w", path, m[1], err)
+	}
+	return rows, nil
 }

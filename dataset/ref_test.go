@@ -273,3 +273,22 @@ func TestLoadPNGDirRefusesAHeaderPastItsBytes(t *testing.T) {
 }
 
 func crc32IEEE(b []byte) uint32 { return crc32.ChecksumIEEE(b) }
+
+func TestInstalled(t *testing.T) {
+	dir := fakeCache(t, 30, 12)
+	st := Installed("mnist")
+	if st.Err != nil || st.Dir != filepath.Join(dir, "mnist") || !reflect.DeepEqual(st.Sizes, map[string]int{"train": 30, "test": 12}) {
+		t.Errorf("mnist: got %+v", st)
+	}
+	st = Installed("fashion-mnist")
+	if st.Err == nil || st.Dir != "" || !strings.Contains(st.Err.Error(), "fashion-mnist is not installed (looked in "+filepath.Join(dir, "fashion-mnist")+")") {
+		t.Errorf("fashion-mnist: got %+v", st)
+	}
+	if st := Installed("cifar"); st.Err == nil {
+		t.Error("cifar: no error")
+	}
+	os.WriteFile(filepath.Join(dir, "mnist", "test-images.npy"), []byte("junk"), 0o644)
+	if st := Installed("mnist"); st.Err == nil || !strings.Contains(st.Err.Error(), "test-images.npy: not a .npy file") {
+		t.Errorf("junk: got %v", st.Err)
+	}
+}
