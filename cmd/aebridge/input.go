@@ -31,7 +31,8 @@ func fileExt(p string) string {
 // readRef reads the samples a reference names (a .npy file, a data set
 // split such as fashion-mnist:test[:256], a CSV or IDX file, a folder of
 // PNG images) as the model's data input, by the rule's scaling: 8-bit
-// data is divided by the model's recorded divisor, as a uint8 .npy is. It
+// data is divided by the model's recorded divisor, as a uint8 .npy is
+// (by 255 when the model records none; not at all with --raw-input). It
 // returns the labels the reference brings, or nil. flag names the option
 // the reference came from, in errors.
 func readRef(rule *inputRule, flag, ref string) (runtime.Tensor, []int, error) {
@@ -52,15 +53,21 @@ func readRef(rule *inputRule, flag, ref string) (runtime.Tensor, []int, error) {
 		name = fmt.Sprintf("%q", rule.inputs[0].Name)
 	}
 	if s.Bytes {
-		// The values are the 8-bit levels over 255.
-		scale := float32(255)
-		if data && rule.scaling.Divisor > 0 && !rule.raw {
+		// The values are the 8-bit levels over 255: by the model's rule
+		// they are divided by its divisor instead; with --raw-input, fed
+		// as 0 to 255; for a model that records no rule, kept in [0, 1]
+		// (a reference's values have no dtype to keep), with a note.
+		scale := float32(1)
+		switch {
+		case rule.raw:
+			scale = 255
+		case data && rule.scaling.Divisor > 0:
 			scale = float32(255 / rule.scaling.Divisor)
 			if rule.scaling.Divisor != 255 {
 				fmt.Fprintf(rule.io.ErrOut, "%s: 8-bit values divided by %g for input %s, as %s asks (--raw-input feeds them unscaled)\n", ref, rule.scaling.Divisor, name, rule.model)
 			}
-		} else if !rule.raw {
-			fmt.Fprintf(rule.io.ErrOut, "warning: %s: 8-bit values fed unchanged (0 to 255) to input %s: %s records no input scaling for it\n", ref, name, rule.model)
+		default:
+			fmt.Fprintf(rule.io.ErrOut, "note: %s: 8-bit values divided by 255 for input %s: %s records no input scaling for it (--raw-input feeds them as 0 to 255)\n", ref, name, rule.model)
 		}
 		if scale != 1 {
 			for i := range s.X {

@@ -6,10 +6,12 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/aebridge/aebridge/dataset"
+	"github.com/aebridge/aebridge/runtime"
 	"github.com/aebridge/aebridge/trainer"
 )
 
@@ -113,5 +115,45 @@ func TestProbeTakesLabelsFromReferences(t *testing.T) {
 	err := probeRun(&probeOptions{IO: f.IO, Model: dir, Train: "mnist:train", Test: x, K: 1, Metric: "l2", L2: 1e-3, MaxIter: 5})
 	if want := "--test-labels is required: --test " + x + " brings no labels"; err == nil || err.Error() != want {
 		t.Errorf("got %v, want %q", err, want)
+	}
+}
+
+// TestReadRefScaling: a reference's 8-bit values are divided by the
+// model's divisor, by 255 for a model that records none (with a note), and
+// fed as 0 to 255 with --raw-input.
+func TestReadRefScaling(t *testing.T) {
+	px := fakeMNIST(t, 10)
+	tests := []struct {
+		name    string
+		scaling runtime.InputScaling
+		raw     bool
+		div     float32
+		note    string
+	}{
+		{"aebridge's rule", runtime.InputScaling{Input: "x", Divisor: 255}, false, 255, ""},
+		{"another divisor", runtime.InputScaling{Input: "x", Divisor: 2}, false, 2, "8-bit values divided by 2 for input \"x\", as m asks"},
+		{"no rule", runtime.InputScaling{}, false, 255, "note: mnist:test[:2]: 8-bit values divided by 255 for input \"x\": m records no input scaling for it"},
+		{"raw", runtime.InputScaling{Input: "x", Divisor: 255}, true, 1, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, _, errOut := testFactory()
+			rule := &inputRule{model: "m", inputs: ios("x"), scaling: tt.scaling, raw: tt.raw, io: f.IO}
+			x, labels, err := readRef(rule, "--input", "mnist:test[:2]")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(x.Shape, []int64{2, 1, 28, 28}) || !reflect.DeepEqual(labels, []int{0, 1}) {
+				t.Errorf("got shape %v, labels %v; want [2 1 28 28], [0 1]", x.Shape, labels)
+			}
+			for i, v := range x.Data {
+				if want := float32(px[i]) / 255 * (255 / tt.div); v != want {
+					t.Fatalf("value %d: got %v, want %v", i, v, want)
+				}
+			}
+			if (tt.note == "") != (errOut.String() == "") || !strings.Contains(errOut.String(), tt.note) {
+				t.Errorf("stderr: got %q, want %q", errOut.String(), tt.note)
+			}
+		})
 	}
 }

@@ -171,7 +171,7 @@ settings apply to them too.`,
 					}
 				}
 			} else if opts.Training.Data == "" {
-				return &flagError{errors.New("--data is required (mnist, fashion-mnist, or a .npy, .csv or IDX file)")}
+				return &flagError{errors.New("--data is required (mnist, fashion-mnist, a reference such as fashion-mnist:train[:1000], a .npy, .csv or IDX file, or a folder of PNG images)")}
 			}
 			if !slices.Contains(trainVariants(), opts.Model.Variant) {
 				return &flagError{fmt.Errorf("--variant: unknown variant %q (want one of %s)", opts.Model.Variant, strings.Join(trainVariants(), ", "))}
