@@ -1,6 +1,7 @@
 package dataset
 
 import (
+	"bytes"
 	"fmt"
 	"hash/crc32"
 	"image"
@@ -10,6 +11,7 @@ import (
 	"path/filepath"
 	"reflect"
 	goruntime "runtime"
+	"slices"
 	"strings"
 	"testing"
 
@@ -291,4 +293,70 @@ func TestInstalled(t *testing.T) {
 	if st := Installed("mnist"); st.Err == nil || !strings.Contains(st.Err.Error(), "test-images.npy: not a .npy file") {
 		t.Errorf("junk: got %v", st.Err)
 	}
+}
+
+// FuzzParseRef: any string parses to a reference or to an error of this
+// package naming it; a parsed slice is well-formed and a built-in
+// reference names a known data set and split.
+func FuzzParseRef(f *testing.F) {
+	for _, s := range []string{"mnist:test", "fashion-mnist:train[:256]", "mnist:test[100:200]", "mnist:test[5:]", "mnist", "x.npy[1:3]",
+		"fashion-mnist:tset", "mnist:test[a:b]", "mnist:test[3]", "mnist:test[9:2]", "[", "]", ":", "mnist:[:]", "mnist:test[-1:]"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		r, err := ParseRef(s)
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "dataset: ") {
+				t.Fatalf("%q: error %q lacks the package prefix", s, err)
+			}
+			return
+		}
+		if r.Text != s {
+			t.Fatalf("%q: Text %q", s, r.Text)
+		}
+		if r.Sliced && (r.Lo < 0 || (r.Hi >= 0 && r.Hi <= r.Lo)) {
+			t.Fatalf("%q: slice [%d:%d]", s, r.Lo, r.Hi)
+		}
+		if r.Name != "" {
+			info, ok := Lookup(r.Name)
+			if !ok || (r.Split != "" && !slices.Contains(info.Splits, r.Split)) {
+				t.Fatalf("%q: data set %q split %q", s, r.Name, r.Split)
+			}
+		} else if r.Path == "" {
+			t.Fatalf("%q: neither a data set nor a path", s)
+		}
+	})
+}
+
+// FuzzLoadPNGDir: a folder holding one file of any bytes named a.png
+// gives an error of this package or samples of the shape it reports, with
+// values in [0, 1].
+func FuzzLoadPNGDir(f *testing.F) {
+	for _, img := range []image.Image{image.NewGray(image.Rect(0, 0, 2, 3)), image.NewNRGBA(image.Rect(0, 0, 3, 1)), image.NewPaletted(image.Rect(0, 0, 2, 2), color.Palette{color.Black, color.White})} {
+		var b bytes.Buffer
+		png.Encode(&b, img)
+		f.Add(b.Bytes())
+	}
+	f.Add([]byte("\x89PNG\r\n\x1a\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "a.png"), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		s, err := LoadPNGDir(dir)
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "dataset: ") {
+				t.Fatalf("error %q lacks the package prefix", err)
+			}
+			return
+		}
+		if len(s.Shape) != 3 || (s.Shape[0] != 1 && s.Shape[0] != 3) || s.Len() != 1 || len(s.X) != s.Dim() {
+			t.Fatalf("shape %v, %d values", s.Shape, len(s.X))
+		}
+		for i, v := range s.X {
+			if !(v >= 0 && v <= 1) {
+				t.Fatalf("value %d is %v", i, v)
+			}
+		}
+	})
 }
