@@ -13,7 +13,6 @@
 package dataset
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -28,6 +27,10 @@ type Set struct {
 	Shape  []int     // per-sample shape, such as [784] or [1 28 28]
 	X      []float32 // N × Dim values
 	Labels []int     // N class labels, or nil
+	// Bytes says X holds 8-bit data (uint8 .npy, ubyte IDX, PNG images, the
+	// built-in data sets) divided by 255: a model's own input-scaling rule
+	// may ask for another divisor.
+	Bytes bool
 }
 
 // Len is the number of samples.
@@ -59,7 +62,7 @@ func (s *Set) Head(n int) *Set {
 	if n <= 0 || n >= s.Len() {
 		return s
 	}
-	h := &Set{Name: s.Name, Shape: s.Shape, X: s.X[:n*s.Dim()]}
+	h := &Set{Name: s.Name, Shape: s.Shape, X: s.X[:n*s.Dim()], Bytes: s.Bytes}
 	if s.Labels != nil {
 		h.Labels = s.Labels[:n]
 	}
@@ -69,7 +72,7 @@ func (s *Set) Head(n int) *Set {
 // Subset returns the samples at idx, in that order, in new storage.
 func (s *Set) Subset(idx []int) *Set {
 	d := s.Dim()
-	out := &Set{Name: s.Name, Shape: s.Shape, X: make([]float32, 0, len(idx)*d)}
+	out := &Set{Name: s.Name, Shape: s.Shape, X: make([]float32, 0, len(idx)*d), Bytes: s.Bytes}
 	for _, i := range idx {
 		out.X = append(out.X, s.Sample(i)...)
 	}
@@ -121,59 +124,36 @@ func CacheDir() (string, error) {
 	return "", fmt.Errorf("dataset: no data cache found (set $%s, or run `make setup` in the aebridge repository); looked in %s", DataEnv, strings.Join(tried, ", "))
 }
 
-// Load reads a data set by name or path: "mnist" and "fashion-mnist" give
-// their training and test sets from the cache; a .npy, .csv or IDX file
-// (.idx, .*-ubyte, optionally .gz) gives one set and a nil test set.
+// Load reads a data set for training: a built-in name alone ("mnist",
+// "fashion-mnist") gives its training and test splits; a reference to a
+// built-in training split ("fashion-mnist:train[:1000]") gives those
+// samples and the whole test split; any other reference (see ParseRef: a
+// split, a .npy, .csv or IDX file, a folder of PNG images, each optionally
+// sliced) gives one set and a nil test set.
 func Load(spec string) (train, test *Set, err error) {
-	switch spec {
-	case "mnist", "fashion-mnist":
-		dir, err := CacheDir()
-		if err != nil {
+	r, err := ParseRef(spec)
+	if err != nil {
+		return nil, nil, err
+	}
+	if r.Name != "" && (r.Split == "" || r.Split == "train") {
+		if r.Split == "" {
+			r.Split = "train"
+		}
+		if train, err = r.Open(); err != nil {
 			return nil, nil, err
 		}
-		load := func(part string) (*Set, error) {
-			x, err := LoadNPY(filepath.Join(dir, spec, part+"-images.npy"))
-			if err != nil {
-				return nil, fmt.Errorf("%w (run `make setup` to fill the data cache)", err)
-			}
-			labels := filepath.Join(dir, spec, part+"-labels.npy")
-			y, err := npy.ReadFile(labels)
-			if err != nil {
-				return nil, fmt.Errorf("dataset: %w", err)
-			}
-			if len(y.Data) != x.Len() {
-				return nil, fmt.Errorf("dataset: %s: %d labels for %d images", labels, len(y.Data), x.Len())
-			}
-			x.Name = spec + " " + part
-			x.Shape = []int{1, 28, 28}
-			x.Labels = make([]int, len(y.Data))
-			for i, v := range y.Data {
-				x.Labels[i] = int(v)
-			}
-			return x, nil
-		}
-		if train, err = load("train"); err != nil {
+		if test, err = loadBuiltin(r.Name, "test"); err != nil {
 			return nil, nil, err
 		}
-		if test, err = load("test"); err != nil {
-			return nil, nil, err
+		if !r.Sliced {
+			train.Name = spec + ":train"
+			if strings.Contains(spec, ":") {
+				train.Name = spec
+			}
 		}
 		return train, test, nil
 	}
-	lower := strings.ToLower(spec)
-	switch {
-	case strings.HasSuffix(lower, ".npy"):
-		train, err = LoadNPY(spec)
-	case strings.HasSuffix(lower, ".csv"):
-		train, err = LoadCSV(spec)
-	case strings.Contains(lower, "idx") || strings.Contains(lower, "-ubyte"):
-		train, err = LoadIDX(spec)
-	default:
-		if _, statErr := os.Stat(spec); errors.Is(statErr, os.ErrNotExist) {
-			return nil, nil, fmt.Errorf("dataset: %q is neither a known data set (%s) nor an existing file", spec, strings.Join(Builtin, ", "))
-		}
-		return nil, nil, fmt.Errorf("dataset: %s: unknown file type (want .npy, .csv, or an IDX file named *idx* or *-ubyte, optionally .gz)", spec)
-	}
+	train, err = r.Open()
 	return train, nil, err
 }
 

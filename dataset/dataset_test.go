@@ -161,7 +161,7 @@ func TestLoadNPYScalesUint8(t *testing.T) {
 }
 
 func TestLoadUnknownSpec(t *testing.T) {
-	if _, _, err := Load("cifar"); err == nil || !strings.Contains(err.Error(), `"cifar" is neither a known data set (mnist, fashion-mnist) nor an existing file`) {
+	if _, _, err := Load("cifar"); err == nil || !strings.Contains(err.Error(), `cifar: no such file or folder, and not a data set (mnist or fashion-mnist`) {
 		t.Errorf("got %v", err)
 	}
 }

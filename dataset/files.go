@@ -45,7 +45,7 @@ func LoadNPY(path string) (*Set, error) {
 	if err := checkFinite(path, shape, a.Data); err != nil {
 		return nil, err
 	}
-	return &Set{Name: path, Shape: shape, X: a.Data}, nil
+	return &Set{Name: path, Shape: shape, X: a.Data, Bytes: a.DType == "uint8"}, nil
 }
 
 // checkFinite returns an error naming the first NaN or ±Inf in x, samples
@@ -276,5 +276,5 @@ func readIDX(path string, r io.Reader, size int64, inflated bool) (*Set, error) 
 	if err := checkFinite(path, shape, x); err != nil {
 		return nil, err
 	}
-	return &Set{Name: path, Shape: shape, X: x}, nil
+	return &Set{Name: path, Shape: shape, X: x, Bytes: magic[2] == 0x08}, nil
 }

@@ -1,6 +1,7 @@
 package trainer
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -167,7 +168,18 @@ type FitOptions struct {
 	// Condition holds a conditional model's conditioning inputs, one row
 	// per data row.
 	Condition *Tensor
+	// Context, if set, is checked before every optimizer step: once it is
+	// done, Fit returns the Result of the epochs completed and an error
+	// wrapping ErrInterrupted and the context's cause. The interrupted
+	// epoch is dropped: Dir's checkpoint is the last complete epoch's (none
+	// before the first), and resuming from it gives the weights of an
+	// uninterrupted run. The model then holds the weights of the step it
+	// stopped at, which are not to be saved.
+	Context context.Context
 }
+
+// ErrInterrupted is the error Fit wraps when FitOptions.Context ends.
+var ErrInterrupted = errors.New("trainer: training interrupted")
 
 // Progress is an event of FitOptions.OnProgress.
 type Progress struct {
@@ -313,6 +325,9 @@ func Fit(m *Model, data *Tensor, cfg TrainConfig, opts FitOptions) (*Result, err
 		var sum, pen, kl float64
 		steps, nSteps := 0, (len(order)+cfg.Batch-1)/cfg.Batch
 		for lo := 0; lo < len(order); lo += cfg.Batch {
+			if opts.Context != nil && opts.Context.Err() != nil {
+				return res, fmt.Errorf("%w in epoch %d after %d of its %d steps (%w)", ErrInterrupted, epoch, steps, nSteps, context.Cause(opts.Context))
+			}
 			hi := min(lo+cfg.Batch, len(order))
 			batch.Resize(hi-lo, d)
 			for j, i := range order[lo:hi] {

@@ -2,8 +2,10 @@ package trainer
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -371,5 +373,79 @@ func TestConfigRecordsTheGraph(t *testing.T) {
 	}
 	if got := back.Forward(x); !slices.Equal(got.Data, want.Data) {
 		t.Errorf("loaded without a graph: forward differs")
+	}
+}
+
+// TestContextStopsBetweenStepsAndResumeIsExact interrupts a run through
+// FitOptions.Context after k optimizer steps, in the middle of an epoch:
+// Fit must stop there with ErrInterrupted, its checkpoint must be the last
+// complete epoch's, and resuming from it must give the uninterrupted run's
+// weights bit for bit.
+func TestContextStopsBetweenStepsAndResumeIsExact(t *testing.T) {
+	data, _ := fashion(t, 300)
+	o, cfg := smallRun()
+	whole := newMLP(t, o, 3)
+	if _, err := Fit(whole, data, cfg, FitOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	steps := 0
+	perEpoch := 0
+	probe := newMLP(t, o, 3)
+	c1 := cfg
+	c1.Epochs = 1
+	if _, err := Fit(probe, data, c1, FitOptions{OnProgress: func(p Progress) { perEpoch = p.Steps }}); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []int{1, perEpoch + perEpoch/2, 2 * perEpoch} {
+		t.Run(fmt.Sprintf("after %d steps", k), func(t *testing.T) {
+			dir := t.TempDir()
+			ctx, cancel := context.WithCancelCause(context.Background())
+			defer cancel(nil)
+			cause := errors.New("ctrl-c")
+			steps = 0
+			first := newMLP(t, o, 3)
+			res, err := Fit(first, data, cfg, FitOptions{Dir: dir, Context: ctx, OnProgress: func(p Progress) {
+				if p.Metrics == nil {
+					if steps++; steps == k {
+						cancel(cause)
+					}
+				}
+			}})
+			if !errors.Is(err, ErrInterrupted) || !errors.Is(err, cause) {
+				t.Fatalf("got %v, want ErrInterrupted and the cause", err)
+			}
+			if steps != k {
+				t.Errorf("steps taken: got %d, want %d", steps, k)
+			}
+			// The epochs completed: cancelled on an epoch's last step, that
+			// epoch still ends (validation, checkpoint), and the next
+			// epoch's first step is refused.
+			wantEpoch := k / perEpoch
+			if res.Epochs != wantEpoch {
+				t.Errorf("epochs completed: got %d, want %d", res.Epochs, wantEpoch)
+			}
+			if wantEpoch == 0 {
+				if _, err := ReadCheckpoint(dir); !errors.Is(err, ErrNoCheckpoint) {
+					t.Errorf("checkpoint before the first epoch: got %v, want ErrNoCheckpoint", err)
+				}
+				return
+			}
+			if e, err := CheckpointEpoch(dir); err != nil || e != wantEpoch {
+				t.Fatalf("checkpoint: got epoch %d, %v; want %d", e, err, wantEpoch)
+			}
+			resumed, f, err := Load(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := Fit(resumed, data, *f.Training, FitOptions{Dir: dir, Resume: true}); err != nil {
+				t.Fatal(err)
+			}
+			a, b := weights(whole), weights(resumed)
+			for i := range a {
+				if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
+					t.Fatalf("weight %d: resumed %v, uninterrupted %v", i, b[i], a[i])
+				}
+			}
+		})
 	}
 }

@@ -83,7 +83,7 @@ Calibrating again replaces it.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVarP(&opts.Input, "input", "i", "", "normal samples, `NORMAL.npy`")
+	fl.StringVarP(&opts.Input, "input", "i", "", "normal samples, `NORMAL.npy` or a data set reference")
 	fl.StringVar(&opts.Metric, "metric", "mse", "mse, mae, bce or l2")
 	fl.Float64Var(&opts.Contamination, "contamination", 0, "threshold at the (1 − `p`) quantile of the scores")
 	fl.Float64Var(&opts.FPR, "fpr", 0, "threshold letting at most a fraction `f` of the scores through")
@@ -107,7 +107,7 @@ func calibrateRun(opts *calibrateOptions) error {
 		return err
 	}
 	defer model.Close()
-	x, cond, err := readModelInput(opts.IO, model, opts.Input, opts.RawInput, opts.Class, opts.Condition)
+	x, cond, _, err := readModelInput(opts.IO, model, "--input", opts.Input, opts.RawInput, opts.Class, opts.Condition)
 	if err != nil {
 		return err
 	}

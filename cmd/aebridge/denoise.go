@@ -66,7 +66,7 @@ PNG grid of the first --n samples: noisy, reconstructed and clean rows.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVarP(&opts.Input, "input", "i", "", "clean samples, `X.npy`")
+	fl.StringVarP(&opts.Input, "input", "i", "", "clean samples, `X.npy` or a data set reference (fashion-mnist:test[:256], a CSV or IDX file, a folder of PNG images)")
 	fl.StringVar(&opts.Noise, "noise", "", "corruption `KIND:LEVEL`: gaussian:σ, masking:p or salt-pepper:p (default: the model's training noise)")
 	fl.Uint64Var(&opts.Seed, "seed", 1, "seed of the noise")
 	fl.StringVarP(&opts.Output, "output", "o", "", "PNG grid to write, `grid.png`")
@@ -134,7 +134,7 @@ func denoiseRun(opts *denoiseOptions) error {
 	if err != nil {
 		return err
 	}
-	arr, err := npy.ReadFile(opts.Input)
+	arr, _, err := readArray("--input", opts.Input)
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/aebridge/aebridge/dataset"
 	"github.com/aebridge/aebridge/runtime"
 	"github.com/aebridge/aebridge/trainer"
 )
@@ -30,7 +31,8 @@ func newCmdDoctor(f *factory, runF func(*doctorOptions) error) *cobra.Command {
 		Short: "Report what aebridge found on this machine and how to fix what is missing",
 		Long: `Report the ONNX Runtime library (path, version, execution providers), the BLAS
 in use, and whether PyTorch and ONNX are importable by the Python used for
-the cross-checks; for each thing missing, the command that installs it.
+the cross-checks, and the built-in data sets (where, how many images); for
+each thing missing, the command that installs it.
 Exits with status 1 when ONNX Runtime cannot be loaded.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -73,6 +75,19 @@ func doctorRun(opts *doctorOptions) error {
 		fmt.Fprintf(w, "\t\tfix: apt-get install python3-torch python3-onnx (Debian; run them with /usr/bin/python3)\n")
 	} else {
 		fmt.Fprintf(w, "PyTorch\tok\t%s (%s)\n", v, opts.Python)
+	}
+	for _, k := range dataset.Known {
+		st := dataset.Installed(k.Name)
+		switch {
+		case st.Dir == "":
+			fmt.Fprintf(w, "data\tmissing\t%s is not installed (looked in %s)\n", k.Name, strings.Join(dataset.SearchDirs(), ", "))
+			fmt.Fprintf(w, "\t\tfix: aebridge data fetch %s\n", k.Name)
+		case st.Err != nil:
+			fmt.Fprintf(w, "data\tbroken\t%s: %s\n", k.Name, firstLine(st.Err))
+			fmt.Fprintf(w, "\t\tfix: aebridge data fetch %s\n", k.Name)
+		default:
+			fmt.Fprintf(w, "data\tok\t%s: %d train, %d test images in %s\n", k.Name, st.Sizes["train"], st.Sizes["test"], st.Dir)
+		}
 	}
 	w.Flush()
 	if failed {

@@ -57,7 +57,7 @@ rule (see aebridge run --help).`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVarP(&opts.Input, "input", "i", "", "samples to encode, `X.npy`")
+	fl.StringVarP(&opts.Input, "input", "i", "", "samples to encode, `X.npy` or a data set reference (fashion-mnist:test[:256], a CSV or IDX file, a folder of PNG images)")
 	fl.StringVarP(&opts.Output, "output", "o", "", "write the codes to `FILE` (.npy or .csv)")
 	fl.IntVar(&opts.Class, "class", 0, "class `k` of every sample, for a conditional model")
 	fl.StringVar(&opts.Condition, "condition", "", "class of each sample, for a conditional model: `FILE.npy`")
@@ -72,7 +72,7 @@ func encodeRun(opts *encodeOptions) error {
 		return err
 	}
 	defer model.Close()
-	x, cond, err := readModelInput(opts.IO, model, opts.Input, opts.RawInput, opts.Class, opts.Condition)
+	x, cond, _, err := readModelInput(opts.IO, model, "--input", opts.Input, opts.RawInput, opts.Class, opts.Condition)
 	if err != nil {
 		return err
 	}

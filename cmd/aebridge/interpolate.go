@@ -63,8 +63,8 @@ a uint8 .npy is divided by 255 for a model trained here, unless
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&opts.Decoder, "decoder", "", "decoder ONNX file (default: DIR/decoder.onnx)")
-	fl.StringVar(&opts.From, "from", "", "first input `a.npy`")
-	fl.StringVar(&opts.To, "to", "", "second input `b.npy`")
+	fl.StringVar(&opts.From, "from", "", "first input `a.npy` or a data set reference (mnist:test[0:1])")
+	fl.StringVar(&opts.To, "to", "", "second input `b.npy` or a data set reference")
 	fl.IntVar(&opts.Steps, "steps", 10, "number of decoded points, ends included")
 	fl.IntVar(&opts.Class, "class", 0, "class k for a conditional model")
 	fl.StringVarP(&opts.Out, "out", "o", "", "PNG strip to write")
@@ -97,11 +97,11 @@ func interpolateRun(opts *interpolateOptions) error {
 	if err != nil {
 		return err
 	}
-	a, err := rule.read(opts.From, 0)
+	a, _, err := readRef(rule, "--from", opts.From)
 	if err != nil {
 		return err
 	}
-	b, err := rule.read(opts.To, 0)
+	b, _, err := readRef(rule, "--to", opts.To)
 	if err != nil {
 		return err
 	}

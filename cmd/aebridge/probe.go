@@ -45,16 +45,21 @@ the same size fitted on --train:
             l2 or cosine, on the features as they are; a tie goes to the
             nearest of the tied classes); its accuracy on the test split
 
-Labels are .npy files of one class number per sample (or one-hot rows).
+Samples are references: .npy files, data set splits such as
+fashion-mnist:train[:2000], CSV or IDX files, folders of PNG images.
+Labels are .npy files of one class number per sample (or one-hot rows);
+a data set split (or a folder of class subfolders) brings its own, and
+then --train-labels and --test-labels may be left out.
 Exact k-NN compares every test sample with every training sample: keep
 the splits to a few thousand samples each on raw 784-pixel inputs.`,
-		Example: `  aebridge probe out/ --train x.npy --train-labels y.npy --test xt.npy --test-labels yt.npy`,
-		Args:    cobra.ExactArgs(1),
+		Example: `  aebridge probe out/ --train x.npy --train-labels y.npy --test xt.npy --test-labels yt.npy
+  aebridge probe out/ --train fashion-mnist:train[:2000] --test fashion-mnist:test[:1000]`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Model = args[0]
 			opts.Library = f.Library
-			if opts.Train == "" || opts.TrainLabels == "" || opts.Test == "" || opts.TestLabels == "" {
-				return &flagError{errors.New("--train, --train-labels, --test and --test-labels are required")}
+			if opts.Train == "" || opts.Test == "" {
+				return &flagError{errors.New("--train and --test are required")}
 			}
 			if opts.K < 1 {
 				return &flagError{fmt.Errorf("-k %d: want at least 1", opts.K)}
@@ -75,9 +80,9 @@ the splits to a few thousand samples each on raw 784-pixel inputs.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&opts.Train, "train", "", "training samples, `X.npy`")
+	fl.StringVar(&opts.Train, "train", "", "training samples, `X.npy` or a data set reference (fashion-mnist:train[:2000])")
 	fl.StringVar(&opts.TrainLabels, "train-labels", "", "their classes, `Y.npy`")
-	fl.StringVar(&opts.Test, "test", "", "test samples, `X.npy`")
+	fl.StringVar(&opts.Test, "test", "", "test samples, `X.npy` or a data set reference")
 	fl.StringVar(&opts.TestLabels, "test-labels", "", "their classes, `Y.npy`")
 	fl.IntVarP(&opts.K, "k", "k", 5, "neighbours of k-NN")
 	fl.StringVar(&opts.Metric, "metric", "l2", "k-NN's distance: l2 or cosine")
@@ -108,13 +113,17 @@ func probeRun(opts *probeOptions) error {
 	}
 	defer model.Close()
 	split := func(flag, file, labelFlag, labelFile string) (runtime.Tensor, runtime.Tensor, []int, error) {
-		x, cond, err := readModelInput(opts.IO, model, file, opts.RawInput, -1, "")
+		x, cond, labels, err := readModelInput(opts.IO, model, flag, file, opts.RawInput, -1, "")
 		if err != nil {
 			return runtime.Tensor{}, runtime.Tensor{}, nil, err
 		}
-		labels, err := dataset.LoadLabels(labelFile, int(x.Shape[0]))
-		if err != nil {
-			return runtime.Tensor{}, runtime.Tensor{}, nil, fmt.Errorf("%s %s: %w", labelFlag, labelFile, err)
+		switch {
+		case labelFile != "":
+			if labels, err = dataset.LoadLabels(labelFile, int(x.Shape[0])); err != nil {
+				return runtime.Tensor{}, runtime.Tensor{}, nil, fmt.Errorf("%s %s: %w", labelFlag, labelFile, err)
+			}
+		case labels == nil:
+			return runtime.Tensor{}, runtime.Tensor{}, nil, &flagError{fmt.Errorf("%s is required: %s %s brings no labels", labelFlag, flag, file)}
 		}
 		z, err := model.Encode(x, cond...)
 		if err != nil {

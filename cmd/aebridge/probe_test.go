@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"path/filepath"
 	"reflect"
@@ -25,7 +26,8 @@ func TestNewCmdProbe(t *testing.T) {
 		{name: "defaults", args: base, want: def},
 		{name: "k, cosine, λ", args: append(base[:len(base):len(base)], "-k", "3", "--metric", "cosine", "--l2", "0.1"),
 			want: with(func(o *probeOptions) { o.K, o.Metric, o.L2 = 3, "cosine", 0.1 })},
-		{name: "no test labels", args: base[:7], wantErr: "--train, --train-labels, --test and --test-labels are required"},
+		{name: "no test", args: base[:5], wantErr: "--train and --test are required"},
+		{name: "labels from the references", args: []string{"dir", "--train", "mnist:train", "--test", "mnist:test"}, want: probeOptions{Model: "dir", Train: "mnist:train", Test: "mnist:test", K: 5, Metric: "l2", L2: 1e-3, MaxIter: 300}},
 		{name: "k 0", args: append(base[:len(base):len(base)], "-k", "0"), wantErr: "-k 0: want at least 1"},
 		{name: "metric", args: append(base[:len(base):len(base)], "--metric", "l1"), wantErr: `--metric "l1": want l2 or cosine`},
 		{name: "negative λ", args: append(base[:len(base):len(base)], "--l2", "-1"), wantErr: "--l2 -1: want a finite number ≥ 0"},
@@ -124,14 +126,19 @@ func TestProbeRunRefuses(t *testing.T) {
 	xt, yt, _, _ := probeData(t, tmp, "test", 6, d, 2)
 	empty := filepath.Join(tmp, "empty.npy")
 	writeNPYArray(t, empty, []int{0, d}, nil)
+	nan := filepath.Join(tmp, "nan.npy")
+	nanData := make([]float32, 6*d)
+	nanData[d+2] = float32(math.NaN())
+	writeNPYArray(t, nan, []int{6, d}, nanData)
 	tests := []struct {
 		name                       string
 		train, trainY, test, testY string
 		want                       string
 	}{
 		{"labels of another count", x, y, xt, y, "--test-labels " + y + ": dataset: " + y + ": labels of shape [10] for 6 samples"},
-		{"no test samples", x, y, empty, yt, empty + ": shape [0 8]: want a batch of samples"},
-		{"no training samples", empty, y, xt, yt, empty + ": shape [0 8]: want a batch of samples"},
+		{"no test samples", x, y, empty, yt, "--test " + empty + ": shape [0 8]: want a batch of samples"},
+		{"no training samples", empty, y, xt, yt, "--train " + empty + ": shape [0 8]: want a batch of samples"},
+		{"NaN in the test samples", x, y, nan, yt, "--test " + nan + ": sample 1, element 2 is NaN"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

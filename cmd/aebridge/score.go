@@ -119,7 +119,7 @@ input-scaling rule (see aebridge run --help).`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVarP(&opts.Input, "input", "i", "", "samples to score, `X.npy`")
+	fl.StringVarP(&opts.Input, "input", "i", "", "samples to score, `X.npy` or a data set reference (fashion-mnist:test[:256], a CSV or IDX file, a folder of PNG images)")
 	fl.StringVarP(&opts.Output, "output", "o", "", "write scores and labels to `OUT` (.npy, .csv or .jsonl)")
 	fl.StringVar(&opts.Metric, "metric", "", "mse, mae, bce or l2 (default: the calibration's, else mse)")
 	fl.Float64Var(&opts.Threshold, "threshold", 0, "label scores above `T` as anomalies")
@@ -155,7 +155,7 @@ func scoreRun(opts *scoreOptions) error {
 	case stored != nil && !explicit && metric != stored.Metric:
 		return &flagError{fmt.Errorf("--metric %s: %s is calibrated for %s; give --threshold, --contamination or --fpr for %s, or calibrate it again", metric, path, stored.Metric, metric)}
 	}
-	x, cond, err := readModelInput(opts.IO, model, opts.Input, opts.RawInput, opts.Class, opts.Condition)
+	x, cond, _, err := readModelInput(opts.IO, model, "--input", opts.Input, opts.RawInput, opts.Class, opts.Condition)
 	if err != nil {
 		return err
 	}
@@ -321,28 +321,31 @@ func checkClass(cmd *cobra.Command, class *int, condition string) error {
 	return nil
 }
 
-// readModelInput reads the samples at path for the model's data input, by
-// run's input-scaling rule, refusing NaN and ±Inf, and the condition of a
-// conditional model from --class or --condition.
-func readModelInput(ios *iostreams, model *runtime.Model, path string, raw bool, class int, condition string) (runtime.Tensor, []runtime.Tensor, error) {
+// readModelInput reads the samples a reference names (readRef: a .npy
+// file, a data set such as fashion-mnist:test[:256], a CSV or IDX file, a
+// folder of PNG images) for the model's data input, by run's input-scaling
+// rule, refusing NaN and ±Inf, and the condition of a conditional model
+// from --class or --condition. flag names the option the reference came
+// from, in errors. It returns the labels the reference brings, or nil.
+func readModelInput(ios *iostreams, model *runtime.Model, flag, ref string, raw bool, class int, condition string) (runtime.Tensor, []runtime.Tensor, []int, error) {
 	info, err := dataInfo(model.Info())
 	if err != nil {
-		return runtime.Tensor{}, nil, err
+		return runtime.Tensor{}, nil, nil, err
 	}
 	rule, err := newInputRule(info.Path, info, raw, ios)
 	if err != nil {
-		return runtime.Tensor{}, nil, err
+		return runtime.Tensor{}, nil, nil, err
 	}
-	x, err := rule.read(path, 0)
+	x, labels, err := readRef(rule, flag, ref)
 	if err != nil {
-		return runtime.Tensor{}, nil, err
+		return runtime.Tensor{}, nil, nil, err
 	}
-	if err := checkFiniteInput("--input", path, x); err != nil {
-		return runtime.Tensor{}, nil, err
+	if err := checkFiniteInput(flag, ref, x); err != nil {
+		return runtime.Tensor{}, nil, nil, err
 	}
 	x = info.Inputs[0].FitShape(x)
 	cond, err := conditionFor(info, x, class, condition)
-	return x, cond, err
+	return x, cond, labels, err
 }
 
 // dataInfo describes the graph whose first input is the data: info

@@ -54,8 +54,11 @@ query compared with the rows of its --probe nearest lists only; the
 recall@k of that search against the exact one is measured on the first
 --recall-queries queries and printed.
 
---labels and --query-labels (.npy of one class per sample) print
-precision@k: the mean over queries of the fraction of their k neighbours
+--query, --images and --query-images take references too: .npy files,
+data set splits such as fashion-mnist:test[:100], CSV or IDX files,
+folders of PNG images. --labels and --query-labels (.npy of one class per
+sample; a query reference that brings labels, such as a data set split,
+needs no --query-labels) print precision@k: the mean over queries of the fraction of their k neighbours
 that share the query's class. --output writes the neighbours as CSV
 (query,rank,index,distance). --png draws one row per query: the query,
 then its neighbours, nearest first, from --images (the samples the index
@@ -77,8 +80,8 @@ else --query-images).`,
 			if _, err := codes.ParseMetric(opts.Metric); err != nil {
 				return &flagError{fmt.Errorf("--metric %q: want l2 or cosine", opts.Metric)}
 			}
-			if (opts.Labels == "") != (opts.QueryLabels == "") {
-				return &flagError{errors.New("--labels and --query-labels go together")}
+			if opts.Labels == "" && opts.QueryLabels != "" {
+				return &flagError{errors.New("--query-labels needs --labels, the classes of the index rows")}
 			}
 			if opts.PNG != "" {
 				if err := checkExt("--png", opts.PNG, ".png"); err != nil {
@@ -145,6 +148,7 @@ func searchRun(opts *searchOptions) error {
 	}
 	var queries []float32
 	var querySamples *npy.Array // the query inputs, for the picture
+	var queryLabels []int       // the classes the query reference brings
 	if opts.Model != "" {
 		path := modelFile(opts.Model, runtime.EncoderFile)
 		model, err := runtime.Open(path, runtime.WithLibrary(opts.Library))
@@ -152,10 +156,11 @@ func searchRun(opts *searchOptions) error {
 			return err
 		}
 		defer model.Close()
-		x, cond, err := readModelInput(opts.IO, model, opts.Query, opts.RawInput, -1, "")
+		x, cond, labels, err := readModelInput(opts.IO, model, "--query", opts.Query, opts.RawInput, -1, "")
 		if err != nil {
 			return err
 		}
+		queryLabels = labels
 		z, err := model.Encode(x, cond...)
 		if err != nil {
 			return inputFlagError("--query", opts.Query, err)
@@ -212,9 +217,14 @@ func searchRun(opts *searchOptions) error {
 		if err != nil {
 			return fmt.Errorf("--labels %s: %w", opts.Labels, err)
 		}
-		yq, err := dataset.LoadLabels(opts.QueryLabels, m)
-		if err != nil {
-			return fmt.Errorf("--query-labels %s: %w", opts.QueryLabels, err)
+		yq := queryLabels
+		switch {
+		case opts.QueryLabels != "":
+			if yq, err = dataset.LoadLabels(opts.QueryLabels, m); err != nil {
+				return fmt.Errorf("--query-labels %s: %w", opts.QueryLabels, err)
+			}
+		case yq == nil:
+			return &flagError{fmt.Errorf("--labels needs --query-labels: --query %s brings no labels", opts.Query)}
 		}
 		p, err := codes.PrecisionAtK(nbs, yi, yq)
 		if err != nil {
@@ -253,16 +263,16 @@ func searchRun(opts *searchOptions) error {
 // searchPNG draws one row per query: its sample, then its neighbours' (up
 // to k; an approximate search may find fewer, left blank).
 func searchPNG(opts *searchOptions, nbs [][]codes.Neighbor, n, k int, querySamples *npy.Array) error {
-	images, err := npy.ReadFile(opts.Images)
+	images, _, err := readArray("--images", opts.Images)
 	if err != nil {
-		return fmt.Errorf("--images %s: %w", opts.Images, err)
+		return err
 	}
 	if len(images.Shape) < 2 || images.Shape[0] != n {
 		return fmt.Errorf("--images %s: shape %v for an index of %d codes; want (%d, image…)", opts.Images, images.Shape, n, n)
 	}
 	if querySamples == nil {
-		if querySamples, err = npy.ReadFile(opts.QueryImages); err != nil {
-			return fmt.Errorf("--query-images %s: %w", opts.QueryImages, err)
+		if querySamples, _, err = readArray("--query-images", opts.QueryImages); err != nil {
+			return err
 		}
 		if qn, _ := rows(querySamples); qn != len(nbs) {
 			return fmt.Errorf("--query-images %s: shape %v: %d samples for %d queries", opts.QueryImages, querySamples.Shape, qn, len(nbs))

@@ -28,7 +28,7 @@ func TestNewCmdSearch(t *testing.T) {
 		{name: "probe above lists", args: []string{"z.npy", "-q", "q.npy", "--lists", "2", "--probe", "3"}, wantErr: "--lists 2 --probe 3: want 1 ≤ probe ≤ lists"},
 		{name: "no query", args: []string{"z.npy"}, wantErr: "--query is required"},
 		{name: "k 0", args: []string{"z.npy", "-q", "q.npy", "-k", "0"}, wantErr: "-k 0: want at least 1"},
-		{name: "labels alone", args: []string{"z.npy", "-q", "q.npy", "--labels", "y.npy"}, wantErr: "--labels and --query-labels go together"},
+		{name: "query labels alone", args: []string{"z.npy", "-q", "q.npy", "--query-labels", "y.npy"}, wantErr: "--query-labels needs --labels"},
 		{name: "png without images", args: []string{"z.npy", "-q", "q.npy", "--png", "n.png"}, wantErr: "--png needs --images"},
 		{name: "png without query samples", args: []string{"z.npy", "-q", "q.npy", "--png", "n.png", "--images", "x.npy"}, wantErr: "--png needs the query samples"},
 		{name: "metric", args: []string{"z.npy", "-q", "q.npy", "--metric", "dot"}, wantErr: `--metric "dot": want l2 or cosine`},

@@ -14,13 +14,16 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/aebridge/aebridge/codes"
 	"github.com/aebridge/aebridge/dataset"
 	"github.com/aebridge/aebridge/export"
 	"github.com/aebridge/aebridge/internal/atomicfile"
+	"github.com/aebridge/aebridge/plots"
 	"github.com/aebridge/aebridge/trainer"
 )
 
@@ -46,6 +49,22 @@ type trainOptions struct {
 	// epochsSet: --epochs was given (a resumed run keeps its target
 	// otherwise).
 	epochsSet bool
+
+	Quiet      bool // --quiet: no progress lines
+	Plots      bool // --plots: loss.png, reconstructions.png and codes.png
+	Scale      int  // --scale: pixels per value in reconstructions.png
+	PlotImages int  // --plot-images: images in reconstructions.png
+
+	// args are the flags given, as `--name=value`, for the commands that
+	// continue an interrupted run.
+	args []string
+	// For tests: signals replaces the process's interrupt signal, afterStep
+	// runs after every optimizer step's progress event (before the signals
+	// are looked at), and plotted receives the numbers each picture is
+	// drawn from.
+	signals   chan os.Signal
+	afterStep func(trainer.Progress)
+	plotted   func(file string, data any)
 }
 
 // trainModelFlags are the flags that describe the model or how it trains;
@@ -158,7 +177,7 @@ settings apply to them too.`,
 					}
 				}
 			} else if opts.Training.Data == "" {
-				return &flagError{errors.New("--data is required (mnist, fashion-mnist, or a .npy, .csv or IDX file)")}
+				return &flagError{errors.New("--data is required (mnist, fashion-mnist, a reference such as fashion-mnist:train[:1000], a .npy, .csv or IDX file, or a folder of PNG images)")}
 			}
 			if !slices.Contains(trainVariants(), opts.Model.Variant) {
 				return &flagError{fmt.Errorf("--variant: unknown variant %q (want one of %s)", opts.Model.Variant, strings.Join(trainVariants(), ", "))}
@@ -255,7 +274,16 @@ settings apply to them too.`,
 					return &flagError{err}
 				}
 			}
-			opts.Progress = isTerminal(f.IO.ErrOut)
+			if opts.Scale < 1 || opts.Scale > 32 {
+				return &flagError{fmt.Errorf("--scale %d: want 1 to 32", opts.Scale)}
+			}
+			if opts.PlotImages < 1 || opts.PlotImages > 64 {
+				return &flagError{fmt.Errorf("--plot-images %d: want 1 to 64", opts.PlotImages)}
+			}
+			opts.Progress = isTerminal(f.IO.ErrOut) && !opts.Quiet
+			cmd.Flags().Visit(func(fl *pflag.Flag) {
+				opts.args = append(opts.args, "--"+fl.Name+"="+fl.Value.String())
+			})
 			if runF != nil {
 				return runF(opts)
 			}
@@ -294,7 +322,7 @@ settings apply to them too.`,
 	fl.Float64Var(&reg.DecoderDecay, "decoder-decay", 0, "rae: weight decay λ of the decoder's parameters (pythae: 1e-7)")
 	fl.IntVar(&opts.GMMComponents, "gmm-components", 10, "rae: Gaussians of the ex-post density of the codes that sample draws from")
 	fl.Float64Var(&reg.InfoLambda, "info-lambda", 0, "infovae: λ; the MMD between z and the prior weighs α + λ − 1")
-	fl.StringVar(&opts.Training.Data, "data", "", "mnist, fashion-mnist, or a .npy (N×D or N×C×H×W), .csv or IDX file")
+	fl.StringVar(&opts.Training.Data, "data", "", "mnist, fashion-mnist (both splits), a reference such as fashion-mnist:train[:1000], a .npy (N×D or N×C×H×W), .csv or IDX file, or a folder of PNG images")
 	fl.IntVar(&opts.Training.Limit, "limit", 0, "use the first `N` training samples (0: all)")
 	fl.StringVar(&hidden, "hidden", "512,256", "hidden layer sizes of the encoder, comma-separated (the decoder mirrors them; \"\" for none)")
 	fl.IntVar(&opts.Model.Latent, "latent", 32, "code size (conv: a dense bottleneck of this size, none by default)")
@@ -319,6 +347,10 @@ settings apply to them too.`,
 	fl.StringVar(&opts.Init, "init", trainer.InitPyTorch, "weight initialisation `SCHEME`, seeded by --seed: "+strings.Join(trainer.InitSchemes, ", ")+
 		" (pytorch: PyTorch's defaults, U(±1/√fan_in) for weights and biases; xavier: Glorot uniform; he: Kaiming normal, N(0, 2/fan_in); by-activation: He uniform before ReLUs, Glorot uniform otherwise)")
 	fl.StringVar(&opts.From, "from", "", "start from the model in `DIR` (from train or convert) and fine-tune it")
+	fl.BoolVarP(&opts.Quiet, "quiet", "q", false, "print no progress (no bar on a terminal, no line per epoch elsewhere)")
+	fl.BoolVar(&opts.Plots, "plots", true, "write loss.png (after every epoch), reconstructions.png and codes.png (at the end); --plots=false for none")
+	fl.IntVar(&opts.Scale, "scale", 2, "reconstructions.png: draw each pixel as an `S`×S block")
+	fl.IntVar(&opts.PlotImages, "plot-images", 10, "reconstructions.png: the first `N` test samples (training samples without a test split)")
 	return cmd
 }
 
@@ -352,10 +384,11 @@ func isTerminal(w io.Writer) bool {
 // for conditional models, one-hot conditions from the data set's labels or
 // cfg.Labels.
 type trainData struct {
-	train, test         *trainer.Tensor
-	shape               []int
-	trainCond, testCond *trainer.Tensor
-	classes             int
+	train, test             *trainer.Tensor
+	shape                   []int
+	trainCond, testCond     *trainer.Tensor
+	classes                 int
+	trainLabels, testLabels []int // the data set's classes, where it has them
 }
 
 func loadData(cfg trainer.TrainConfig, conditional bool) (*trainData, error) {
@@ -380,7 +413,10 @@ func loadData(cfg trainer.TrainConfig, conditional bool) (*trainData, error) {
 		}
 		return &trainer.Tensor{Shape: []int{s.Len(), s.Dim()}, Data: s.X}
 	}
-	d := &trainData{train: toTensor(tr), test: toTensor(te), shape: tr.Shape}
+	d := &trainData{train: toTensor(tr), test: toTensor(te), shape: tr.Shape, trainLabels: tr.Labels}
+	if te != nil {
+		d.testLabels = te.Labels
+	}
 	if conditional {
 		for _, l := range tr.Labels {
 			d.classes = max(d.classes, l+1)
@@ -561,7 +597,7 @@ func fineTune(opts *trainOptions, cfg trainer.TrainConfig) error {
 
 // outputFiles are the files of a run that the command writes itself
 // (the trainer writes config.json, model.safetensors and the state file).
-var outputFiles = []string{"metrics.jsonl", "model.onnx", "encoder.onnx", "decoder.onnx", priorFile}
+var outputFiles = []string{"metrics.jsonl", "model.onnx", "encoder.onnx", "decoder.onnx", priorFile, lossFile, gridFile, codesFile}
 
 // fit trains m and writes the run's files. done, if set, is the checkpoint
 // of a resumed run that has no epoch left to train: fit then only writes
@@ -583,6 +619,9 @@ func fit(opts *trainOptions, m *trainer.Model, cfg trainer.TrainConfig, data *tr
 		return err
 	}
 	fo := trainer.FitOptions{Dir: opts.Out, Resume: opts.Resume, Condition: data.trainCond}
+	var stop *interrupt
+	var curve []plots.Epoch
+	variational := m.Config.Variational != nil
 	if done == nil {
 		if !opts.Resume {
 			// Before metrics.jsonl is cut: a kill in between must not
@@ -596,12 +635,45 @@ func fit(opts *trainOptions, m *trainer.Model, cfg trainer.TrainConfig, data *tr
 			return err
 		}
 		defer metrics.Close()
+		if opts.Resume { // the loss curve starts with the epochs run before
+			if curve, err = readCurve(filepath.Join(opts.Out, "metrics.jsonl"), variational, cfg.ValSplit > 0); err != nil {
+				return err
+			}
+		}
 		fo.Metrics = metrics
-		fo.OnProgress = func(p trainer.Progress) { drawProgress(opts.IO.ErrOut, opts.Progress, cfg.ValSplit > 0, p) }
+		bar := &progressBar{w: opts.IO.ErrOut, terminal: opts.Progress, val: cfg.ValSplit > 0, batch: cfg.Batch, rows: train.Rows() - int(math.Round(float64(train.Rows())*cfg.ValSplit))}
+		stop = newInterrupt(opts)
+		defer stop.release()
+		fo.Context = stop.ctx
+		fo.OnProgress = func(p trainer.Progress) {
+			if !opts.Quiet {
+				bar.draw(p)
+			}
+			if opts.afterStep != nil && p.Metrics == nil {
+				opts.afterStep(p)
+			}
+			stop.poll()
+		}
+		fo.OnEpoch = func(em trainer.EpochMetrics) error {
+			curve = append(curve, curvePoint(em, variational, cfg.ValSplit > 0))
+			if opts.Plots {
+				if err := writeLossCurve(opts, curve, m); err != nil {
+					return err
+				}
+			}
+			if stop.afterEpoch && em.Epoch < cfg.Epochs {
+				return errStopAfterEpoch
+			}
+			return nil
+		}
 		fmt.Fprintf(out, "training on %s: %d samples of %d features (%d held out for validation), %d epochs, batch %d\n",
 			cfg.Data, train.Rows(), train.Cols(), int(math.Round(float64(train.Rows())*cfg.ValSplit)), cfg.Epochs, cfg.Batch)
 	}
 	res, err := trainer.Fit(m, train, cfg, fo)
+	stop.release()
+	if errors.Is(err, errStopAfterEpoch) || errors.Is(err, trainer.ErrInterrupted) {
+		return interrupted(opts, cfg, res, err)
+	}
 	if err != nil {
 		return err
 	}
@@ -663,7 +735,15 @@ func fit(opts *trainOptions, m *trainer.Model, cfg trainer.TrainConfig, data *tr
 			return err
 		}
 	}
-	fmt.Fprintf(out, "wrote %s: config.json model.safetensors model.onnx encoder.onnx decoder.onnx metrics.jsonl\n", opts.Out)
+	written := "config.json model.safetensors model.onnx encoder.onnx decoder.onnx metrics.jsonl"
+	if opts.Plots {
+		files, err := writePictures(opts, m, data, curve, cfg)
+		if err != nil {
+			return err
+		}
+		written += files
+	}
+	fmt.Fprintf(out, "wrote %s: %s\n", opts.Out, written)
 	return nil
 }
 
@@ -709,26 +789,48 @@ func outputsCurrent(dir string, m *trainer.Model, cfg *trainer.TrainConfig, w ex
 	return true, nil
 }
 
-// drawProgress shows training progress on w: on a terminal, a bar redrawn
-// after every step and a line per epoch; elsewhere, the lines alone.
-func drawProgress(w io.Writer, terminal, val bool, p trainer.Progress) {
+// progressBar shows training progress on w: on a terminal, a bar with the
+// loss and the throughput, redrawn after every step, and a line per epoch;
+// elsewhere, the lines alone.
+type progressBar struct {
+	w             io.Writer
+	terminal, val bool
+	batch, rows   int // the batch size and the training rows of an epoch
+	epoch         int
+	start         time.Time
+	now           func() time.Time // time.Now; replaced in tests
+}
+
+func (b *progressBar) draw(p trainer.Progress) {
+	now := time.Now
+	if b.now != nil {
+		now = b.now
+	}
+	if p.Epoch != b.epoch {
+		b.epoch, b.start = p.Epoch, now()
+	}
 	if p.Metrics == nil {
-		if terminal {
+		if b.terminal {
 			const width = 30
 			fill := width * p.Step / p.Steps
-			fmt.Fprintf(w, "\r\033[Kepoch %d/%d [%s%s] %3d%%  loss %.5f", p.Epoch, p.Epochs,
-				strings.Repeat("=", fill), strings.Repeat(" ", width-fill), 100*p.Step/p.Steps, p.Loss)
+			samples := min(p.Step*b.batch, b.rows) - min(b.batch, b.rows) // since the first step's end
+			rate := ""
+			if s := now().Sub(b.start).Seconds(); s > 0 {
+				rate = fmt.Sprintf("  %.0f samples/s", float64(samples)/s)
+			}
+			fmt.Fprintf(b.w, "\r\033[Kepoch %d/%d [%s%s] %3d%%  loss %.5f%s", p.Epoch, p.Epochs,
+				strings.Repeat("=", fill), strings.Repeat(" ", width-fill), 100*p.Step/p.Steps, p.Loss, rate)
 		}
 		return
 	}
-	if terminal {
-		fmt.Fprint(w, "\r\033[K")
+	if b.terminal {
+		fmt.Fprint(b.w, "\r\033[K")
 	}
-	fmt.Fprintf(w, "epoch %d/%d  train loss %.5f", p.Epoch, p.Epochs, p.Metrics.TrainLoss)
-	if val {
-		fmt.Fprintf(w, "  val loss %.5f", p.Metrics.ValLoss)
+	fmt.Fprintf(b.w, "epoch %d/%d  train loss %.5f", p.Epoch, p.Epochs, p.Metrics.TrainLoss)
+	if b.val {
+		fmt.Fprintf(b.w, "  val loss %.5f", p.Metrics.ValLoss)
 	}
-	fmt.Fprintf(w, "  %.1fs\n", p.Metrics.Seconds)
+	fmt.Fprintf(b.w, "  %.1fs\n", p.Metrics.Seconds)
 }
 
 func featuresOf(m *trainer.Model) int {

@@ -424,18 +424,18 @@ func TestTrainResumeTargets(t *testing.T) {
 		{name: "to the recorded target", partial: true, args: []string{"--resume"}, epochs: 3, out: []string{
 			"training on " + data + ": 200 samples of 16 features (50 held out for validation), 3 epochs, batch 16",
 			"epoch 3: train loss #, best validation loss # (epoch #)",
-			"wrote DIR: config.json model.safetensors model.onnx encoder.onnx decoder.onnx metrics.jsonl"},
+			"wrote DIR: config.json model.safetensors model.onnx encoder.onnx decoder.onnx metrics.jsonl loss.png reconstructions.png codes.png"},
 			errOut: []string{"epoch 2/3  train loss #  val loss #  #s", "epoch 3/3  train loss #  val loss #  #s"}},
 		{name: "past the recorded target", args: []string{"--resume", "--epochs", "5"}, epochs: 5, out: []string{
 			"training on " + data + ": 200 samples of 16 features (50 held out for validation), 5 epochs, batch 16",
 			"epoch 5: train loss #, best validation loss # (epoch #)",
-			"wrote DIR: config.json model.safetensors model.onnx encoder.onnx decoder.onnx metrics.jsonl"},
+			"wrote DIR: config.json model.safetensors model.onnx encoder.onnx decoder.onnx metrics.jsonl loss.png reconstructions.png codes.png"},
 			errOut: []string{"epoch 4/5  train loss #  val loss #  #s", "epoch 5/5  train loss #  val loss #  #s"}},
 		{name: "nothing left", args: []string{"--resume"}, out: []string{"nothing to do: DIR holds all 3 epochs"}},
 		{name: "stopped early", from: stopped, args: []string{"--resume", "--epochs", "20"}, out: []string{"nothing to do: the run in DIR stopped early after epoch 3, keeping epoch 2"}},
 		{name: "killed before the final files", remove: "encoder.onnx", args: []string{"--resume"}, epochs: 3, out: []string{
 			"finishing DIR: its run was interrupted after the checkpoint of its last epoch, 3",
-			"wrote DIR: config.json model.safetensors model.onnx encoder.onnx decoder.onnx metrics.jsonl"}},
+			"wrote DIR: config.json model.safetensors model.onnx encoder.onnx decoder.onnx metrics.jsonl loss.png reconstructions.png codes.png"}},
 		{name: "target reached", args: []string{"--resume", "--epochs", "3"}, out: []string{"nothing to do: DIR holds all 3 epochs"}},
 		{name: "target below what is done", args: []string{"--resume", "--epochs", "2"}, code: 1,
 			errOut: []string{"aebridge: --epochs 2 is below the 3 epochs the checkpoint in DIR holds"}},
@@ -569,10 +569,21 @@ func TestTrainProgress(t *testing.T) {
 	}
 	matchOutput(t, "errors", errOut, "epoch 1/3  train loss #  val loss #  #s", "epoch 2/3  train loss #  val loss #  #s", "epoch 3/3  train loss #  val loss #  #s")
 
+	code, _, errOut = runMain(append(tinyRun(t, filepath.Join(t.TempDir(), "quiet")), "--quiet")...)
+	if code != 0 || errOut != "" {
+		t.Errorf("--quiet: status %d, errors %q; want 0 and nothing", code, errOut)
+	}
+
 	var b strings.Builder
-	drawProgress(&b, true, true, trainer.Progress{Epoch: 1, Epochs: 2, Step: 3, Steps: 6, Loss: 0.25})
-	drawProgress(&b, true, true, trainer.Progress{Epoch: 1, Epochs: 2, Step: 6, Steps: 6, Loss: 0.2, Metrics: &trainer.EpochMetrics{TrainLoss: 0.2, ValLoss: 0.3, Seconds: 1.25}})
-	want := "\r\033[Kepoch 1/2 [===============               ]  50%  loss 0.25000\r\033[Kepoch 1/2  train loss 0.20000  val loss 0.30000  1.2s\n"
+	clock := time.Unix(0, 0)
+	bar := &progressBar{w: &b, terminal: true, val: true, batch: 10, rows: 55, now: func() time.Time { return clock }}
+	bar.draw(trainer.Progress{Epoch: 1, Epochs: 2, Step: 1, Steps: 6, Loss: 0.5})
+	clock = clock.Add(2 * time.Second)
+	bar.draw(trainer.Progress{Epoch: 1, Epochs: 2, Step: 3, Steps: 6, Loss: 0.25})
+	bar.draw(trainer.Progress{Epoch: 1, Epochs: 2, Step: 6, Steps: 6, Loss: 0.2, Metrics: &trainer.EpochMetrics{TrainLoss: 0.2, ValLoss: 0.3, Seconds: 1.25}})
+	want := "\r\033[Kepoch 1/2 [=====                         ]  16%  loss 0.50000" +
+		"\r\033[Kepoch 1/2 [===============               ]  50%  loss 0.25000  10 samples/s" +
+		"\r\033[Kepoch 1/2  train loss 0.20000  val loss 0.30000  1.2s\n"
 	if b.String() != want {
 		t.Errorf("terminal: got %q, want %q", b.String(), want)
 	}
