@@ -137,7 +137,7 @@ func checkRun(opts *checkOptions) error {
 	}
 	inputs := make([]runtime.Value, len(opts.Inputs))
 	for i, path := range opts.Inputs {
-		if inputs[i], err = rule.readValue(path, i); err != nil {
+		if inputs[i], err = readInputValue(rule, path, i); err != nil {
 			return err
 		}
 		if i < len(rule.inputs) {

@@ -115,3 +115,17 @@ func readArray(flag, ref string) (*npy.Array, []int, error) {
 	}
 	return &npy.Array{Shape: append([]int{s.Len()}, s.Shape...), Data: s.X, DType: "float32"}, s.Labels, nil
 }
+
+// readInputValue reads the model's input k from path: a .npy file by the
+// input rule (any element type), or, for the data input (k = 0), a data
+// set reference or image folder too (readRef).
+func readInputValue(rule *inputRule, path string, k int) (runtime.Value, error) {
+	if k > 0 || isNPYFile(path) {
+		return rule.readValue(path, k)
+	}
+	x, _, err := readRef(rule, "--input", path)
+	if err != nil {
+		return runtime.Value{}, err
+	}
+	return runtime.ValueOf(x), nil
+}

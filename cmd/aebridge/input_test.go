@@ -157,3 +157,34 @@ func TestReadRefScaling(t *testing.T) {
 		})
 	}
 }
+
+// TestRunAndCheckTakeReferences: run's and check's data input may be a
+// data set reference, read as encode reads it: run gives what it gives on
+// the same images as a uint8 .npy, and check passes on it.
+func TestRunAndCheckTakeReferences(t *testing.T) {
+	px := fakeMNIST(t, 10)
+	dir := newModelDir(t, mlpConfig(t, trainer.MLP{Variant: "ae", Input: 784, Hidden: []int{8}, Latent: 3}))
+	x := filepath.Join(t.TempDir(), "x.npy")
+	writeUint8NPY(t, x, []int{4, 28, 28}, px[2*784:6*784])
+	run := func(input string) []float32 {
+		t.Helper()
+		f, out, _ := testFactory()
+		y := filepath.Join(t.TempDir(), "y.npy")
+		if err := runRun(&runOptions{IO: f.IO, Model: filepath.Join(dir, "model.onnx"), Inputs: []string{input}, Output: y}); err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		return readNPY(t, y).Data
+	}
+	if got, want := run("mnist:test[2:6]"), run(x); !sameBits(got, want) {
+		t.Errorf("run on the reference: got %v, want %v", got, want)
+	}
+	f, out, _ := testFactory()
+	if err := checkRun(&checkOptions{IO: f.IO, Model: dir, Inputs: []string{"mnist:test[2:6]"}, Backends: []string{"ort", "go"}, BackendsGiven: true, Atol: 1e-5, Rtol: 1e-5}); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	f, _, _ = testFactory()
+	err := runRun(&runOptions{IO: f.IO, Model: filepath.Join(dir, "model.onnx"), Inputs: []string{"mnist:tset"}, Output: filepath.Join(t.TempDir(), "y.npy")})
+	if err == nil || !strings.Contains(err.Error(), `--input: dataset: mnist:tset: unknown split "tset"`) {
+		t.Errorf("bad reference: got %v", err)
+	}
+}

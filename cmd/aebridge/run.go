@@ -136,7 +136,7 @@ func runRun(opts *runOptions) error {
 	}
 	inputs := make([]runtime.Value, len(info.Inputs))
 	for i, io := range info.Inputs {
-		if inputs[i], err = rule.readValue(files[io.Name], i); err != nil {
+		if inputs[i], err = readInputValue(rule, files[io.Name], i); err != nil {
 			return err
 		}
 		inputs[i] = io.FitValue(inputs[i])
