@@ -71,6 +71,7 @@ Runtime.`,
 		newCmdSearch(f, nil),
 		newCmdFilters(f, nil),
 		newCmdDenoise(f, nil),
+		newCmdOps(f, nil),
 	)
 	for _, c := range root.Commands() {
 		wrapArgs(c)
