@@ -32,16 +32,22 @@ func init() {
 			func(n *Node, y *Tensor, in []*Tensor) { forward(y, in) },
 			func(n *Node, din []*Tensor, dy, y *Tensor, in []*Tensor) { backward(din, dy, y, in) })
 	}
+	pow := single([2]int{2, 2}, nil,
+		func(n *Node, in [][]int) ([]int, error) {
+			s, ok := BroadcastShape(in[0], in[1])
+			return fits(s, ok, in...)
+		},
+		func(n *Node, y *Tensor, in []*Tensor) { PowForward(y, in[0], in[1]) },
+		func(n *Node, din []*Tensor, dy, y *Tensor, in []*Tensor) {
+			PowBackward(din[0], at(din, 1), dy, y, in[0], in[1])
+		})
+	// The exponent is a constant of the model as every exporter writes it
+	// (x.pow(2), x ** 0.5): the graph does not train it, and a gradient
+	// into it is NaN wherever the base is negative (ln a). The reference
+	// Backward and PowBackward still compute it.
+	pow.fixed = []int{1}
 	register(map[string]operator{
-		"Pow": single([2]int{2, 2}, nil,
-			func(n *Node, in [][]int) ([]int, error) {
-				s, ok := BroadcastShape(in[0], in[1])
-				return fits(s, ok, in...)
-			},
-			func(n *Node, y *Tensor, in []*Tensor) { PowForward(y, in[0], in[1]) },
-			func(n *Node, din []*Tensor, dy, y *Tensor, in []*Tensor) {
-				PowBackward(din[0], din[1], dy, y, in[0], in[1])
-			}),
+		"Pow": pow,
 		"PRelu": single([2]int{2, 2}, nil,
 			func(n *Node, in [][]int) ([]int, error) {
 				if s, ok := BroadcastShape(in[0], in[1]); !ok || !slices.Equal(s, in[0]) {
