@@ -27,7 +27,8 @@ Models:
     ln_prelu_ae     Linear, LayerNorm, PReLU, Hardswish, SELU, ReLU6
     instnorm_ae     Conv, InstanceNorm2d (affine), ReLU, ConvTranspose
     tf_dense_ae     tf2onnx style: MatMul + Add dense layers, Clip as
-                    ReLU6, "unk__" dimension names, NHWC-free (opsets 11, 13)
+                    ReLU6, Keras PReLU unfused as Relu/Neg/Mul/Add, "unk__"
+                    dimension names (opsets 9, 11, 13)
 
 Everything is seeded: a second run gives the same files.
 """
@@ -111,7 +112,7 @@ def tf_dense_ae(opset, rng):
     Sigmoid, the batch dimension named unk__."""
     sizes = [(32, 16), (16, 8), (8, 16), (16, 32)]
     inits, nodes, x = [], [], "input_1"
-    acts = ["Relu", "Clip", "Relu", "Sigmoid"]
+    acts = ["Relu", "Clip", "PReLU", "Sigmoid"]
     for i, ((a, b), act) in enumerate(zip(sizes, acts)):
         w = ((rng.random((a, b)) - 0.5) * 2 / np.sqrt(a)).astype(np.float32)
         bias = ((rng.random(b) - 0.5) * 0.2).astype(np.float32)
@@ -128,6 +129,17 @@ def tf_dense_ae(opset, rng):
                 nodes.append(helper.make_node("Clip", [ba, lo, hi], [out], name="sequential/dense_1/Relu6"))
             else:
                 nodes.append(helper.make_node("Clip", [ba], [out], name="sequential/dense_1/Relu6", min=0.0, max=6.0))
+        elif act == "PReLU":
+            # Keras PReLU as TensorFlow computes it and tf2onnx writes it
+            # unfused: relu(x) + (−alpha)·relu(−x).
+            p = "sequential/p_re_lu/"
+            alpha = (rng.random(b) * 0.5).astype(np.float32)
+            inits.append(numpy_helper.from_array(-alpha, p + "Neg/ReadVariableOp:0"))
+            nodes += [helper.make_node("Relu", [ba], [p + "Relu:0"], name=p + "Relu"),
+                      helper.make_node("Neg", [ba], [p + "Neg_1:0"], name=p + "Neg_1"),
+                      helper.make_node("Relu", [p + "Neg_1:0"], [p + "Relu_1:0"], name=p + "Relu_1"),
+                      helper.make_node("Mul", [p + "Neg/ReadVariableOp:0", p + "Relu_1:0"], [p + "mul:0"], name=p + "mul"),
+                      helper.make_node("Add", [p + "Relu:0", p + "mul:0"], [out], name=p + "add")]
         else:
             nodes.append(helper.make_node(act, [ba], [out], name=f"sequential/dense_{i}/{act}"))
         x = out
