@@ -102,11 +102,14 @@ demo: setup build
 	scripts/demo.sh $(BIN)
 
 ## fixtures: remake the PyTorch fixtures in testdata/pytorch (exports, layers, optimizers)
+## and the operator fixtures in testdata/ops (the hand-written model's reference from ONNX Runtime)
 fixtures:
 	$(PYTHON) testdata/pytorch/make_fixtures.py --out testdata/pytorch
 	$(PYTHON) testdata/pytorch/make_layer_fixtures.py --out testdata/pytorch/layers
 	$(PYTHON) testdata/pytorch/make_optim_fixture.py > testdata/pytorch/optim.json
 	$(PYTHON) testdata/rnn/make_rnn_fixtures.py --out testdata/rnn
+	$(PYTHON) testdata/ops/make_op_fixtures.py --out testdata/ops
+	go run ./cmd/aebridge run testdata/ops/tf_dense_ae.opset13.onnx --backend ort --input testdata/ops/tf_dense_ae.in0.npy --output testdata/ops/tf_dense_ae.out0.npy
 
 ## proto: regenerate internal/onnxpb from Debian's onnx.proto (needs protoc)
 proto:

@@ -96,15 +96,17 @@ var lowerings = map[string]lowerFunc{
 	"RoiAlign":           lowerRoiAlign, // 16: coordinate_transformation_mode
 	"ScatterND":          lowerScatter,  // 16: reduction; 18: its max and min
 	"ScatterElements":    lowerScatter,
-	"Gelu":               lowerGelu, // 20: Gelu itself
+	"Gelu":               lowerGelu,      // 20: Gelu itself
+	"HardSwish":          lowerHardSwish, // 14: HardSwish itself
+	"LayerNormalization": lowerLayerNorm, // 17: LayerNormalization itself
 }
 
 // introduced are the opsets that op types newer than MinOpset first
 // appear in (those after 18 are never written).
 var introduced = map[string]int{
 	"Celu": 12, "Einsum": 12, "GreaterOrEqual": 12, "LessOrEqual": 12, "NegativeLogLikelihoodLoss": 12, "SoftmaxCrossEntropyLoss": 12,
-	"HardSwish": 14, "Trilu": 14, "Bernoulli": 15, "CastLike": 15, "GridSample": 16,
-	"LayerNormalization": 17, "DFT": 17, "STFT": 17, "BlackmanWindow": 17, "HammingWindow": 17, "HannWindow": 17, "MelWeightMatrix": 17,
+	"Trilu": 14, "Bernoulli": 15, "CastLike": 15, "GridSample": 16,
+	"DFT": 17, "STFT": 17, "BlackmanWindow": 17, "HammingWindow": 17, "HannWindow": 17, "MelWeightMatrix": 17,
 	"Mish": 18, "GroupNormalization": 18, "CenterCropPad": 18, "Col2Im": 18,
 	"BitwiseAnd": 18, "BitwiseNot": 18, "BitwiseOr": 18, "BitwiseXor": 18,
 	"AffineGrid": 20, "ImageDecoder": 20,
@@ -310,7 +312,7 @@ func axesInput(since int) lowerFunc {
 
 // reduceAxes is the conversion of a reduction below since, where its axes
 // are an attribute and there is no noop_with_empty_axes: reducing over no
-// axes reduces over all, and the no-op is an Identity.
+// axes reduces over all, and the no-op is written by reduceNoop.
 func reduceAxes(since int) lowerFunc {
 	return func(l *lowering, n *graph.Node) ([]*graph.Node, error) {
 		if l.opset >= since {
@@ -331,7 +333,7 @@ func reduceAxes(since int) lowerFunc {
 		case len(axes) > 0:
 			n.Attrs["axes"] = graph.Ints(slices.Clone(axes)...)
 		case noop:
-			return []*graph.Node{{Name: n.Name, Op: "Identity", Inputs: n.Inputs, Outputs: n.Outputs}}, nil
+			return []*graph.Node{reduceNoop(n)}, nil
 		}
 		return []*graph.Node{n}, nil
 	}

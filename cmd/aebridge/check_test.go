@@ -137,10 +137,10 @@ func TestCheckRun(t *testing.T) {
 	emptyY := file("empty_y.npy", []int{0, 64}, nil)
 	narrowY := file("narrow_y.npy", []int{5, 32}, make([]float32, 160))
 
-	neg := writeHostileModel(t, t.TempDir(), "Neg", "") // ONNX Runtime runs it, the Go importer does not
+	floor := writeHostileModel(t, t.TempDir(), "Floor", "") // ONNX Runtime runs it, the Go importer does not
 	strange := writeHostileModel(t, t.TempDir(), escOp, escDomain)
 	hostileX := file("hostile_x.npy", []int{2, 4}, []float32{1, 2, 3, 4, 5, 6, 7, 8})
-	hostileY := file("hostile_y.npy", []int{2, 4}, []float32{-1, -2, -3, -4, -5, -6, -7, -8})
+	hostileY := file("hostile_y.npy", []int{2, 4}, []float32{1, 2, 3, 4, 5, 6, 7, 8})
 	convT, convTX := filepath.Join(fixtures, "conv_transposed_ae.opset13.onnx"), filepath.Join(fixtures, "conv_transposed_ae.in0.npy")
 
 	finitePass := "max abs {e}  mean abs {e}  max rel {e}  worst {idx}: {g} vs {g}  PASS"
@@ -202,13 +202,13 @@ func TestCheckRun(t *testing.T) {
 			"output y [5 64]",
 			"  ort vs expect  FAIL: shapes differ: [5 64] against [5 32]",
 		}, "check: 1 comparison(s) failed (atol 1e-05, rtol 1e-05)"},
-		{"default backends: one cannot run, expect decides", checkOptions{Model: neg, Inputs: []string{hostileX}, Expect: []string{hostileY}}, []string{
+		{"default backends: one cannot run, expect decides", checkOptions{Model: floor, Inputs: []string{hostileX}, Expect: []string{hostileY}}, []string{
 			"backend go SKIPPED: {*}",
 			`output "\x1b[2J\x1b]0;owned\ay" [2 4]`,
-			"  ort vs expect  max abs 0.000e+00  mean abs 0.000e+00  max rel 0.000e+00  worst [0 0]: -1 vs -1  PASS",
+			"  ort vs expect  max abs 0.000e+00  mean abs 0.000e+00  max rel 0.000e+00  worst [0 0]: 1 vs 1  PASS",
 			"all comparisons pass (atol 1e-05, rtol 1e-05); skipped: go",
 		}, ""},
-		{"default backends: one cannot run, nothing compared", checkOptions{Model: neg, Inputs: []string{hostileX}}, []string{
+		{"default backends: one cannot run, nothing compared", checkOptions{Model: floor, Inputs: []string{hostileX}}, []string{
 			"backend go SKIPPED: {*}",
 			`output "\x1b[2J\x1b]0;owned\ay" [2 4]`,
 			"  not compared: one backend ran and no --expect for this output",

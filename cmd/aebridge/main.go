@@ -72,6 +72,8 @@ Runtime.`,
 		newCmdFilters(f, nil),
 		newCmdDenoise(f, nil),
 		newCmdData(f),
+
+		newCmdOps(f, nil),
 	)
 	for _, c := range root.Commands() {
 		wrapArgs(c)
