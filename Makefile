@@ -102,8 +102,11 @@ demo: setup build
 	scripts/demo.sh $(BIN)
 
 ## fixtures: remake the PyTorch fixtures in testdata/pytorch (exports, layers, optimizers)
+## and the layout ones in testdata/layout (PyTorch and hand-made tf2onnx-style graphs, the
+## latter's references from ONNX Runtime through aebridge run)
 fixtures:
 	$(PYTHON) testdata/pytorch/make_fixtures.py --out testdata/pytorch
+	$(PYTHON) testdata/layout/make_layout_fixtures.py --out testdata/layout
 	$(PYTHON) testdata/pytorch/make_layer_fixtures.py --out testdata/pytorch/layers
 	$(PYTHON) testdata/pytorch/make_optim_fixture.py > testdata/pytorch/optim.json
 

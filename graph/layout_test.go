@@ -407,3 +407,34 @@ func TestLayoutPlan(t *testing.T) {
 		t.Errorf("a step allocates %v times, want 0", a)
 	}
 }
+
+// TestPyTorchPads folds the subgraph PyTorch (opsets 11 to 17) writes for
+// the pads of nn.ReflectionPad2d((1, 2, 3, 0)) — torch's (left, right, top,
+// bottom) order turned into ONNX's by ConstantOfShape, Concat, Reshape, a
+// reversing Slice, a Transpose of int64 values, Reshape and Cast — and
+// pads with it.
+func TestPyTorchPads(t *testing.T) {
+	g := &Graph{Inputs: []Value{{Name: "x", Shape: []int{-1, 2, 4, 5}}}, Outputs: []string{"y"},
+		Params: map[string]*Tensor{"torch": i64s(1, 2, 3, 0), "rest": i64s(4), "pairs": i64s(-1, 2),
+			"starts": i64s(-1), "ends": i64s(math.MinInt64 + 1), "axes": i64s(0), "steps": i64s(-1), "flat": i64s(-1)},
+		Nodes: []*Node{
+			{Name: "zeros", Op: "ConstantOfShape", Inputs: []string{"rest"}, Outputs: []string{"z"}, Attrs: map[string]Attribute{"value": TensorAttr(NewInt64Tensor([]int64{0}, 1))}},
+			{Name: "cat", Op: "Concat", Inputs: []string{"torch", "z"}, Outputs: []string{"c"}, Attrs: map[string]Attribute{"axis": Int(0)}},
+			{Name: "pairs", Op: "Reshape", Inputs: []string{"c", "pairs"}, Outputs: []string{"p"}},
+			{Name: "reverse", Op: "Slice", Inputs: []string{"p", "starts", "ends", "axes", "steps"}, Outputs: []string{"r"}},
+			{Name: "transpose", Op: "Transpose", Inputs: []string{"r"}, Outputs: []string{"tr"}, Attrs: map[string]Attribute{"perm": Ints(1, 0)}},
+			{Name: "flat", Op: "Reshape", Inputs: []string{"tr", "flat"}, Outputs: []string{"f"}},
+			{Name: "cast", Op: "Cast", Inputs: []string{"f"}, Outputs: []string{"pads"}, Attrs: map[string]Attribute{"to": Int(onnxInt64)}},
+			{Name: "pad", Op: "Pad", Inputs: []string{"x", "pads"}, Outputs: []string{"y"}, Attrs: map[string]Attribute{"mode": String("reflect")}},
+		}}
+	args, _, err := g.infer(map[string][]int{"x": {3, 2, 4, 5}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := args["pads"].value; v == nil || !slices.Equal(v.Int64, []int64{0, 0, 3, 1, 0, 0, 0, 2}) {
+		t.Fatalf("pads: got %v, want [0 0 3 1 0 0 0 2]", v)
+	}
+	if got := args["y"].shape; !slices.Equal(got, []int{3, 2, 7, 8}) {
+		t.Errorf("shape: got %v, want [3 2 7 8]", got)
+	}
+}
