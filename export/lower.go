@@ -117,7 +117,7 @@ func (l *lowering) lower(n *graph.Node) ([]*graph.Node, error) {
 		return nil, l.errorf(n, "", "%s first appears in opset %d", n.Op, v)
 	}
 	f, ok := lowerings[n.Op]
-	if !ok || l.opset >= 18 && n.Op != "Gelu" {
+	if !ok || l.opset >= 18 && n.Op != "Gelu" && n.Op != "Pad" {
 		return []*graph.Node{n}, nil
 	}
 	c := &graph.Node{Name: n.Name, Op: n.Op, Inputs: slices.Clone(n.Inputs), Outputs: slices.Clone(n.Outputs), Attrs: maps.Clone(n.Attrs)}
