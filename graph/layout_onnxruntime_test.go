@@ -147,3 +147,30 @@ func TestDepthToSpaceAgainstONNXRuntime(t *testing.T) {
 		}
 	}
 }
+
+// TestResizeTF2ONNXAgainstONNXRuntime runs the Resize forms tf2onnx writes
+// that resizeCases leave out — linear with tf_half_pixel_for_nn over a
+// 2-D input (over 4-D it is refused: ONNX Runtime's linear there moves a
+// scale-1 axis by half a pixel), nearest tf_half_pixel_for_nn to sizes,
+// round_prefer_floor on exact halves — against ONNX Runtime.
+func TestResizeTF2ONNXAgainstONNXRuntime(t *testing.T) {
+	r := rand.New(rand.NewPCG(161, 162))
+	for _, c := range []resizeCase{
+		{"linear tf_half_pixel_for_nn 2d", []int{3, 5}, resizeAttrs("linear", "tf_half_pixel_for_nn", ""), []float32{2, 1.5}, nil},
+		{"nearest tf_half_pixel_for_nn sizes", []int{1, 1, 3, 5}, resizeAttrs("nearest", "tf_half_pixel_for_nn", "round_prefer_floor"), nil, []int64{1, 1, 6, 7}},
+		{"nearest half_pixel round_prefer_floor halves", []int{1, 1, 2, 4}, resizeAttrs("nearest", "half_pixel", "round_prefer_floor"), []float32{1, 1, 2, 2}, nil},
+		{"nearest asymmetric floor NHWC-scaled", []int{2, 3, 3, 1}, resizeAttrs("nearest", "asymmetric", "floor"), []float32{1, 2, 2, 1}, nil},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			x := randTensor(r, c.x...)
+			var y Tensor
+			ResizeForward(&y, x, c.resize(t, x))
+			in := c.inputs(x)
+			ins := []nodeInput{{Tensor: x}, {}, {Tensor: in[2], Const: true}, {Tensor: in[3]}}
+			if in[3] == nil {
+				ins = ins[:3]
+			}
+			checkClose(t, "ONNX Runtime", y.Data, runNodeONNX(t, "Resize", c.attrs, ins, []DType{Float32}, [][]int{y.Shape})[0], 1e-6, 1e-5)
+		})
+	}
+}
