@@ -41,6 +41,12 @@ func init() {
 					}
 					return nil, inputError(n, 1, pads, "%v", err)
 				}
+				if c, _ := checkedElements(s); in[0].typ == Int64 && c > maxRange {
+					// int64 data (shapes, indices) known before the graph runs
+					// is padded by shape inference itself: bound what it
+					// allocates, as Range's.
+					return nil, inputError(n, 1, pads, "int64 data padded to shape %v: more than %d elements", s, maxRange)
+				}
 				return []arg{{shape: s, typ: in[0].typ}}, nil
 			},
 			forward: func(_ *state, n *Node, out, in []*Tensor) {

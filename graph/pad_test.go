@@ -137,24 +137,26 @@ func TestPadShapesErrors(t *testing.T) {
 		mode       string
 		value      *Tensor
 		want       string
+		typ        DType
 	}{
-		{[]int{2, 3}, []int64{1, 1}, nil, "", nil, `input 1 ("p") = [1 1]: 2 pads for the data of shape [2 3], want 4`},
-		{[]int{2, 3}, []int64{1, 1, 1}, []int64{1}, "", nil, `input 1 ("p") = [1 1 1]: 3 pads for the 1 axes [1], want 2`},
-		{[]int{2, 3}, []int64{1, 1}, []int64{2}, "", nil, `input 3 ("a") = [2]: axis 2 outside [−2, 1] for the data of shape [2 3]`},
-		{[]int{2, 3}, []int64{1, 1, 1, 1}, []int64{1, -1}, "", nil, `input 3 ("a") = [1 -1]: axis 1 given twice`},
-		{[]int{2, 3}, []int64{0, 3, 0, 0}, nil, "reflect", nil, `input 1 ("p") = [0 3 0 0]: pads 3 and 0 for axis 1: reflect pads at most 2, one less than the 3 elements left`},
-		{[]int{2, 3}, []int64{0, -2, 0, -2}, nil, "", nil, `input 1 ("p") = [0 -2 0 -2]: pads -2 and -2 for axis 1 of size 3 remove more than it has`},
-		{[]int{2, 3}, []int64{0, -4, 0, 0}, nil, "", nil, `input 1 ("p") = [0 -4 0 0]: pads -4 and 0 for axis 1 of size 3: outside [−3, 2147483648]`},
-		{[]int{2, 0}, []int64{0, 1, 0, 0}, nil, "edge", nil, `input 1 ("p") = [0 1 0 0]: pads 1 and 0 for axis 1: edge padding of an axis with no elements left`},
-		{[]int{2, 3}, []int64{0, 1 << 40, 0, 0}, nil, "", nil, `input 1 ("p") = [0 1099511627776 0 0]: pads 1099511627776 and 0 for axis 1 of size 3: outside [−3, 2147483648]`},
-		{[]int{1 << 16, 3}, []int64{0, 1 << 30, 0, 0}, nil, "", nil, `input 1 ("p") = [0 1073741824 0 0]: padded shape [65536 1073741827]: more than 2147483648 elements`},
-		{[]int{2, 3}, []int64{0, 4, 0, 0}, nil, "wrap", nil, `input 1 ("p") = [0 4 0 0]: pads 4 and 0 for axis 1: wrap pads at most the 3 elements left (ONNX Runtime fills further pads before an axis with zeros)`},
-		{[]int{2, 3}, []int64{0, 1, 0, 0}, nil, "circular", nil, `attribute mode = "circular": want constant, reflect, edge or wrap`},
-		{[]int{2, 3}, []int64{0, 1, 0, 0}, nil, "", NewTensor(2), `input 2 ("v") is float32 of shape [2], want one float32 value (the data's type)`},
-		{[]int{2, 3}, []int64{0, 1, 0, 0}, nil, "", NewInt64Tensor([]int64{1}), `input 2 ("v") is int64 of shape [], want one float32 value (the data's type)`},
+		{[]int{2, 3}, []int64{1, 1}, nil, "", nil, `input 1 ("p") = [1 1]: 2 pads for the data of shape [2 3], want 4`, 0},
+		{[]int{2, 3}, []int64{1, 1, 1}, []int64{1}, "", nil, `input 1 ("p") = [1 1 1]: 3 pads for the 1 axes [1], want 2`, 0},
+		{[]int{2, 3}, []int64{1, 1}, []int64{2}, "", nil, `input 3 ("a") = [2]: axis 2 outside [−2, 1] for the data of shape [2 3]`, 0},
+		{[]int{2, 3}, []int64{1, 1, 1, 1}, []int64{1, -1}, "", nil, `input 3 ("a") = [1 -1]: axis 1 given twice`, 0},
+		{[]int{2, 3}, []int64{0, 3, 0, 0}, nil, "reflect", nil, `input 1 ("p") = [0 3 0 0]: pads 3 and 0 for axis 1: reflect pads at most 2, one less than the 3 elements left`, 0},
+		{[]int{2, 3}, []int64{0, -2, 0, -2}, nil, "", nil, `input 1 ("p") = [0 -2 0 -2]: pads -2 and -2 for axis 1 of size 3 remove more than it has`, 0},
+		{[]int{2, 3}, []int64{0, -4, 0, 0}, nil, "", nil, `input 1 ("p") = [0 -4 0 0]: pads -4 and 0 for axis 1 of size 3: outside [−3, 2147483648]`, 0},
+		{[]int{2, 0}, []int64{0, 1, 0, 0}, nil, "edge", nil, `input 1 ("p") = [0 1 0 0]: pads 1 and 0 for axis 1: edge padding of an axis with no elements left`, 0},
+		{[]int{2, 3}, []int64{0, 1 << 40, 0, 0}, nil, "", nil, `input 1 ("p") = [0 1099511627776 0 0]: pads 1099511627776 and 0 for axis 1 of size 3: outside [−3, 2147483648]`, 0},
+		{[]int{1 << 16, 3}, []int64{0, 1 << 30, 0, 0}, nil, "", nil, `input 1 ("p") = [0 1073741824 0 0]: padded shape [65536 1073741827]: more than 2147483648 elements`, 0},
+		{[]int{2, 3}, []int64{0, 4, 0, 0}, nil, "wrap", nil, `input 1 ("p") = [0 4 0 0]: pads 4 and 0 for axis 1: wrap pads at most the 3 elements left (ONNX Runtime fills further pads before an axis with zeros)`, 0},
+		{[]int{2, 3}, []int64{0, 1, 0, 0}, nil, "circular", nil, `attribute mode = "circular": want constant, reflect, edge or wrap`, 0},
+		{[]int{2, 3}, []int64{0, 1, 0, 0}, nil, "", NewTensor(2), `input 2 ("v") is float32 of shape [2], want one float32 value (the data's type)`, 0},
+		{[]int{2, 3}, []int64{0, 1, 0, 0}, nil, "", NewInt64Tensor([]int64{1}), `input 2 ("v") is int64 of shape [], want one float32 value (the data's type)`, 0},
+		{[]int{2, 3}, []int64{0, 1 << 22, 0, 0}, nil, "", nil, `input 1 ("p") = [0 4194304 0 0]: int64 data padded to shape [2 4194307]: more than 4194304 elements`, Int64},
 	} {
 		t.Run(c.want, func(t *testing.T) {
-			g := &Graph{Inputs: []Value{{Name: "x", Shape: c.x}}, Outputs: []string{"y"}, Params: map[string]*Tensor{"p": i64s(c.pads...)}}
+			g := &Graph{Inputs: []Value{{Name: "x", Shape: c.x, Type: c.typ}}, Outputs: []string{"y"}, Params: map[string]*Tensor{"p": i64s(c.pads...)}}
 			n := &Node{Name: "n", Op: "Pad", Inputs: []string{"x", "p"}, Outputs: []string{"y"}, Attrs: map[string]Attribute{}}
 			if c.mode != "" {
 				n.Attrs["mode"] = String(c.mode)
