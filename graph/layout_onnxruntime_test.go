@@ -149,14 +149,20 @@ func TestDepthToSpaceAgainstONNXRuntime(t *testing.T) {
 }
 
 // TestResizeTF2ONNXAgainstONNXRuntime runs the Resize forms tf2onnx writes
-// that resizeCases leave out — linear with tf_half_pixel_for_nn over a
-// 2-D input (over 4-D it is refused: ONNX Runtime's linear there moves a
-// scale-1 axis by half a pixel), nearest tf_half_pixel_for_nn to sizes,
-// round_prefer_floor on exact halves — against ONNX Runtime.
+// that resizeCases leave out — linear (and cubic) with
+// tf_half_pixel_for_nn, which ONNX Runtime runs plane by plane over the
+// last two axes, leaving the others as they are, whatever the rank;
+// nearest tf_half_pixel_for_nn to sizes; round_prefer_floor on exact
+// halves — against ONNX Runtime.
 func TestResizeTF2ONNXAgainstONNXRuntime(t *testing.T) {
 	r := rand.New(rand.NewPCG(161, 162))
 	for _, c := range []resizeCase{
 		{"linear tf_half_pixel_for_nn 2d", []int{3, 5}, resizeAttrs("linear", "tf_half_pixel_for_nn", ""), []float32{2, 1.5}, nil},
+		{"linear tf_half_pixel_for_nn 3d", []int{2, 3, 5}, resizeAttrs("linear", "tf_half_pixel_for_nn", ""), []float32{1, 2, 1.5}, nil},
+		{"linear tf_half_pixel_for_nn 4d", []int{2, 2, 3, 5}, resizeAttrs("linear", "tf_half_pixel_for_nn", ""), []float32{1, 1, 2, 1.5}, nil},
+		{"linear tf_half_pixel_for_nn 4d sizes", []int{1, 2, 4, 6}, resizeAttrs("linear", "tf_half_pixel_for_nn", ""), nil, []int64{1, 2, 3, 9}},
+		{"linear tf_half_pixel_for_nn 5d", []int{1, 2, 2, 3, 5}, resizeAttrs("linear", "tf_half_pixel_for_nn", ""), []float32{1, 1, 1, 2, 1.5}, nil},
+		{"cubic tf_half_pixel_for_nn 4d", []int{1, 2, 4, 5}, resizeAttrs("cubic", "tf_half_pixel_for_nn", ""), []float32{1, 1, 2, 1.5}, nil},
 		{"nearest tf_half_pixel_for_nn sizes", []int{1, 1, 3, 5}, resizeAttrs("nearest", "tf_half_pixel_for_nn", "round_prefer_floor"), nil, []int64{1, 1, 6, 7}},
 		{"nearest half_pixel round_prefer_floor halves", []int{1, 1, 2, 4}, resizeAttrs("nearest", "half_pixel", "round_prefer_floor"), []float32{1, 1, 2, 2}, nil},
 		{"nearest asymmetric floor NHWC-scaled", []int{2, 3, 3, 1}, resizeAttrs("nearest", "asymmetric", "floor"), []float32{1, 2, 2, 1}, nil},
