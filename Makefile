@@ -102,9 +102,11 @@ demo: setup build
 	scripts/demo.sh $(BIN)
 
 ## fixtures: remake the PyTorch fixtures in testdata/pytorch (exports, layers, optimizers)
-## and the operator fixtures in testdata/ops (the hand-written model's reference from ONNX Runtime)
+## and the operator fixtures in testdata/ops, the recurrent ones in testdata/rnn and the layout
+## ones in testdata/layout (hand-made tf2onnx-style graphs take their references from ONNX Runtime)
 fixtures:
 	$(PYTHON) testdata/pytorch/make_fixtures.py --out testdata/pytorch
+	$(PYTHON) testdata/layout/make_layout_fixtures.py --out testdata/layout
 	$(PYTHON) testdata/pytorch/make_layer_fixtures.py --out testdata/pytorch/layers
 	$(PYTHON) testdata/pytorch/make_optim_fixture.py > testdata/pytorch/optim.json
 	$(PYTHON) testdata/rnn/make_rnn_fixtures.py --out testdata/rnn

@@ -30,7 +30,7 @@ var graphMissing = map[string][]string{
 	"cvae_decoder":       nil,
 	"activations_ae":     nil,
 	"mlp_batchnorm_ae":   nil,
-	"conv1d_ae":          {"Pad"},
+	"conv1d_ae":          nil,
 	"conv_dense_ae":      nil,
 	"conv_keras_ae":      nil,
 	"conv_transposed_ae": nil,

@@ -114,7 +114,7 @@ var introduced = map[string]int{
 }
 
 // lowerAt18 are the op types whose lowering applies at opset 18 too.
-var lowerAt18 = map[string]bool{"Gelu": true, "LSTM": true, "GRU": true}
+var lowerAt18 = map[string]bool{"Gelu": true, "LSTM": true, "GRU": true, "Pad": true}
 
 // lower returns the nodes that write n at l.opset.
 func (l *lowering) lower(n *graph.Node) ([]*graph.Node, error) {

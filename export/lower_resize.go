@@ -126,9 +126,13 @@ func (l *lowering) resizeAxes(n *graph.Node, attr []int64, axes, shape []int) er
 }
 
 // lowerPad writes Pad below 18, which has no axes input: the pads are
-// expanded to every axis, 0 on the others.
+// expanded to every axis, 0 on the others. Mode wrap came in opset 19,
+// after every opset written.
 func lowerPad(l *lowering, n *graph.Node) ([]*graph.Node, error) {
-	if input(n, 3) == "" {
+	if a, ok := n.Attrs["mode"]; ok && a.String == "wrap" {
+		return nil, l.errorf(n, "", "attribute mode = \"wrap\": came in opset 19")
+	}
+	if l.opset >= 18 || input(n, 3) == "" {
 		return []*graph.Node{n}, nil
 	}
 	axesT, err := l.constant(n, 3, graph.Int64)

@@ -125,7 +125,7 @@ func readResize(n *Node, in []arg, r *Resize) error {
 	}
 	if r.Mode != "nearest" {
 		for ax := 0; ax < len(x)-2; ax++ {
-			if r.Sizes[ax] != x[ax] || r.Scales[ax] != 1 || r.Coord == "tf_half_pixel_for_nn" {
+			if r.Sizes[ax] != x[ax] || r.Scales[ax] != 1 {
 				return attrError("mode", r.Mode, "over axis %d (scale %v, coordinate_transformation_mode %s): %s runs over the last two axes only here", ax, r.Scales[ax], r.Coord, r.Mode)
 			}
 		}

@@ -4,18 +4,21 @@ import "slices"
 
 func init() {
 	register(map[string]operator{
-		"Transpose": single([2]int{1, 1}, map[string]AttrType{"perm": AttrInts},
-			func(n *Node, in [][]int) ([]int, error) {
-				s, ok := TransposeShape(in[0], intsAttr(n, "perm"))
+		// Not single: int64 data (a shape subgraph's pads) moves too.
+		"Transpose": {inputs: [2]int{1, 1}, outputs: [2]int{1, 1}, attrs: map[string]AttrType{"perm": AttrInts},
+			infer: func(n *Node, in []arg) ([]arg, error) {
+				s, ok := TransposeShape(in[0].shape, intsAttr(n, "perm"))
 				if !ok {
-					return nil, attrError("perm", intsAttr(n, "perm"), "not a permutation of the axes of the input, of shape %v", in[0])
+					return nil, attrError("perm", intsAttr(n, "perm"), "not a permutation of the axes of the input, of shape %v", in[0].shape)
 				}
-				return s, nil
+				return []arg{{shape: s, typ: in[0].typ}}, nil
 			},
-			func(n *Node, y *Tensor, in []*Tensor) { TransposeForward(y, in[0], intsAttr(n, "perm")) },
-			func(n *Node, din []*Tensor, dy, y *Tensor, in []*Tensor) {
-				TransposeBackward(din[0], dy, intsAttr(n, "perm"))
-			}),
+			forward: func(_ *state, n *Node, out, in []*Tensor) { TransposeForward(out[0], in[0], intsAttr(n, "perm")) },
+			backward: func(_ *state, n *Node, din, dout, out, in []*Tensor) {
+				if dout[0] != nil {
+					TransposeBackward(din[0], dout[0], intsAttr(n, "perm"))
+				}
+			}},
 	})
 }
 
@@ -91,12 +94,19 @@ func transposeStrides(x []int, perm []int) (shape, strides []int) {
 }
 
 // TransposeForward writes y = x with its axes permuted by perm (nil: the
-// axes reversed); y takes the permuted shape. It panics with ErrShape if
-// perm is not a permutation of x's axes.
+// axes reversed); y takes the permuted shape and x's element type (float32
+// or int64). It panics with ErrShape if perm is not a permutation of x's
+// axes.
 func TransposeForward(y, x *Tensor, perm []int) {
-	checkLen(x)
+	checkAny(x)
 	shape, st := transposeStrides(x.Shape, perm)
-	y.Resize(shape...)
+	resizeAs(y, x.Type, shape...)
+	if x.Type == Int64 {
+		walkBroadcast(shape, st, make([]int, len(shape)), func(i, ix, _ int) {
+			y.Int64[i] = x.Int64[ix]
+		})
+		return
+	}
 	walkBroadcast(shape, st, make([]int, len(shape)), func(i, ix, _ int) {
 		y.Data[i] = x.Data[ix]
 	})

@@ -51,9 +51,7 @@ type fixtureIO struct {
 // fixtureMissing lists, by fixture directory and model, the op types the
 // graph package does not run yet: the import must refuse those models with
 // an error naming exactly these ops, and nothing else is checked of them.
-var fixtureMissing = map[string][]string{
-	"pytorch/conv1d_ae": {"Pad"},
-}
+var fixtureMissing = map[string][]string{}
 
 // fixtureManifests reads testdata/*/manifest.json.
 func fixtureManifests(t *testing.T) []fixtureManifest {
