@@ -163,6 +163,13 @@ func (m *Model) newSession(path string, lib string, cuda bool) (*ort.DynamicAdva
 		OptimizeAll: ort.GraphOptimizationLevelEnableAll, OptimizeNone: ort.GraphOptimizationLevelDisableAll,
 		OptimizeBasic: ort.GraphOptimizationLevelEnableBasic, OptimizeExtended: ort.GraphOptimizationLevelEnableExtended,
 	}[o.opt]
+	if shapeFetched(m.slot) {
+		// ONNX Runtime's optimiser folds an added Shape node from the shape
+		// its inference gives, which can differ from what the kernel
+		// computes (Squeeze with an empty axes input: inferred unchanged,
+		// run with every 1 removed); unoptimised, Shape reads the tensor.
+		level = ort.GraphOptimizationLevelDisableAll
+	}
 	if err := so.SetGraphOptimizationLevel(level); err != nil {
 		return nil, fmt.Errorf("runtime: set optimisation level: %w", err)
 	}

@@ -17,7 +17,10 @@ import (
 //     fails, leaving a nil tensor behind). Such an output y is fetched as
 //     two: Reshape(y, [-1]), its values, and Shape(y), its shape; run puts
 //     them back together, so that the caller gets y with the shape ONNX
-//     Runtime computed, [] for a scalar.
+//     Runtime computed, [] for a scalar. Such a session runs without ONNX
+//     Runtime's graph optimisations, which would fold Shape(y) from the
+//     inferred shape rather than the computed one (they differ for some
+//     models: a wrong shape, silently).
 //   - A float16 output that ONNX Runtime allocates comes back from
 //     onnxruntime_go sized in elements instead of bytes, and fails. It is
 //     fetched as Cast(y, float32), which is exact, and converted back
@@ -68,6 +71,17 @@ func fetchNames(info *Info, s []slot, n int) []string {
 		}
 	}
 	return names
+}
+
+// shapeFetched reports whether a Shape node fetches an output's shape: the
+// session then runs unoptimised (see newSession).
+func shapeFetched(s []slot) bool {
+	for _, x := range s {
+		if x.shape >= 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // wrapped reports whether the session runs a copy of the graph.
