@@ -151,6 +151,7 @@ func TestForwardEqualsGo(t *testing.T) {
 	for name, g := range fixtures {
 		graphs[name] = g
 	}
+	graphs["ops"] = opsGraph()
 	root := t.TempDir()
 	type want struct {
 		outputs []*graph.Tensor

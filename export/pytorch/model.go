@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/aebridge/aebridge/graph"
@@ -224,8 +225,8 @@ package.`)
 	}
 	b.WriteString(`
 
-Written for PyTorch 2.x (2.0 to 2.5: nothing deprecated there is used);
-aebridge's tests run it under PyTorch 1.13.
+Written for PyTorch 2.x; aebridge's tests run it under PyTorch 1.13, the
+oldest it needs (F.gelu's approximate argument).
 """
 import json
 import math
@@ -301,7 +302,16 @@ from torch.nn import functional as F
 
 // writeInit writes the __init__ lines of the tree t at path.
 func (x *gen) writeInit(b *strings.Builder, t *tree, path []string, ctors map[string]*layer) {
-	for _, name := range t.order {
+	order := slices.Clone(t.order)
+	if !slices.ContainsFunc(order, func(k string) bool { return !digitsRe.MatchString(k) }) {
+		// A ModuleDict of numbered layers, as nn.Sequential numbers them.
+		slices.SortStableFunc(order, func(a, b string) int {
+			ia, _ := strconv.Atoi(a)
+			ib, _ := strconv.Atoi(b)
+			return ia - ib
+		})
+	}
+	for _, name := range order {
 		c := t.children[name]
 		p := append(slices.Clone(path), name)
 		r := ref(p, x.tree)

@@ -173,13 +173,16 @@ elements, and the data are split in order (sample i to rank i mod W).
 The KL sparsity penalty and batch normalisation see each rank's part of
 the batch, not the whole.
 
-Written for PyTorch 2.x (2.0 to 2.5); aebridge's tests run it under
-PyTorch 1.13 (Debian's), starting the ranks by the environment, as
-Debian's torchrun crashes under Python 3.11.
+Written for PyTorch 2.x (torchrun, and the TorchScript-based ONNX exporter,
+asked for with dynamo=False where torch.onnx.export has that argument);
+aebridge's tests run it under PyTorch 1.13 (Debian's) on CPU with gloo,
+starting the ranks by the environment, as Debian's torchrun crashes under
+Python 3.11. The NCCL path has not been run by those tests.
 
 Not carried from the recipe: {{NOT_CARRIED}}
 """
 import argparse
+import inspect
 import json
 import os
 import sys
@@ -369,9 +372,12 @@ def export_onnx(m, tensors, path):
     example = tuple(t[:2] for t in tensors)
     names = list(generated.INPUTS) + list(generated.OUTPUTS)
     tmp = path + ".tmp"
+    kwargs = {}
+    if "dynamo" in inspect.signature(torch.onnx.export).parameters:
+        kwargs["dynamo"] = False  # the exporter that takes dynamic_axes (PyTorch 2.x)
     with torch.no_grad():
         torch.onnx.export(m, example, tmp, opset_version=17, input_names=list(generated.INPUTS),
-                          output_names=list(generated.OUTPUTS), dynamic_axes={n: {0: "batch"} for n in names})
+                          output_names=list(generated.OUTPUTS), dynamic_axes={n: {0: "batch"} for n in names}, **kwargs)
     os.replace(tmp, path)
 
 
