@@ -295,6 +295,9 @@ func (x *gen) plainLayer(n *graph.Node) string {
 		if !sym {
 			return ""
 		}
+		if !x.poolSizeOK(n, k, p) {
+			return ""
+		}
 		args := []string{pyArg(k)}
 		if s := ints(n, "strides", filled(dims, 1)); !slices.Equal(s, k) {
 			args = append(args, "stride="+pyArg(s))
@@ -360,6 +363,43 @@ func (x *gen) plainLayer(n *graph.Node) string {
 		return fmt.Sprintf("nn.Upsample(size=%s, mode=%s)", pyTuple(size), mode)
 	}
 	return ""
+}
+
+// poolSizeOK reports whether PyTorch's pooling gives the output size the
+// graph infers for n (kernel k, symmetric padding p): with ceil_mode,
+// PyTorch drops a last window that would start in the padding, and for
+// average pooling a window past the input (and its padding) would be
+// divided otherwise, so that case is refused.
+func (x *gen) poolSizeOK(n *graph.Node, k, p []int64) bool {
+	in, out := x.shapes[0][n.Inputs[0]], x.shapes[0][n.Outputs[0]]
+	dims := len(k)
+	if len(in) != dims+2 || len(out) != dims+2 {
+		return false
+	}
+	strides, dil := ints(n, "strides", filled(dims, 1)), ints(n, "dilations", filled(dims, 1))
+	ceil := n.Int("ceil_mode", 0) != 0
+	for i := 0; i < dims; i++ {
+		size, s := int64(in[2+i]), strides[i]
+		num := size + 2*p[i] - dil[i]*(k[i]-1) - 1
+		if num < 0 || s <= 0 {
+			return false
+		}
+		floor := num/s + 1
+		o := floor
+		if ceil {
+			o = (num+s-1)/s + 1
+			if (o-1)*s >= size+p[i] {
+				o--
+			}
+			if n.Op == "AveragePool" && o != floor {
+				return false
+			}
+		}
+		if o != int64(out[2+i]) {
+			return false
+		}
+	}
+	return true
 }
 
 // resizeMode is the nn.Upsample mode (and align_corners) of a Resize
