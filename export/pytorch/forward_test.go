@@ -152,6 +152,7 @@ func TestForwardEqualsGo(t *testing.T) {
 		graphs[name] = g
 	}
 	graphs["ops"] = opsGraph()
+	graphs["pools"] = poolsGraph()
 	root := t.TempDir()
 	type want struct {
 		outputs []*graph.Tensor

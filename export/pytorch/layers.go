@@ -367,9 +367,9 @@ func (x *gen) plainLayer(n *graph.Node) string {
 
 // poolSizeOK reports whether PyTorch's pooling gives the output size the
 // graph infers for n (kernel k, symmetric padding p): with ceil_mode,
-// PyTorch drops a last window that would start in the padding, and for
-// average pooling a window past the input (and its padding) would be
-// divided otherwise, so that case is refused.
+// PyTorch drops a last window that would start in the padding. (Windows
+// that ceil_mode lets run past the padding are divided as PyTorch divides
+// them by graph's AveragePool too.)
 func (x *gen) poolSizeOK(n *graph.Node, k, p []int64) bool {
 	in, out := x.shapes[0][n.Inputs[0]], x.shapes[0][n.Outputs[0]]
 	dims := len(k)
@@ -384,15 +384,11 @@ func (x *gen) poolSizeOK(n *graph.Node, k, p []int64) bool {
 		if num < 0 || s <= 0 {
 			return false
 		}
-		floor := num/s + 1
-		o := floor
+		o := num/s + 1
 		if ceil {
 			o = (num+s-1)/s + 1
 			if (o-1)*s >= size+p[i] {
 				o--
-			}
-			if n.Op == "AveragePool" && o != floor {
-				return false
 			}
 		}
 		if o != int64(out[2+i]) {

@@ -56,6 +56,25 @@ func opsGraph() *graph.Graph {
 	}
 }
 
+// poolsGraph pools with ceil_mode: an average whose last windows run past
+// the input (divided by the window clipped to the padded input, with and
+// without the padding counted) and a padded max pooling; two outputs.
+func poolsGraph() *graph.Graph {
+	pool := func(name, op string, attrs map[string]graph.Attribute) *graph.Node {
+		return &graph.Node{Name: name, Op: op, Inputs: []string{"x"}, Outputs: []string{name}, Attrs: attrs}
+	}
+	return &graph.Graph{
+		Inputs:  []graph.Value{{Name: "x", Shape: []int{-1, 2, 5, 7}}},
+		Outputs: []string{"avg", "avg_pad", "max"},
+		Params:  map[string]*graph.Tensor{},
+		Nodes: []*graph.Node{
+			pool("avg", "AveragePool", map[string]graph.Attribute{"kernel_shape": graph.Ints(2, 2), "strides": graph.Ints(2, 2), "ceil_mode": graph.Int(1)}),
+			pool("avg_pad", "AveragePool", map[string]graph.Attribute{"kernel_shape": graph.Ints(3, 3), "strides": graph.Ints(2, 2), "pads": graph.Ints(1, 1, 1, 1), "ceil_mode": graph.Int(1), "count_include_pad": graph.Int(1)}),
+			pool("max", "MaxPool", map[string]graph.Attribute{"kernel_shape": graph.Ints(3, 3), "strides": graph.Ints(2, 2), "pads": graph.Ints(1, 1, 1, 1), "ceil_mode": graph.Int(1)}),
+		},
+	}
+}
+
 // TestGenerateUnsupported checks that nodes the generator does not write
 // make one error listing every one of them, in order, and no package.
 func TestGenerateUnsupported(t *testing.T) {
