@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -47,44 +48,79 @@ func TestNewCmdExport(t *testing.T) {
 	}
 }
 
-// TestExportRunPyTorch writes the package of a model directory and checks
-// the report, the files, and that the weights are the model's under its
-// state-dict names.
+// TestExportRunPyTorch writes the package of a model trained here and of
+// one imported with convert, and checks the report, that the weights are
+// the model's under its state-dict names (renamed ones as model.py's
+// GRAPH_NAMES says), and the recipe train.py carries.
 func TestExportRunPyTorch(t *testing.T) {
-	dir := newModelDir(t, mlpConfig(t, trainer.MLP{Variant: "vae", Input: 8, Hidden: []int{6}, Latent: 2, Loss: trainer.BCE}))
-	out := filepath.Join(t.TempDir(), "pt")
-	f, stdout, _ := testFactory()
-	if err := exportRun(&exportOptions{IO: f.IO, Dir: dir, PyTorch: out}); err != nil {
+	vae := newModelDir(t, mlpConfig(t, trainer.MLP{Variant: "vae", Input: 8, Hidden: []int{6}, Latent: 2, Loss: trainer.BCE}))
+	imported := filepath.Join(t.TempDir(), "imported")
+	f, _, _ := testFactory()
+	if err := convertRun(&convertOptions{IO: f.IO, Source: filepath.Join(fixtures, "activations_ae.opset17.onnx"), Out: imported, Opset: 13}); err != nil {
 		t.Fatal(err)
 	}
-	want := fmt.Sprintf("wrote %s: model.py, train.py, model.safetensors (10 tensors), README.md\n", out)
-	if got := stdout.String(); got != want {
-		t.Errorf("got %q, want %q", got, want)
+	tests := []struct {
+		name, dir, wantOut string
+		renamed            map[string]string
+		recipe             []string
+	}{
+		{name: "trained vae", dir: vae, wantOut: "wrote %s: model.py, train.py, model.safetensors (10 tensors), README.md\n",
+			recipe: []string{`"loss": "bce"`, `"optimizer": "adam"`, `"lr": 0.001`, `"batch": 8`, `"kl_weight": 1`}},
+		{name: "imported", dir: imported, wantOut: "wrote %s: model.py, train.py, model.safetensors (23 tensors), README.md\n7 parameter(s) renamed in the state dict (model.py's GRAPH_NAMES)\n",
+			renamed: map[string]string{"encoder_encoder_1_Constant_output_0": "/encoder/encoder.1/Constant_output_0"},
+			recipe:  []string{`"optimizer": "adam"`, `"batch": 64`, "no training configuration is recorded"}},
 	}
-	got, _, err := safetensors.ReadFile(filepath.Join(out, "model.safetensors"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, _, err := trainer.Load(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for name, w := range m.StateDict() {
-		if strings.HasSuffix(name, "num_batches_tracked") {
-			continue
-		}
-		if g, ok := got[name]; !ok || !reflect.DeepEqual(g.Data, w.Data) {
-			t.Errorf("tensor %s: got %v, want the model's %v", name, g.Data, w.Data)
-		}
-	}
-	train, err := os.ReadFile(filepath.Join(out, "train.py"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, s := range []string{`"loss": "bce"`, `"optimizer": "adam"`, `"lr": 0.001`, `"batch": 8`, `"kl_weight": 1`} {
-		if !bytes.Contains(train, []byte(s)) {
-			t.Errorf("train.py: no %s in its RECIPE", s)
-		}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "pt")
+			f, stdout, _ := testFactory()
+			if err := exportRun(&exportOptions{IO: f.IO, Dir: tt.dir, PyTorch: out}); err != nil {
+				t.Fatal(err)
+			}
+			if got, want := stdout.String(), fmt.Sprintf(tt.wantOut, out); got != want {
+				t.Errorf("got %q, want %q", got, want)
+			}
+			got, _, err := safetensors.ReadFile(filepath.Join(out, "model.safetensors"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, _, err := trainer.Load(tt.dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			model, err := os.ReadFile(filepath.Join(out, "model.py"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			graphName := map[string]string{}
+			for key := range got {
+				graphName[key] = key
+			}
+			for _, kv := range regexp.MustCompile(`(?m)^    "([^"]+)": "([^"]+)",$`).FindAllStringSubmatch(string(model), -1) {
+				graphName[kv[1]] = kv[2]
+			}
+			sd := m.StateDict()
+			for key, g := range got {
+				w, ok := sd[graphName[key]]
+				if !ok || !reflect.DeepEqual(g.Data, w.Data) {
+					t.Errorf("tensor %s: got %v, want the model's %s %v", key, g.Data, graphName[key], w.Data)
+				}
+			}
+			for key, name := range tt.renamed {
+				if line := fmt.Sprintf("%q: %q,", key, name); !bytes.Contains(model, []byte(line)) {
+					t.Errorf("model.py: no %s in GRAPH_NAMES", line)
+				}
+			}
+			train, err := os.ReadFile(filepath.Join(out, "train.py"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range tt.recipe {
+				if !bytes.Contains(train, []byte(s)) {
+					t.Errorf("train.py: no %s", s)
+				}
+			}
+		})
 	}
 }
 
