@@ -36,7 +36,7 @@ func init() {
 		register_backward_hook register_buffer register_forward_hook register_forward_pre_hook register_full_backward_hook
 		register_full_backward_pre_hook register_load_state_dict_post_hook register_module register_parameter
 		register_state_dict_pre_hook requires_grad_ set_extra_state share_memory state_dict to to_empty train training type
-		update values xpu zero_grad`) {
+		update values xpu zero_grad compile set_submodule mtia`) {
 		moduleAttrs[w] = true
 	}
 }
