@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aebridge/aebridge/graph"
 	"github.com/aebridge/aebridge/internal/safetensors"
 	"github.com/aebridge/aebridge/trainer"
 )
@@ -327,4 +328,37 @@ func pythonForTest(t *testing.T) string {
 		t.Skip("AEBRIDGE_PYTHON not set (make test sets it): train.py not run")
 	}
 	return py
+}
+
+// TestExportRunPyTorchUnsupported exports a graph model with a node the
+// generator does not write: the error names the node and the directory,
+// and nothing is written.
+func TestExportRunPyTorchUnsupported(t *testing.T) {
+	g := &graph.Graph{
+		Inputs:  []graph.Value{{Name: "x", Shape: []int{-1, 6}}},
+		Outputs: []string{"y"},
+		Params: map[string]*graph.Tensor{
+			"starts": graph.NewInt64Tensor([]int64{-1}, 1), "ends": graph.NewInt64Tensor([]int64{-100}, 1),
+			"axes": graph.NewInt64Tensor([]int64{1}, 1), "steps": graph.NewInt64Tensor([]int64{-1}, 1),
+		},
+		Nodes: []*graph.Node{{Name: "rev", Op: "Slice", Inputs: []string{"x", "starts", "ends", "axes", "steps"}, Outputs: []string{"y"}}},
+	}
+	m, err := trainer.FromGraph(g, trainer.MSE)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "reversed")
+	if err := trainer.Save(dir, m, nil); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "pt")
+	f, stdout, _ := testFactory()
+	err = exportRun(&exportOptions{IO: f.IO, Dir: dir, PyTorch: out})
+	want := fmt.Sprintf("pytorch: 1 node(s) not supported:\n  Slice \"rev\": step -1: only positive steps are written (in %s)", dir)
+	if err == nil || err.Error() != want {
+		t.Fatalf("got %v, want %q", err, want)
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) || stdout.Len() > 0 {
+		t.Errorf("got %v and output %q, want nothing written", err, stdout.String())
+	}
 }
