@@ -362,3 +362,76 @@ func TestExportRunPyTorchUnsupported(t *testing.T) {
 		t.Errorf("got %v and output %q, want nothing written", err, stdout.String())
 	}
 }
+
+// TestExportPyTorchStepEqualsGo takes one optimizer step with train.py (one
+// process, the whole batch) and one with the Go trainer (TrainStep and the
+// recipe's optimizer) from the same weights on the same batch, for recipes
+// without randomness: the loss per element (MSE, BCE), the L1 and KL
+// sparsity penalties, SGD with Nesterov momentum and weight decay. The
+// weights agree to float32 rounding, and moved by far more.
+func TestExportPyTorchStepEqualsGo(t *testing.T) {
+	py := pythonForTest(t)
+	sgd := trainer.OptimizerConfig{Name: "sgd", LR: 0.5}
+	tests := []struct {
+		name string
+		mlp  trainer.MLP
+		opt  trainer.OptimizerConfig
+		reg  trainer.Regularization
+	}{
+		{"bce nesterov weight decay", trainer.MLP{Variant: "ae", Input: 8, Hidden: []int{6}, Latent: 3, Activation: "tanh", Loss: trainer.BCE},
+			trainer.OptimizerConfig{Name: "sgd", LR: 0.5, Momentum: 0.9, Nesterov: true, WeightDecay: 0.01}, trainer.Regularization{}},
+		{"sparse-l1", trainer.MLP{Variant: "sparse-l1", Input: 8, Hidden: []int{6}, Latent: 3, Activation: "relu", Loss: trainer.MSE}, sgd, trainer.Regularization{L1: 0.05}},
+		{"sparse-kl", trainer.MLP{Variant: "sparse-kl", Input: 8, Hidden: []int{6}, Latent: 3, Activation: "relu", Loss: trainer.BCE}, sgd, trainer.Regularization{Rho: 0.1, SparsityWeight: 0.5}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			m, err := trainer.Build(mlpConfig(t, tt.mlp))
+			if err != nil {
+				t.Fatal(err)
+			}
+			m.Init(5)
+			dir, tmp := t.TempDir(), t.TempDir()
+			tc := &trainer.TrainConfig{Optimizer: tt.opt, Epochs: 1, Batch: 8, Seed: 1, Reg: tt.reg}
+			if err := trainer.Save(dir, m, tc); err != nil {
+				t.Fatal(err)
+			}
+			pkg := filepath.Join(tmp, "pt")
+			f, _, _ := testFactory()
+			if err := exportRun(&exportOptions{IO: f.IO, Dir: dir, PyTorch: pkg}); err != nil {
+				t.Fatal(err)
+			}
+			x := ddpData(t, tmp, 8, 8)
+			launchRanks(t, py, pkg, 1, "--data", x, "--steps", "1", "--no-shuffle", "--no-onnx", "--out", filepath.Join(tmp, "run"))
+			got, _, err := safetensors.ReadFile(filepath.Join(tmp, "run", "model.safetensors"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			start := map[string]safetensors.Tensor{}
+			for name, w := range m.StateDict() {
+				start[name] = safetensors.Tensor{Shape: w.Shape, Data: append([]float32(nil), w.Data...)}
+			}
+			batch := trainer.NewTensor(8, 8)
+			copy(batch.Data, readNPY(t, x).Data)
+			opt, err := trainer.NewOptimizer(tt.opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m.ZeroGrad()
+			m.TrainStep(trainer.Batch{X: batch, Target: batch}, &tc.Reg, nil)
+			opt.Step(m.Params())
+			want := m.StateDict()
+			for name, g := range got {
+				w := want[name]
+				for i := range w.Data {
+					if d := math.Abs(float64(g.Data[i] - w.Data[i])); !(d <= 1e-5*(1+math.Abs(float64(w.Data[i])))) {
+						t.Fatalf("%s[%d]: got %v after train.py's step, want %v (Go)", name, i, g.Data[i], w.Data[i])
+					}
+				}
+			}
+			if moved := maxDiff(t, got, start); !(moved > 1e-3) {
+				t.Errorf("the step moved the weights by at most %g, want more than 1e-3", moved)
+			}
+		})
+	}
+}
