@@ -325,10 +325,16 @@ def main():
     loader = DataLoader(data, batch_size=args.batch // world, sampler=sampler)
 
     m = generated.load(args.weights).to(device)
+    with torch.no_grad():
+        probe = m.eval()(*[t[:1].to(device) for t in tensors])
+    probe = probe[0] if isinstance(probe, tuple) else probe
+    if tuple(probe.shape[1:]) != tuple(x.shape[1:]):
+        raise SystemExit(f"train.py: the output {generated.OUTPUTS[0]} has per-sample shape {tuple(probe.shape[1:])}, "
+                         f"the input {tuple(x.shape[1:])}: train.py trains autoencoders, whose output is their input's shape")
     ddp = DistributedDataParallel(m, device_ids=[local] if device.type == "cuda" else None)
     opt = optimizer(ddp, args.lr)
     os.makedirs(args.out, exist_ok=True)
-    log = open(os.path.join(args.out, "metrics.jsonl"), "a") if rank == 0 else None
+    log = open(os.path.join(args.out, "metrics.jsonl"), "w") if rank == 0 else None
     steps, done = 0, False
     for epoch in range(1, args.epochs + 1):
         sampler.set_epoch(epoch)
