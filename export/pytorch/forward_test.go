@@ -153,6 +153,7 @@ func TestForwardEqualsGo(t *testing.T) {
 	}
 	graphs["ops"] = opsGraph()
 	graphs["pools"] = poolsGraph()
+	graphs["embedding"] = embeddingGraph()
 	root := t.TempDir()
 	type want struct {
 		outputs []*graph.Tensor
@@ -164,6 +165,7 @@ func TestForwardEqualsGo(t *testing.T) {
 		Name   string   `json:"name"`
 		Dir    string   `json:"dir"`
 		Inputs []string `json:"inputs"`
+		Types  []string `json:"types"`
 	}
 	var specs []spec
 	r := rand.New(rand.NewPCG(3, 4))
@@ -187,12 +189,25 @@ func TestForwardEqualsGo(t *testing.T) {
 			for k := range x.Data {
 				x.Data[k] = float32(r.Float64())
 			}
-			inputs[v.Name] = x
+			typ := "float32"
+			if v.Type == graph.Int64 {
+				// Indices below 10, written as float32 (exact) and read as int64.
+				typ = "int64"
+				values := make([]int64, len(x.Data))
+				for k := range x.Data {
+					values[k] = int64(r.IntN(10))
+					x.Data[k] = float32(values[k])
+				}
+				inputs[v.Name] = graph.NewInt64Tensor(values, shape...)
+			} else {
+				inputs[v.Name] = x
+			}
 			f := filepath.Join(dir, fmt.Sprintf("in%d.npy", i))
 			if err := npy.WriteFile(f, x.Shape, x.Data); err != nil {
 				t.Fatal(err)
 			}
 			s.Inputs = append(s.Inputs, f)
+			s.Types = append(s.Types, typ)
 		}
 		values, err := g.Forward(inputs)
 		if err != nil {

@@ -75,6 +75,26 @@ func poolsGraph() *graph.Graph {
 	}
 }
 
+// embeddingGraph looks up int64 indices in a table (Gather on axis 0 of
+// a parameter, nn.Embedding) and decodes the flattened vectors.
+func embeddingGraph() *graph.Graph {
+	r := rand.New(rand.NewPCG(4, 4))
+	table := graph.NewTensor(10, 4)
+	for i := range table.Data {
+		table.Data[i] = float32(r.NormFloat64())
+	}
+	return &graph.Graph{
+		Inputs:  []graph.Value{{Name: "idx", Shape: []int{-1, 3}, Type: graph.Int64}},
+		Outputs: []string{"y"},
+		Params:  map[string]*graph.Tensor{"emb.weight": table},
+		Nodes: []*graph.Node{
+			{Name: "emb", Op: "Gather", Inputs: []string{"emb.weight", "idx"}, Outputs: []string{"e"}},
+			{Name: "flat", Op: "Flatten", Inputs: []string{"e"}, Outputs: []string{"f"}, Attrs: map[string]graph.Attribute{"axis": graph.Int(1)}},
+			{Name: "act", Op: "Tanh", Inputs: []string{"f"}, Outputs: []string{"y"}},
+		},
+	}
+}
+
 // TestGenerateUnsupported checks that nodes the generator does not write
 // make one error listing every one of them, in order, and no package.
 func TestGenerateUnsupported(t *testing.T) {

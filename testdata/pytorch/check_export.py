@@ -4,7 +4,8 @@ and compares it with the outputs the Go graph computed, for the Go tests
 
     /usr/bin/python3 testdata/pytorch/check_export.py SPEC.json
 
-SPEC.json is a list of {"name", "dir", "inputs": [.npy]}: each package's
+SPEC.json is a list of {"name", "dir", "inputs": [.npy], "types": [numpy
+dtype of each input, float32 by default]}: each package's
 model.py is imported from dir, its Model built by load() (model.safetensors)
 and run in evaluation mode on the inputs; the tensors forward returns (the
 graph's outputs, then a VAE's μ and log σ²) are written to dir/got0.npy,
@@ -26,7 +27,8 @@ def check(case):
     spec.loader.exec_module(mod)
     m = mod.load()
     m.eval()
-    inputs = [torch.from_numpy(np.load(f)) for f in case["inputs"]]
+    types = case.get("types") or ["float32"] * len(case["inputs"])
+    inputs = [torch.from_numpy(np.load(f).astype(t)) for f, t in zip(case["inputs"], types)]
     with torch.no_grad():
         got = m(*inputs)
     if not isinstance(got, tuple):
