@@ -143,8 +143,11 @@ func pyTorchRecipe(f *trainer.File) pytorch.Recipe {
 	if reg.Contractive > 0 {
 		r.NotCarried = append(r.NotCarried, fmt.Sprintf("the contractive penalty (λ = %g): its Jacobian term is not written", reg.Contractive))
 	}
-	if tc.ValSplit > 0 {
+	switch {
+	case tc.Patience > 0:
 		r.NotCarried = append(r.NotCarried, fmt.Sprintf("the validation split %g and early stopping (patience %d): train.py trains on all of --data", tc.ValSplit, tc.Patience))
+	case tc.ValSplit > 0:
+		r.NotCarried = append(r.NotCarried, fmt.Sprintf("the validation split %g: train.py trains on all of --data", tc.ValSplit))
 	}
 	r.NotCarried = append(r.NotCarried, "the trainer's random streams: PyTorch's generators order the samples and draw the noise and the VAE's ε")
 	return r

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 
 	"github.com/aebridge/aebridge/internal/atomicfile"
@@ -68,6 +69,9 @@ func (r Recipe) check() error {
 	return nil
 }
 
+// jsonLiteral matches JSON's literals as values of an indented object.
+var jsonLiteral = regexp.MustCompile(`(?m): (true|false|null)(,?)$`)
+
 // trainScript writes train.py for recipe r.
 func trainScript(r Recipe, o Options, m modelMeta) ([]byte, error) {
 	if err := r.check(); err != nil {
@@ -89,10 +93,12 @@ func trainScript(r Recipe, o Options, m modelMeta) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pytorch: %w", err)
 	}
-	recipe := strings.NewReplacer("true", "True", "false", "False", "null", "None").Replace(string(rb))
-	notCarried := "nothing: every part of the recipe is carried."
+	recipe := jsonLiteral.ReplaceAllStringFunc(string(rb), func(m string) string {
+		return strings.NewReplacer("true", "True", "false", "False", "null", "None").Replace(m)
+	})
+	notCarried := " nothing: every part of the recipe is carried."
 	if len(r.NotCarried) > 0 {
-		notCarried = "\n" + "    - " + strings.Join(r.NotCarried, "\n    - ")
+		notCarried = "\n    - " + strings.Join(r.NotCarried, "\n    - ")
 	}
 	s := strings.NewReplacer("{{VERSION}}", o.Version, "{{SOURCE}}", o.Source, "{{RECIPE}}", recipe, "{{NOT_CARRIED}}", notCarried).Replace(trainPy)
 	return []byte(s), nil
@@ -169,7 +175,7 @@ available (a GPU per rank, by LOCAL_RANK), else gloo; --backend overrides.
 --batch is the global batch: each of the W ranks takes batch/W samples a
 step, and DDP's averaged gradient is that of one process on the whole
 batch (to float32 rounding): the losses are means over samples or
-elements, and the data are split in order (sample i to rank i mod W).
+elements. With --no-shuffle, sample i goes to rank i mod W.
 The KL sparsity penalty and batch normalisation see each rank's part of
 the batch, not the whole.
 
@@ -179,7 +185,7 @@ aebridge's tests run it under PyTorch 1.13 (Debian's) on CPU with gloo,
 starting the ranks by the environment, as Debian's torchrun crashes under
 Python 3.11. The NCCL path has not been run by those tests.
 
-Not carried from the recipe: {{NOT_CARRIED}}
+Not carried from the recipe:{{NOT_CARRIED}}
 """
 import argparse
 import inspect
