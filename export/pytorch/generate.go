@@ -38,7 +38,7 @@ func (e *UnsupportedError) Error() string {
 // graph's parameters or from shape inference.
 var configSlots = map[string][]int{
 	"Reshape": {1}, "Expand": {1}, "Tile": {1}, "Slice": {1, 2, 3, 4}, "Squeeze": {1}, "Unsqueeze": {1},
-	"Resize": {1, 2, 3}, "ConstantOfShape": {0}, "MaxUnpool": {2}, "Dropout": {1, 2},
+	"Resize": {1, 2, 3}, "ConstantOfShape": {0}, "MaxUnpool": {2}, "Dropout": {1, 2}, "Pad": {1, 2, 3},
 }
 
 func isConfig(op string, k int) bool { return slices.Contains(configSlots[op], k) }

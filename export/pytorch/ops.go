@@ -310,6 +310,8 @@ func (x *gen) expr(n *graph.Node, l *layer, in []string) (string, string) {
 			vals[i] = pyFloat(v)
 		}
 		return fmt.Sprintf("torch.tensor([%s], device=%s.device).reshape(%s)", strings.Join(vals, ", "), x.vars[x.batch], pyTuple(t.Shape)), ""
+	case "Pad":
+		return x.pad(n, in[0], rank)
 	case "Cast":
 		if n.Int("to", 1) == 1 {
 			return in[0], ""
@@ -417,4 +419,71 @@ func (x *gen) producer(t string) *graph.Node {
 		}
 	}
 	return nil
+}
+
+// pad writes Pad as F.pad: ONNX's pads (all begins, then all ends, over
+// the axes input or every axis) become PyTorch's (begin, end) pairs from
+// the last axis back; the modes are constant, reflect, replicate (edge)
+// and circular (wrap). The pads and the value must be constants of the
+// model, and the axes before the first padded one unpadded.
+func (x *gen) pad(n *graph.Node, in string, rank int) (string, string) {
+	pads, ok := x.int64sOf(n.Inputs[1])
+	if !ok {
+		return "", fmt.Sprintf("its pads %q are not a constant of the model", n.Inputs[1])
+	}
+	axes := make([]int64, rank)
+	for i := range axes {
+		axes[i] = int64(i)
+	}
+	if len(n.Inputs) > 3 && n.Inputs[3] != "" {
+		if axes, ok = x.int64sOf(n.Inputs[3]); !ok {
+			return "", fmt.Sprintf("its axes %q are not a constant of the model", n.Inputs[3])
+		}
+	}
+	if len(pads) != 2*len(axes) {
+		return "", fmt.Sprintf("%d pads for %d axes", len(pads), len(axes))
+	}
+	full := make([]int64, 2*rank)
+	for i, a := range axes {
+		if a < 0 {
+			a += int64(rank)
+		}
+		if a < 0 || a >= int64(rank) {
+			return "", fmt.Sprintf("axis %d of a rank-%d input", axes[i], rank)
+		}
+		full[a], full[int64(rank)+a] = pads[i], pads[len(axes)+i]
+	}
+	first := rank
+	for a := rank - 1; a >= 0; a-- {
+		if full[a] != 0 || full[rank+a] != 0 {
+			first = a
+		}
+	}
+	var torch []int64
+	for a := rank - 1; a >= first; a-- {
+		torch = append(torch, full[a], full[rank+a])
+	}
+	if len(torch) == 0 {
+		return in, ""
+	}
+	onnxMode := "constant"
+	if a, ok := n.Attrs["mode"]; ok {
+		onnxMode = a.String
+	}
+	mode := map[string]string{"constant": "constant", "reflect": "reflect", "edge": "replicate", "wrap": "circular"}[onnxMode]
+	if mode == "" {
+		return "", fmt.Sprintf("mode %q is not written", onnxMode)
+	}
+	if mode != "constant" {
+		return fmt.Sprintf("F.pad(%s, (%s,), mode=%q)", in, pyInts(torch), mode), ""
+	}
+	value := float32(0)
+	if len(n.Inputs) > 2 && n.Inputs[2] != "" {
+		v, ok := x.floatsOf(n.Inputs[2])
+		if !ok || len(v) != 1 {
+			return "", fmt.Sprintf("its value %q is not a constant of the model", n.Inputs[2])
+		}
+		value = v[0]
+	}
+	return fmt.Sprintf("F.pad(%s, (%s,), mode=\"constant\", value=%s)", in, pyInts(torch), pyFloat(value)), ""
 }
