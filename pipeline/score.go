@@ -14,6 +14,7 @@ import (
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/io/fileio"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
 	"github.com/aebridge/aebridge/anomaly"
@@ -125,7 +126,10 @@ func Score(ctx context.Context, s beam.Scope, o Options, warn func(string)) (*Pl
 		return nil, fmt.Errorf("pipeline: give --contamination or --fpr, not both")
 	}
 
-	files := fileio.MatchFiles(s.Scope("match"), o.Input)
+	if err := checkMatches(ctx, o.Input); err != nil {
+		return nil, err
+	}
+	files := fileio.MatchFiles(s.Scope("match"), o.Input, fileio.MatchEmptyDisallow())
 	batches := beam.ParDo(s.Scope("read"), &readFn{Batch: o.Batch, Divisor: divisor}, files)
 	batches = beam.Reshuffle(s.Scope("spread"), batches)
 	scored := beam.ParDo(s.Scope("score"), &scoreFn{Model: m.Path, Metric: metric, InputShape: m.Shape}, batches)
@@ -144,6 +148,24 @@ func Score(ctx context.Context, s beam.Scope, o Options, warn func(string)) (*Pl
 	grouped := beam.GroupByKey(s.Scope("group"), beam.Flatten(s.Scope("all"), lines, empty))
 	beam.ParDo0(s.Scope("write"), &writeFn{Prefix: o.Output, Shards: o.Shards, Format: o.Format, Labels: plan.Labels}, grouped)
 	return plan, nil
+}
+
+// checkMatches checks, on the launcher, that glob matches at least one
+// file, as aebridge score refuses a missing input.
+func checkMatches(ctx context.Context, glob string) error {
+	fs, err := filesystem.New(ctx, glob)
+	if err != nil {
+		return fmt.Errorf("pipeline: --input %s: %w", glob, err)
+	}
+	defer fs.Close()
+	names, err := fs.List(ctx, glob)
+	if err != nil {
+		return fmt.Errorf("pipeline: --input %s: %w", glob, err)
+	}
+	if len(names) == 0 {
+		return fmt.Errorf("pipeline: --input %s matches no files", glob)
+	}
+	return nil
 }
 
 // Scored is the scores of one batch's rows.

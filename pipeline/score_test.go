@@ -628,6 +628,7 @@ func TestScoreErrors(t *testing.T) {
 		{"bce on values above 1", Options{Model: dir, Input: big, Metric: "bce"}, "--input " + big + ", rows from 0: pipeline: BCE score needs inputs in [0, 1]; sample 0, element 2 is 2", false},
 		{"bad format", Options{Model: filepath.Join(dir, "model.onnx"), Input: wide, Format: "xml"}, `format "xml": want jsonl or csv`, true},
 		{"no model", Options{Model: data, Input: wide}, filepath.Join(data, "model.onnx"), true},
+		{"no shards", Options{Model: dir, Input: filepath.Join(data, "none", "*.npy")}, "pipeline: --input " + filepath.Join(data, "none", "*.npy") + " matches no files", true},
 		{"metric against calibration", Options{Model: withCalibration(t, dir, `{"threshold": 1, "metric": "mse", "contamination": 0.1, "samples": 3, "input": "x.npy", "date": "2026-12-01T00:00:00Z"}`), Input: wide, Metric: "l2"}, "--metric l2: ", true},
 		{"calibration.json without metadata", Options{Model: calib, Input: wide}, "", true},
 	}
