@@ -296,10 +296,11 @@ func readOutput(t *testing.T, prefix string, shards int, format string) map[key]
 }
 
 // reference scores all the shards' rows in one process on the pure-Go
-// backend (backend.Graph, one batch of all the rows, and runtime.Scores)
+// backend (backend.Graph, one batch of all the rows, or, in the openblas
+// build, the pipeline's batches of batch rows; and runtime.Scores)
 // and fits or applies the threshold as aebridge score does: what the
 // pipeline must give bit for bit.
-func reference(t *testing.T, model string, shards []shard, metric string, threshold float64, d anomaly.Detector) []result {
+func reference(t *testing.T, model string, shards []shard, batch int, metric string, threshold float64, d anomaly.Detector) []result {
 	t.Helper()
 	var x []float32
 	n := 0
@@ -315,19 +316,35 @@ func reference(t *testing.T, model string, shards []shard, metric string, thresh
 	if err != nil {
 		t.Fatal(err)
 	}
-	shape := m.fitShape([]int{n, len(x) / n})
-	in := runtime.Tensor{Data: x}
-	for _, v := range shape {
-		in.Shape = append(in.Shape, int64(v))
+	per := len(x) / n
+	run := func(x []float32) []float32 {
+		shape := m.fitShape([]int{len(x) / per, per})
+		in := runtime.Tensor{Data: x}
+		for _, v := range shape {
+			in.Shape = append(in.Shape, int64(v))
+		}
+		out, err := g.Run([]runtime.Tensor{in})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc, err := runtime.Scores(in, out[g.OutputNames()[0]], runtime.Metric(metric))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sc
 	}
-	out, err := g.Run([]runtime.Tensor{in})
-	if err != nil {
-		t.Fatal(err)
-	}
-	xhat := out[g.OutputNames()[0]]
-	sc, err := runtime.Scores(in, xhat, runtime.Metric(metric))
-	if err != nil {
-		t.Fatal(err)
+	var sc []float32
+	if batchedReference {
+		// OpenBLAS rounds a matrix product by its shape: run the
+		// pipeline's batches, so that the bits are comparable.
+		for _, s := range shards {
+			for start := 0; start < s.rows; start += batch {
+				end := min(start+batch, s.rows)
+				sc = append(sc, run(s.x[start*per:end*per])...)
+			}
+		}
+	} else {
+		sc = run(x)
 	}
 	if d.Contamination > 0 || d.FPR > 0 {
 		if err := d.Fit(sc); err != nil {
@@ -507,7 +524,7 @@ func TestScoreEqualsSingleProcess(t *testing.T) {
 			if plan.Labels && !plan.Fitted {
 				threshold = plan.Thresh
 			}
-			want := reference(t, filepath.Join(dirFor, "model.onnx"), shards, plan.Metric, threshold, tt.fit)
+			want := reference(t, filepath.Join(dirFor, "model.onnx"), shards, o.Batch, plan.Metric, threshold, tt.fit)
 			compare(t, got, shards, want, 0, threshold)
 
 			ort := ortScores(t, dirFor, shards, tt.flags...)
@@ -563,7 +580,7 @@ func TestScoreRemote(t *testing.T) {
 		}
 	}
 	got := readOutput(t, filepath.Join(out, "s"), o.Shards, "jsonl")
-	want := reference(t, filepath.Join(dir, "model.onnx"), shards, "mse", 0.05, anomaly.Detector{})
+	want := reference(t, filepath.Join(dir, "model.onnx"), shards, o.Batch, "mse", 0.05, anomaly.Detector{})
 	compare(t, got, shards, want, 0, 0.05)
 }
 
@@ -577,7 +594,7 @@ func TestScoreConvModel(t *testing.T) {
 	o := Options{Model: model, Input: filepath.Join(data, "*.npy"), Output: filepath.Join(t.TempDir(), "s"), Batch: 4, Shards: 2, Metric: "l2"}
 	runPipeline(t, "direct", o)
 	got := readOutput(t, o.Output, o.Shards, "jsonl")
-	compare(t, got, shards, reference(t, model, shards, "l2", math.NaN(), anomaly.Detector{}), 0, 0)
+	compare(t, got, shards, reference(t, model, shards, o.Batch, "l2", math.NaN(), anomaly.Detector{}), 0, 0)
 	compare(t, got, shards, ortScores(t, model, shards, "--metric", "l2"), 1e-5, 0)
 }
 
