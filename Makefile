@@ -25,7 +25,7 @@ export ONNXRUNTIME_SHARED_LIBRARY_PATH ?= $(abspath $(ORT_LIB))
 export AEBRIDGE_DATA ?= $(abspath $(DATA_DIR))
 export AEBRIDGE_PYTHON ?= $(PYTHON)
 
-.PHONY: all setup apt ort data build test demo bench loadtest fuzz proto clean fixtures oneclass
+.PHONY: all setup apt ort data build pipeline test demo bench loadtest fuzz proto clean fixtures oneclass
 
 all: build
 
@@ -56,9 +56,15 @@ $(DATA_DIR)/.complete: scripts/fetch-data.sh scripts/npm_digits_to_npy.py
 build:
 	go build -tags "$(GOTAGS)" -o $(BIN) ./cmd/aebridge
 
+## pipeline: bin/aebridge-pipeline, the Beam pipeline (its own module in
+## pipeline/), without cgo as Beam's workers are built
+pipeline:
+	cd pipeline && CGO_ENABLED=0 go build -o ../bin/aebridge-pipeline ./cmd/aebridge-pipeline
+
 ## test: what CI runs — every test with OpenBLAS and onnx-go, again in
 ## pure Go without onnx-go (as released), the runtime package under the
-## race detector, and the binary (with onnx-go) on hostile files
+## race detector, the binary (with onnx-go) on hostile files, and the Beam
+## pipeline's module (pipeline/, its own go.mod) on Beam's local runners
 test: setup
 	go vet ./...
 	go vet -tags "$(TESTTAGS)" ./...
@@ -67,6 +73,8 @@ test: setup
 	go test -count=1 -race ./runtime/
 	go build -tags "$(TESTTAGS)" -o $(BIN) ./cmd/aebridge
 	scripts/hostile.sh $(BIN)
+	cd pipeline && go vet ./...
+	cd pipeline && go test -count=1 -timeout 20m ./...
 
 ## bench: aebridge against PyTorch on this machine (see scripts/bench.sh)
 bench: setup
