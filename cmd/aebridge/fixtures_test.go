@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/aebridge/aebridge/convert"
@@ -52,6 +53,16 @@ type fixtureIO struct {
 // graph package does not run yet: the import must refuse those models with
 // an error naming exactly these ops, and nothing else is checked of them.
 var fixtureMissing = map[string][]string{}
+
+// fixtureNoConvert lists, by fixture directory and model, the models that
+// run in Go but that convert cannot make a model directory of, with the
+// error it must give: the limit stays visible, and the test fails when it
+// goes.
+var fixtureNoConvert = map[string]string{
+	// A trainer model's condition is float32 (batch, K), one-hot classes;
+	// the label input of an nn.Embedding is int64 (batch).
+	"layout/cvae_embedding": `trainer: graph: input "label" of shape [-1]: a condition must be float32, (batch, K)`,
+}
 
 // fixtureManifests reads testdata/*/manifest.json.
 func fixtureManifests(t *testing.T) []fixtureManifest {
@@ -141,7 +152,14 @@ func TestEveryFixture(t *testing.T) {
 			t.Run(filepath.Base(man.dir)+"/"+m.Name+"/convert", func(t *testing.T) {
 				imported := filepath.Join(t.TempDir(), "imported")
 				f, out, _ := testFactory()
-				if err := convertRun(&convertOptions{IO: f.IO, Source: newest, Out: imported}); err != nil {
+				err := convertRun(&convertOptions{IO: f.IO, Source: newest, Out: imported})
+				if want, ok := fixtureNoConvert[filepath.Base(man.dir)+"/"+m.Name]; ok {
+					if err == nil || !strings.Contains(err.Error(), want) {
+						t.Fatalf("got %v, want the error %q", err, want)
+					}
+					return
+				}
+				if err != nil {
 					t.Fatalf("%v\n%s", err, out)
 				}
 				f, out, _ = testFactory()

@@ -412,10 +412,11 @@ def main():
         manifest["models"].append(export_pytorch(a.out, name, module, in_names, out_names, inputs, opsets))
     for name, build in hand_models():
         manifest["models"].append(export_hand(a.out, name, build, a.aebridge))
-    # Not in the manifest (int64 input): see the docstring.
+    # An int64 label input: check takes it; convert cannot make a trainer
+    # model of it (cmd/aebridge/fixtures_test.go's fixtureNoConvert).
     g = torch.Generator().manual_seed(99)
-    export_pytorch(a.out, "cvae_embedding", CVAEEmbedding(), ["z", "label"], ["y"],
-                   [torch.randn(BATCH, 4, generator=g), torch.randint(0, 10, (BATCH,), generator=g)], OPSETS)
+    manifest["models"].append(export_pytorch(a.out, "cvae_embedding", CVAEEmbedding(), ["z", "label"], ["y"],
+                   [torch.randn(BATCH, 4, generator=g), torch.randint(0, 10, (BATCH,), generator=g)], OPSETS))
     with open(os.path.join(a.out, "manifest.json"), "w") as fh:
         json.dump(manifest, fh, indent=1)
         fh.write("\n")
