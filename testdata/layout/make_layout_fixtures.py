@@ -18,8 +18,7 @@ Files, for each model NAME: NAME.opsetK.onnx (the hand-made ones at the
 opset tf2onnx writes by default, 13), NAME.inI.npy (batch 5), NAME.outJ.npy,
 and manifest.json in testdata/pytorch's format. The CVAE decoder with an
 nn.Embedding of int64 labels is written too (cvae_embedding.*, its labels
-an int64 .npy) but left out of the manifest: aebridge check does not read
-int64 .npy inputs yet; convert/layout_test.go checks it.
+an int64 .npy); convert/layout_test.go checks it as well.
 
 Everything is seeded: a second run gives the same files.
 """
