@@ -343,3 +343,49 @@ func sequenceGraph(gru bool, s *Sequence) (*graph.Graph, []seqParam) {
 	b.g.Outputs = []string{GraphOutput}
 	return b.g, b.order
 }
+
+// Standardization returns the per-feature mean and standard deviation of
+// x, (N, steps·features) or (N, steps, features), over every sample and
+// step, as Sequence.Mean and Sequence.Std record them: the population
+// standard deviation, or 1 for a feature that does not vary (so that it
+// is only centred).
+func Standardization(x *Tensor, features int) (mean, std []float64) {
+	mean, std = make([]float64, features), make([]float64, features)
+	n := len(x.Data) / features
+	if n == 0 {
+		for i := range std {
+			std[i] = 1
+		}
+		return mean, std
+	}
+	for i, v := range x.Data {
+		mean[i%features] += float64(v)
+	}
+	for f := range mean {
+		mean[f] /= float64(n)
+	}
+	for i, v := range x.Data {
+		d := float64(v) - mean[i%features]
+		std[i%features] += d * d
+	}
+	for f := range std {
+		std[f] = math.Sqrt(std[f] / float64(n))
+		if !(std[f] > 0) || math.IsInf(std[f], 0) {
+			std[f] = 1
+		}
+	}
+	return mean, std
+}
+
+// Standardize replaces x's values, (N, steps·features) or (N, steps,
+// features), with (x − Mean)/Std per feature; with no standardisation
+// recorded it leaves x as it is.
+func (s *Sequence) Standardize(x *Tensor) {
+	if s.Mean == nil {
+		return
+	}
+	f := len(s.Mean)
+	for i, v := range x.Data {
+		x.Data[i] = float32((float64(v) - s.Mean[i%f]) / s.Std[i%f])
+	}
+}

@@ -238,3 +238,24 @@ func TestSequenceTrainsAndResumes(t *testing.T) {
 		})
 	}
 }
+
+func TestStandardization(t *testing.T) {
+	// Two samples of two steps of two features: feature 0 takes 1, 3, 5, 7;
+	// feature 1 is constant.
+	x := &Tensor{Shape: []int{2, 4}, Data: []float32{1, 4, 3, 4, 5, 4, 7, 4}}
+	mean, std := Standardization(x, 2)
+	if want := []float64{4, 4}; !slices.Equal(mean, want) {
+		t.Errorf("mean: got %v, want %v", mean, want)
+	}
+	if want := []float64{math.Sqrt(5), 1}; !slices.Equal(std, want) {
+		t.Errorf("std: got %v, want %v", std, want)
+	}
+	s := &Sequence{Mean: mean, Std: std}
+	s.Standardize(x)
+	want := []float32{float32(-3 / math.Sqrt(5)), 0, float32(-1 / math.Sqrt(5)), 0, float32(1 / math.Sqrt(5)), 0, float32(3 / math.Sqrt(5)), 0}
+	for i := range want {
+		if !(math.Abs(float64(x.Data[i]-want[i])) <= 1e-6) {
+			t.Errorf("standardised[%d]: got %v, want %v", i, x.Data[i], want[i])
+		}
+	}
+}
