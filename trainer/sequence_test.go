@@ -9,7 +9,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	goruntime "runtime"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -258,4 +260,53 @@ func TestStandardization(t *testing.T) {
 			t.Errorf("standardised[%d]: got %v, want %v", i, x.Data[i], want[i])
 		}
 	}
+}
+
+// TestSequenceCheck refuses descriptions that do not fit, naming the
+// field, before allocating anything: a model past limits.MaxParams costs
+// a few kilobytes to refuse.
+func TestSequenceCheck(t *testing.T) {
+	ok := Sequence{Steps: 4, Features: 2, Hidden: 3, Layers: 1}
+	tests := []struct {
+		name    string
+		edit    func(c *Config)
+		wantErr string
+	}{
+		{"no recipe", func(c *Config) { c.Sequence = nil }, "variant lstm needs its recipe (model.sequence)"},
+		{"zero layers", func(c *Config) { c.Sequence.Layers = 0 }, "model.sequence.layers 0 must be in [1, 64]"},
+		{"negative latent", func(c *Config) { c.Sequence.Latent = -1 }, "model.sequence.latent -1 must be in [0, 1048576]"},
+		{"input differs", func(c *Config) { c.Input = []int{4, 3} }, "model.input [4 3] is not model.sequence's [steps features] [4 2]"},
+		{"one std", func(c *Config) { c.Sequence.Mean, c.Sequence.Std = []float64{0, 0}, []float64{1} }, "mean (2 values) and std (1) must both be given for the 2 features"},
+		{"zero std", func(c *Config) { c.Sequence.Mean, c.Sequence.Std = []float64{0, 0}, []float64{1, 0} }, "feature 1: mean 0, std 0"},
+		{"NaN mean", func(c *Config) { c.Sequence.Mean, c.Sequence.Std = []float64{math.NaN(), 0}, []float64{1, 1} }, "feature 0: mean NaN"},
+		{"xavier", func(c *Config) { c.Init = InitXavier }, `init "xavier" (want pytorch`},
+		{"layers given", func(c *Config) { c.Encoder = []LayerSpec{{Type: "relu"}} }, "described by model.sequence: no encoder"},
+		{"too many parameters", func(c *Config) { c.Sequence.Hidden, c.Sequence.Layers = 1<<20, 64 }, "exceeds aebridge's limit of 1073741824 parameters"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := ok
+			c := Config{Variant: "lstm", Input: []int{4, 2}, Loss: MSE, Sequence: &s}
+			tc.edit(&c)
+			var before, after runtimeMem
+			before.read()
+			_, err := Build(c)
+			after.read()
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Fatalf("got %v, want an error containing %q", err, tc.wantErr)
+			}
+			if d := after.total - before.total; d > 1<<20 {
+				t.Errorf("refusing it allocated %d bytes", d)
+			}
+		})
+	}
+}
+
+// runtimeMem is the total allocated at a moment.
+type runtimeMem struct{ total uint64 }
+
+func (m *runtimeMem) read() {
+	var s goruntime.MemStats
+	goruntime.ReadMemStats(&s)
+	m.total = s.TotalAlloc
 }

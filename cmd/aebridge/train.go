@@ -129,9 +129,19 @@ or N×L as one channel). Encoder stages of --channels convolutions (kernel
 --latent units; a --decoder upsample (convolution + nearest upsampling, as
 in the Keras example), transposed (transposed convolutions) or unpool
 (max-unpooling with the encoder's indices). The sparse and denoising
-settings apply to them too.`,
+settings apply to them too.
+
+Sequence variants: lstm and gru (N×T×F or N×T data, or a CSV series, a
+row per step, cut by --window W --stride S). A recurrent encoder of
+--layers layers of --hidden units (--bidirectional optional), its last
+hidden state as the code (or a dense projection to --latent units), the
+code repeated over the steps, a recurrent decoder and a time-distributed
+dense output. Each feature is standardised by the training data's mean and
+std, recorded in config.json (model.sequence); run, score and check take
+inputs standardised so.`,
 		Example: `  aebridge train --data fashion-mnist --hidden 512,256 --latent 32 --epochs 10 --out runs/fmnist
   aebridge train --variant tied --data x.npy --hidden 64 --latent 8 --loss bce --out runs/tied
+  aebridge train --variant lstm --data series.csv --window 40 --stride 2 --hidden 32 --out runs/lstm
   aebridge train --resume --epochs 20 --out runs/fmnist`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
