@@ -53,7 +53,9 @@ func randomTensor(rng *rand.Rand, shape ...int) *Tensor {
 // TestSequenceMatchesPyTorch checks the forward pass and one training
 // step's gradients of every case against PyTorch's nn.LSTM/nn.GRU
 // autoencoder loaded with the model's state dict (strictly: same names,
-// same shapes), computed in float64 by testdata/sequence/reference.py.
+// same shapes), computed in float64 by testdata/sequence/reference.py;
+// then the other way, the Go model loaded with the state dict of
+// PyTorch's own initialisation against PyTorch's reconstruction.
 func TestSequenceMatchesPyTorch(t *testing.T) {
 	py := os.Getenv("AEBRIDGE_PYTHON")
 	if py == "" {
@@ -111,6 +113,9 @@ func TestSequenceMatchesPyTorch(t *testing.T) {
 			Output []float64            `json:"output"`
 			Loss   float64              `json:"loss"`
 			Grads  map[string][]float64 `json:"grads"`
+			// PyTorch's own initialisation, and its reconstruction of x.
+			TorchState  map[string]tensorJSON `json:"torch_state"`
+			TorchOutput []float64             `json:"torch_output"`
 		} `json:"cases"`
 	}
 	if err := json.Unmarshal(out, &ref); err != nil {
@@ -153,6 +158,20 @@ func TestSequenceMatchesPyTorch(t *testing.T) {
 						t.Errorf("gradient of %s[%d]: got %v, want %v", p.Name, j, g, want[j])
 						break
 					}
+				}
+			}
+			// The other direction: PyTorch's weights into the Go model.
+			sd := map[string]Tensor{}
+			for name, v := range r.TorchState {
+				sd[name] = Tensor{Shape: v.Shape, Data: v.Data}
+			}
+			if err := m.LoadStateDict(sd, "PyTorch's state dict"); err != nil {
+				t.Fatal(err)
+			}
+			y = m.Forward(x)
+			for j, v := range y.Data {
+				if !near(v, r.TorchOutput[j]) {
+					t.Fatalf("output with PyTorch's weights [%d]: got %v, want %v", j, v, r.TorchOutput[j])
 				}
 			}
 		})

@@ -15,11 +15,11 @@ import (
 
 // TestTrainSequence trains the sequence autoencoders from the command
 // line — an LSTM with a bidirectional two-layer encoder on a .npy of
-// (N, T, F), a GRU on a CSV series cut into windows — and checks that
-// config.json records the recipe and the standardisation, that ONNX
-// Runtime runs the exported model as the Go forward pass does, and that a
-// run resumed after its first epoch ends with the weights of an
-// uninterrupted one, byte for byte.
+// (N, T, F), a GRU on a CSV series cut into windows, exported at opset
+// 11 — and checks that config.json records the recipe and the
+// standardisation, that ONNX Runtime runs the exported model as the Go
+// forward pass does, and that a run resumed after its first epoch ends
+// with the weights of an uninterrupted one, byte for byte.
 func TestTrainSequence(t *testing.T) {
 	tmp := t.TempDir()
 	npy := filepath.Join(tmp, "x.npy")
@@ -49,7 +49,7 @@ func TestTrainSequence(t *testing.T) {
 	}{
 		{"lstm", []string{"--variant", "lstm", "--data", npy, "--hidden", "6", "--layers", "2", "--bidirectional", "--latent", "4"}, []int{steps, 2},
 			trainer.Sequence{Steps: steps, Features: 2, Hidden: 6, Layers: 2, Bidirectional: true, Latent: 4}, `lstm autoencoder, input \[10 2\], code \[4\], loss mse`},
-		{"gru windows", []string{"--variant", "gru", "--data", series, "--window", "16", "--stride", "4", "--hidden", "5"}, []int{16, 1},
+		{"gru windows", []string{"--variant", "gru", "--data", series, "--window", "16", "--stride", "4", "--hidden", "5", "--opset", "11"}, []int{16, 1},
 			trainer.Sequence{Steps: 16, Features: 1, Hidden: 5, Layers: 1, Stride: 4}, `gru autoencoder, input \[16 1\], code \[5\], loss mse`},
 	}
 	for _, tc := range tests {

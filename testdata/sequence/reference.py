@@ -9,7 +9,9 @@ optional nn.Linear projection, the code repeated over the steps, an nn.LSTM
 or nn.GRU decoder and a time-distributed nn.Linear — loads the state dict
 strictly (same names, same shapes), and writes to stdout, per case, the
 reconstruction and, for the mean squared error against x, the loss and the
-gradient of every parameter (PyTorch's autograd).
+gradient of every parameter (PyTorch's autograd); and, the other way, the
+state dict of the same model as PyTorch initialises it (seeded) with its
+reconstruction of x, for the Go model to load and match.
 """
 import json
 import sys
@@ -58,10 +60,19 @@ def main():
         y = m(x)
         loss = torch.mean((y - x) ** 2)
         loss.backward()
+        torch.manual_seed(len(out))
+        theirs = SequenceAE(c["cell"], c["features"], c["hidden"], c["layers"], c["bidirectional"], c["latent"])
+        with torch.no_grad():
+            # float32 values, as the Go model holds them
+            for p in theirs.parameters():
+                p.copy_(p.float().double())
+            y2 = theirs(x)
         out.append({
             "output": y.detach().reshape(-1).tolist(),
             "loss": loss.item(),
             "grads": {k: p.grad.reshape(-1).tolist() for k, p in m.named_parameters()},
+            "torch_state": {k: {"shape": list(v.shape), "data": v.reshape(-1).tolist()} for k, v in theirs.state_dict().items()},
+            "torch_output": y2.reshape(-1).tolist(),
         })
     json.dump({"torch": torch.__version__, "cases": out}, sys.stdout)
 
