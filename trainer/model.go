@@ -601,6 +601,9 @@ func (m *Model) String() string {
 		fmt.Fprintf(&b, ", condition %d", m.Config.Condition)
 	}
 	b.WriteString("\n")
+	if m.Config.Sequence != nil {
+		b.WriteString(m.Config.Sequence.describe(m.Config.Variant))
+	}
 	for _, part := range []struct {
 		name  string
 		specs []LayerSpec

@@ -389,3 +389,18 @@ func (s *Sequence) Standardize(x *Tensor) {
 		x.Data[i] = float32((float64(v) - s.Mean[i%f]) / s.Std[i%f])
 	}
 }
+
+// describe prints the recipe's modules, one a line, as Model.String
+// prints layers.
+func (s *Sequence) describe(variant string) string {
+	bi := ""
+	if s.Bidirectional {
+		bi = ", bidirectional"
+	}
+	d := fmt.Sprintf("  encoder  %s %d→%d, %d layers%s\n", variant, s.Features, s.Hidden, s.Layers, bi)
+	if s.Latent > 0 {
+		d += fmt.Sprintf("  project  dense %d→%d\n", s.dirs()*s.Hidden, s.Latent)
+	}
+	d += fmt.Sprintf("  repeat  ×%d steps\n  decoder  %s %d→%d, %d layers\n  output  dense %d→%d per step\n", s.Steps, variant, s.codeSize(), s.Hidden, s.Layers, s.Hidden, s.Features)
+	return d
+}

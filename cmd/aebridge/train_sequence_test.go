@@ -48,7 +48,7 @@ func TestTrainSequence(t *testing.T) {
 		printed string
 	}{
 		{"lstm", []string{"--variant", "lstm", "--data", npy, "--hidden", "6", "--layers", "2", "--bidirectional", "--latent", "4"}, []int{steps, 2},
-			trainer.Sequence{Steps: steps, Features: 2, Hidden: 6, Layers: 2, Bidirectional: true, Latent: 4}, `lstm autoencoder, input \[10 2\], code \[4\], loss mse`},
+			trainer.Sequence{Steps: steps, Features: 2, Hidden: 6, Layers: 2, Bidirectional: true, Latent: 4}, `lstm autoencoder, input \[10 2\], code \[4\], loss mse\n  encoder  lstm 2→6, 2 layers, bidirectional\n  project  dense 12→4\n  repeat  ×10 steps\n  decoder  lstm 4→6, 2 layers\n  output  dense 6→2 per step\n`},
 		{"gru windows", []string{"--variant", "gru", "--data", series, "--window", "16", "--stride", "4", "--hidden", "5", "--opset", "11"}, []int{16, 1},
 			trainer.Sequence{Steps: 16, Features: 1, Hidden: 5, Layers: 1, Stride: 4}, `gru autoencoder, input \[16 1\], code \[5\], loss mse`},
 	}
