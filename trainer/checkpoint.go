@@ -135,8 +135,8 @@ const maxConfigBytes = 16 << 20
 
 // Variants lists the variants a config.json may name: MLPVariants, the
 // convolutional ones, "imported" (a chain convert made from a graph) and
-// "graph" (a graph, Config.Graph).
-var Variants = append(slices.Clip(MLPVariants), "conv", "conv1d", "imported", GraphVariant)
+// "graph" (a graph, Config.Graph), and the sequence autoencoders.
+var Variants = append(append(slices.Clip(MLPVariants), "conv", "conv1d", "imported", GraphVariant), SequenceVariants...)
 
 // ReadConfigFile reads a config.json file at path, refusing unknown fields
 // and checking the description as Build does (Config.Check: sizes, layer

@@ -93,9 +93,11 @@ func sortedNames[V any](m map[string]V) []string {
 	return names
 }
 
-// isGraph reports whether the model is a graph (variant "graph") with no
-// layers.
-func (m *Model) isGraph() bool { return m.Config.Variant == GraphVariant }
+// isGraph reports whether the model is a graph with no layers: variant
+// "graph", or a sequence autoencoder (built as a graph).
+func (m *Model) isGraph() bool {
+	return m.Config.Variant == GraphVariant || isSequence(m.Config.Variant)
+}
 
 // inferencePlan returns the plan that computes the outputs named from the
 // inputs named, for input x's batch shape (and the condition), planning

@@ -43,6 +43,9 @@ type Config struct {
 	// ONNX or built by hand, rather than layers (Encoder, Decoder and
 	// Variational then empty).
 	Graph *GraphSpec `json:"graph,omitempty"`
+	// Sequence is the recipe of a sequence autoencoder (variants lstm
+	// and gru, SequenceVariants), whose graph it builds.
+	Sequence *Sequence `json:"sequence,omitempty"`
 }
 
 // Variational describes a VAE's bottleneck.
@@ -118,6 +121,9 @@ func Build(c Config) (*Model, error) {
 	if c.Variant == GraphVariant {
 		return buildGraph(c)
 	}
+	if isSequence(c.Variant) {
+		return buildSequence(c)
+	}
 	if err := c.Check(); err != nil {
 		return nil, err
 	}
@@ -160,6 +166,9 @@ func Build(c Config) (*Model, error) {
 func (c Config) Check() error {
 	if c.Variant == GraphVariant {
 		return c.checkGraph()
+	}
+	if isSequence(c.Variant) {
+		return c.checkSequence()
 	}
 	if c.Graph != nil {
 		// The record of what the recipe builds: well formed here, equal to
@@ -592,6 +601,9 @@ func (m *Model) String() string {
 		fmt.Fprintf(&b, ", condition %d", m.Config.Condition)
 	}
 	b.WriteString("\n")
+	if m.Config.Sequence != nil {
+		b.WriteString(m.Config.Sequence.describe(m.Config.Variant))
+	}
 	for _, part := range []struct {
 		name  string
 		specs []LayerSpec

@@ -33,6 +33,7 @@ type trainOptions struct {
 
 	Model    trainer.MLP     // the MLP family, and the settings conv models share
 	Conv     trainer.ConvNet // variants conv and conv1d
+	Seq      sequenceOptions // variants lstm and gru
 	Training trainer.TrainConfig
 	Out      string
 	Opset    int
@@ -73,7 +74,8 @@ type trainOptions struct {
 var trainModelFlags = []string{"variant", "tied", "data", "hidden", "latent", "activation", "code-activation", "output-activation",
 	"loss", "optimizer", "lr", "momentum", "nesterov", "weight-decay", "batch", "seed", "val-split", "patience", "limit",
 	"l1", "rho", "sparsity-weight", "noise", "noise-level", "noise-clip", "alpha", "contractive", "contractive-samples",
-	"pretrain-epochs", "samples", "mmd", "bandwidth", "info-alpha", "info-lambda", "embedding", "decoder-decay", "channels", "kernel", "stride", "pool", "decoder", "batchnorm", "dropout", "beta", "arch", "labels", "init"}
+	"pretrain-epochs", "samples", "mmd", "bandwidth", "info-alpha", "info-lambda", "embedding", "decoder-decay", "channels", "kernel", "stride", "pool", "decoder", "batchnorm", "dropout", "beta", "arch", "labels", "init",
+	"layers", "bidirectional", "window", "standardize"}
 
 // trainingFlags are the flags of trainModelFlags that --from accepts: how
 // to train, on what, not what the model is.
@@ -90,7 +92,9 @@ var convVariants = []string{"conv", "conv1d"}
 
 // trainVariants are the variants train accepts: the MLP family, then the
 // convolutional ones.
-func trainVariants() []string { return append(slices.Clone(trainer.MLPVariants), convVariants...) }
+func trainVariants() []string {
+	return append(append(slices.Clone(trainer.MLPVariants), convVariants...), trainer.SequenceVariants...)
+}
 
 // convVariant reports whether the variant is convolutional.
 func convVariant(v string) bool { return slices.Contains(convVariants, v) }
@@ -144,9 +148,19 @@ or N×L as one channel). Encoder stages of --channels convolutions (kernel
 --latent units; a --decoder upsample (convolution + nearest upsampling, as
 in the Keras example), transposed (transposed convolutions) or unpool
 (max-unpooling with the encoder's indices). The sparse and denoising
-settings apply to them too.`,
+settings apply to them too.
+
+Sequence variants: lstm and gru (N×T×F or N×T data, or a CSV series, a
+row per step, cut by --window W --stride S). A recurrent encoder of
+--layers layers of --hidden units (--bidirectional optional), its last
+hidden state as the code (or a dense projection to --latent units), the
+code repeated over the steps, a recurrent decoder and a time-distributed
+dense output. Each feature is standardised by the training data's mean and
+std, recorded in config.json (model.sequence); run, score and check take
+inputs standardised so.`,
 		Example: `  aebridge train --data fashion-mnist --hidden 512,256 --latent 32 --epochs 10 --out runs/fmnist
   aebridge train --variant tied --data x.npy --hidden 64 --latent 8 --loss bce --out runs/tied
+  aebridge train --variant lstm --data series.csv --window 40 --stride 2 --hidden 32 --out runs/lstm
   aebridge train --resume --epochs 20 --out runs/fmnist`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -191,6 +205,9 @@ settings apply to them too.`,
 				return &flagError{fmt.Errorf("--hidden %q: %w", hidden, err)}
 			}
 			opts.Model.Hidden = sizes
+			if err := opts.checkSequenceFlags(cmd, sizes); err != nil {
+				return &flagError{err}
+			}
 			if vaeVariant(opts.Model.Variant) {
 				if opts.Arch != "mlp" && opts.Arch != "conv" {
 					return &flagError{fmt.Errorf("--arch %q: want mlp or conv", opts.Arch)}
@@ -217,7 +234,7 @@ settings apply to them too.`,
 				}
 			} else {
 				for _, name := range []string{"channels", "kernel", "stride", "pool", "decoder", "batchnorm", "dropout"} {
-					if cmd.Flags().Changed(name) {
+					if cmd.Flags().Changed(name) && !(name == "stride" && sequenceVariant(opts.Model.Variant)) {
 						return &flagError{fmt.Errorf("--%s applies to --variant conv and conv1d", name)}
 					}
 				}
@@ -225,7 +242,7 @@ settings apply to them too.`,
 			switch {
 			case opts.usesConv() && !vaeVariant(opts.Model.Variant) && opts.Model.Latent < 0:
 				return &flagError{fmt.Errorf("--latent must not be negative, got %d (0: no dense bottleneck)", opts.Model.Latent)}
-			case (!opts.usesConv() || vaeVariant(opts.Model.Variant)) && opts.Model.Latent < 1:
+			case (!opts.usesConv() || vaeVariant(opts.Model.Variant)) && !sequenceVariant(opts.Model.Variant) && opts.Model.Latent < 1:
 				return &flagError{fmt.Errorf("--latent must be at least 1, got %d", opts.Model.Latent)}
 			}
 			if opts.Model.Variant != "contractive" && !cmd.Flags().Changed("contractive-samples") {
@@ -346,6 +363,7 @@ settings apply to them too.`,
 	fl.BoolVar(&opts.Resume, "resume", false, "continue the checkpoint in --out to its epochs (or to --epochs)")
 	fl.StringVar(&opts.Init, "init", trainer.InitPyTorch, "weight initialisation `SCHEME`, seeded by --seed: "+strings.Join(trainer.InitSchemes, ", ")+
 		" (pytorch: PyTorch's defaults, U(±1/√fan_in) for weights and biases; xavier: Glorot uniform; he: Kaiming normal, N(0, 2/fan_in); by-activation: He uniform before ReLUs, Glorot uniform otherwise)")
+	addSequenceFlags(cmd, &opts.Seq)
 	fl.StringVar(&opts.From, "from", "", "start from the model in `DIR` (from train or convert) and fine-tune it")
 	fl.BoolVarP(&opts.Quiet, "quiet", "q", false, "print no progress (no bar on a terminal, no line per epoch elsewhere)")
 	fl.BoolVar(&opts.Plots, "plots", true, "write loss.png (after every epoch), reconstructions.png and codes.png (at the end); --plots=false for none")
@@ -472,6 +490,8 @@ func (o *trainOptions) modelConfig(shape []int) (trainer.Config, error) {
 			return trainer.Config{}, fmt.Errorf("variant conv needs images (N×C×H×W data); %s has samples of shape %v", o.Training.Data, shape)
 		}
 		return o.convNet(shape).Config()
+	case "lstm", "gru":
+		return o.sequenceConfig(shape)
 	case "conv1d":
 		switch len(shape) {
 		case 1:
@@ -508,7 +528,12 @@ func trainRun(opts *trainOptions) error {
 		return err
 	}
 	opts.Model.Condition = data.classes
-	c, err := opts.modelConfig(data.shape)
+	var c trainer.Config
+	if sequenceVariant(opts.Model.Variant) {
+		c, err = newSequenceModel(opts, data)
+	} else {
+		c, err = opts.modelConfig(data.shape)
+	}
 	if err != nil {
 		return err
 	}
@@ -550,6 +575,11 @@ func resume(opts *trainOptions) error {
 	if err != nil {
 		return err
 	}
+	if s := m.Config.Sequence; s != nil {
+		if err := sequenceData(data, cfg.Data, s); err != nil {
+			return err
+		}
+	}
 	if cfg.Epochs <= ck.Epoch || ck.Stopped {
 		// Nothing to train: the recorded configuration stands.
 		return fit(opts, m, *ck.File.Training, data, ck)
@@ -583,6 +613,11 @@ func fineTune(opts *trainOptions, cfg trainer.TrainConfig) error {
 	data, err := loadData(cfg, m.Config.Condition > 0)
 	if err != nil {
 		return err
+	}
+	if s := m.Config.Sequence; s != nil {
+		if err := sequenceData(data, cfg.Data, s); err != nil {
+			return err
+		}
 	}
 	if data.train.Cols() != featuresOf(m) {
 		return fmt.Errorf("data %s has %d features per sample, the model in %s takes %d", cfg.Data, data.train.Cols(), opts.From, featuresOf(m))

@@ -76,7 +76,7 @@ func TestNewCmdTrain(t *testing.T) {
 		{name: "linear with relu", args: []string{"--data", "mnist", "--out", "d", "--variant", "linear", "--activation", "relu"}, wantErr: "variant linear uses identity activations"},
 		{name: "bad variant", args: []string{"--data", "mnist", "--out", "d", "--variant", "gan"}, wantErr: `unknown variant "gan"`},
 		{name: "bad variant lists them all", args: []string{"--data", "mnist", "--out", "d", "--variant", "foo"},
-			wantErr: `--variant: unknown variant "foo" (want one of ae, tied, linear, sparse-l1, sparse-kl, denoising, contractive, vae, beta-vae, cvae, iwae, infovae, wae, rae, conv, conv1d)`},
+			wantErr: `--variant: unknown variant "foo" (want one of ae, tied, linear, sparse-l1, sparse-kl, denoising, contractive, vae, beta-vae, cvae, iwae, infovae, wae, rae, conv, conv1d, lstm, gru)`},
 		{name: "negative limit", args: []string{"--data", "mnist", "--out", "d", "--limit", "-3"}, wantErr: "--limit must not be negative, got -3 (0: all samples)"},
 		{name: "latent 0", args: []string{"--data", "mnist", "--out", "d", "--latent", "0"}, wantErr: "--latent must be at least 1, got 0"},
 		{name: "latent 0 on a VAE", args: []string{"--data", "mnist", "--out", "d", "--variant", "vae", "--latent", "0"}, wantErr: "--latent must be at least 1, got 0"},
@@ -313,7 +313,9 @@ func TestTrainVariantsAreBuilt(t *testing.T) {
 	for _, v := range trainVariants() {
 		t.Run(v, func(t *testing.T) {
 			var err error
-			if convVariant(v) {
+			if sequenceVariant(v) {
+				_, err = trainer.Build(trainer.Config{Variant: v, Input: []int{4, 1}, Loss: trainer.MSE, Sequence: &trainer.Sequence{Steps: 4, Features: 1, Hidden: 2, Layers: 1}})
+			} else if convVariant(v) {
 				input := []int{1, 8, 8}
 				if v == "conv1d" {
 					input = []int{1, 16}
