@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"slices"
+
+	"github.com/aebridge/aebridge/internal/half"
 )
 
 // DType is an element type, named as NumPy and IO.Type name it.
@@ -67,22 +69,7 @@ func HalfOf(f float32) Half {
 }
 
 // Float32 is h as a float32, exactly.
-func (h Half) Float32() float32 {
-	sign := uint32(h>>15) << 31
-	exp := uint32(h>>10) & 0x1f
-	frac := uint32(h) & 0x3ff
-	switch {
-	case exp == 0: // zero or subnormal: frac × 2⁻²⁴
-		v := float32(frac) / (1 << 24)
-		if sign != 0 {
-			v = -v
-		}
-		return v
-	case exp == 0x1f:
-		return math.Float32frombits(sign | 0x7f800000 | frac<<13)
-	}
-	return math.Float32frombits(sign | (exp+112)<<23 | frac<<13)
-}
+func (h Half) Float32() float32 { return half.ToFloat32(uint16(h)) }
 
 // Element is the Go types of the element types a Value holds.
 type Element interface {
