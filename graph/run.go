@@ -68,6 +68,9 @@ func (g *Graph) infer(inputs map[string][]int) (map[string]arg, []*Node, error) 
 			panic("graph: " + n.Op + "'s shape rule returned too few outputs")
 		}
 		if known && foldable(n, out) {
+			if err := foldBound(n, out); err != nil {
+				return nil, nil, &NodeError{Node: n.Name, Op: n.Op, Tensor: n.Outputs[0], Reason: err.Error()}
+			}
 			fold(op, n, in, out)
 		}
 		for k, name := range n.Outputs {
@@ -92,6 +95,26 @@ func foldable(n *Node, out []arg) bool {
 		}
 	}
 	return true
+}
+
+// maxFolded bounds the int64 tensors computed before the graph runs:
+// shapes, axes and indices have a few values, and a file that asks for
+// millions (ConstantOfShape, Expand or Tile of a shape from the file) must
+// not make shape inference allocate them.
+const maxFolded = 1 << 22
+
+// foldBound returns an error if one of n's outputs to be folded has more
+// than maxFolded elements.
+func foldBound(n *Node, out []arg) error {
+	for k, name := range n.Outputs {
+		if name == "" || out[k].typ != Int64 {
+			continue
+		}
+		if c, ok := checkedElements(out[k].shape); !ok || c > maxFolded {
+			return fmt.Errorf("int64 tensor %q of shape %v: more than %d elements, computed before the graph runs", name, out[k].shape, maxFolded)
+		}
+	}
+	return nil
 }
 
 // fold runs n on the known values of its inputs and records its outputs'

@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -264,5 +266,40 @@ func TestMovesDoNotAllocate(t *testing.T) {
 				t.Errorf("got %v allocations a call, want 0", n)
 			}
 		})
+	}
+}
+
+// TestFoldingIsBounded: int64 tensors that shape inference computes from
+// values in the file (ConstantOfShape, Expand, Tile of int64 data) are
+// refused past 2²² elements, naming the tensor, before anything that size
+// is allocated.
+func TestFoldingIsBounded(t *testing.T) {
+	for _, tt := range []struct {
+		op    string
+		attrs map[string]Attribute
+		ins   []*Tensor
+	}{
+		{"ConstantOfShape", map[string]Attribute{"value": TensorAttr(NewInt64Tensor([]int64{7}, 1))}, []*Tensor{NewInt64Tensor([]int64{1 << 12, 1 << 12, 4}, 3)}},
+		{"Expand", nil, []*Tensor{NewInt64Tensor([]int64{1}, 1), NewInt64Tensor([]int64{1<<22 + 1}, 1)}},
+		{"Tile", nil, []*Tensor{NewInt64Tensor([]int64{1, 2}, 2), NewInt64Tensor([]int64{1<<21 + 1}, 1)}},
+	} {
+		g := &Graph{Params: map[string]*Tensor{}, Outputs: []string{"y"}}
+		var names []string
+		for k, v := range tt.ins {
+			name := fmt.Sprintf("p%d", k)
+			g.Params[name] = v
+			names = append(names, name)
+		}
+		g.Nodes = []*Node{{Name: "n", Op: tt.op, Inputs: names, Outputs: []string{"y"}, Attrs: tt.attrs}}
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		_, err := g.Shapes(nil)
+		runtime.ReadMemStats(&after)
+		if err == nil || !strings.Contains(err.Error(), `int64 tensor "y" of shape`) || !strings.Contains(err.Error(), "more than 4194304 elements") {
+			t.Errorf("%s: got %v, want the bound's error", tt.op, err)
+		}
+		if d := after.TotalAlloc - before.TotalAlloc; d > 8<<20 {
+			t.Errorf("%s: shape inference allocated %d bytes", tt.op, d)
+		}
 	}
 }
