@@ -101,6 +101,7 @@ func calibrateRun(opts *calibrateOptions) error {
 	if st, err := os.Stat(opts.Dir); err != nil || !st.IsDir() {
 		return &flagError{fmt.Errorf("%s is not a model directory; calibrate stores the threshold in one (DIR/model.onnx and DIR/%s)", opts.Dir, runtime.CalibrationFile)}
 	}
+	noteStandardized(opts.IO, opts.Dir)
 	path := filepath.Join(opts.Dir, runtime.FullFile)
 	model, err := runtime.Open(path, runtime.WithLibrary(opts.Library))
 	if err != nil {

@@ -127,6 +127,7 @@ type checkResult struct {
 }
 
 func checkRun(opts *checkOptions) error {
+	noteStandardized(opts.IO, opts.Model)
 	st, err := os.Stat(opts.Model)
 	if err != nil {
 		return err

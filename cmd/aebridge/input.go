@@ -3,11 +3,13 @@ package main
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/aebridge/aebridge/dataset"
 	"github.com/aebridge/aebridge/internal/npy"
 	"github.com/aebridge/aebridge/runtime"
+	"github.com/aebridge/aebridge/trainer"
 )
 
 // isNPYFile reports whether ref names an existing .npy file, which the
@@ -128,4 +130,28 @@ func readInputValue(rule *inputRule, path string, k int) (runtime.Value, error) 
 		return runtime.Value{}, err
 	}
 	return runtime.ValueOf(x), nil
+}
+
+// noteStandardized says, on the error stream, that model — a directory,
+// or a file in one, of a sequence autoencoder trained on standardised
+// inputs (config.json's model.sequence mean and std) — takes its inputs
+// standardised the same way, and gives its outputs in those units: the
+// commands feed the .npy as it is, and raw values would give reconstruction
+// errors of another scale without any error.
+func noteStandardized(io *iostreams, model string) {
+	dir := model
+	if st, err := os.Stat(model); err != nil {
+		return
+	} else if !st.IsDir() {
+		dir = filepath.Dir(model)
+	}
+	if _, err := os.Stat(filepath.Join(dir, trainer.ConfigFile)); err != nil {
+		return
+	}
+	f, err := trainer.ReadConfig(dir)
+	if err != nil || f.Model.Sequence == nil || len(f.Model.Sequence.Mean) == 0 {
+		return
+	}
+	s := f.Model.Sequence
+	fmt.Fprintf(io.ErrOut, "note: %s takes inputs standardised per feature, (x − mean)/std with config.json's model.sequence mean %.4g and std %.4g; it does not standardise them itself, and its outputs are in those units\n", dir, s.Mean, s.Std)
 }

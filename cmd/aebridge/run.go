@@ -119,6 +119,7 @@ the graphs it supports, in binaries built with -tags onnxgo).`,
 }
 
 func runRun(opts *runOptions) error {
+	noteStandardized(opts.IO, opts.Model)
 	info, err := runtime.Inspect(opts.Model)
 	if err != nil {
 		return err

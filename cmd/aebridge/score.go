@@ -134,6 +134,7 @@ input-scaling rule (see aebridge run --help).`,
 }
 
 func scoreRun(opts *scoreOptions) error {
+	noteStandardized(opts.IO, opts.Model)
 	path := modelFile(opts.Model, runtime.FullFile)
 	model, err := runtime.Open(path, runtime.WithLibrary(opts.Library))
 	if err != nil {

@@ -130,3 +130,40 @@ func TestTrainSequenceFlags(t *testing.T) {
 		})
 	}
 }
+
+// TestSequenceStandardisationIsNoted: run, check, score and calibrate on a
+// sequence model trained with standardisation say that its inputs must be
+// standardised with the recorded mean and std (they feed the .npy as it
+// is); a model trained without it gets no note.
+func TestSequenceStandardisationIsNoted(t *testing.T) {
+	tmp := t.TempDir()
+	const n, steps = 24, 6
+	x := make([]float32, n*steps)
+	for i := range x {
+		x[i] = float32(5 + 2*math.Sin(0.7*float64(i)))
+	}
+	data := filepath.Join(tmp, "x.npy")
+	writeNPYArray(t, data, []int{n, steps, 1}, x)
+	for _, standardize := range []bool{true, false} {
+		dir := filepath.Join(tmp, fmt.Sprint(standardize))
+		code, out, errOut := runMain("train", "--variant", "lstm", "--data", data, "--hidden", "3", "--epochs", "1", "--batch", "8",
+			fmt.Sprintf("--standardize=%v", standardize), "--out", dir)
+		if code != 0 {
+			t.Fatalf("train: %s%s", out, errOut)
+		}
+		for _, args := range [][]string{
+			{"run", filepath.Join(dir, "model.onnx"), "--input", data, "--output", filepath.Join(tmp, "y.npy")},
+			{"check", dir, "--input", data},
+			{"score", dir, "--input", data, "--output", filepath.Join(tmp, "s.npy")},
+			{"calibrate", dir, "--input", data, "--contamination", "0.1"},
+		} {
+			code, out, errOut := runMain(args...)
+			if code != 0 {
+				t.Fatalf("%v: %s%s", args, out, errOut)
+			}
+			if got := strings.Contains(errOut, "takes inputs standardised per feature"); got != standardize {
+				t.Errorf("%s, standardised %v: note printed %v:\n%s", args[0], standardize, got, errOut)
+			}
+		}
+	}
+}
